@@ -1,0 +1,46 @@
+# The two commands a new user types: `make demo` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Threaded OpenBLAS makes scipy's L-BFGS-B several times slower on small problems (scipy #22438, #23191).
+export OPENBLAS_NUM_THREADS ?= 1
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not slow'"` to skip the slow checks locally.
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck test-fast java clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo,spark]'
+	touch $@
+
+# PySpark needs a Java runtime; install Debian's when the machine has none.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing a Java runtime for PySpark"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) \
+	  || echo "warning: no Java runtime; the Spark tests will be skipped"; }
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/fairserve demo
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: $(VENV)/.dev-installed java lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast:
+	$(MAKE) test PYTEST_ARGS="-m 'not slow'"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,0 +1,6 @@
+"""``python -m fairserve``."""
+
+from fairserve.cli import main
+
+if __name__ == "__main__":
+    main()
