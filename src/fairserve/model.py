@@ -140,8 +140,9 @@ class Reason:
     """One signal's part in a decision.
 
     ``signal`` names the input (``"clv"``, ``"influence"``, ``"severity"``, ``"wait"``, ...), ``value`` is what it
-    was, ``effect`` is what it did in machine-readable form (``"tier=gold"``, ``"head_start"``, ``"queue=social-care"``),
-    ``minutes`` is its head start in minutes (0 when it changed none), and ``text`` says it in plain language.
+    was, ``effect`` is what it did in machine-readable form (``"tier=gold"``, ``"head_start"``,
+    ``"queue=social-care"``), ``minutes`` is its head start in minutes (0 when it changed none), and ``text`` says
+    it in plain language.
     """
 
     signal: str

@@ -7,17 +7,12 @@ exit code 2; nothing else is caught.
 
 from __future__ import annotations
 
-import os
 import sys
 
-# Threaded OpenBLAS is several times slower for scipy's L-BFGS-B on small problems (scipy #22438, #23191).
-# Set before numpy is imported, unless the user chose otherwise.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import typer
 
-import typer  # noqa: E402
-
-from fairserve.cli import common, data, demo, policy, sim, value  # noqa: E402
-from fairserve.errors import FairserveError  # noqa: E402
+from fairserve.cli import common, data, demo, policy, sim, value
+from fairserve.errors import FairserveError
 
 __all__ = ["app", "main"]
 
