@@ -1,0 +1,309 @@
+"""Read and validate input files: the only file I/O of the fairserve core.
+
+Customers, transactions, social profiles and contacts are read from CSV (optionally gzipped), Parquet or JSON
+lines; the format comes from the file's extension. Every reader maps the user's column names onto the canonical
+fields (see :data:`fairserve.io_validate.SCHEMAS` and ``docs/input.md``), reads identifiers as strings (``00042``
+keeps its zeros), and validates every row at once with vectorised pandas operations
+(:mod:`fairserve.io_validate`).
+
+A file with bad rows is refused whole: :class:`~fairserve.errors.InputError` lists every problem (file, 1-based
+data row, column, what is wrong). With ``skip_bad_rows=True`` the good rows are returned instead and the bad ones,
+with their original values and a ``_problem`` column, are written to a side file, so no row is lost silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fairserve.errors import InputError, Problem
+from fairserve.io_validate import KINDS, canonical_kind, validate_rows
+
+__all__ = [
+    "KINDS",
+    "Loaded",
+    "read_contacts",
+    "read_customers",
+    "read_social_profiles",
+    "read_table",
+    "read_transactions",
+    "validate_frame",
+]
+
+_CSV = (".csv", ".csv.gz", ".txt", ".tsv")
+_PARQUET = (".parquet", ".pq")
+_JSONL = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The result of every reader.
+
+    Attributes
+    ----------
+    frame:
+        The good rows: canonical column names and dtypes (ids ``str``, dates ``datetime64[ns]``, amounts
+        ``float64``).
+    rows_read:
+        Data rows in the file (header excluded), good and bad.
+    problems:
+        The problems of the rejected rows; non-empty only with ``skip_bad_rows=True``.
+    rejects_path:
+        Where the rejected rows were written, or None when none were.
+    """
+
+    frame: pd.DataFrame
+    rows_read: int
+    problems: tuple[Problem, ...]
+    rejects_path: Path | None
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for ext in (*_CSV, *_PARQUET, *_JSONL):
+        if name.endswith(ext):
+            return ext
+    return path.suffix.lower()
+
+
+def _stem(path: Path) -> str:
+    ext = _suffix(path)
+    return path.name[: -len(ext)] if path.name.lower().endswith(ext) and ext else path.stem
+
+
+def _read_text(path: Path, source: str) -> tuple[str, str | None]:
+    """Return the file decoded as UTF-8 (a BOM dropped) and, when it is not valid UTF-8, what and where."""
+    data = path.read_bytes()
+    if path.name.lower().endswith(".gz"):
+        data = gzip.decompress(data)
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        where = f"byte 0x{data[exc.start]:02x} at byte offset {exc.start}, line {line}"
+        return data.decode("utf-8-sig", errors="replace"), where
+
+
+def _csv_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse CSV text with every column as strings; ragged rows (wrong field count) become problems."""
+    sep = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=sep)
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        return frame, []
+    except pd.errors.EmptyDataError:
+        raise InputError([Problem(source, None, None, "file is empty (no header row)")], total_rows=0) from None
+    except pd.errors.ParserError:
+        pass  # some rows have the wrong number of fields: find each one (slow path, only for such files)
+    records = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+    header, body = records[0], records[1:]
+    width = len(header)
+    problems = [Problem(source, i, None, f"row has {len(r)} fields, the header has {width}"
+                        + (f"; extra values {r[width:]!r}" if len(r) > width else ""))
+                for i, r in enumerate(body, 1) if len(r) != width]
+    fitted = [(r + [""] * width)[:width] for r in body]
+    frame = pd.DataFrame(fitted, columns=header, index=pd.RangeIndex(1, len(body) + 1), dtype="str")
+    return frame.replace("", np.nan).astype("str"), problems
+
+
+def _jsonl_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse JSON lines; each value becomes a string (ids keep their form), a row is a line number."""
+    records: list[dict[str, object]] = []
+    lines: list[int] = []
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("a line must hold one JSON object")
+        except ValueError as exc:
+            problems.append(Problem(source, number, None, f"not a JSON object ({exc}): {line[:200]!r}"))
+            record = {}
+        records.append({k: _json_text(v) for k, v in record.items()})
+        lines.append(number)
+    frame = pd.DataFrame.from_records(records, index=pd.Index(lines, dtype="int64"))
+    return frame.astype("str") if len(frame.columns) else frame, problems
+
+
+def _json_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _load_raw(path: Path, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read ``path`` into a raw frame (index = reported row number) plus problems found while reading."""
+    if not path.is_file():
+        raise InputError([Problem(source, None, None, "file not found")])
+    ext = _suffix(path)
+    if ext in _PARQUET:
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise InputError([Problem(source, None, None, f"not a readable Parquet file: {exc}")]) from None
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        return frame, []
+    if ext not in _CSV and ext not in _JSONL:
+        raise InputError([Problem(source, None, None, f"unsupported file type '{ext}': use .csv, .csv.gz, "
+                                  ".parquet, .pq, .jsonl or .ndjson")])
+    text, undecodable = _read_text(path, source)
+    frame, problems = _jsonl_frame(text, source) if ext in _JSONL else _csv_frame(text, source)
+    if undecodable is not None:
+        message = f"not valid UTF-8 text (first bad {undecodable}); save the file as UTF-8"
+        spots: dict[int | None, str | None] = {}
+        spots.update((None, str(c)) for c in frame.columns if "\ufffd" in str(c))
+        for col in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[col].dtype):
+                hit = frame[col].astype("str").str.contains("\ufffd", regex=False).fillna(False).to_numpy(bool)
+                for row in frame.index[hit]:
+                    spots.setdefault(int(row), str(col))
+        problems += [Problem(source, r, c, message) for r, c in sorted(spots.items(), key=lambda x: x[0] or 0)]
+        if not spots:
+            problems.append(Problem(source, None, None, message))
+    return frame, problems
+
+
+def _rejects_file(path: Path, rejects_path: str | Path | None) -> Path:
+    return Path(rejects_path) if rejects_path is not None else path.with_name(f"{_stem(path)}.rejected.csv")
+
+
+def read_table(
+    path: str | Path,
+    kind: str,
+    *,
+    columns: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+) -> Loaded:
+    """Read and validate one input file of ``kind`` (``transactions``, ``customers``, ``profiles``, ``contacts``).
+
+    Parameters
+    ----------
+    path:
+        A ``.csv`` (or ``.csv.gz``), ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson`` file.
+    columns:
+        Canonical field -> the file's column name, for the fields whose column is named differently.
+    skip_bad_rows:
+        Return the good rows and write the bad ones to ``rejects_path`` instead of refusing the file.
+    rejects_path:
+        Where rejected rows go; default ``<input stem>.rejected.csv`` next to the input.
+
+    Raises
+    ------
+    InputError
+        Listing every problem, when a row is bad (unless ``skip_bad_rows``) or the file as a whole is unusable
+        (not found, unsupported type, empty, a required column missing).
+    """
+    path = Path(path)
+    kind = canonical_kind(kind)
+    source = str(path)
+    raw, problems = _load_raw(path, source)
+    if any(p.row is None for p in problems):
+        raise InputError(problems, total_rows=len(raw))
+    pre_bad = raw.index.isin([p.row for p in problems])
+    frame, found, bad_read = validate_rows(raw[~pre_bad], kind, source, columns, raw.index[~pre_bad].to_numpy())
+    if any(p.row is None for p in found):
+        raise InputError(found, total_rows=len(raw))
+    problems = sorted(problems + found, key=lambda p: p.row or 0)
+    if not problems:
+        return Loaded(frame, len(raw), (), None)
+    if not skip_bad_rows:
+        raise InputError(problems, total_rows=len(raw))
+    bad = pre_bad.copy()
+    bad[~pre_bad] = bad_read.to_numpy()
+    target = _rejects_file(path, rejects_path)
+    rejected = raw.loc[bad].copy()
+    notes: dict[int, list[str]] = {}
+    for p in problems:
+        if p.row is not None:
+            notes.setdefault(p.row, []).append(str(p).removeprefix(f"{source}, "))
+    rejected["_problem"] = ["; ".join(notes.get(int(r), [])) for r in rejected.index]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rejected.to_csv(target, index=False)
+    return Loaded(frame, len(raw), tuple(problems), target)
+
+
+def read_transactions(
+    path: str | Path,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    product_col: str | None = None,
+    account_col: str | None = None,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+) -> Loaded:
+    """Read purchases: ``customer_id``, ``date``, ``amount`` (>= 0), optional ``product_line``, ``account``,
+    ``quantity``. See :func:`read_table`."""
+    columns = {"customer_id": customer_col, "date": date_col, "amount": amount_col}
+    if product_col is not None:
+        columns["product_line"] = product_col
+    if account_col is not None:
+        columns["account"] = account_col
+    return read_table(path, "transactions", columns=columns, skip_bad_rows=skip_bad_rows,
+                      rejects_path=rejects_path)
+
+
+def read_customers(
+    path: str | Path,
+    *,
+    customer_col: str = "customer_id",
+    columns: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+) -> Loaded:
+    """Read customers: unique ``customer_id``, optional ``status``, ``account``, ``since``, ``products_held``;
+    other columns are kept as read. See :func:`read_table`."""
+    mapping = {"customer_id": customer_col, **dict(columns or {})}
+    return read_table(path, "customers", columns=mapping, skip_bad_rows=skip_bad_rows, rejects_path=rejects_path)
+
+
+def read_social_profiles(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+) -> Loaded:
+    """Read social profiles: ``handle``, ``platform`` (default ``generic``), ``followers``, optional
+    ``engagement``, ``verified``, ``customer_id``; (platform, handle) unique. See :func:`read_table`."""
+    return read_table(path, "profiles", columns=columns, skip_bad_rows=skip_bad_rows, rejects_path=rejects_path)
+
+
+def read_contacts(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+) -> Loaded:
+    """Read contacts: unique ``contact_id``, ``channel``, ``arrival``, ``customer_id`` and/or ``handle``, and
+    optional ``text``, ``severity`` (0-3), ``sentiment`` ([-1, 1]), ``complaint``, ``repeat``, ``reach``.
+    See :func:`read_table`."""
+    return read_table(path, "contacts", columns=columns, skip_bad_rows=skip_bad_rows, rejects_path=rejects_path)
+
+
+def validate_frame(
+    frame: pd.DataFrame, kind: str, source: str, *, columns: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, list[Problem], pd.Series]:
+    """Validate an already-loaded table as ``kind``; rows are reported as 1-based positions.
+
+    Returns the canonical frame of the good rows, every problem, and the boolean mask of bad rows (indexed like
+    ``frame``). Typed columns (datetimes, numbers) are accepted as they are; text columns are parsed.
+    """
+    return validate_rows(frame, kind, source, columns, np.arange(1, len(frame) + 1))
