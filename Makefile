@@ -33,7 +33,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/fairserve demo
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
 test: $(VENV)/.dev-installed java lint
