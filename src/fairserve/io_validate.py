@@ -239,7 +239,7 @@ def _absent(spec: Field, index: pd.Index) -> pd.Series:
         return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
     if spec.default is not None:
         return pd.Series([spec.default] * len(index), index=index, dtype=object)
-    return pd.Series(np.nan, index=index, dtype="float64" if spec.kind in ("int", "float") else object)
+    return pd.Series(np.nan, index=index, dtype="float64" if spec.kind in ("int", "float") else "str")
 
 
 def validate_rows(
