@@ -1,0 +1,487 @@
+"""The RFM summary of a transaction log, in ONE SQL query run by DuckDB (embedded) or Apache Spark.
+
+The buy-till-you-die models (Fader, Hardie & Lee 2005, "Counting your customers the easy way", Marketing
+Science 24(2); Schmittlein, Morrison & Colombo 1987) need, per customer, three numbers measured over a
+calibration window:
+
+``frequency``
+    the number of *repeat* purchases: distinct purchase days minus one (several purchases on one day are one
+    transaction, their amounts summed);
+``recency``
+    the time of the last purchase minus the time of the first;
+``T``
+    the calibration end minus the time of the first purchase;
+
+and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV", JMR 42(4)) needs ``monetary_value``:
+the mean of the per-day amounts *excluding the first purchase day*, 0 for a customer with no repeat purchase (the
+convention of lifetimes' ``summary_data_from_transaction_data``). Transactions after the calibration end are left
+out of these columns; with an observation end they give ``frequency_holdout``, ``monetary_holdout`` and
+``duration_holdout`` over (calibration end, observation end]. Time is in days, or in weeks measured as days / 7
+(purchases in one week are NOT merged: that is what the papers do).
+
+Why SQL: at scale the engine must read the file itself and never hand ten million rows to pandas. The query text
+is written once (:func:`summary_sql`); a small dialect shim fills in what DuckDB and Spark SQL spell differently
+(the source, identifier quoting, days since the epoch, row numbers). Nothing is sorted or grouped in pandas.
+
+The same query also yields the facts behind loyalty (tenure, months active among the last 12 of the calibration
+window, product lines held, the latest status tier) and the account of each customer, so the whole per-customer
+table comes out of one pass over the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from fairserve.errors import FairserveError, InputError, Problem
+
+__all__ = [
+    "RFMSpec",
+    "Summary",
+    "compressed_summary",
+    "rfm_summary",
+    "summarise",
+    "summary_sql",
+]
+
+Engine = Literal["duckdb", "spark"]
+Period = Literal["day", "week"]
+
+_EPOCH = dt.date(1970, 1, 1)
+_VIEW = "fairserve_source"
+_SHOWN_ROWS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RFMSpec:
+    """Which columns to read and how to measure time.
+
+    Parameters
+    ----------
+    customer_col, date_col, amount_col:
+        Column names of the customer id (read as text, so ``"00042"`` keeps its zeros), the purchase date (an ISO
+        date or timestamp) and the amount (a number).
+    calibration_end:
+        Last day of the calibration window (inclusive); ``None`` takes the last date of the log.
+    observation_end:
+        Last day of the holdout window (inclusive); ``None`` means no holdout columns.
+    period:
+        ``"day"`` or ``"week"`` (days / 7, purchases not merged by week).
+    account_col, status_col, product_col:
+        Optional columns: the organisation a customer belongs to (B2B), a status tier the company already keeps
+        (the latest value per customer is used) and a product line (distinct lines per customer are counted).
+    """
+
+    customer_col: str = "customer_id"
+    date_col: str = "date"
+    amount_col: str = "amount"
+    calibration_end: dt.date | None = None
+    observation_end: dt.date | None = None
+    period: Period = "day"
+    account_col: str | None = None
+    status_col: str | None = None
+    product_col: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.period not in ("day", "week"):
+            raise FairserveError(f"period must be 'day' or 'week', not {self.period!r}")
+        if self.observation_end is not None:
+            if self.calibration_end is None:
+                raise FairserveError("an observation end (holdout) needs a calibration end")
+            if self.observation_end <= self.calibration_end:
+                raise FairserveError(
+                    f"observation end {self.observation_end} must be after calibration end {self.calibration_end}"
+                )
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """The source columns this spec reads, keyed by role."""
+        roles = {"customer": self.customer_col, "date": self.date_col, "amount": self.amount_col}
+        for role, name in (("account", self.account_col), ("status", self.status_col),
+                           ("product", self.product_col)):
+            if name is not None:
+                roles[role] = name
+        return roles
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    name: Engine
+    quote_char: str
+    days_template: str  # days since 1970-01-01 of the DATE expression {x}
+    rownum: str  # a row number over the source in file order
+    from_days_template: str  # the DATE {x} days after 1970-01-01
+
+    def q(self, name: str) -> str:
+        return f"{self.quote_char}{name.replace(self.quote_char, self.quote_char * 2)}{self.quote_char}"
+
+    def days(self, expr: str) -> str:
+        return self.days_template.format(x=expr)
+
+    def from_days(self, expr: str) -> str:
+        return self.from_days_template.format(x=expr)
+
+
+_DIALECTS: dict[str, _Dialect] = {
+    "duckdb": _Dialect("duckdb", '"', "date_diff('day', DATE '1970-01-01', {x})", "row_number() OVER ()",
+                      "CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS DATE)"),
+    "spark": _Dialect(
+        "spark", "`", "datediff({x}, DATE '1970-01-01')",
+        "row_number() OVER (ORDER BY monotonically_increasing_id())",
+        "date_add(DATE '1970-01-01', CAST({x} AS INT))",
+    ),
+}
+
+
+def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
+    """Return the one SQL query that builds the per-customer summary from ``source`` (a table expression).
+
+    Output columns, one row per customer whose first purchase is on or before the calibration end, ordered by
+    ``customer_id``: ``customer_id, frequency, recency, T, monetary_value, first_purchase, last_purchase,
+    tenure_days, active_months, window_months`` and, when asked for, ``frequency_holdout, monetary_holdout,
+    duration_holdout, account, status, products_held``.
+    """
+    d = _DIALECTS[engine]
+    unit = "7.0" if spec.period == "week" else "1.0"
+    if spec.calibration_end is not None:
+        cal_end = spec.calibration_end
+        cal = str((cal_end - _EPOCH).days)
+        cal_month = str(cal_end.year * 12 + cal_end.month)
+        bounds_from = ""
+    else:  # the last date of the log
+        cal, cal_month, bounds_from = "MAX(day)", "MAX(month_index)", "\n  FROM clean"
+    obs = str((spec.observation_end - _EPOCH).days) if spec.observation_end else "CAST(NULL AS INT)"
+    extra_src = ""
+    extra_cols = ""
+    extra_join = ""
+    extras = [(role, col) for role, col in (("account", spec.account_col), ("status", spec.status_col),
+                                            ("product", spec.product_col)) if col is not None]
+    if extras:
+        for role, col in extras:
+            extra_src += f",\n         CAST({d.q(col)} AS STRING) AS {role}"
+        aggs = []
+        if spec.account_col is not None:
+            aggs.append("max_by(account, d) AS account")
+        if spec.status_col is not None:
+            aggs.append("max_by(status, d) AS status")
+        if spec.product_col is not None:
+            aggs.append("COUNT(DISTINCT product) AS products_held")
+        extra_cols = "".join(f", x.{a.split(' AS ')[1]}" for a in aggs)
+        extra_join = (
+            "\n  LEFT JOIN (SELECT customer_id, " + ", ".join(aggs)
+            + " FROM clean, bounds WHERE day <= bounds.cal_day GROUP BY customer_id) AS x"
+            + "\n    ON x.customer_id = c.customer_id"
+        )
+    holdout_cols = ""
+    if spec.observation_end is not None:
+        holdout_cols = (
+            ",\n       c.frequency_holdout,"
+            "\n       CASE WHEN c.frequency_holdout > 0 THEN c.amount_holdout / c.frequency_holdout"
+            " ELSE 0.0 END AS monetary_holdout,"
+            f"\n       CAST(b.obs_day - b.cal_day AS DOUBLE) / {unit} AS duration_holdout"
+        )
+    return f"""
+WITH src AS (
+  SELECT CAST({d.q(spec.customer_col)} AS STRING) AS customer_id,
+         CAST(TRY_CAST({d.q(spec.date_col)} AS TIMESTAMP) AS DATE) AS d,
+         TRY_CAST({d.q(spec.amount_col)} AS DOUBLE) AS amount{extra_src}
+  FROM {source}
+),
+clean AS (
+  SELECT *, {d.days('d')} AS day, year(d) * 12 + month(d) AS month_index
+  FROM src
+  WHERE customer_id IS NOT NULL AND d IS NOT NULL AND amount IS NOT NULL
+),
+bounds AS (
+  SELECT {cal} AS cal_day, {obs} AS obs_day, {cal_month} AS cal_month{bounds_from}
+),
+days AS (
+  SELECT customer_id, day, MIN(month_index) AS month_index, SUM(amount) AS amount
+  FROM clean, bounds
+  WHERE day <= COALESCE(bounds.obs_day, bounds.cal_day)
+  GROUP BY customer_id, day
+),
+cust AS (
+  SELECT customer_id,
+         MIN(day) AS first_day,
+         MAX(CASE WHEN day <= b.cal_day THEN day END) AS last_day,
+         SUM(CASE WHEN day <= b.cal_day THEN 1 ELSE 0 END) - 1 AS frequency,
+         SUM(CASE WHEN day <= b.cal_day THEN amount ELSE 0.0 END) - min_by(amount, day) AS repeat_amount,
+         COUNT(DISTINCT CASE WHEN day <= b.cal_day AND month_index > b.cal_month - 12
+                             THEN month_index END) AS active_months,
+         MIN(month_index) AS first_month,
+         SUM(CASE WHEN day > b.cal_day THEN 1 ELSE 0 END) AS frequency_holdout,
+         SUM(CASE WHEN day > b.cal_day THEN amount ELSE 0.0 END) AS amount_holdout
+  FROM days, bounds AS b
+  GROUP BY customer_id
+  HAVING MIN(day) <= MIN(b.cal_day)
+)
+SELECT c.customer_id,
+       c.frequency,
+       CAST(c.last_day - c.first_day AS DOUBLE) / {unit} AS recency,
+       CAST(b.cal_day - c.first_day AS DOUBLE) / {unit} AS T,
+       CASE WHEN c.frequency > 0 THEN c.repeat_amount / c.frequency ELSE 0.0 END AS monetary_value,
+       {d.from_days('c.first_day')} AS first_purchase,
+       {d.from_days('c.last_day')} AS last_purchase,
+       b.cal_day - c.first_day AS tenure_days,
+       c.active_months,
+       LEAST(12, b.cal_month - c.first_month + 1) AS window_months{holdout_cols}{extra_cols}
+FROM cust AS c
+  CROSS JOIN bounds AS b{extra_join}
+ORDER BY c.customer_id
+"""
+
+
+def _check_sql(spec: RFMSpec, source: str, engine: Engine) -> str:
+    """One aggregate over the source: row count, unparseable values per column, date range."""
+    d = _DIALECTS[engine]
+    cust, date, amount = (d.q(spec.customer_col), d.q(spec.date_col), d.q(spec.amount_col))
+    return f"""
+SELECT COUNT(*) AS n_rows,
+       SUM(CASE WHEN {cust} IS NULL THEN 1 ELSE 0 END) AS bad_customer,
+       SUM(CASE WHEN TRY_CAST({date} AS TIMESTAMP) IS NULL THEN 1 ELSE 0 END) AS bad_date,
+       SUM(CASE WHEN TRY_CAST({amount} AS DOUBLE) IS NULL THEN 1 ELSE 0 END) AS bad_amount,
+       CAST(MIN(CAST(TRY_CAST({date} AS TIMESTAMP) AS DATE)) AS STRING) AS min_date,
+       CAST(MAX(CAST(TRY_CAST({date} AS TIMESTAMP) AS DATE)) AS STRING) AS max_date
+FROM {source}
+"""
+
+
+def _bad_rows_sql(spec: RFMSpec, source: str, engine: Engine, role: str) -> str:
+    d = _DIALECTS[engine]
+    col = d.q(spec.columns[role])
+    cond = {
+        "customer": f"{col} IS NULL",
+        "date": f"TRY_CAST({col} AS TIMESTAMP) IS NULL",
+        "amount": f"TRY_CAST({col} AS DOUBLE) IS NULL",
+    }[role]
+    return f"""
+SELECT rn, CAST(v AS STRING) AS v FROM (
+  SELECT {d.rownum} AS rn, {col} AS v, {cond} AS bad FROM {source}
+) AS t WHERE bad ORDER BY rn LIMIT {_SHOWN_ROWS}
+"""
+
+
+@dataclass(slots=True)
+class Summary:
+    """The per-customer summary and its compressed form (identical (frequency, recency, T) rows merged).
+
+    ``compressed`` has columns ``frequency, recency, T, weight``: the input the transaction models fit on.
+    ``spend`` has ``frequency, monetary_value, weight`` for repeat buyers only: the Gamma-Gamma input.
+    """
+
+    customers: pd.DataFrame
+    compressed: pd.DataFrame
+    spend: pd.DataFrame
+    spec: RFMSpec
+    source: str
+    engine: Engine = "duckdb"
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------- engines
+
+
+class _Runner:
+    """Runs query text on one engine against one registered source; the only place that touches the engine."""
+
+    def __init__(self, source: str | Path | pd.DataFrame, engine: Engine, spark: Any = None,
+                 threads: int | None = None) -> None:
+        self.engine = engine
+        self.label = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+        if engine == "duckdb":
+            import duckdb
+
+            self.con = duckdb.connect()
+            if threads is not None:
+                self.con.execute(f"SET threads = {int(threads)}")
+            if isinstance(source, pd.DataFrame):
+                self.con.register(_VIEW, source)
+                self.source = _VIEW
+            else:
+                path = Path(source)
+                if not path.is_file():
+                    raise FairserveError(f"{path}: no such file")
+                lit = "'" + str(path).replace("'", "''") + "'"
+                if path.suffix.lower() in (".parquet", ".pq"):
+                    self.source = f"read_parquet({lit})"
+                else:
+                    self.source = f"read_csv({lit}, header = true, all_varchar = true)"
+            try:
+                self.columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {self.source}").fetchall()]
+            except duckdb.Error as exc:
+                raise FairserveError(f"{self.label}: cannot be read as CSV or Parquet: {exc}") from exc
+        elif engine == "spark":
+            self.spark = spark if spark is not None else spark_session()
+            if isinstance(source, pd.DataFrame):
+                frame = self.spark.createDataFrame(source)
+            else:
+                path = Path(source)
+                if not path.is_file():
+                    raise FairserveError(f"{path}: no such file")
+                if path.suffix.lower() in (".parquet", ".pq"):
+                    frame = self.spark.read.parquet(str(path))
+                else:
+                    frame = self.spark.read.csv(str(path), header=True, inferSchema=False)
+            frame.createOrReplaceTempView(_VIEW)
+            self.source = _VIEW
+            self.columns = list(frame.columns)
+        else:
+            raise FairserveError(f"engine must be 'duckdb' or 'spark', not {engine!r}")
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        if self.engine == "duckdb":
+            return self.con.execute(sql).df()
+        return self.spark.sql(sql).toPandas()
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        if self.engine == "duckdb":
+            return self.con.execute(sql).fetchall()
+        return [tuple(r) for r in self.spark.sql(sql).collect()]
+
+    def materialise(self, sql: str, name: str) -> str:
+        """Keep the result of ``sql`` as a temporary table/view and return its name."""
+        if self.engine == "duckdb":
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        else:
+            self.spark.sql(sql).cache().createOrReplaceTempView(name)
+        return name
+
+    def close(self) -> None:
+        if self.engine == "duckdb":
+            self.con.close()
+
+
+def spark_session(app_name: str = "fairserve") -> Any:
+    """A small local Spark session (one core, few shuffle partitions, no UI): enough for the RFM query."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise FairserveError("engine 'spark' needs PySpark: pip install 'fairserve[spark]'") from exc
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName(app_name)
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _validate(run: _Runner, spec: RFMSpec) -> dict[str, Any]:
+    missing = [(role, col) for role, col in spec.columns.items() if col not in run.columns]
+    if missing:
+        have = ", ".join(run.columns)
+        raise InputError([
+            Problem(run.label, None, col, f"no {role} column '{col}' (columns are: {have})")
+            for role, col in missing
+        ])
+    n_rows, bad_cust, bad_date, bad_amount, min_date, max_date = run.rows(
+        _check_sql(spec, run.source, run.engine)
+    )[0]
+    problems: list[Problem] = []
+    for role, count, what in (("customer", bad_cust, "a missing customer id"),
+                              ("date", bad_date, "a date that is missing or not an ISO date"),
+                              ("amount", bad_amount, "an amount that is missing or not a number")):
+        if count:
+            shown = run.rows(_bad_rows_sql(spec, run.source, run.engine, role))
+            for rn, value in shown:
+                problems.append(Problem(run.label, int(rn), spec.columns[role], f"{value!r} is not valid: {what}"))
+            if count > len(shown):
+                problems.append(Problem(run.label, None, spec.columns[role],
+                                        f"{count} rows in all have {what}"))
+    if problems:
+        raise InputError(problems, total_rows=int(n_rows))
+    if n_rows == 0:
+        raise InputError([Problem(run.label, None, None, "the transaction log has no rows")], total_rows=0)
+    info = {"rows": int(n_rows), "min_date": min_date, "max_date": max_date}
+    if spec.calibration_end is not None and min_date is not None:
+        if dt.date.fromisoformat(str(min_date)[:10]) > spec.calibration_end:
+            raise InputError([Problem(
+                run.label, None, spec.date_col,
+                f"every transaction is after the calibration end {spec.calibration_end} "
+                f"(dates run {min_date} to {max_date}); choose a later --calibration-end",
+            )], total_rows=int(n_rows))
+    return info
+
+
+def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["frequency"] = frame["frequency"].astype("int64")
+    for col in ("recency", "T", "monetary_value"):
+        frame[col] = frame[col].astype("float64")
+    for col in ("tenure_days", "active_months", "window_months", "frequency_holdout", "products_held"):
+        if col in frame:
+            frame[col] = frame[col].fillna(0).astype("int64")
+    for col in ("first_purchase", "last_purchase"):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+def summarise(
+    source: str | Path | pd.DataFrame,
+    spec: RFMSpec | None = None,
+    *,
+    engine: Engine = "duckdb",
+    spark: Any = None,
+    threads: int | None = None,
+    **options: Any,
+) -> Summary:
+    """Validate a transaction log and build its per-customer and compressed summaries in one engine session.
+
+    Parameters
+    ----------
+    source:
+        A CSV or Parquet file (read by the engine itself) or a pandas DataFrame.
+    spec:
+        Columns and time settings; keyword ``options`` (``customer_col=...``, ``period=...``) override it.
+    engine:
+        ``"duckdb"`` (embedded default) or ``"spark"`` (PySpark; ``spark`` may pass a session).
+
+    Raises
+    ------
+    InputError
+        A missing column, unparseable dates or amounts (with the row numbers of the first few), or a log whose
+        every transaction is after the calibration end.
+    """
+    spec = replace(spec or RFMSpec(), **options)
+    run = _Runner(source, engine, spark, threads)
+    try:
+        info = _validate(run, spec)
+        table = run.materialise(summary_sql(spec, run.source, engine), "fairserve_summary")
+        customers = _coerce(run.frame(f"SELECT * FROM {table}"))
+        compressed = run.frame(
+            f"SELECT frequency, recency, T, COUNT(*) AS weight FROM {table} "
+            "GROUP BY frequency, recency, T ORDER BY frequency, recency, T"
+        )
+        spend = run.frame(
+            f"SELECT frequency, monetary_value, COUNT(*) AS weight FROM {table} WHERE frequency > 0 "
+            "GROUP BY frequency, monetary_value ORDER BY frequency, monetary_value"
+        )
+    finally:
+        run.close()
+    compressed["frequency"] = compressed["frequency"].astype("int64")
+    compressed["weight"] = compressed["weight"].astype("int64")
+    spend["frequency"] = spend["frequency"].astype("int64")
+    spend["weight"] = spend["weight"].astype("int64")
+    info["customers"] = len(customers)
+    return Summary(customers, compressed, spend, spec, run.label, engine, info)
+
+
+def rfm_summary(source: str | Path | pd.DataFrame, spec: RFMSpec | None = None, **options: Any) -> pd.DataFrame:
+    """The per-customer summary (see :func:`summary_sql` for its columns); options as :func:`summarise`."""
+    return summarise(source, spec, **options).customers
+
+
+def compressed_summary(
+    source: str | Path | pd.DataFrame, spec: RFMSpec | None = None, **options: Any
+) -> pd.DataFrame:
+    """Identical (frequency, recency, T) rows merged, with a ``weight`` column: what the model fit takes."""
+    return summarise(source, spec, **options).compressed
