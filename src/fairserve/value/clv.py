@@ -1,0 +1,93 @@
+"""Discounted customer lifetime value from a transaction model and a spend model.
+
+The definition is the one ``lifetimes`` uses in ``customer_lifetime_value`` (so the two can be compared): the
+expected purchases in each future month, times the customer's expected spend per purchase, discounted monthly.
+Months are 30 days, converted to the model's time unit with ``period_days``.
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: Using Iso-Value Curves for Customer Base
+Analysis". Journal of Marketing Research 42(4), 415-430.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from fairserve.errors import FairserveError
+from fairserve.value._base import FloatArray
+
+__all__ = ["discounted_clv"]
+
+DAYS_PER_MONTH = 30.0
+
+
+class TransactionModel(Protocol):
+    """What ``discounted_clv`` needs of a purchase model (BetaGeoModel, ParetoNBDModel)."""
+
+    def expected_purchases(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray: ...
+
+
+class SpendModel(Protocol):
+    """What ``discounted_clv`` needs of a spend model (GammaGammaModel)."""
+
+    def conditional_expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray: ...
+
+
+def discounted_clv(
+    transaction_model: TransactionModel,
+    spend_model: SpendModel,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    period_days: float = 7.0,
+) -> FloatArray:
+    """Discounted expected value of each customer's purchases over the next ``horizon_months`` months.
+
+    ``CLV = sum_{k=1..H} (E[Y(k)] - E[Y(k-1)]) * E[M | x, m] / (1 + d)^k``, where ``E[Y(k)]`` is the conditional
+    expected number of purchases in the ``k`` months after ``T`` and ``E[M | x, m]`` the conditional expected
+    spend per purchase.
+
+    Parameters
+    ----------
+    transaction_model, spend_model
+        Fitted models; time in the transaction model is measured in periods of ``period_days`` days.
+    frequency, recency, T, monetary_value
+        The customers' RFM summary in the transaction model's time unit; ``monetary_value`` is the mean repeat
+        spend (0 or anything for customers with no repeat purchase: the spend model's population mean is used).
+    horizon_months : int, default 12
+        Number of 30-day months to sum over.
+    discount_rate : float, default 0.01
+        Monthly discount rate.
+    period_days : float, default 7.0
+        Days per model period: 7 for a model fitted in weeks, 1 in days.
+
+    Returns
+    -------
+    numpy.ndarray
+        One discounted CLV per customer, in the currency of ``monetary_value``.
+    """
+    if horizon_months < 0 or int(horizon_months) != horizon_months:
+        raise FairserveError(f"horizon_months must be a whole number >= 0, got {horizon_months}")
+    if period_days <= 0:
+        raise FairserveError(f"period_days must be > 0, got {period_days}")
+    if discount_rate <= -1:
+        raise FairserveError(f"discount_rate must be > -1, got {discount_rate}")
+    spend = np.asarray(spend_model.conditional_expected_spend(frequency, monetary_value), dtype=np.float64)
+    month = DAYS_PER_MONTH / period_days
+    previous = np.zeros_like(spend)
+    clv = np.zeros_like(spend)
+    for k in range(1, int(horizon_months) + 1):
+        cumulative = np.asarray(transaction_model.expected_purchases(k * month, frequency, recency, T))
+        clv = clv + (cumulative - previous) * spend / (1.0 + discount_rate) ** k
+        previous = cumulative
+    return clv
