@@ -1,0 +1,257 @@
+"""Plain-language explanations, rendered only from a Decision's Reasons.
+
+Two views of one decision:
+
+* :func:`agent_view` for the agent: why this contact is where it is, the tier, the SLA and the head start broken
+  down into its parts;
+* :func:`customer_statement` for the customer: their tier, the facts it rests on, what would change it, and
+  whether follower counts played a part.
+
+Both are built from ``decision.reasons`` (and the Decision's own fields, which the reasons produced), never
+from the customer or the policy, so what a customer is told cannot disagree with what was decided. The phrase
+helpers below are also what :func:`fairserve.policy.decide` uses to write each Reason's ``text``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fairserve.model import Decision, Reason
+
+__all__ = ["agent_view", "customer_statement", "decision_to_dict"]
+
+_LABELS = {
+    "clv": "expected future spend (CLV)",
+    "profit": "expected profit",
+    "loyalty": "loyalty score",
+    "value_percentile": "value rank",
+    "influence": "follower reach",
+    "followers": "follower count",
+    "status": "status",
+    "account": "account",
+}
+_SEVERITY = ("routine", "minor", "urgent", "critical")
+
+
+def fmt_value(signal: str, v: Any) -> str:
+    """A signal's value the way a person reads it."""
+    if v is None:
+        return "unknown"
+    if signal in ("clv", "profit"):
+        return f"${v:,.2f}" if abs(v) < 100 else f"${v:,.0f}"
+    if signal in ("value_percentile", "influence"):
+        top = max(0.0, (1.0 - float(v)) * 100.0)
+        return f"top {top:.0f}%" if top >= 1 else f"top {top:.1f}%"
+    if signal == "followers":
+        return f"{float(v):,.0f}"
+    if signal == "loyalty":
+        return f"{float(v):.2f}"
+    return str(v)
+
+
+def minutes(m: float) -> str:
+    """``8 minutes``, ``1 minute``, ``0.5 minutes``."""
+    if m == int(m):
+        k = int(m)
+        return f"{k} minute" if k == 1 else f"{k} minutes"
+    return f"{m:.1f} minutes"
+
+
+def _sla(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 2 * 3600:
+        return minutes(round(seconds / 60.0, 1))
+    hours = seconds / 3600.0
+    return f"{hours:.0f} hours" if hours == int(hours) else f"{hours:.1f} hours"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def condition_text(signal: str, v: Any, lo: float, tier: str) -> str:
+    """A met numeric tier condition."""
+    if signal in ("value_percentile", "influence"):
+        return f"{_cap(_LABELS[signal])} in the {fmt_value(signal, v)} of customers is within the " \
+            f"{fmt_value(signal, lo)} needed for {tier}."
+    return f"{_cap(_LABELS[signal])} of {fmt_value(signal, v)} is at or above {fmt_value(signal, lo)}, " \
+        f"the threshold for {tier}."
+
+
+def set_text(signal: str, v: Any, tier: str) -> str:
+    """A met status/account tier condition."""
+    return f"The {_LABELS[signal]} on file is '{v}', which belongs to the {tier} tier."
+
+
+def default_tier_text(tier: str, first: bool) -> str:
+    """The tier is the one for everyone (no conditions, or none of the higher tiers' were met)."""
+    if first:
+        return f"Everyone is in the {tier} tier."
+    return f"No higher tier's conditions are met, so the tier is {tier}."
+
+
+def next_tier_text(name: str, when: Any) -> str:
+    """What the tier above needs (``when`` is that tier's Conditions)."""
+    parts = []
+    for sig in ("clv", "profit", "loyalty", "value_percentile", "influence", "followers"):
+        lo = getattr(when, f"{sig}_min")
+        if lo is not None:
+            parts.append(f"{_LABELS[sig]} of at least {fmt_value(sig, lo)}")
+    for sig in ("status", "account"):
+        allowed = getattr(when, f"{sig}_in")
+        if allowed is not None:
+            parts.append(f"{_LABELS[sig]} {' or '.join(repr(a) for a in allowed)}")
+    needs = " and ".join(parts) if parts else "no condition"
+    return f"The next tier up, {name}, needs {needs}."
+
+
+def tier_head_start_text(tier: str, m: float) -> str:
+    """The tier's head start."""
+    return f"The {tier} tier is answered as if it had called {minutes(m)} earlier."
+
+
+def strict_text(tier: str, rank: int, n: int) -> str:
+    """A strict tier's rank."""
+    if rank == 0:
+        return f"The {tier} tier is served before every other tier."
+    if rank == n - 1:
+        return f"The {tier} tier is served after every other tier, in order of arrival."
+    return f"The {tier} tier is served after {rank} higher tier(s) and before the rest."
+
+
+def influence_tier_text(v: Any, lower: str, tier: str) -> str:
+    """Influence raised the tier."""
+    return f"Follower reach ({fmt_value('influence', v)}) raised the tier from {lower} to {tier}; " \
+        f"without it the tier would be {lower}."
+
+
+def severity_text(sev: int, m: float) -> str:
+    """The severity head start."""
+    return f"Severity {sev} of 3 ({_SEVERITY[sev]}): answered as if placed {minutes(m)} earlier."
+
+
+def sentiment_text(s: Any, m: float) -> str:
+    """The negative-sentiment head start."""
+    return f"The message reads as unhappy (tone {float(s):+.2f} on a -1 to +1 scale): {minutes(m)} earlier."
+
+
+def complaint_text(m: float) -> str:
+    """The complaint head start."""
+    return f"It is a complaint: answered as if placed {minutes(m)} earlier."
+
+
+def repeat_text(rep: int, m: float) -> str:
+    """The repeat-contact head start."""
+    times = "time" if rep == 1 else "times"
+    return f"Contacted {rep} {times} before about this: {minutes(m)} earlier."
+
+
+def influence_text(x: float, m: float, cap: float) -> str:
+    """The capped influence head start."""
+    return f"Follower reach ({fmt_value('influence', x)} of customers) added {minutes(m)}; " \
+        f"the policy lets reach add at most {minutes(cap)}."
+
+
+def risk_text(audience: Any, score: float, threshold: float, queue: str, sla: float, m: float) -> str:
+    """The reputational-risk flag."""
+    head = f"A public post seen by about {float(audience):,.0f} people with a negative tone " \
+        f"(risk {score:.1f}, threshold {threshold:.1f}) is flagged as a reputational risk"
+    if queue == "social-care":
+        tail = f"; it goes to the social-care team, who aim to answer within {_sla(sla)}"
+    else:
+        tail = "; it stays in the service queue with the flag"
+    extra = f", answered as if placed {minutes(m)} earlier" if m > 0 else ", with no head start for it"
+    return head + tail + extra + "."
+
+
+def wait_text(waited: float, max_head: float) -> str:
+    """Waiting: the place is kept and only a bounded head start can pass it."""
+    return f"Waited {minutes(round(waited / 60.0, 1))} so far; the place in line is kept, and a later " \
+        f"contact can only pass with a larger head start (at most {minutes(max_head)} here)."
+
+
+# ---------------------------------------------------------------------------------------------- renderers
+
+
+def _by(decision: Decision, signal: str) -> list[Reason]:
+    return [r for r in decision.reasons if r.signal == signal]
+
+
+def agent_view(decision: Decision) -> str:
+    """What the agent sees: tier, queue, SLA, and the head start broken down, from the reasons only."""
+    lines = [
+        f"Contact {decision.contact_id} (customer {decision.customer_id or 'unknown'}): tier {decision.tier}, "
+        f"queue {decision.queue}.",
+    ]
+    lines.append(
+        f"Head start {minutes(round(decision.head_start_min, 2))} "
+        f"(of which follower reach {minutes(round(decision.influence_min, 2))}); "
+        f"answer within {_sla(decision.sla_seconds)}."
+    )
+    if decision.key.rank:
+        lines.append(f"Strict priority rank {decision.key.rank} (0 is served first).")
+    if decision.flags:
+        lines.append(f"Flags: {', '.join(decision.flags)}.")
+    for r in decision.reasons:
+        part = f" [{r.minutes:+g} min]" if r.minutes else ""
+        lines.append(f"  - {r.signal}: {r.text}{part}")
+    lines.append(f"Policy {decision.policy_name} {decision.policy_version} ({decision.policy_hash[:12]}).")
+    return "\n".join(lines)
+
+
+def customer_statement(decision: Decision) -> str:
+    """What the customer is told: their tier, the facts behind it, what would change it, and reach's part."""
+    tier_facts = [r for r in decision.reasons if r.effect == f"tier={decision.tier}"]
+    lines = [f"You are in the {decision.tier} tier."]
+    for r in tier_facts:
+        lines.append(r.text)
+    for r in _by(decision, "next_tier"):
+        lines.append(r.text)
+    head = [r for r in decision.reasons if r.minutes > 0]
+    if head:
+        lines.append(
+            f"In all, your contact is answered as if placed {minutes(round(decision.head_start_min, 2))} earlier:"
+        )
+        for r in head:
+            lines.append(f"  - {r.text}")
+    elif decision.key.rank == 0 and not any(r.effect.startswith("rank=") for r in decision.reasons):
+        lines.append("Your contact is answered in order of arrival.")
+    for r in decision.reasons:
+        if r.effect.startswith("rank="):
+            lines.append(r.text)
+    for r in _by(decision, "risk"):
+        if r.minutes == 0:
+            lines.append(r.text)
+    reach = [r for r in _by(decision, "influence") if r.minutes > 0 or r.effect.startswith("tier=")]
+    if reach:
+        lines.append("Your follower count played a part in this decision, as stated above.")
+    else:
+        lines.append("Your follower count played no part in this decision.")
+    lines.append(f"We aim to answer within {_sla(decision.sla_seconds)}.")
+    return "\n".join(lines)
+
+
+def decision_to_dict(decision: Decision) -> dict[str, Any]:
+    """The Decision as plain JSON-ready data, policy name, version and hash included."""
+    return {
+        "contact_id": decision.contact_id,
+        "customer_id": decision.customer_id,
+        "tier": decision.tier,
+        "queue": decision.queue,
+        "key": decision.key._asdict(),
+        "head_start_min": decision.head_start_min,
+        "influence_min": decision.influence_min,
+        "sla_seconds": decision.sla_seconds,
+        "sla_deadline": decision.sla_deadline,
+        "flags": list(decision.flags),
+        "reasons": [
+            {"signal": r.signal, "value": r.value, "effect": r.effect, "minutes": r.minutes, "text": r.text}
+            for r in decision.reasons
+        ],
+        "policy": {
+            "name": decision.policy_name,
+            "version": decision.policy_version,
+            "hash": decision.policy_hash,
+        },
+    }
