@@ -1,0 +1,228 @@
+"""The discrete-event contact centre: agents serve waiting contacts in the policy's order; impatient ones leave.
+
+Why our own event loop rather than simpy, ciw or salabim: those fix a request's priority when it is made, or
+re-sort the queue on every join, and pay for a general process-interaction engine on every event; on the
+two-class M/M/50 benchmark a plain heap loop is far faster (see ``docs/benchmarks-simulate.md``; ciw's own
+priority-discipline discussion, ciw PR #166, shows the same cost). Our queue order needs none of that generality:
+a contact's :class:`~fairserve.model.QueueKey` is static while it waits (the head start is subtracted from the
+arrival time once), so
+
+1. one replication's contacts are drawn up front (:func:`fairserve.sim.scenario.draw_contacts`),
+2. decided in ONE call of :func:`fairserve.policy.decide_batch` -- the function the live service runs, row for
+   row equal to :func:`fairserve.policy.decide` -- giving each contact its tier, queue, key and SLA,
+3. then served by a loop over arrivals and service completions with two heaps: completion times, and the
+   waiting contacts by key. Abandonment needs no event of its own: a contact whose patience ran out before it
+   reached the head of the queue is dropped when popped (lazy deletion), since leaving frees no agent.
+
+The loop is non-preemptive: an agent finishes the contact in hand. Agents may be split into pools by channel
+(each pool with its own queue), and a policy may route contacts to a social-care queue with its own agents.
+:func:`serve_reference` is the plain-Python loop and the reference; ``_kernel.serve`` is the same loop compiled
+with numba, and a test holds the two to identical results.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from fairserve.sim import _kernel
+from fairserve.sim.scenario import Scenario, draw_contacts
+
+__all__ = ["Decider", "assign_pools", "decide_contacts", "run_replication", "serve", "serve_reference"]
+
+Decider = Any  # a fairserve.policy.Policy, or a callable frame -> decisions frame (same columns as decide_batch)
+Kernel = Literal["auto", "python", "numba"]
+_POLICY_COLUMNS = (
+    "contact_id", "channel", "arrival", "severity", "sentiment", "complaint", "repeat", "reach",
+    "customer_id", "clv", "profit", "loyalty", "status", "influence", "followers", "value_percentile",
+)  # fmt: skip
+
+
+def serve_reference(
+    arrival: np.ndarray, order: np.ndarray, who: np.ndarray, service: np.ndarray, patience: np.ndarray, agents: int
+) -> np.ndarray:
+    """Serve contacts with ``agents`` agents; return each contact's start of service (NaN: it abandoned).
+
+    Parameters
+    ----------
+    arrival:
+        Arrival times, sorted ascending.
+    order:
+        Each contact's position in the queue order (a permutation of ``0..n-1``; lower serves first), and
+        ``who`` its inverse (``who[order[i]] == i``).
+    service, patience:
+        Handling time and patience of each contact (``inf``: never abandons).
+    """
+    a = arrival.tolist()
+    o = order.tolist()
+    w = who.tolist()
+    s = service.tolist()
+    p = patience.tolist()
+    n = len(a)
+    start = [math.nan] * n
+    waiting: list[int] = []  # queue positions of waiting contacts (abandoned ones are dropped when popped)
+    busy: list[float] = []  # completion times
+    free = agents
+    i = 0
+    while i < n or busy:
+        t_arr = a[i] if i < n else math.inf
+        if busy and busy[0] <= t_arr:  # a completion: the agent takes the first contact still waiting
+            tc = heapq.heappop(busy)
+            while waiting:
+                j = w[heapq.heappop(waiting)]
+                if tc - a[j] < p[j]:
+                    start[j] = tc
+                    heapq.heappush(busy, tc + s[j])
+                    break
+            else:
+                free += 1
+        elif i < n:  # an arrival: served at once by a free agent, else it waits
+            if free:
+                free -= 1
+                start[i] = t_arr
+                heapq.heappush(busy, t_arr + s[i])
+            else:
+                heapq.heappush(waiting, o[i])
+            i += 1
+        else:  # pragma: no cover - the loop condition excludes it
+            break
+    return np.asarray(start, dtype=float)
+
+
+def serve(
+    arrival: np.ndarray,
+    order: np.ndarray,
+    who: np.ndarray,
+    service: np.ndarray,
+    patience: np.ndarray,
+    agents: int,
+    kernel: Kernel = "auto",
+) -> np.ndarray:
+    """:func:`serve_reference`, compiled with numba when available (``kernel="auto"``) or as asked."""
+    use_numba = kernel == "numba" or (kernel == "auto" and _kernel.HAVE_NUMBA)
+    if use_numba:
+        f64, i64 = np.float64, np.int64
+        args = (
+            np.ascontiguousarray(arrival, dtype=f64),
+            np.ascontiguousarray(order, dtype=i64),
+            np.ascontiguousarray(who, dtype=i64),
+            np.ascontiguousarray(service, dtype=f64),
+            np.ascontiguousarray(patience, dtype=f64),
+        )
+        return np.asarray(_kernel.serve(*args, int(agents)))
+    return serve_reference(arrival, order, who, service, patience, agents)
+
+
+def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
+    """Decide every contact in one vectorised call: the policy's ``decide_batch``, or a plain key function."""
+    columns = [c for c in _POLICY_COLUMNS if c in frame]
+    if callable(decider) and not hasattr(decider, "tier_names"):
+        out = decider(frame[columns])
+    else:
+        from fairserve.policy import decide_batch
+
+        out = decide_batch(frame[columns], decider)
+    return pd.DataFrame(out)
+
+
+def assign_pools(scenario: Scenario, channel: np.ndarray, queue: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Pool index of each contact and the agents of each pool (0: service, then channel pools, social care)."""
+    names = ["service"] + [p.name for p in scenario.pools]
+    agents = [scenario.center.agents] + [p.agents for p in scenario.pools]
+    pool = np.zeros(channel.size, dtype=np.int64)
+    for k, p in enumerate(scenario.pools, start=1):
+        pool[np.isin(channel, [str(c) for c in p.channels])] = k
+    if scenario.center.social_care_agents > 0:
+        names.append("social-care")
+        agents.append(scenario.center.social_care_agents)
+        pool[queue == "social-care"] = len(agents) - 1
+    return pool, agents
+
+
+def run_replication(
+    scenario: Scenario,
+    decider: Decider,
+    rng: np.random.Generator,
+    customers: pd.DataFrame | None = None,
+    kernel: Kernel = "auto",
+    contacts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Simulate one replication; return one row per contact (warm-up included; column ``measured`` marks the rest).
+
+    Columns: the drawn contact (:func:`~fairserve.sim.scenario.draw_contacts`), the decision (``tier``, ``rank``,
+    ``queue``, ``head_start_min``, ``influence_min``, ``virtual_arrival``, ``sla_seconds``), and the outcome in
+    time units: ``start`` (NaN if abandoned), ``wait`` (time in queue, up to service or abandonment),
+    ``served``, ``abandoned``, ``overtaken`` (later arrivals served while it waited) and ``overtaken_influence``
+    (those that passed it only thanks to influence). Give ``contacts`` to reuse one draw across policies.
+    """
+    frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts.copy()
+    dec = decide_contacts(frame, decider)
+    for col in ("tier", "rank", "queue", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds"):
+        frame[col] = dec[col].to_numpy()
+    n = len(frame)
+    t = frame["t"].to_numpy(dtype=float)
+    va = frame["virtual_arrival"].to_numpy(dtype=float)
+    rank = frame["rank"].to_numpy(dtype=np.int64)
+    infl = np.nan_to_num(frame["influence_min"].to_numpy(dtype=float))
+    pool, agents = assign_pools(scenario, frame["channel"].to_numpy(), frame["queue"].to_numpy())
+    start = np.full(n, np.nan)
+    overtaken = np.zeros(n, dtype=np.int64)
+    by_influence = np.zeros(n, dtype=np.int64)
+    handle = frame["handle"].to_numpy(dtype=float)
+    patience = frame["patience"].to_numpy(dtype=float)
+    arrival_s = frame["arrival"].to_numpy(dtype=float)
+    for k, c in enumerate(agents):
+        idx = np.flatnonzero(pool == k)
+        if idx.size == 0:
+            continue
+        who = np.lexsort((idx, arrival_s[idx], va[idx], rank[idx]))  # queue order: (rank, virtual arrival, ...)
+        order = np.empty(idx.size, dtype=np.int64)
+        order[who] = np.arange(idx.size)
+        st = serve(t[idx], order, who, handle[idx], patience[idx], c, kernel)
+        start[idx] = st
+        wait_end = np.where(np.isnan(st), t[idx] + patience[idx], st)
+        # the key in seconds, and the key this contact would have had without its influence minutes
+        cnt, inf_cnt = (_kernel.overtakes if kernel != "python" else _kernel._overtakes)(
+            t[idx], wait_end, st, rank[idx], va[idx], va[idx] + infl[idx] * 60.0
+        )
+        overtaken[idx] = cnt
+        by_influence[idx] = inf_cnt
+    served = ~np.isnan(start)
+    frame["start"] = start
+    frame["served"] = served
+    frame["abandoned"] = ~served
+    frame["wait"] = np.where(served, start - t, patience)
+    frame["overtaken"] = overtaken
+    frame["overtaken_influence"] = by_influence
+    frame["pool"] = pool
+    frame["measured"] = t >= scenario.center.warmup
+    return frame
+
+
+def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """A plain key function as a decider: ``rank_of(frame)`` gives strict ranks; FIFO within a rank, no SLA.
+
+    Useful to test the loop against queueing theory without a policy file.
+    """
+
+    def decide(frame: pd.DataFrame) -> pd.DataFrame:
+        n = len(frame)
+        return pd.DataFrame(
+            {
+                "tier": np.full(n, "all", dtype=object),
+                "rank": np.asarray(rank_of(frame), dtype=np.int64),
+                "queue": np.full(n, "service", dtype=object),
+                "head_start_min": np.zeros(n),
+                "influence_min": np.zeros(n),
+                "virtual_arrival": frame["arrival"].to_numpy(dtype=float),
+                "sla_seconds": np.full(n, np.inf),
+            },
+            index=frame.index,
+        )
+
+    return decide
