@@ -226,3 +226,81 @@ def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.
         )
 
     return decide
+
+
+def resolve_policy(policy: Any, scenario: Scenario) -> tuple[str, Decider]:
+    """A policy name, path, Policy or key function -> (label, decider); ``tier-strict`` takes the scenario's tiers.
+
+    With the built-in ``tier-strict``, segments' fixed tiers are served in the order the scenario lists them,
+    FIFO within a tier: the non-preemptive priority queue of queueing theory.
+    """
+    if isinstance(policy, str):
+        from fairserve.policy import load_policy
+
+        label, decider = policy, load_policy(policy)
+    else:
+        label, decider = str(getattr(policy, "name", getattr(policy, "__name__", "policy"))), policy
+    if getattr(decider, "name", None) == "tier-strict" and scenario.fixed_tiers():
+        decider = decider.with_tier_order(scenario.fixed_tiers())
+    return label, decider
+
+
+def compare_policies(
+    scenario: Scenario,
+    policies: list[Any],
+    replications: int = 10,
+    seed: int = 0,
+    customers: pd.DataFrame | None = None,
+    *,
+    kernel: Kernel = "auto",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Simulate every policy on the same contacts and return the metrics dict (what ``simulate --json`` prints).
+
+    Replication ``r`` draws its contacts from ``SeedSequence(seed).spawn(replications)[r]``; every policy is
+    run on those same contacts (common random numbers), so differences between policies are not noise of the
+    draw. ``progress(r)`` is called after each replication. Returns ``{"scenario", "replications", "seed",
+    "time_unit", "policies": {label: {"segments": {...}, "all", "tiers", "channels", [deciles], "arrivals",
+    "elapsed_s", "policy": {...}}}, "elapsed_s"}``; see :mod:`fairserve.sim.metrics` for the definitions.
+    """
+    import time
+
+    from fairserve.sim.metrics import add_outcomes, replication_metrics, summarise
+
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    resolved = [resolve_policy(p, scenario) for p in policies]
+    per_policy: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in resolved}
+    elapsed = dict.fromkeys(per_policy, 0.0)
+    arrivals = dict.fromkeys(per_policy, 0)
+    began = time.perf_counter()
+    for r, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
+        t0 = time.perf_counter()
+        contacts = draw_contacts(scenario, np.random.default_rng(child), customers)
+        draw_s = time.perf_counter() - t0
+        for label, decider in resolved:
+            t1 = time.perf_counter()
+            frame = add_outcomes(run_replication(scenario, decider, np.random.default_rng(0), kernel=kernel,
+                                                 contacts=contacts), scenario)  # fmt: skip
+            per_policy[label].append(replication_metrics(frame))
+            elapsed[label] += time.perf_counter() - t1 + draw_s
+            arrivals[label] += int(frame["measured"].sum())
+        if progress is not None:
+            progress(r)
+    out: dict[str, Any] = {
+        "scenario": scenario.name,
+        "replications": replications,
+        "seed": seed,
+        "time_unit": scenario.center.time_unit,
+        "policies": {},
+    }
+    for label, decider in resolved:
+        summary = summarise(per_policy[label])
+        entry: dict[str, Any] = {"segments": summary.pop("segments")}
+        entry.update(summary)
+        entry["arrivals"] = arrivals[label]
+        entry["elapsed_s"] = elapsed[label]
+        entry["policy"] = {k: getattr(decider, k) for k in ("name", "version", "content_hash") if hasattr(decider, k)}
+        out["policies"][label] = entry
+    out["elapsed_s"] = time.perf_counter() - began
+    return out

@@ -1,0 +1,156 @@
+"""What a policy costs and whom: waits, abandonment, SLA, displacements, revenue at risk, reputational exposure.
+
+Definitions (all waits in the scenario's time unit, over the contacts that arrived after the warm-up):
+
+* ``mean_wait``: mean time in queue over ALL arrivals -- zero for those served at once, the time to service for
+  the others, the time until they gave up for those who abandoned (the Erlang A convention, Little's law);
+  ``p90_wait``/``p95_wait`` are percentiles of the same; ``mean_wait_served`` is over answered contacts only.
+* ``p_wait``: share of arrivals that had to wait at all (found every agent busy).
+* ``sla``: share of arrivals answered within their SLA (the segment's ``sla``, else the policy's per tier);
+  an abandoned contact counts as a miss.
+* ``abandon_rate``: share that gave up before being answered.
+* displacements: ``overtaken`` counts, per contact, the later arrivals served while it waited; ``p_overtaken``
+  is the share overtaken at least once; ``overtaken_by_influence`` counts those overtakes that happened only
+  because of the overtaker's influence minutes (with them removed, its key would have come after).
+* ``revenue_at_risk``: expected CLV lost to churn, ``sum(clv * p_churn)`` with the scenario's churn response
+  (:class:`fairserve.sim.scenario.Churn`); contacts of unknown CLV add nothing.
+* ``reputational_exposure``: ``sum(reach * max(0, -sentiment))`` over contacts left unresolved past their
+  SLA (abandoned, or answered late): the audience of unhappy customers the centre kept waiting.
+
+Across replications each metric is reported as the mean and a 95% Student-t interval
+(``mean_ci95``); replications are independent (seeds from ``numpy.random.SeedSequence.spawn``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fairserve.sim.scenario import Scenario
+
+__all__ = ["add_outcomes", "ci95", "replication_metrics", "summarise"]
+
+RATE_METRICS = (
+    "mean_wait", "mean_wait_served", "p90_wait", "p95_wait", "p_wait", "sla", "abandon_rate",
+    "overtaken", "p_overtaken", "overtaken_by_influence", "revenue_at_risk_per_contact",
+)  # fmt: skip
+TOTAL_METRICS = ("arrivals", "displacements", "displacements_by_influence", "revenue_at_risk",
+                 "reputational_exposure")  # fmt: skip
+
+
+def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Add ``sla_units``, ``sla_ok``, ``p_churn``, ``revenue_at_risk`` and ``exposure`` to a replication frame."""
+    unit = scenario.unit_seconds
+    seg_sla = {s.name: (np.nan if s.sla is None else s.sla) for s in scenario.segments}
+    sla = frame["segment"].map(seg_sla).to_numpy(dtype=float)
+    policy_sla = frame["sla_seconds"].to_numpy(dtype=float) / unit
+    sla = np.where(np.isnan(sla), policy_sla, sla)
+    sla = np.where(np.isnan(sla), np.inf, sla)
+    wait = frame["wait"].to_numpy(dtype=float)
+    served = frame["served"].to_numpy(dtype=bool)
+    ok = served & (wait <= sla)
+    late = served & ~ok
+    churn = scenario.churn
+    p = (
+        churn.base
+        + churn.abandon * (~served)
+        + late * (churn.sla_miss + churn.per_unit_late * np.where(late, wait - sla, 0.0))
+    )
+    p = np.minimum(p, 1.0)
+    clv = np.nan_to_num(frame["clv"].to_numpy(dtype=float), nan=0.0)
+    reach = np.nan_to_num(frame["reach"].to_numpy(dtype=float), nan=0.0)
+    negativity = np.maximum(0.0, -np.nan_to_num(frame["sentiment"].to_numpy(dtype=float), nan=0.0))
+    frame = frame.assign(
+        sla_units=sla,
+        sla_ok=ok,
+        p_churn=p,
+        revenue_at_risk=clv * p,
+        exposure=np.where(ok, 0.0, reach * negativity),
+    )
+    return frame
+
+
+def _group_metrics(g: pd.DataFrame) -> dict[str, float]:
+    wait = g["wait"].to_numpy(dtype=float)
+    served = g["served"].to_numpy(dtype=bool)
+    n = wait.size
+    if n == 0:
+        return {}
+    over = g["overtaken"].to_numpy()
+    over_inf = g["overtaken_influence"].to_numpy()
+    return {
+        "arrivals": float(n),
+        "mean_wait": float(wait.mean()),
+        "mean_wait_served": float(wait[served].mean()) if served.any() else math.nan,
+        "p90_wait": float(np.percentile(wait, 90)),
+        "p95_wait": float(np.percentile(wait, 95)),
+        "p_wait": float(np.mean(wait > 0)),
+        "sla": float(g["sla_ok"].mean()),
+        "abandon_rate": float(1.0 - served.mean()),
+        "overtaken": float(over.mean()),
+        "p_overtaken": float(np.mean(over > 0)),
+        "overtaken_by_influence": float(over_inf.mean()),
+        "displacements": float(over.sum()),
+        "displacements_by_influence": float(over_inf.sum()),
+        "revenue_at_risk": float(g["revenue_at_risk"].sum()),
+        "revenue_at_risk_per_contact": float(g["revenue_at_risk"].mean()),
+        "reputational_exposure": float(g["exposure"].sum()),
+    }
+
+
+def _deciles(x: pd.Series) -> pd.Series:
+    v = x.to_numpy(dtype=float)
+    d = np.minimum(np.floor(v * 10), 9) + 1
+    return pd.Series(np.where(np.isnan(v), np.nan, d), index=x.index).map(
+        lambda k: "unknown" if np.isnan(k) else f"D{int(k)}"
+    )
+
+
+def replication_metrics(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    """Metrics of one replication (measured contacts, with outcomes) by segment, tier, channel and deciles."""
+    m = frame[frame["measured"]]
+    out: dict[str, dict[str, dict[str, float]]] = {"all": {"all": _group_metrics(m)}}
+    for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel")):
+        out[key] = {str(k): _group_metrics(g) for k, g in m.groupby(col, sort=False)}
+    for key, col in (("value_deciles", "value_percentile"), ("influence_deciles", "influence")):
+        if m[col].notna().any():
+            out[key] = {str(k): _group_metrics(g) for k, g in m.groupby(_deciles(m[col]), sort=True)}
+    return out
+
+
+def ci95(values: list[float] | np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% Student-t interval over replications (NaN interval with fewer than two)."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+def summarise(reps: list[dict[str, dict[str, dict[str, float]]]]) -> dict[str, Any]:
+    """Combine per-replication metrics into means with ``*_ci95`` intervals, group by group."""
+    out: dict[str, Any] = {}
+    for section in reps[0]:
+        names: list[str] = []
+        for r in reps:
+            for name in r.get(section, {}):
+                if name not in names:
+                    names.append(name)
+        out[section] = {}
+        for name in names:
+            row: dict[str, Any] = {}
+            for metric in TOTAL_METRICS + RATE_METRICS:
+                vals = [r.get(section, {}).get(name, {}).get(metric, math.nan) for r in reps]
+                mean, lo, hi = ci95(vals)
+                row[metric] = mean
+                row[f"{metric}_ci95"] = [lo, hi]
+            out[section][name] = row
+    return out
