@@ -44,6 +44,7 @@ __all__ = [
     "Summary",
     "compressed_summary",
     "rfm_summary",
+    "spark_session",
     "summarise",
     "summary_sql",
 ]
@@ -74,6 +75,10 @@ class RFMSpec:
     account_col, status_col, product_col:
         Optional columns: the organisation a customer belongs to (B2B), a status tier the company already keeps
         (the latest value per customer is used) and a product line (distinct lines per customer are counted).
+    margins, default_margin:
+        Gross margin per product line (pairs of line and fraction) and for lines not listed. With a product
+        column and margins, each customer's ``margin`` is the spend-weighted mean margin of the lines they
+        bought in the calibration window.
     """
 
     customer_col: str = "customer_id"
@@ -85,6 +90,8 @@ class RFMSpec:
     account_col: str | None = None
     status_col: str | None = None
     product_col: str | None = None
+    margins: tuple[tuple[str, float], ...] = ()
+    default_margin: float = 0.3
 
     def __post_init__(self) -> None:
         if self.period not in ("day", "week"):
@@ -163,6 +170,14 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
     if extras:
         for role, col in extras:
             extra_src += f",\n         CAST({d.q(col)} AS STRING) AS {role}"
+        if spec.product_col is not None and spec.margins:
+            cases = " ".join(
+                f"WHEN '{line.replace(chr(39), chr(39) * 2)}' THEN {float(m)!r}" for line, m in spec.margins
+            )
+            extra_src += (
+                f",\n         CASE CAST({d.q(spec.product_col)} AS STRING) {cases}"
+                f" ELSE {float(spec.default_margin)!r} END AS line_margin"
+            )
         aggs = []
         if spec.account_col is not None:
             aggs.append("max_by(account, d) AS account")
@@ -170,6 +185,8 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
             aggs.append("max_by(status, d) AS status")
         if spec.product_col is not None:
             aggs.append("COUNT(DISTINCT product) AS products_held")
+            if spec.margins:
+                aggs.append("SUM(amount * line_margin) / NULLIF(SUM(amount), 0) AS margin")
         extra_cols = "".join(f", x.{a.split(' AS ')[1]}" for a in aggs)
         extra_join = (
             "\n  LEFT JOIN (SELECT customer_id, " + ", ".join(aggs)
@@ -271,7 +288,8 @@ class Summary:
     """The per-customer summary and its compressed form (identical (frequency, recency, T) rows merged).
 
     ``compressed`` has columns ``frequency, recency, T, weight``: the input the transaction models fit on.
-    ``spend`` has ``frequency, monetary_value, weight`` for repeat buyers only: the Gamma-Gamma input.
+    ``spend`` has ``frequency, monetary_value, weight`` for repeat buyers with a positive mean spend only: the
+    Gamma-Gamma input.
     """
 
     customers: pd.DataFrame
@@ -402,13 +420,16 @@ def _validate(run: _Runner, spec: RFMSpec) -> dict[str, Any]:
     if n_rows == 0:
         raise InputError([Problem(run.label, None, None, "the transaction log has no rows")], total_rows=0)
     info = {"rows": int(n_rows), "min_date": min_date, "max_date": max_date}
-    if spec.calibration_end is not None and min_date is not None:
-        if dt.date.fromisoformat(str(min_date)[:10]) > spec.calibration_end:
-            raise InputError([Problem(
-                run.label, None, spec.date_col,
-                f"every transaction is after the calibration end {spec.calibration_end} "
-                f"(dates run {min_date} to {max_date}); choose a later --calibration-end",
-            )], total_rows=int(n_rows))
+    if (
+        spec.calibration_end is not None
+        and min_date is not None
+        and dt.date.fromisoformat(str(min_date)[:10]) > spec.calibration_end
+    ):
+        raise InputError([Problem(
+            run.label, None, spec.date_col,
+            f"every transaction is after the calibration end {spec.calibration_end} "
+            f"(dates run {min_date} to {max_date}); choose a later --calibration-end",
+        )], total_rows=int(n_rows))
     return info
 
 
@@ -462,7 +483,8 @@ def summarise(
             "GROUP BY frequency, recency, T ORDER BY frequency, recency, T"
         )
         spend = run.frame(
-            f"SELECT frequency, monetary_value, COUNT(*) AS weight FROM {table} WHERE frequency > 0 "
+            f"SELECT frequency, monetary_value, COUNT(*) AS weight FROM {table} "
+            "WHERE frequency > 0 AND monetary_value > 0 "
             "GROUP BY frequency, monetary_value ORDER BY frequency, monetary_value"
         )
     finally:

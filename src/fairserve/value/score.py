@@ -1,0 +1,201 @@
+"""The value pipeline: summary -> fitted models -> one scored row per customer.
+
+:func:`fit_value_model` fits a transaction model (BG/NBD or Pareto/NBD) on the compressed RFM summary and the
+Gamma-Gamma spend model on the repeat buyers; :class:`ValueModel` keeps both with the settings that produced them
+(period, calibration end, column names) and round-trips through a plain dict (``MODEL.json``).
+:func:`score_customers` turns the per-customer summary into the scores file the policy engine reads: RFM columns,
+``p_alive``, expected purchases and spend, ``clv``, ``profit``, ``loyalty``, the facts behind them and
+``value_percentile`` (the CLV percentile in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.value.accounts import account_scores, attach_account_scores
+from fairserve.value.bgnbd import BetaGeoModel
+from fairserve.value.clv import DAYS_PER_MONTH, discounted_clv
+from fairserve.value.gammagamma import GammaGammaModel
+from fairserve.value.loyalty import loyalty_scores
+from fairserve.value.paretonbd import ParetoNBDModel
+from fairserve.value.profit import profit_scores
+from fairserve.value.rfm import Period, RFMSpec, Summary
+
+__all__ = ["MODELS", "ValueModel", "fit_value_model", "score_customers"]
+
+MODELS: Mapping[str, type[BetaGeoModel] | type[ParetoNBDModel]] = {
+    "bgnbd": BetaGeoModel,
+    "paretonbd": ParetoNBDModel,
+}
+_FORMAT = "fairserve.value/1"
+
+
+@dataclass(slots=True)
+class ValueModel:
+    """A fitted transaction model and spend model, with the settings needed to score new data the same way."""
+
+    model: Literal["bgnbd", "paretonbd"]
+    transaction: BetaGeoModel | ParetoNBDModel
+    spend: GammaGammaModel
+    period: Period
+    calibration_end: dt.date
+    columns: dict[str, str] = field(default_factory=dict)
+    customers: int = 0
+
+    @property
+    def period_days(self) -> float:
+        """Days per model time unit."""
+        return 7.0 if self.period == "week" else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record: both models, the period, the calibration end and the column names."""
+        return {
+            "format": _FORMAT,
+            "model": self.model,
+            "transaction_model": self.transaction.to_dict(),
+            "spend_model": self.spend.to_dict(),
+            "period": self.period,
+            "calibration_end": self.calibration_end.isoformat(),
+            "columns": dict(self.columns),
+            "customers": self.customers,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], source: str = "<model>") -> ValueModel:
+        """Rebuild from :meth:`to_dict` output; a wrong or incomplete record names what is wrong."""
+        if d.get("format") != _FORMAT:
+            raise FairserveError(f"{source}: not a fairserve value model (format {d.get('format')!r})")
+        name = str(d.get("model"))
+        if name not in MODELS:
+            raise FairserveError(f"{source}: unknown model {name!r} (known: {', '.join(MODELS)})")
+        try:
+            calibration_end = dt.date.fromisoformat(str(d["calibration_end"]))
+            return cls(
+                model=name,  # type: ignore[arg-type]
+                transaction=MODELS[name].from_dict(d["transaction_model"]),
+                spend=GammaGammaModel.from_dict(d["spend_model"]),
+                period=d["period"],
+                calibration_end=calibration_end,
+                columns=dict(d.get("columns", {})),
+                customers=int(d.get("customers", 0)),
+            )
+        except (KeyError, ValueError) as exc:
+            raise FairserveError(f"{source}: incomplete value model ({exc})") from exc
+
+    def spec(self, **overrides: Any) -> RFMSpec:
+        """The RFM settings this model was fitted with (calibration end, period, columns), with overrides."""
+        base: dict[str, Any] = {
+            "calibration_end": self.calibration_end,
+            "period": self.period,
+            **{f"{role}_col": col for role, col in self.columns.items()
+               if role in ("customer", "date", "amount")},
+        }
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return RFMSpec(**base)
+
+
+def _calibration_end(summary: Summary) -> dt.date:
+    if summary.spec.calibration_end is not None:
+        return summary.spec.calibration_end
+    return dt.date.fromisoformat(str(summary.info["max_date"])[:10])
+
+
+def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
+    """Fit the transaction model on the compressed summary and Gamma-Gamma on the repeat buyers.
+
+    Raises
+    ------
+    InputError
+        When no customer bought on two distinct days before the calibration end (nothing to fit).
+    """
+    if model not in MODELS:
+        raise FairserveError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
+    comp = summary.compressed
+    repeat = int(comp.loc[comp["frequency"] > 0, "weight"].sum())
+    if repeat == 0:
+        raise InputError([Problem(
+            summary.source, None, summary.spec.customer_col,
+            f"no repeat buyers: none of the {len(summary.customers)} customers bought on two distinct days "
+            "up to the calibration end, so purchase and drop-out rates cannot be estimated",
+        )])
+    if summary.spend.empty:
+        raise InputError([Problem(
+            summary.source, None, summary.spec.amount_col,
+            "no repeat buyer has a positive mean repeat spend, so the spend model cannot be fitted",
+        )])
+    transaction = MODELS[model]().fit(comp["frequency"], comp["recency"], comp["T"], weights=comp["weight"])
+    spend = GammaGammaModel().fit(
+        summary.spend["frequency"], summary.spend["monetary_value"], weights=summary.spend["weight"]
+    )
+    return ValueModel(
+        model=model,  # type: ignore[arg-type]
+        transaction=transaction,
+        spend=spend,
+        period=summary.spec.period,
+        calibration_end=_calibration_end(summary),
+        columns=dict(summary.spec.columns),
+        customers=len(summary.customers),
+    )
+
+
+def score_customers(
+    customers: pd.DataFrame,
+    value_model: ValueModel,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    margin: float | None = None,
+    contact_rates: pd.DataFrame | None = None,
+    channel_cost: Mapping[str, float] | None = None,
+    status_ladder: Sequence[str] | None = None,
+    loyalty_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Score every customer of a summary (:attr:`Summary.customers`) with a fitted :class:`ValueModel`.
+
+    ``expected_purchases`` counts purchases in the next ``horizon_months`` 30-day months; ``expected_spend`` is
+    the Gamma-Gamma conditional mean spend per purchase; ``clv`` the discounted revenue over the horizon
+    (:func:`fairserve.value.clv.discounted_clv`); ``profit`` and ``loyalty`` as in
+    :mod:`fairserve.value.profit` and :mod:`fairserve.value.loyalty`. With an ``account`` column, account
+    totals are added (``account_clv``, ...; :mod:`fairserve.value.accounts`).
+    """
+    f = customers["frequency"].to_numpy(dtype=np.float64)
+    r = customers["recency"].to_numpy(dtype=np.float64)
+    t_cal = customers["T"].to_numpy(dtype=np.float64)
+    m = customers["monetary_value"].to_numpy(dtype=np.float64)
+    tm, sm = value_model.transaction, value_model.spend
+    horizon = horizon_months * DAYS_PER_MONTH / value_model.period_days
+    out = pd.DataFrame({
+        "customer_id": customers["customer_id"].astype(str),
+        "frequency": customers["frequency"],
+        "recency": r,
+        "T": t_cal,
+        "monetary_value": m,
+    }, index=customers.index)
+    out["p_alive"] = tm.p_alive(f, r, t_cal)
+    out["expected_purchases"] = tm.expected_purchases(horizon, f, r, t_cal)
+    out["expected_spend"] = sm.conditional_expected_spend(f, m)
+    out["clv"] = discounted_clv(
+        tm, sm, f, r, t_cal, m,
+        horizon_months=horizon_months, discount_rate=discount_rate, period_days=value_model.period_days,
+    )
+    if "margin" in customers:
+        out["margin"] = customers["margin"]
+    profit = profit_scores(
+        out, margin=margin, rates=contact_rates, channel_cost=channel_cost, horizon_months=horizon_months
+    )
+    out = out.drop(columns=[c for c in ("margin",) if c in out]).join(profit)
+    out = out.join(loyalty_scores(customers, weights=loyalty_weights, status_ladder=status_ladder))
+    out["value_percentile"] = out["clv"].rank(method="max", pct=True)
+    for col in ("status", "account", "first_purchase", "last_purchase"):
+        if col in customers:
+            out[col] = customers[col]
+    if "account" in out:
+        out = attach_account_scores(out, account_scores(out))
+    return out.reset_index(drop=True)
