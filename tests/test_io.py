@@ -6,8 +6,10 @@ import csv
 import gzip
 import json
 import tempfile
+import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -69,6 +71,9 @@ def test_transactions_csv_reads_canonical_columns_and_dtypes(tmp_path: Path) -> 
 def test_ids_keep_leading_zeros_in_every_kind(tmp_path: Path) -> None:
     cust = read_customers(write_csv(tmp_path / "c.csv", ["customer_id", "products_held"], [["007", "2"]]))
     assert cust.frame["customer_id"].tolist() == ["007"]
+    # "NA", "null" and "None" are ids like any other, not missing values
+    odd = read_customers(write_csv(tmp_path / "n.csv", ["customer_id"], [["NA"], ["null"], ["None"]]))
+    assert odd.frame["customer_id"].tolist() == ["NA", "null", "None"]
     assert cust.frame["products_held"].dtype == "int64"
     prof = read_social_profiles(write_csv(tmp_path / "p.csv", ["handle", "followers", "customer_id"],
                                           [["0123", "10", "0042"]]))
@@ -376,3 +381,26 @@ def test_exactly_the_corrupted_rows_are_reported(case: tuple[list[list[str]], se
             assert loaded.rejects_path is not None
             rejected = pd.read_csv(loaded.rejects_path, dtype=str, keep_default_na=False)
             assert len(rejected) + len(loaded.frame) == loaded.rows_read == len(rows)
+
+
+@pytest.mark.slow
+def test_a_million_rows_report_exactly_the_corrupted_ones(tmp_path: Path) -> None:
+    n = 1_000_000
+    rng = np.random.default_rng(7)
+    ids = pd.Series(np.arange(n)).map("{:07d}".format)
+    days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
+    frame = pd.DataFrame({"customer_id": ids, "date": days.strftime("%Y-%m-%d"),
+                          "amount": np.round(rng.gamma(2.0, 20.0, n), 2).astype(str)})
+    bad = np.sort(rng.choice(n, 3000, replace=False))
+    frame.loc[bad[:1000], "amount"] = "-1"
+    frame.loc[bad[1000:2000], "date"] = "2023-02-29"
+    frame.loc[bad[2000:], "customer_id"] = ""
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    started = time.perf_counter()
+    loaded = read_transactions(path, skip_bad_rows=True)
+    seconds = time.perf_counter() - started
+    print(f"read and validated {n:,} rows in {seconds:.2f} s")
+    assert sorted(p.row for p in loaded.problems) == (bad + 1).tolist()
+    assert len(loaded.frame) == n - 3000 and loaded.frame["customer_id"].iloc[0] == "0000000"
+    assert loaded.rejects_path is not None and len(pd.read_csv(loaded.rejects_path)) == 3000
