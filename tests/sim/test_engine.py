@@ -1,0 +1,128 @@
+"""The event loop: the compiled kernel equals the reference, displacements are counted right, simpy agrees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import simpy
+
+from fairserve.sim import _kernel
+from fairserve.sim.engine import run_replication, serve, serve_reference
+from fairserve.sim.scenario import scenario_from_dict
+
+
+def _instance(n: int, agents: int, seed: int, patience: bool = True) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    arrival = np.sort(rng.uniform(0, n / (agents * 1.1), n))
+    key = rng.integers(0, 3, n) * 1e6 + arrival - rng.exponential(0.5, n)  # ranks and head starts
+    who = np.argsort(key, kind="stable")
+    order = np.empty(n, dtype=np.int64)
+    order[who] = np.arange(n)
+    service = rng.exponential(1.0, n)
+    pat = rng.exponential(1.5, n) if patience else np.full(n, np.inf)
+    return arrival, order, who, service, pat
+
+
+@pytest.mark.parametrize("patience", [True, False])
+def test_numba_kernel_gives_identical_starts_to_the_python_reference(patience: bool) -> None:
+    if not _kernel.HAVE_NUMBA:
+        pytest.skip("numba not installed")
+    args = _instance(20_000, 7, 1, patience)
+    ref = serve_reference(*args, 7)
+    fast = serve(*args, 7, kernel="numba")
+    np.testing.assert_array_equal(np.isnan(ref), np.isnan(fast))
+    np.testing.assert_array_equal(ref[~np.isnan(ref)], fast[~np.isnan(fast)])
+    assert np.isnan(ref).any() == patience
+
+
+def test_every_contact_is_served_or_abandons_and_never_starts_before_arrival() -> None:
+    arrival, order, who, service, pat = _instance(5_000, 4, 2)
+    start = serve_reference(arrival, order, who, service, pat, 4)
+    served = ~np.isnan(start)
+    assert np.all(start[served] >= arrival[served])
+    assert np.all(start[served] - arrival[served] < pat[served])
+    # never more than 4 in service at once: check at every start instant
+    ends = start[served] + service[served]
+    for s in start[served][::97]:
+        assert np.sum((start[served] <= s) & (ends > s)) <= 4
+
+
+def _brute_overtakes(arrival, wait_end, start, rank, vkey, vplain):  # type: ignore[no-untyped-def]
+    n = arrival.size
+    cnt = np.zeros(n, dtype=int)
+    inf = np.zeros(n, dtype=int)
+    for i in range(n):
+        for j in range(n):
+            if arrival[j] > arrival[i] and start[j] < wait_end[i]:
+                cnt[i] += 1
+                if rank[j] == rank[i] and vplain[j] > vkey[i]:
+                    inf[i] += 1
+    return cnt, inf
+
+
+def test_overtakes_match_brute_force_and_numba() -> None:
+    arrival, order, who, service, pat = _instance(600, 3, 3)
+    start = serve_reference(arrival, order, who, service, pat, 3)
+    wait_end = np.where(np.isnan(start), arrival + pat, start)
+    rng = np.random.default_rng(4)
+    rank = rng.integers(0, 2, arrival.size)
+    vkey = arrival - rng.exponential(0.3, arrival.size)
+    vplain = vkey + rng.uniform(0, 0.5, arrival.size) * (rng.uniform(size=arrival.size) < 0.3)
+    want = _brute_overtakes(arrival, wait_end, start, rank, vkey, vplain)
+    got = _kernel._overtakes(arrival, wait_end, start, rank, vkey, vplain)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert want[0].sum() > 0 and want[1].sum() > 0
+    fast = _kernel.overtakes(arrival, wait_end, start, rank, vkey, vplain)
+    np.testing.assert_array_equal(fast[0], want[0])
+
+
+def _simpy_starts(arrival, order, service, patience, agents):  # type: ignore[no-untyped-def]
+    """The same queue written the simpy way: PriorityResource, a request raced against a patience timeout."""
+    env = simpy.Environment()
+    desk = simpy.PriorityResource(env, capacity=agents)
+    start = np.full(arrival.size, np.nan)
+
+    def contact(i: int):  # type: ignore[no-untyped-def]
+        yield env.timeout(arrival[i] - env.now)
+        with desk.request(priority=int(order[i])) as req:
+            got = yield req | env.timeout(patience[i])
+            if req in got:
+                start[i] = env.now
+                yield env.timeout(service[i])
+
+    def source():  # type: ignore[no-untyped-def]
+        for i in range(arrival.size):
+            yield env.timeout(arrival[i] - env.now)
+            env.process(contact(i))
+
+    env.process(source())
+    env.run()
+    return start
+
+
+def test_same_inputs_give_the_same_starts_as_a_simpy_model() -> None:
+    arrival, order, who, service, pat = _instance(4_000, 5, 5)
+    ours = serve_reference(arrival, order, who, service, pat, 5)
+    theirs = _simpy_starts(arrival, order, service, pat, 5)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_allclose(ours[~np.isnan(ours)], theirs[~np.isnan(theirs)], rtol=0, atol=1e-9)
+
+
+def test_pools_by_channel_serve_their_own_queues() -> None:
+    from fairserve.sim.engine import key_function
+
+    scen = scenario_from_dict(
+        {
+            "center": {"agents": 2, "duration": 200.0},
+            "pools": [{"name": "chat-desk", "agents": 30, "channels": ["chat"]}],
+            "segments": [
+                {"name": "phone", "arrival_rate": 1.9, "handle_mean": 1.0},
+                {"name": "chat", "arrival_rate": 10.0, "handle_mean": 1.0, "channel": "chat"},
+            ],
+        }
+    )
+    frame = run_replication(scen, key_function(lambda f: np.zeros(len(f))), np.random.default_rng(6))
+    by = frame.groupby("segment")["wait"].mean()
+    assert by["chat"] < 0.01 < by["phone"]  # 30 agents for load 10 vs 2 agents for load 1.9
+    assert set(frame.loc[frame.segment == "chat", "pool"]) == {1}
