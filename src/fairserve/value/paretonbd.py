@@ -39,6 +39,7 @@ class _Series:
         s = np.zeros_like(a)
         ds_da, ds_db, ds_dz, ds_drho = (np.zeros_like(a) for _ in range(4))
         rho = np.exp(log_rho)
+        empty = log_rho == 0.0  # t_x == T: the integral is over an empty interval, S = 0
         for n in range(_SERIES_MAX_TERMS):
             an = a + n
             e = np.exp(an * log_rho)  # rho^(a+n)
@@ -54,7 +55,7 @@ class _Series:
             ratio = np.maximum(z, (b + n) / (n + 1.0) * z)
             if n > 2 and np.all(ratio < 1.0):
                 tail = (term_q + piece) * (1.0 + n) * ratio / (1.0 - ratio) ** 2
-                if np.all(tail <= _SERIES_TOL * s):
+                if np.all((tail <= _SERIES_TOL * s) | empty):
                     break
             term_q = (b + n) * term_p
             term_p = term_p * (b + n) / (n + 1.0) * z
