@@ -223,7 +223,8 @@ def _out_of_range(values: pd.Series, spec: Field) -> tuple[pd.Series, str]:
 def _finish(values: pd.Series, spec: Field) -> pd.Series:
     """Give a column of good rows its canonical dtype (nullable only where an optional value is missing)."""
     if spec.kind == "int":
-        return values.astype("int64") if not values.isna().any() else values.round().astype("Int64")
+        values = values.astype("float64")
+        return values.astype("int64") if not values.isna().any() else values.astype("Int64")
     if spec.kind == "float":
         return values.astype("float64")
     if spec.kind == "bool":
