@@ -1,11 +1,299 @@
-"""CLI commands for policy (filled in by its issue)."""
+"""``fairserve policy``: list, check, explain, audit and diff policies.
+
+Thin commands: they read files, call :mod:`fairserve.policy` and print. ``explain --text`` classifies the text
+with a tiny keyword heuristic (:func:`_crude_text`) until the text classifier lands; it is a stand-in, not a
+model, and the output says so.
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
 import typer
+from rich.table import Table
+
+from fairserve import io
+from fairserve.cli.common import console, err_console, print_json
+from fairserve.errors import FairserveError
+from fairserve.influence import synthetic_followers
+from fairserve.model import Contact, Customer
+from fairserve.policy import builtin_names, decide, load_policy
+from fairserve.policy.audit import AuditReport, DiffReport, audit_policy, diff_policies, prepare_scores
+from fairserve.policy.engine import Policy, channel_of
+from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
 
 __all__ = ["register"]
 
+policy_app = typer.Typer(help="Policies: list, check, explain a decision, audit on a customer base, diff two.",
+                         no_args_is_help=True)
+
+ScoresOpt = Annotated[Path, typer.Option("--scores", help="Scores file from `fairserve value score` (.csv/.parquet).")]
+ProfilesOpt = Annotated[
+    Path | None, typer.Option("--profiles", help="Social profiles (handle, followers, customer_id, ...).")
+]
+SyntheticOpt = Annotated[
+    int | None,
+    typer.Option("--synthetic-followers", help="Draw follower counts with this seed (for data without any)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (policy name, version and hash included).")]
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+
+
+def _read_scores(path: Path) -> pd.DataFrame:
+    name = path.name.lower()
+    if not path.is_file():
+        raise FairserveError(f"{path}: no such scores file")
+    try:
+        if name.endswith((".parquet", ".pq")):
+            frame = pd.read_parquet(path)
+        elif name.endswith((".csv", ".csv.gz", ".txt")):
+            frame = pd.read_csv(path, dtype={"customer_id": str, "status": str, "account": str})
+        else:
+            raise FairserveError(f"{path}: a scores file must be .csv, .csv.gz or .parquet")
+    except (ValueError, OSError) as exc:
+        raise FairserveError(f"{path}: cannot read the scores file ({exc})") from None
+    if "customer_id" not in frame.columns:
+        raise FairserveError(f"{path}: the scores file has no 'customer_id' column")
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame
+
+
+def _scores(path: Path, profiles: Path | None, synthetic: int | None) -> tuple[pd.DataFrame, str]:
+    """The prepared scores and a sentence saying where the follower counts came from."""
+    frame = _read_scores(path)
+    if profiles is not None and synthetic is not None:
+        raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
+    if profiles is not None:
+        prof = io.read_social_profiles(profiles).frame
+        if "customer_id" not in prof.columns or prof["customer_id"].isna().all():
+            raise FairserveError(f"{profiles}: the profiles need a customer_id column to match the scores")
+        prof = prof.dropna(subset=["customer_id"])
+        followers = prof.groupby(prof["customer_id"].astype(str))["followers"].max()
+        return prepare_scores(frame, followers), f"followers from {profiles}"
+    if synthetic is not None:
+        drawn = synthetic_followers(len(frame), synthetic)
+        return prepare_scores(frame, drawn), f"synthetic followers (seed {synthetic})"
+    if "influence" in frame.columns:
+        return prepare_scores(frame), "influence column of the scores file"
+    if "followers" in frame.columns:
+        return prepare_scores(frame), "followers column of the scores file"
+    return prepare_scores(frame), "no follower data (influence 0 for everyone)"
+
+
+_NEGATIVE = re.compile(
+    r"\b(angry|awful|terrible|worst|useless|disgust\w*|furious|unacceptable|disappoint\w*|ridiculous|hate|"
+    r"rubbish|broken|never again|scam|fail\w*|still waiting|no one|nobody)\b",
+    re.IGNORECASE,
+)
+_POSITIVE = re.compile(r"\b(thanks?|thank you|great|love|happy|excellent|brilliant|helpful)\b", re.IGNORECASE)
+_COMPLAINT = re.compile(r"\b(complain\w*|refund|compensation|unacceptable|escalat\w*|ombudsman)\b", re.IGNORECASE)
+_CRITICAL = re.compile(r"\b(fraud|stolen|hacked|emergency|locked out|cannot access|can't access|outage)\b",
+                       re.IGNORECASE)
+_URGENT = re.compile(r"\b(urgent\w*|asap|immediately|today|deadline)\b", re.IGNORECASE)
+
+
+def _crude_text(text: str) -> tuple[int, float | None, bool]:
+    """Severity, sentiment and complaint from keywords: a stand-in until the text classifier lands."""
+    if not text.strip():
+        return 0, None, False
+    neg, pos = len(_NEGATIVE.findall(text)), len(_POSITIVE.findall(text))
+    sentiment = float(np.clip((pos - neg) / 2.0, -1.0, 1.0)) if (neg or pos) else 0.0
+    severity = 3 if _CRITICAL.search(text) else (2 if _URGENT.search(text) else (1 if neg else 0))
+    return severity, sentiment, bool(_COMPLAINT.search(text))
+
+
+def _customer(row: pd.Series) -> Customer:
+    def num(col: str) -> float | None:
+        v = row.get(col)
+        return None if v is None or pd.isna(v) else float(v)
+
+    def text(col: str) -> str | None:
+        v = row.get(col)
+        return None if v is None or pd.isna(v) else str(v)
+
+    followers = num("followers")
+    return Customer(
+        customer_id=str(row["customer_id"]),
+        clv=num("clv"),
+        profit=num("profit"),
+        loyalty=num("loyalty"),
+        status=text("status"),
+        account=text("account"),
+        influence=num("influence"),
+        followers=None if followers is None else int(followers),
+        value_percentile=num("value_percentile"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+
+@policy_app.command("list")
+def list_cmd(as_json: JsonOpt = False) -> None:
+    """List the built-in policies."""
+    policies = [load_policy(n) for n in builtin_names()]
+    if as_json:
+        print_json([_summary(p) for p in policies])
+        return
+    table = Table(title="Built-in policies")
+    for col in ("name", "version", "tiers", "strict", "max head start", "influence cap", "hash"):
+        table.add_column(col)
+    for p in policies:
+        table.add_row(p.name, p.version, " > ".join(p.tier_names), "yes" if p.strict else "no",
+                      f"{p.max_head_start_min:g} min", f"{p.influence_cap_min:g} min", p.content_hash[:12])
+    console.print(table)
+
+
+def _summary(p: Policy) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "version": p.version,
+        "hash": p.content_hash,
+        "description": p.description,
+        "tiers": p.tier_names,
+        "strict": p.strict,
+        "max_head_start_min": p.max_head_start_min,
+        "influence_cap_min": p.influence_cap_min,
+        "influence_may_change_tier": p.influence_may_change_tier,
+        "risk_route": p.spec.risk.route if p.spec.risk is not None else None,
+    }
+
+
+@policy_app.command("check")
+def check_cmd(file: Annotated[Path, typer.Argument(help="A policy TOML file.")], as_json: JsonOpt = False) -> None:
+    """Validate a policy file: exit 0 with a summary, or exit 2 naming the bad field and why."""
+    policy = load_policy(file)
+    if as_json:
+        print_json(_summary(policy))
+        return
+    console.print(f"[bold]{policy.name}[/] {policy.version}: valid ({policy.content_hash[:12]})")
+    console.print(f"  tiers: {' > '.join(policy.tier_names)}{' (strict)' if policy.strict else ''}")
+    console.print(f"  largest head start {policy.max_head_start_min:g} min; "
+                  f"influence may move a contact by at most {policy.influence_cap_min:g} min"
+                  f"{' and may raise the tier' if policy.influence_may_change_tier else ''}")
+    if policy.spec.risk is not None:
+        console.print(f"  reputational risk: threshold {policy.spec.risk.threshold:g}, route {policy.spec.risk.route}")
+
+
+@policy_app.command("explain")
+def explain_cmd(
+    policy: Annotated[str, typer.Option("--policy", help="A built-in policy name or a policy file.")],
+    scores: ScoresOpt,
+    customer: Annotated[str, typer.Option("--customer", help="The customer id to explain.")],
+    channel: Annotated[str, typer.Option("--channel", help="phone, email, chat or social.")] = "phone",
+    text: Annotated[str, typer.Option("--text", help="The message (classified by a crude keyword rule).")] = "",
+    profiles: ProfilesOpt = None,
+    synthetic: SyntheticOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain the decision for one customer's contact: the agent's view and the customer's statement."""
+    pol = load_policy(policy)
+    frame, source = _scores(scores, profiles, synthetic)
+    rows = frame.loc[frame["customer_id"] == customer]
+    if rows.empty:
+        raise FairserveError(f"{scores}: no customer '{customer}'")
+    cust = _customer(rows.iloc[0])
+    severity, sentiment, complaint = _crude_text(text)
+    contact = Contact(f"{customer}-1", channel_of(channel), 0.0, text=text, customer_id=customer,
+                      severity=severity, sentiment=sentiment, complaint=complaint)
+    decision = decide(contact, cust, pol, 0.0)
+    if as_json:
+        payload = decision_to_dict(decision)
+        payload["followers_source"] = source
+        payload["text_classification"] = {"method": "keyword heuristic (stand-in)", "severity": severity,
+                                          "sentiment": sentiment, "complaint": complaint}
+        print_json(payload)
+        return
+    if text:
+        err_console.print(f"text read by a crude keyword rule: severity {severity}, sentiment {sentiment}, "
+                          f"complaint {complaint}")
+    console.print("[bold]For the agent[/]")
+    console.print(agent_view(decision), markup=False)
+    console.print()
+    console.print("[bold]For the customer[/]")
+    console.print(customer_statement(decision), markup=False)
+
+
+def _print_audit(report: AuditReport, source: str) -> None:
+    console.print(f"[bold]{report.policy_name}[/] {report.policy_version} ({report.policy_hash[:12]}) on "
+                  f"{report.customers:,} customers; {source}")
+    counts = ", ".join(f"{t} {n:,}" for t, n in report.tier_counts.items())
+    console.print(f"  tiers: {counts}")
+    console.print(f"  owe their tier to influence alone: {report.owed_to_influence:,}; "
+                  f"get an influence head start: {report.with_influence_head_start:,} "
+                  f"(largest {report.max_influence_min:g} min)")
+    for note in report.notes:
+        console.print(f"  note: {note}")
+    for title, tab in (("value decile", report.by_value_decile), ("influence decile", report.by_influence_decile)):
+        table = Table(title=f"Tier by {title} (10 = top)")
+        table.add_column(title)
+        for t in tab.columns:
+            table.add_column(str(t), justify="right")
+        for idx, row in tab.iterrows():
+            table.add_row(str(idx), *(f"{int(v):,}" for v in row))
+        console.print(table)
+
+
+@policy_app.command("audit")
+def audit_cmd(
+    policy: Annotated[str, typer.Option("--policy", help="A built-in policy name or a policy file.")],
+    scores: ScoresOpt,
+    profiles: ProfilesOpt = None,
+    synthetic: SyntheticOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Tier mix by value and influence decile, and who owes their tier to influence alone."""
+    pol = load_policy(policy)
+    frame, source = _scores(scores, profiles, synthetic)
+    report = audit_policy(frame, pol)
+    if as_json:
+        payload = report.to_dict()
+        payload["followers_source"] = source
+        print_json(payload)
+        return
+    _print_audit(report, source)
+
+
+def _print_diff(report: DiffReport) -> None:
+    console.print(f"{report.changed:,} of {report.customers:,} customers change tier from "
+                  f"{report.a[0]} {report.a[1]} to {report.b[0]} {report.b[1]}")
+    table = Table(title="Rows: tier under the first policy; columns: under the second")
+    table.add_column("")
+    for col in report.matrix.columns:
+        table.add_column(str(col), justify="right")
+    for idx, row in report.matrix.iterrows():
+        table.add_row(str(idx), *(f"{int(v):,}" for v in row))
+    console.print(table)
+
+
+@policy_app.command("diff")
+def diff_cmd(
+    a: Annotated[str, typer.Argument(help="The first policy (name or file).")],
+    b: Annotated[str, typer.Argument(help="The second policy (name or file).")],
+    scores: ScoresOpt,
+    profiles: ProfilesOpt = None,
+    synthetic: SyntheticOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """How many customers change tier between two policies, as a matrix."""
+    pa, pb = load_policy(a), load_policy(b)
+    frame, source = _scores(scores, profiles, synthetic)
+    report = diff_policies(frame, pa, pb)
+    if as_json:
+        payload = report.to_dict()
+        payload["followers_source"] = source
+        print_json(payload)
+        return
+    err_console.print(source)
+    _print_diff(report)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add the ``policy`` command group to ``app``."""
+    app.add_typer(policy_app, name="policy")

@@ -194,7 +194,7 @@ def agent_view(decision: Decision) -> str:
     if decision.flags:
         lines.append(f"Flags: {', '.join(decision.flags)}.")
     for r in decision.reasons:
-        part = f" [{r.minutes:+g} min]" if r.minutes else ""
+        part = f" [{r.minutes:+.1f} min]" if r.minutes else ""
         lines.append(f"  - {r.signal}: {r.text}{part}")
     lines.append(f"Policy {decision.policy_name} {decision.policy_version} ({decision.policy_hash[:12]}).")
     return "\n".join(lines)

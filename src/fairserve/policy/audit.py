@@ -1,0 +1,208 @@
+"""Audit a policy on a customer base: who lands in which tier, by value and by influence, and why.
+
+For a scores table (``fairserve value score`` output: ``customer_id``, ``clv``, ``profit``, ``loyalty``,
+``value_percentile``, optionally ``status``, ``account``, ``followers`` or ``influence``) this computes
+
+* the tier mix overall, by value decile and by influence decile;
+* how many customers owe their tier to influence alone: their tier with influence (and followers) set to 0
+  would be lower;
+* the influence head start customers would get (how many get any, its largest value);
+* between two policies, how many customers change tier (a diff matrix).
+
+Tiers depend only on the customer, so the audit runs :func:`fairserve.policy.decide_batch` on one routine phone
+call per customer (severity 0, no sentiment, no complaint, no repeat) and reads the tier and the influence
+part of the head start: the same function the live service calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairserve.errors import FairserveError
+from fairserve.influence import influence_percentiles
+from fairserve.policy.engine import Policy, decide_batch
+
+__all__ = ["AuditReport", "DiffReport", "audit_policy", "diff_policies", "prepare_scores", "tiers_of"]
+
+
+def prepare_scores(scores: pd.DataFrame, followers: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
+    """Return a copy of ``scores`` with an ``influence`` percentile column and a value percentile.
+
+    ``followers``, when given, replaces any ``followers`` column (aligned by position or, for a Series indexed
+    by customer id, by ``customer_id``). An ``influence`` column already present is kept unless followers are
+    given; with neither, influence is 0 for everyone.
+
+    Raises
+    ------
+    FairserveError
+        When there is no ``customer_id`` column, or ids repeat.
+    """
+    if "customer_id" not in scores.columns:
+        raise FairserveError("the scores table needs a 'customer_id' column")
+    out = scores.copy()
+    out["customer_id"] = out["customer_id"].astype(str)
+    if out["customer_id"].duplicated().any():
+        dup = out.loc[out["customer_id"].duplicated(), "customer_id"].iloc[0]
+        raise FairserveError(f"customer_id '{dup}' appears more than once in the scores table")
+    if followers is not None:
+        if isinstance(followers, pd.Series) and not isinstance(followers.index, pd.RangeIndex):
+            f = out["customer_id"].map(followers.rename(index=str)).fillna(0)
+        else:
+            f = pd.Series(np.asarray(followers), index=out.index)
+        out["followers"] = f.astype("int64")
+        out = out.drop(columns=["influence"], errors="ignore")
+    if "influence" not in out.columns:
+        if "followers" in out.columns:
+            profiles = out[["customer_id", "followers"]].copy()
+            pct = influence_percentiles(profiles)
+            out["influence"] = out["customer_id"].map(pct).to_numpy(dtype=float)
+        else:
+            out["influence"] = 0.0
+    if "value_percentile" not in out.columns and "clv" in out.columns:
+        out["value_percentile"] = out["clv"].rank(method="max", pct=True)
+    return out
+
+
+def tiers_of(scores: pd.DataFrame, policy: Policy, *, without_influence: bool = False) -> pd.DataFrame:
+    """Tier, rank and influence head start of each customer (a routine phone call at time 0)."""
+    frame = scores.copy()
+    if without_influence:
+        frame["influence"] = 0.0
+        frame["followers"] = 0
+    frame["contact_id"] = frame["customer_id"].astype(str)
+    frame["channel"] = "phone"
+    frame["arrival"] = 0.0
+    out = decide_batch(frame, policy)
+    out.index = scores["customer_id"].astype(str).to_numpy()
+    return out
+
+
+def _decile(p: pd.Series) -> pd.Series:
+    """1 (lowest tenth) to 10 (top tenth) from a percentile in [0, 1]; unknown stays NaN."""
+    d = np.floor(pd.to_numeric(p, errors="coerce").to_numpy(dtype=float) * 10.0) + 1.0
+    return pd.Series(np.clip(d, 1, 10), index=p.index)
+
+
+def _table(rows: pd.Series, tiers: pd.Series, order: list[str]) -> pd.DataFrame:
+    tab = pd.crosstab(rows, pd.Categorical(tiers, categories=order), dropna=False)
+    tab.columns = [str(c) for c in tab.columns]
+    tab.index = [int(i) for i in tab.index]
+    tab = tab.reindex(range(1, 11), fill_value=0)
+    tab.index.name = "decile"
+    return tab
+
+
+@dataclass
+class AuditReport:
+    """The audit of one policy on one customer base (see the module docstring)."""
+
+    policy_name: str
+    policy_version: str
+    policy_hash: str
+    customers: int
+    tier_order: list[str]
+    tier_counts: dict[str, int]
+    by_value_decile: pd.DataFrame
+    by_influence_decile: pd.DataFrame
+    owed_to_influence: int
+    owed_to_influence_by_tier: dict[str, int]
+    with_influence_head_start: int
+    max_influence_min: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "policy": {"name": self.policy_name, "version": self.policy_version, "hash": self.policy_hash},
+            "customers": self.customers,
+            "tier_order": self.tier_order,
+            "tier_counts": self.tier_counts,
+            "by_value_decile": {str(i): row.to_dict() for i, row in self.by_value_decile.iterrows()},
+            "by_influence_decile": {str(i): row.to_dict() for i, row in self.by_influence_decile.iterrows()},
+            "owed_to_influence": self.owed_to_influence,
+            "owed_to_influence_by_tier": self.owed_to_influence_by_tier,
+            "with_influence_head_start": self.with_influence_head_start,
+            "max_influence_min": self.max_influence_min,
+            "notes": self.notes,
+        }
+
+
+def audit_policy(scores: pd.DataFrame, policy: Policy) -> AuditReport:
+    """Audit ``policy`` on a prepared scores table (:func:`prepare_scores`)."""
+    with_infl = tiers_of(scores, policy)
+    without = tiers_of(scores, policy, without_influence=True)
+    order = policy.tier_names
+    owed_mask = np.asarray(
+        pd.Categorical(with_infl["tier"], categories=order).codes
+        < pd.Categorical(without["tier"], categories=order).codes
+    )
+    tiers = with_infl["tier"].reset_index(drop=True)
+    value_dec = _decile(scores["value_percentile"].reset_index(drop=True))
+    infl_dec = _decile(scores["influence"].reset_index(drop=True))
+    counts = tiers.value_counts()
+    notes = []
+    if "status" not in scores.columns and any(t.when.status_in for t in policy.spec.tiers):
+        notes.append("the scores have no 'status' column, so every status condition is unmet")
+    if float(scores["influence"].max()) == 0.0:
+        notes.append("no follower data: influence is 0 for everyone")
+    return AuditReport(
+        policy_name=policy.name,
+        policy_version=policy.version,
+        policy_hash=policy.content_hash,
+        customers=len(scores),
+        tier_order=order,
+        tier_counts={t: int(counts.get(t, 0)) for t in order},
+        by_value_decile=_table(value_dec, tiers, order),
+        by_influence_decile=_table(infl_dec, tiers, order),
+        owed_to_influence=int(owed_mask.sum()),
+        owed_to_influence_by_tier={t: int((owed_mask & (tiers == t).to_numpy()).sum()) for t in order},
+        with_influence_head_start=int((with_infl["influence_min"] > 0).sum()),
+        max_influence_min=float(with_infl["influence_min"].max()) if len(with_infl) else 0.0,
+        notes=notes,
+    )
+
+
+@dataclass
+class DiffReport:
+    """How customers move between the tiers of two policies."""
+
+    a: tuple[str, str, str]
+    b: tuple[str, str, str]
+    customers: int
+    changed: int
+    matrix: pd.DataFrame  # rows: tier under a; columns: tier under b
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "a": dict(zip(("name", "version", "hash"), self.a, strict=True)),
+            "b": dict(zip(("name", "version", "hash"), self.b, strict=True)),
+            "customers": self.customers,
+            "changed": self.changed,
+            "matrix": {str(i): {str(k): int(v) for k, v in row.items()} for i, row in self.matrix.iterrows()},
+        }
+
+
+def diff_policies(scores: pd.DataFrame, a: Policy, b: Policy) -> DiffReport:
+    """Tier under ``a`` against tier under ``b`` for every customer of a prepared scores table.
+
+    Tier names are compared as names: a customer "changes tier" when the names differ.
+    """
+    ta = tiers_of(scores, a)["tier"].to_numpy()
+    tb = tiers_of(scores, b)["tier"].to_numpy()
+    matrix = pd.crosstab(
+        pd.Categorical(ta, categories=a.tier_names), pd.Categorical(tb, categories=b.tier_names), dropna=False
+    )
+    matrix.index = [f"{a.name}:{t}" for t in matrix.index]
+    matrix.columns = [f"{b.name}:{t}" for t in matrix.columns]
+    return DiffReport(
+        a=(a.name, a.version, a.content_hash),
+        b=(b.name, b.version, b.content_hash),
+        customers=len(scores),
+        changed=int((ta != tb).sum()),
+        matrix=matrix,
+    )
