@@ -1,11 +1,240 @@
-"""CLI commands for value (filled in by its issue)."""
+"""``fairserve value fit`` and ``fairserve value score``: thin commands over :mod:`fairserve.value`.
+
+``fit`` reads a transaction log, builds the RFM summary in SQL (DuckDB or Spark), fits the transaction model and
+the spend model and writes ``MODEL.json``; ``--json`` prints one JSON object (``model``, ``params``,
+``log_likelihood``, ``spend``, ``customers``, ...). ``score`` reads a log and a ``MODEL.json`` and writes one row
+per customer (CSV or Parquet): the input of the policy engine.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
 import typer
+
+from fairserve.cli.common import console, err_console, print_json
+from fairserve.errors import FairserveError
 
 __all__ = ["register"]
 
+value_app = typer.Typer(help="Customer value: fit CLV models on a transaction log, score customers.",
+                        no_args_is_help=True)
+
+
+class ModelName(StrEnum):
+    bgnbd = "bgnbd"
+    paretonbd = "paretonbd"
+
+
+class PeriodName(StrEnum):
+    day = "day"
+    week = "week"
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+Transactions = Annotated[Path, typer.Argument(help="Transaction log, CSV or Parquet.", show_default=False)]
+CustomerCol = Annotated[str | None, typer.Option("--customer-col", help="Customer id column [customer_id].")]
+DateCol = Annotated[str | None, typer.Option("--date-col", help="Purchase date column [date].")]
+AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Amount column [amount].")]
+CalEnd = Annotated[str | None, typer.Option("--calibration-end", help="Last day of calibration, YYYY-MM-DD.")]
+Engine = Annotated[EngineName, typer.Option("--engine", help="SQL engine for the RFM summary.")]
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise FairserveError(f"{option} must be a date YYYY-MM-DD, not {text!r}") from exc
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key:
+                raise ValueError
+            out[key.strip()] = float(value)
+        except ValueError as exc:
+            raise FairserveError(f"{option} takes NAME=NUMBER, not {item!r}") from exc
+    return out
+
+
+def _summarise(path: Path, engine: EngineName, **spec: Any) -> Any:
+    from fairserve.value import RFMSpec, summarise
+
+    with err_console.status(f"Summarising {path} with {engine.value} ..."):
+        return summarise(path, RFMSpec(**{k: v for k, v in spec.items() if v is not None}), engine=engine.value)
+
+
+@value_app.command("fit")
+def fit(
+    transactions: Transactions,
+    customer_col: CustomerCol = None,
+    date_col: DateCol = None,
+    amount_col: AmountCol = None,
+    model: Annotated[ModelName, typer.Option("--model", help="Transaction model.")] = ModelName.bgnbd,
+    period: Annotated[PeriodName, typer.Option("--period", help="Time unit (week = days / 7).")] = PeriodName.day,
+    calibration_end: CalEnd = None,
+    engine: Engine = EngineName.duckdb,
+    out: Annotated[Path | None, typer.Option("--out", help="Write both models to this MODEL.json.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+) -> None:
+    """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
+    from fairserve.value import fit_value_model
+
+    summary = _summarise(
+        transactions, engine,
+        customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+        period=period.value, calibration_end=_date(calibration_end, "--calibration-end"),
+    )
+    with err_console.status(f"Fitting {model.value} and Gamma-Gamma on {len(summary.customers)} customers ..."):
+        vm = fit_value_model(summary, model.value)
+    record = vm.to_dict()
+    if out is not None:
+        out.write_text(json.dumps(record, indent=2) + "\n")
+    payload = {
+        "model": vm.model,
+        "params": vm.transaction.params_,
+        "log_likelihood": vm.transaction.log_likelihood_,
+        "spend": {"params": vm.spend.params_, "log_likelihood": vm.spend.log_likelihood_},
+        "customers": len(summary.customers),
+        "repeat_buyers": int((summary.customers["frequency"] > 0).sum()),
+        "transactions": summary.info["rows"],
+        "period": vm.period,
+        "calibration_end": vm.calibration_end.isoformat(),
+        "engine": engine.value,
+        "out": str(out) if out is not None else None,
+    }
+    if as_json:
+        print_json(payload)
+        return
+    params = ", ".join(f"{k}={v:.4g}" for k, v in vm.transaction.params_.items())
+    spend = ", ".join(f"{k}={v:.4g}" for k, v in vm.spend.params_.items())
+    console.print(f"{vm.model}: {params} (log-likelihood {vm.transaction.log_likelihood_:.2f})")
+    console.print(f"gamma-gamma: {spend} (log-likelihood {vm.spend.log_likelihood_:.2f})")
+    console.print(f"{payload['customers']} customers, {payload['repeat_buyers']} repeat buyers, "
+                  f"period {vm.period}, calibration end {payload['calibration_end']}")
+    if out is not None:
+        console.print(f"saved {out}")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise FairserveError(f"{path}: no such file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str)
+
+
+@value_app.command("score")
+def score(
+    transactions: Transactions,
+    model_file: Annotated[Path, typer.Option("--model", help="MODEL.json written by `value fit`.")],
+    out: Annotated[Path, typer.Option("--out", help="Scores file, .csv or .parquet.")],
+    customer_col: CustomerCol = None,
+    date_col: DateCol = None,
+    amount_col: AmountCol = None,
+    calibration_end: Annotated[
+        str | None, typer.Option("--calibration-end", help="Score as of this day [the model's calibration end].")
+    ] = None,
+    horizon_months: Annotated[int, typer.Option("--horizon-months", min=0, help="CLV horizon.")] = 12,
+    discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
+    margin: Annotated[float | None, typer.Option("--margin", help="Default gross margin [0.3].")] = None,
+    product_col: Annotated[str | None, typer.Option("--product-col", help="Product line column.")] = None,
+    line_margin: Annotated[
+        list[str] | None, typer.Option("--line-margin", help="LINE=MARGIN per product line (repeatable).")
+    ] = None,
+    account_col: Annotated[str | None, typer.Option("--account-col", help="Organisation column (B2B).")] = None,
+    status_col: Annotated[str | None, typer.Option("--status-col", help="Status tier column.")] = None,
+    status_order: Annotated[
+        str | None, typer.Option("--status-order", help="Status tiers, lowest first, comma separated.")
+    ] = None,
+    contacts: Annotated[
+        Path | None, typer.Option("--contacts", help="Contact history (customer_id, channel, date) for cost to serve.")
+    ] = None,
+    channel_cost: Annotated[
+        list[str] | None, typer.Option("--channel-cost", help="CHANNEL=COST per contact (repeatable).")
+    ] = None,
+    accounts_out: Annotated[
+        Path | None, typer.Option("--accounts-out", help="Also write one row per account here.")
+    ] = None,
+    engine: Engine = EngineName.duckdb,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """Score every customer: p_alive, expected purchases and spend, CLV, profit, loyalty, value percentile."""
+    from fairserve.value import DEFAULT_CHANNEL_COST, ValueModel, account_scores, contact_rates, score_customers
+
+    if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise FairserveError(f"{out}: the output must end in .csv or .parquet")
+    if not model_file.is_file():
+        raise FairserveError(f"{model_file}: no such model file (write one with `fairserve value fit --out`)")
+    try:
+        record = json.loads(model_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise FairserveError(f"{model_file}: not JSON ({exc})") from exc
+    vm = ValueModel.from_dict(record, str(model_file))
+    margins = _pairs(line_margin, "--line-margin")
+    costs = {**DEFAULT_CHANNEL_COST, **_pairs(channel_cost, "--channel-cost")}
+    spec = vm.spec(
+        customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+        calibration_end=_date(calibration_end, "--calibration-end"),
+        account_col=account_col, status_col=status_col, product_col=product_col,
+        margins=tuple(margins.items()) or None,
+        default_margin=margin,
+    )
+    from fairserve.value import summarise
+
+    with err_console.status(f"Summarising {transactions} with {engine.value} ..."):
+        summary = summarise(transactions, spec, engine=engine.value)
+    rates = None
+    if contacts is not None:
+        rates = contact_rates(_read_table(contacts), customer_col=spec.customer_col, source=str(contacts))
+    ladder = [t.strip() for t in status_order.split(",")] if status_order else None
+    with err_console.status(f"Scoring {len(summary.customers)} customers ..."):
+        scores = score_customers(
+            summary.customers, vm, horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
+            contact_rates=rates, channel_cost=costs, status_ladder=ladder,
+        )
+    _write(scores, out)
+    if accounts_out is not None:
+        _write(account_scores(scores), accounts_out)
+    payload = {
+        "customers": len(scores),
+        "out": str(out),
+        "clv_total": float(scores["clv"].sum()),
+        "profit_total": float(scores["profit"].sum()),
+        "clv_median": float(scores["clv"].median()) if len(scores) else None,
+        "calibration_end": spec.calibration_end.isoformat() if spec.calibration_end else None,
+        "horizon_months": horizon_months,
+    }
+    if as_json:
+        print_json(payload)
+    else:
+        console.print(f"scored {payload['customers']} customers -> {out} "
+                      f"(total CLV {payload['clv_total']:.2f}, total profit {payload['profit_total']:.2f})")
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    elif path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        raise FairserveError(f"{path}: the output must end in .csv or .parquet")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add the ``value`` command group to ``app``."""
+    app.add_typer(value_app, name="value")

@@ -122,6 +122,11 @@ class _Dialect:
     days_template: str  # days since 1970-01-01 of the DATE expression {x}
     rownum: str  # a row number over the source in file order
     from_days_template: str  # the DATE {x} days after 1970-01-01
+    compact_date_template: str  # parse {x} as YYYYMMDD (the CDNOW files' format), NULL when it is not
+
+    def ts(self, expr: str) -> str:
+        """An ISO date/timestamp or a YYYYMMDD date as TIMESTAMP; NULL when it is neither."""
+        return f"COALESCE(TRY_CAST({expr} AS TIMESTAMP), {self.compact_date_template.format(x=expr)})"
 
     def q(self, name: str) -> str:
         return f"{self.quote_char}{name.replace(self.quote_char, self.quote_char * 2)}{self.quote_char}"
@@ -135,11 +140,13 @@ class _Dialect:
 
 _DIALECTS: dict[str, _Dialect] = {
     "duckdb": _Dialect("duckdb", '"', "date_diff('day', DATE '1970-01-01', {x})", "row_number() OVER ()",
-                      "CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS DATE)"),
+                      "CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS DATE)",
+                      "try_strptime(CAST({x} AS VARCHAR), '%Y%m%d')"),
     "spark": _Dialect(
         "spark", "`", "datediff({x}, DATE '1970-01-01')",
         "row_number() OVER (ORDER BY monotonically_increasing_id())",
         "date_add(DATE '1970-01-01', CAST({x} AS INT))",
+        "try_to_timestamp(CAST({x} AS STRING), 'yyyyMMdd')",
     ),
 }
 
@@ -204,7 +211,7 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
     return f"""
 WITH src AS (
   SELECT CAST({d.q(spec.customer_col)} AS STRING) AS customer_id,
-         CAST(TRY_CAST({d.q(spec.date_col)} AS TIMESTAMP) AS DATE) AS d,
+         CAST({d.ts(d.q(spec.date_col))} AS DATE) AS d,
          TRY_CAST({d.q(spec.amount_col)} AS DOUBLE) AS amount{extra_src}
   FROM {source}
 ),
@@ -260,10 +267,10 @@ def _check_sql(spec: RFMSpec, source: str, engine: Engine) -> str:
     return f"""
 SELECT COUNT(*) AS n_rows,
        SUM(CASE WHEN {cust} IS NULL THEN 1 ELSE 0 END) AS bad_customer,
-       SUM(CASE WHEN TRY_CAST({date} AS TIMESTAMP) IS NULL THEN 1 ELSE 0 END) AS bad_date,
+       SUM(CASE WHEN {d.ts(date)} IS NULL THEN 1 ELSE 0 END) AS bad_date,
        SUM(CASE WHEN TRY_CAST({amount} AS DOUBLE) IS NULL THEN 1 ELSE 0 END) AS bad_amount,
-       CAST(MIN(CAST(TRY_CAST({date} AS TIMESTAMP) AS DATE)) AS STRING) AS min_date,
-       CAST(MAX(CAST(TRY_CAST({date} AS TIMESTAMP) AS DATE)) AS STRING) AS max_date
+       CAST(MIN(CAST({d.ts(date)} AS DATE)) AS STRING) AS min_date,
+       CAST(MAX(CAST({d.ts(date)} AS DATE)) AS STRING) AS max_date
 FROM {source}
 """
 
@@ -273,7 +280,7 @@ def _bad_rows_sql(spec: RFMSpec, source: str, engine: Engine, role: str) -> str:
     col = d.q(spec.columns[role])
     cond = {
         "customer": f"{col} IS NULL",
-        "date": f"TRY_CAST({col} AS TIMESTAMP) IS NULL",
+        "date": f"{d.ts(col)} IS NULL",
         "amount": f"TRY_CAST({col} AS DOUBLE) IS NULL",
     }[role]
     return f"""
@@ -406,7 +413,7 @@ def _validate(run: _Runner, spec: RFMSpec) -> dict[str, Any]:
     )[0]
     problems: list[Problem] = []
     for role, count, what in (("customer", bad_cust, "a missing customer id"),
-                              ("date", bad_date, "a date that is missing or not an ISO date"),
+                              ("date", bad_date, "a date that is missing or not a date (YYYY-MM-DD or YYYYMMDD)"),
                               ("amount", bad_amount, "an amount that is missing or not a number")):
         if count:
             shown = run.rows(_bad_rows_sql(spec, run.source, run.engine, role))
