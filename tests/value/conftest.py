@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairserve.datasets import dataset_path
+from fairserve.datasets import cdnow_sample, dataset_path
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,25 @@ def cdnow() -> Summary:
         T=rfm["T"].to_numpy(dtype=float),
         monetary_value=spend["zbar"].to_numpy(dtype=float),
     )
+
+
+@pytest.fixture(scope="session")
+def cdnow_repeat_spend(cdnow) -> tuple[np.ndarray, np.ndarray]:
+    """(x, mean repeat spend) of the repeat buyers, from the raw CDNOW sample log at full precision.
+
+    Calibration ends 1997-09-30; purchases on the same day are one transaction; the first is not a repeat.
+    The summary file's ``zbar`` is this rounded to cents.
+    """
+    log = cdnow_sample()
+    log = log[log["date"] <= pd.Timestamp("1997-09-30")]
+    daily = log.groupby(["customer_id", "date"], as_index=False)["amount"].sum().sort_values(["customer_id", "date"])
+    repeats = daily[daily.groupby("customer_id").cumcount() > 0]
+    spend = repeats.groupby("customer_id")["amount"].agg(["count", "mean"])
+    # the same customers and counts as the papers' summary
+    ids = [f"{i:04d}" for i in np.flatnonzero(cdnow.frequency > 0) + 1]
+    assert spend.index.tolist() == ids
+    assert np.array_equal(spend["count"].to_numpy(), cdnow.frequency[cdnow.frequency > 0])
+    return spend["count"].to_numpy(dtype=float), spend["mean"].to_numpy(dtype=float)
 
 
 def _central_differences(f: Callable[[np.ndarray], float], theta: np.ndarray, rel_step: float = 1e-6) -> np.ndarray:
