@@ -1,0 +1,101 @@
+"""Discounted CLV against lifetimes' customer_lifetime_value on the CDNOW summary, and its own identities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
+
+from fairserve.errors import FairserveError
+from fairserve.value.bgnbd import BetaGeoModel
+from fairserve.value.clv import discounted_clv
+from fairserve.value.gammagamma import GammaGammaModel
+from fairserve.value.paretonbd import ParetoNBDModel
+
+# lifetimes counts a month as 4.345 weeks for freq="W" (not 30 / 7), so matching it needs this period length
+LIFETIMES_WEEK_DAYS = 30.0 / 4.345
+
+
+@pytest.fixture(scope="module")
+def models(cdnow):
+    bg = BetaGeoModel().fit(cdnow.frequency, cdnow.recency, cdnow.T)
+    pnbd = ParetoNBDModel().fit(cdnow.frequency, cdnow.recency, cdnow.T)
+    keep = cdnow.frequency > 0
+    gg = GammaGammaModel().fit(cdnow.frequency[keep], cdnow.monetary_value[keep])
+    return bg, pnbd, gg
+
+
+def _lifetimes_clv(transaction, gg: GammaGammaModel, cdnow, freq: str, time: int, discount: float) -> np.ndarray:
+    transaction.predict = transaction.conditional_expected_number_of_purchases_up_to_time
+    spend = GammaGammaFitter()
+    spend.params_ = pd.Series({"p": gg.params_["p"], "q": gg.params_["q"], "v": gg.params_["gamma"]})
+    series = [pd.Series(v) for v in (cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value)]
+    clv = spend.customer_lifetime_value(transaction, *series, time=time, discount_rate=discount, freq=freq)
+    return np.asarray(clv, dtype=float)
+
+
+def _with_params(cls, params: dict[str, float]):
+    model = cls()
+    model.params_ = pd.Series(params)
+    return model
+
+
+@pytest.mark.parametrize(("freq", "period_days"), [("W", LIFETIMES_WEEK_DAYS), ("D", 1.0)])
+def test_bgnbd_clv_matches_lifetimes(models, cdnow, freq, period_days):
+    bg, _, gg = models
+    ours = discounted_clv(
+        bg,
+        gg,
+        cdnow.frequency,
+        cdnow.recency,
+        cdnow.T,
+        cdnow.monetary_value,
+        horizon_months=12,
+        discount_rate=0.01,
+        period_days=period_days,
+    )
+    theirs = _lifetimes_clv(_with_params(BetaGeoFitter, bg.params_), gg, cdnow, freq, 12, 0.01)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+    assert np.all(ours > 0)
+
+
+def test_paretonbd_clv_matches_lifetimes(models, cdnow):
+    _, pnbd, gg = models
+    ours = discounted_clv(
+        pnbd,
+        gg,
+        cdnow.frequency,
+        cdnow.recency,
+        cdnow.T,
+        cdnow.monetary_value,
+        horizon_months=6,
+        discount_rate=0.02,
+        period_days=LIFETIMES_WEEK_DAYS,
+    )
+    theirs = _lifetimes_clv(_with_params(ParetoNBDFitter, pnbd.params_), gg, cdnow, "W", 6, 0.02)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8)
+
+
+def test_undiscounted_clv_is_expected_purchases_times_expected_spend(models, cdnow):
+    bg, _, gg = models
+    f, r, T, m = cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value
+    clv = discounted_clv(bg, gg, f, r, T, m, horizon_months=12, discount_rate=0.0, period_days=7.0)
+    expected = bg.expected_purchases(12 * 30 / 7, f, r, T) * gg.conditional_expected_spend(f, m)
+    np.testing.assert_allclose(clv, expected, rtol=1e-12)
+
+
+def test_discounting_lowers_value_and_longer_horizons_raise_it(models, cdnow):
+    bg, _, gg = models
+    args = (bg, gg, cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value)
+    plain = discounted_clv(*args, discount_rate=0.0)
+    discounted = discounted_clv(*args, discount_rate=0.05)
+    longer = discounted_clv(*args, horizon_months=24)
+    assert np.all(discounted < plain)
+    assert np.all(longer > discounted_clv(*args))
+    assert np.all(discounted_clv(*args, horizon_months=0) == 0)
+
+
+def test_refuses_a_non_positive_period():
+    with pytest.raises(FairserveError, match="period_days"):
+        discounted_clv(BetaGeoModel(), GammaGammaModel(), [1], [1.0], [2.0], [10.0], period_days=0)
