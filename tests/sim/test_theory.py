@@ -20,8 +20,9 @@ from fairserve.sim.scenario import scenario_from_dict
 def _scenario(agents: int, segments: list[dict[str, Any]], duration: float, sla: float) -> Any:
     for s in segments:
         s.setdefault("sla", sla)
-    return scenario_from_dict({"center": {"agents": agents, "duration": duration, "warmup": 30.0},
-                               "segments": segments})  # fmt: skip
+    return scenario_from_dict(
+        {"center": {"agents": agents, "duration": duration, "warmup": 30.0}, "segments": segments}
+    )
 
 
 def _inside(row: dict[str, Any], metric: str, exact: float) -> None:

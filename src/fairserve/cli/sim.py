@@ -1,11 +1,243 @@
-"""CLI commands for sim (filled in by its issue)."""
+"""``fairserve simulate``, ``fairserve whatif`` and ``fairserve staff``: thin commands over :mod:`fairserve.sim`.
+
+``simulate`` compares policies on a scenario (``--json`` prints the dict of
+:func:`fairserve.sim.compare_policies`; ``--report OUT.html`` writes a self-contained HTML report); ``whatif``
+follows one customer of a scored base through each policy; ``staff`` answers the Erlang C / Erlang A staffing
+question. Progress goes to stderr, results to stdout.
+"""
 
 from __future__ import annotations
 
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
 import typer
+
+from fairserve.cli.common import console, err_console, print_json
+from fairserve.errors import FairserveError
 
 __all__ = ["register"]
 
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML, see docs/scenario.md).", show_default=False)]
+Policies = Annotated[
+    list[str] | None,
+    typer.Option("--policy", "-p", help="Policy name or TOML file; repeat to compare. [fifo]", show_default=False),
+]
+Replications = Annotated[int, typer.Option("--replications", "-r", min=1, help="Independent replications.")]
+Seed = Annotated[int, typer.Option("--seed", help="Root seed (replications get SeedSequence children).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+Scores = Annotated[
+    Path | None,
+    typer.Option("--customers", help="Scored customer base (CSV or Parquet): customer_id, clv, influence, ..."),
+]
+
+_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+}
+
+
+def parse_duration(text: str, unit_seconds: float) -> float:
+    """``"20s"``, ``"1.5m"``, ``"2h"`` or a bare number (already in the time unit) -> time units."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    if not m or (m.group(2) and m.group(2).lower() not in _UNITS):
+        raise FairserveError(f"not a duration: {text!r} (try 20s, 1.5m, 2h, or a number in the time unit)")
+    value = float(m.group(1))
+    return value if not m.group(2) else value * _UNITS[m.group(2).lower()] / unit_seconds
+
+
+def read_scores(path: Path | None) -> pd.DataFrame | None:
+    """Read a scored customer base (CSV/Parquet); ``customer_id`` stays a string."""
+    if path is None:
+        return None
+    if not path.exists():
+        raise FairserveError(f"{path}: no such customer file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path, dtype={"customer_id": str})
+    if "customer_id" not in frame:
+        raise FairserveError(f"{path}: needs a customer_id column")
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    return "-" if x is None or x != x else f"{x:.{digits}g}"
+
+
+def _ci(row: dict[str, Any], key: str) -> str:
+    lo, hi = row[f"{key}_ci95"]
+    return f"{_fmt(row[key])} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def simulate(
+    scenario: ScenarioArg,
+    policy: Policies = None,
+    replications: Replications = 10,
+    seed: Seed = 0,
+    json_out: Json = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
+    customers: Scores = None,
+) -> None:
+    """Simulate the contact centre under each policy; compare waits, abandonment, displacements and costs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fairserve.sim import compare_policies, load_scenario
+
+    scen = load_scenario(scenario)
+    base = read_scores(customers)
+    policies = policy or ["fifo"]
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("replications", total=replications)
+        result = compare_policies(scen, policies, replications, seed, base, progress=lambda _r: bar.advance(task))
+    if report is not None:
+        from fairserve.report import write_report
+
+        write_report(result, report)
+        err_console.print(f"report written to {report}")
+    if json_out:
+        print_json(result)
+        return
+    from rich.table import Table
+
+    unit = result["time_unit"]
+    for label, entry in result["policies"].items():
+        table = Table(title=f"{label}: {entry['arrivals']} arrivals, {entry['elapsed_s']:.2f} s", title_justify="left")
+        for col in (
+            "segment",
+            f"mean wait ({unit}) [95% CI]",
+            "p95 wait",
+            "P(wait>0)",
+            "SLA",
+            "abandon",
+            "overtaken",
+            "by influence",
+            "revenue at risk",
+            "exposure",
+        ):
+            table.add_column(col)
+        for name, row in entry["segments"].items():
+            table.add_row(
+                name,
+                _ci(row, "mean_wait"),
+                _fmt(row["p95_wait"]),
+                _fmt(row["p_wait"]),
+                _fmt(row["sla"]),
+                _fmt(row["abandon_rate"]),
+                _fmt(row["overtaken"]),
+                _fmt(row["overtaken_by_influence"]),
+                _fmt(row["revenue_at_risk"], 4),
+                _fmt(row["reputational_exposure"], 4),
+            )
+        console.print(table)
+
+
+def whatif(
+    scenario: ScenarioArg,
+    customer: Annotated[str, typer.Option("--customer", help="The customer_id to follow.", show_default=False)],
+    customers: Annotated[
+        Path, typer.Option("--customers", help="Scored customer base (CSV or Parquet).", show_default=False)
+    ],
+    policy: Policies = None,
+    segment: Annotated[str | None, typer.Option("--segment", help="Segment of their contact.")] = None,
+    replications: Replications = 20,
+    seed: Seed = 0,
+    json_out: Json = False,
+) -> None:
+    """What if that was you? One customer's wait, tier and who overtook them, under each policy."""
+    from fairserve.sim import load_scenario
+    from fairserve.sim import whatif as run_whatif
+
+    scen = load_scenario(scenario)
+    base = read_scores(customers)
+    assert base is not None
+    with err_console.status(f"simulating {replications} replications ..."):
+        result = run_whatif(
+            customer, scen, policy or ["fifo", "balanced"], base, segment=segment, replications=replications, seed=seed
+        )
+    if json_out:
+        print_json(result)
+        return
+    unit = result["time_unit"]
+    for label, r in result["policies"].items():
+        console.print(
+            f"[bold]{label}[/]: tier {r['tier']}, mean wait {_ci(r, 'mean_wait')} {unit}, "
+            f"P(abandon) {_fmt(r['p_abandon'])}, P(within SLA) {_fmt(r['p_sla'])}, "
+            f"overtaken by {_fmt(r['overtaken'])} later contacts "
+            f"({_fmt(r['overtaken_by_influence'])} thanks to influence)"
+        )
+        for text in r["reasons"]:
+            console.print(f"    why: {text}")
+        for o in r["overtakers"]:
+            console.print(
+                f"    passed by a {o['tier']} contact {_fmt(o['arrived_after'])} {unit} later"
+                f"{' (by influence)' if o['by_influence'] else ''}: {'; '.join(o['reasons'])}"
+            )
+
+
+def staff(
+    arrival_rate: Annotated[float, typer.Option("--arrival-rate", help="Contacts per time unit.", show_default=False)],
+    handle_mean: Annotated[float, typer.Option("--handle-mean", help="Mean handling time.", show_default=False)],
+    target_sl: Annotated[float, typer.Option("--target-sl", help="Share answered within the target time.")] = 0.8,
+    target_time: Annotated[str, typer.Option("--target-time", help="e.g. 20s, 1m, or a number in the unit.")] = "20s",
+    patience_mean: Annotated[float | None, typer.Option("--patience-mean", help="Mean patience (Erlang A).")] = None,
+    agents: Annotated[int | None, typer.Option("--agents", min=1, help="Evaluate this many agents.")] = None,
+    time_unit: Annotated[str, typer.Option("--time-unit", help="second, minute or hour.")] = "minute",
+    json_out: Json = False,
+) -> None:
+    """Erlang C (or Erlang A with --patience-mean): service of N agents, or the agents a target needs."""
+    from fairserve.sim.erlang import agents_needed, staffing
+    from fairserve.sim.scenario import UNIT_SECONDS
+
+    if time_unit not in UNIT_SECONDS:
+        raise FairserveError(f"--time-unit must be one of {', '.join(UNIT_SECONDS)}, not {time_unit!r}")
+    t = parse_duration(target_time, UNIT_SECONDS[time_unit])
+    began = time.perf_counter()
+    if agents is not None:
+        res = staffing(arrival_rate, handle_mean, agents, patience_mean=patience_mean, target_time=t)
+    else:
+        res = agents_needed(arrival_rate, handle_mean, target_sl, t, patience_mean=patience_mean)
+    out = {
+        **res.as_dict(),
+        "target_time": t,
+        "target_sl": target_sl,
+        "time_unit": time_unit,
+        "model": "erlang-a" if patience_mean else "erlang-c",
+        "elapsed_s": time.perf_counter() - began,
+    }
+    if json_out:
+        print_json(out)
+        return
+    what = f"{res.agents} agents" + ("" if agents is not None else f" needed for {target_sl:.0%} within {target_time}")
+    console.print(
+        f"{what} ({out['model']}): P(wait) {res.p_wait:.4f}, mean wait {res.mean_wait:.4g} {time_unit}, "
+        f"service level {res.service_level:.4f}, abandon {res.abandon_rate:.4f}, "
+        f"occupancy {res.occupancy:.3f}"
+    )
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``simulate``, ``whatif`` and ``staff`` to ``app``."""
+    app.command("simulate")(simulate)
+    app.command("whatif")(whatif)
+    app.command("staff")(staff)

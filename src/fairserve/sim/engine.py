@@ -38,9 +38,23 @@ __all__ = ["Decider", "assign_pools", "decide_contacts", "run_replication", "ser
 Decider = Any  # a fairserve.policy.Policy, or a callable frame -> decisions frame (same columns as decide_batch)
 Kernel = Literal["auto", "python", "numba"]
 _POLICY_COLUMNS = (
-    "contact_id", "channel", "arrival", "severity", "sentiment", "complaint", "repeat", "reach",
-    "customer_id", "clv", "profit", "loyalty", "status", "influence", "followers", "value_percentile",
-)  # fmt: skip
+    "contact_id",
+    "channel",
+    "arrival",
+    "severity",
+    "sentiment",
+    "complaint",
+    "repeat",
+    "reach",
+    "customer_id",
+    "clv",
+    "profit",
+    "loyalty",
+    "status",
+    "influence",
+    "followers",
+    "value_percentile",
+)
 
 
 def serve_reference(
@@ -280,8 +294,9 @@ def compare_policies(
         draw_s = time.perf_counter() - t0
         for label, decider in resolved:
             t1 = time.perf_counter()
-            frame = add_outcomes(run_replication(scenario, decider, np.random.default_rng(0), kernel=kernel,
-                                                 contacts=contacts), scenario)  # fmt: skip
+            frame = add_outcomes(
+                run_replication(scenario, decider, np.random.default_rng(0), kernel=kernel, contacts=contacts), scenario
+            )
             per_policy[label].append(replication_metrics(frame))
             elapsed[label] += time.perf_counter() - t1 + draw_s
             arrivals[label] += int(frame["measured"].sum())

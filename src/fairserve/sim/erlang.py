@@ -131,9 +131,7 @@ def _stationary(lam: float, mu: float, theta: float, agents: int) -> np.ndarray:
     return np.asarray(p / p.sum())
 
 
-def erlang_a(
-    lam: float, mu: float, theta: float, agents: int, target_time: float = 0.0
-) -> StaffingResult:
+def erlang_a(lam: float, mu: float, theta: float, agents: int, target_time: float = 0.0) -> StaffingResult:
     """Performance of M/M/c+M (Erlang A; Garnett, Mandelbaum & Reiman 2002).
 
     Parameters

@@ -35,11 +35,19 @@ from fairserve.sim.scenario import Scenario
 __all__ = ["add_outcomes", "ci95", "replication_metrics", "summarise"]
 
 RATE_METRICS = (
-    "mean_wait", "mean_wait_served", "p90_wait", "p95_wait", "p_wait", "sla", "abandon_rate",
-    "overtaken", "p_overtaken", "overtaken_by_influence", "revenue_at_risk_per_contact",
-)  # fmt: skip
-TOTAL_METRICS = ("arrivals", "displacements", "displacements_by_influence", "revenue_at_risk",
-                 "reputational_exposure")  # fmt: skip
+    "mean_wait",
+    "mean_wait_served",
+    "p90_wait",
+    "p95_wait",
+    "p_wait",
+    "sla",
+    "abandon_rate",
+    "overtaken",
+    "p_overtaken",
+    "overtaken_by_influence",
+    "revenue_at_risk_per_contact",
+)
+TOTAL_METRICS = ("arrivals", "displacements", "displacements_by_influence", "revenue_at_risk", "reputational_exposure")
 
 
 def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -239,9 +239,7 @@ def _patience(seg: Segment, n: int, rng: np.random.Generator) -> np.ndarray:
 _CUSTOMER_COLUMNS = ("clv", "profit", "loyalty", "influence", "followers", "value_percentile")
 
 
-def draw_contacts(
-    scenario: Scenario, rng: np.random.Generator, customers: pd.DataFrame | None = None
-) -> pd.DataFrame:
+def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Draw one replication's contacts, sorted by arrival: the policy's input columns plus the simulator's.
 
     Returns a frame with ``contact_id``, ``channel``, ``arrival`` (seconds, for the policy), ``t`` (time units),
@@ -277,9 +275,7 @@ def draw_contacts(
             weights = None
             if seg.sampling == "propensity":
                 if seg.propensity_column not in customers:
-                    raise ScenarioError(
-                        f"segment {seg.name!r}: customer base has no column {seg.propensity_column!r}"
-                    )
+                    raise ScenarioError(f"segment {seg.name!r}: customer base has no column {seg.propensity_column!r}")
                 w = customers[seg.propensity_column].to_numpy(dtype=float)
                 weights = w / w.sum()
             pick = srng.choice(len(customers), n, p=weights)
