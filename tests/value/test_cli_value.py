@@ -1,0 +1,152 @@
+"""``fairserve value fit`` and ``score`` end to end on CDNOW, and their exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairserve.cli import main
+from fairserve.datasets import cdnow_sample
+
+FIT = ["--period", "week", "--calibration-end", "1997-09-30"]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr with line wrapping undone)."""
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, " ".join(err.split())
+
+
+@pytest.fixture(scope="module")
+def log_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "cdnow.csv"
+    log = cdnow_sample()
+    log.assign(date=log["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    return path
+
+
+def test_fit_json_gives_the_published_bgnbd_parameters(
+    log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model.json"
+    code, out, err = run(["value", "fit", str(log_csv), *FIT, "--json", "--out", str(model)], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    params = payload["params"]
+    # Fader, Hardie & Lee (2005), CDNOW sample, 39-week calibration
+    assert [round(params[k], 3) for k in ("r", "alpha", "a", "b")] == [0.243, 4.414, 0.793, 2.426]
+    assert payload["model"] == "bgnbd" and payload["customers"] == 2357
+    assert payload["log_likelihood"] == pytest.approx(-9582.4, abs=0.1)
+    # Fader & Hardie (2013), "The Gamma-Gamma model of monetary value": p=6.25, q=3.74, gamma=15.44
+    spend = payload["spend"]["params"]
+    assert [round(spend[k], 2) for k in ("p", "q", "gamma")] == [6.25, 3.74, 15.44]
+    saved = json.loads(model.read_text())
+    assert saved["period"] == "week" and saved["calibration_end"] == "1997-09-30"
+    assert saved["columns"] == {"customer": "customer_id", "date": "date", "amount": "amount"}
+    assert saved["transaction_model"]["params"] == pytest.approx(params)
+    assert saved["spend_model"]["params"] == pytest.approx(spend)
+
+
+def test_fit_paretonbd_with_renamed_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = cdnow_sample().rename(columns={"customer_id": "cust", "date": "day", "amount": "total"})
+    path = tmp_path / "renamed.parquet"
+    log.to_parquet(path)
+    code, out, err = run(["value", "fit", str(path), *FIT, "--model", "paretonbd", "--customer-col", "cust",
+                          "--date-col", "day", "--amount-col", "total", "--json"], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["model"] == "paretonbd" and set(payload["params"]) == {"r", "alpha", "s", "beta"}
+    # Fader, Hardie & Lee (2005) report Pareto/NBD on CDNOW: r=0.55, alpha=10.58, s=0.61, beta=11.67
+    assert [round(payload["params"][k], 2) for k in ("r", "alpha", "s", "beta")] == [0.55, 10.58, 0.61, 11.67]
+
+
+def test_score_writes_one_row_per_customer_with_all_columns(
+    log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model.json"
+    assert run(["value", "fit", str(log_csv), *FIT, "--out", str(model)], capsys)[0] == 0
+    scores_path = tmp_path / "scores.parquet"
+    code, _, err = run(["value", "score", str(log_csv), "--model", str(model), "--out", str(scores_path)], capsys)
+    assert code == 0, err
+    scores = pd.read_parquet(scores_path)
+    assert len(scores) == 2357 and scores["customer_id"].is_unique
+    for col in ("customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
+                "expected_spend", "clv", "profit", "loyalty", "tenure_years", "active_share", "margin",
+                "cost_to_serve", "value_percentile"):
+        assert col in scores, col
+    assert scores["customer_id"].iloc[0] == "0001"
+    assert scores["p_alive"].between(0, 1).all() and scores["loyalty"].between(0, 1).all()
+    assert scores["value_percentile"].between(0, 1).all() and scores["value_percentile"].max() == 1.0
+    np.testing.assert_allclose(scores["profit"], scores["clv"] * 0.3)
+    # the percentile follows CLV
+    order = scores.sort_values("clv")
+    assert order["value_percentile"].is_monotonic_increasing
+    # customer 1 of the paper: x=2, t_x=30.43, T=38.86
+    one = scores.iloc[0]
+    assert (one["frequency"], round(one["recency"], 2), round(one["T"], 2)) == (2, 30.43, 38.86)
+
+
+def test_score_with_accounts_status_and_contacts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = cdnow_sample()
+    ids = log["customer_id"].astype(int)
+    log = log.assign(org=np.where(ids % 3 == 0, "org" + (ids % 7).astype(str), None),
+                     tier=np.where(log["amount"] > 30, "gold", "basic"))
+    path = tmp_path / "b2b.csv"
+    log.to_csv(path, index=False)
+    contacts = tmp_path / "contacts.csv"
+    pd.DataFrame({"customer_id": ["0001", "0001", "0002"], "channel": ["phone", "email", "phone"],
+                  "date": ["1997-01-01", "1997-06-30", "1997-03-01"]}).to_csv(contacts, index=False)
+    model = tmp_path / "model.json"
+    assert run(["value", "fit", str(path), *FIT, "--out", str(model)], capsys)[0] == 0
+    out = tmp_path / "scores.csv"
+    accounts = tmp_path / "accounts.csv"
+    code, _, err = run(["value", "score", str(path), "--model", str(model), "--out", str(out),
+                        "--account-col", "org", "--status-col", "tier", "--contacts", str(contacts),
+                        "--channel-cost", "phone=10", "--margin", "0.25", "--accounts-out", str(accounts)], capsys)
+    assert code == 0, err
+    scores = pd.read_csv(out, dtype={"customer_id": str, "account": str})
+    assert {"account", "status", "status_score", "account_clv", "account_customers"} <= set(scores.columns)
+    one = scores.set_index("customer_id").loc["0001"]
+    assert one["cost_to_serve"] > 0 and one["profit"] == pytest.approx(one["clv"] * 0.25 - one["cost_to_serve"])
+    acc = pd.read_csv(accounts)
+    assert acc["customers"].sum() == scores["account"].notna().sum()
+    assert acc["clv"].sum() == pytest.approx(scores.loc[scores["account"].notna(), "clv"].sum())
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "message"),
+    [
+        ("a,2020-01-01,1\nb,2020-01-02,2\na,2020-01-01,3\n", [],
+         "no repeat buyers"),
+        ("a,2020-01-01,1\na,2020-02-02,2\n", ["--calibration-end", "2019-12-31"],
+         "every transaction is after the calibration end 2019-12-31"),
+        ("a,2020-01-01,1\na,2020-02-02,ten\n", [],
+         "row 2, field 'amount': 'ten' is not valid"),
+        ("a,2020-01-01,1\na,2020-02-02,2\n", ["--amount-col", "revenue"],
+         "field 'revenue': no amount column 'revenue'"),
+    ],
+    ids=["no-repeat-buyers", "all-after-calibration-end", "text-amount", "missing-column"],
+)
+def test_fit_bad_input_exits_2_with_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: str, extra: list[str], message: str
+) -> None:
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,date,amount\n" + rows)
+    code, out, err = run(["value", "fit", str(path), *extra], capsys)
+    assert code == 2 and out == ""
+    assert str(path) in err and message in err
+
+
+def test_score_refuses_a_missing_model_file(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["value", "score", str(log_csv), "--model", str(tmp_path / "none.json"),
+                        "--out", str(tmp_path / "s.csv")], capsys)
+    assert code == 2 and "no such model file" in err
