@@ -477,7 +477,7 @@ def decide_batch(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         raise FairserveError("decide_batch: the frame has no 'arrival' column")
     if "channel" not in frame.columns:
         raise FairserveError("decide_batch: the frame has no 'channel' column")
-    ch = pd.Categorical(frame["channel"].astype(str), categories=list(CHANNELS)).codes.astype(np.int64)
+    ch = pd.Index(CHANNELS).get_indexer(pd.Index(frame["channel"].astype(str).str.lower())).astype(np.int64)
     if n and ch.min() < 0:
         bad = frame["channel"].astype(str)[ch < 0].iloc[0]
         raise FairserveError(f"decide_batch: unknown channel {bad!r} (expected one of {', '.join(CHANNELS)})")

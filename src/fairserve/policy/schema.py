@@ -152,6 +152,9 @@ def _message(err: Any) -> str:
     if kind == "extra_forbidden":
         return "unknown key (not part of the policy file; see docs/policy-file.md)"
     if kind == "missing":
+        loc = err.get("loc", ())
+        if loc and isinstance(loc[-1], int):
+            return f"too few items: item [{loc[-1]}] is missing"
         return "required key is missing"
     return str(err.get("msg", "invalid value"))
 

@@ -1,0 +1,98 @@
+"""Explanations: the agent's view and the customer's statement come from the Decision's reasons alone."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from policy_strategies import contacts, customers
+
+from fairserve.model import Channel, Contact, Customer, Decision, QueueKey, Reason
+from fairserve.policy import builtin_names, decide, load_policy
+from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
+
+POLICIES = builtin_names()
+
+
+def _rebuilt(d: Decision) -> Decision:
+    """The Decision rebuilt from its JSON form: only what the decision itself carries."""
+    data = decision_to_dict(d)
+    return Decision(
+        contact_id=data["contact_id"],
+        customer_id=data["customer_id"],
+        tier=data["tier"],
+        queue=data["queue"],
+        key=QueueKey(**data["key"]),
+        head_start_min=data["head_start_min"],
+        influence_min=data["influence_min"],
+        sla_seconds=data["sla_seconds"],
+        sla_deadline=data["sla_deadline"],
+        reasons=tuple(Reason(**r) for r in data["reasons"]),
+        policy_name=data["policy"]["name"],
+        policy_version=data["policy"]["version"],
+        policy_hash=data["policy"]["hash"],
+        flags=tuple(data["flags"]),
+    )
+
+
+@pytest.mark.parametrize("name", POLICIES)
+@settings(max_examples=120, deadline=None)
+@given(pair=st.tuples(contacts(), customers()), now=st.floats(0, 200_000, allow_nan=False))
+def test_agent_view_and_customer_statement_are_rendered_from_the_same_reasons(
+    name: str, pair: tuple[Contact, Customer | None], now: float
+) -> None:
+    d = decide(*pair, load_policy(name), now)
+    agent, statement = agent_view(d), customer_statement(d)
+    # nothing but the Decision goes in: its JSON round trip renders identically
+    assert agent_view(_rebuilt(d)) == agent and customer_statement(_rebuilt(d)) == statement
+    # every reason is in the agent's view; every reason that moved the contact is in both
+    for r in d.reasons:
+        assert r.text in agent
+        if r.minutes > 0 or r.effect.startswith(("tier=", "rank=", "queue=")):
+            assert r.text in statement
+    # the follower sentence follows the reasons, never the customer
+    reach_mattered = any(
+        r.signal == "influence" and (r.minutes > 0 or r.effect.startswith("tier=")) for r in d.reasons
+    )
+    assert ("follower count played a part" in statement) == reach_mattered
+    assert ("follower count played no part" in statement) == (not reach_mattered)
+    assert reach_mattered == (d.influence_min > 0 or "tier-by-influence" in d.flags)
+    # change one reason's text and both views change with it, the same way
+    if d.reasons:
+        r0 = d.reasons[0]
+        edited = dataclasses.replace(d, reasons=(dataclasses.replace(r0, text="EDITED"), *d.reasons[1:]))
+        assert "EDITED" in agent_view(edited) and "EDITED" in customer_statement(edited)
+
+
+def test_the_customer_statement_says_what_would_change_the_tier_and_the_head_start_in_plain_words() -> None:
+    policy = load_policy("value-first")
+    customer = Customer("7", clv=150.0, loyalty=0.2, influence=0.99, followers=250_000)
+    d = decide(Contact("k", Channel.PHONE, 0.0, severity=2), customer, policy, 0.0)
+    text = customer_statement(d)
+    assert d.tier == "gold"
+    assert "You are in the gold tier." in text
+    assert "$150" in text and "$100" in text  # the fact and the threshold it met
+    assert "The next tier up, platinum, needs expected future spend (CLV) of at least $300" in text
+    assert "answered as if placed 20 minutes earlier" in text  # 15 (gold) + 5 (severity 2)
+    assert "follower count played no part" in text
+    assert "We aim to answer within 60 seconds." in text
+
+
+def test_influence_first_statement_admits_reach_raised_the_tier() -> None:
+    policy = load_policy("influence-first")
+    d = decide(Contact("k", Channel.CHAT, 0.0), Customer("8", clv=1.0, influence=0.995), policy, 0.0)
+    text = customer_statement(d)
+    assert d.tier == "star" and "tier-by-influence" in d.flags
+    assert "raised the tier from everyone to star" in text
+    assert "follower count played a part" in text
+
+
+def test_the_agent_view_shows_the_policy_identity_and_the_wait() -> None:
+    policy = load_policy("balanced")
+    d = decide(Contact("k", Channel.EMAIL, 0.0, complaint=True), Customer("9", clv=500.0), policy, 600.0)
+    view = agent_view(d)
+    assert f"Policy balanced {policy.version} ({policy.content_hash[:12]})" in view
+    assert "Waited 10 minutes so far" in view
+    assert "complaint" in view and "[+5.0 min]" in view

@@ -1,0 +1,180 @@
+"""Policy files: good ones load; bad ones give a PolicyError naming the file and the bad field."""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fairserve.errors import FairserveError
+from fairserve.policy import PolicyError, builtin_names, load_policy
+from fairserve.policy.schema import content_hash, parse_policy
+
+GOOD = """
+name = "mine"
+version = "2"
+[[tiers]]
+name = "top"
+when = { clv_min = 100 }
+head_start_min = 10
+sla = { phone = 1, email = 60, chat = 2, social = 30 }
+[[tiers]]
+name = "rest"
+sla = { phone = 2, email = 120, chat = 4, social = 60 }
+"""
+
+
+def _builtin_data(name: str) -> dict[str, Any]:
+    text = importlib.resources.files("fairserve.policy").joinpath("policies", f"{name}.toml").read_text()
+    return tomllib.loads(text)
+
+
+def test_every_builtin_policy_loads_and_has_a_stable_hash() -> None:
+    for name in builtin_names():
+        policy = load_policy(name)
+        assert policy.name == name
+        assert len(policy.content_hash) == 64
+        assert content_hash(parse_policy(_builtin_data(name))) == policy.content_hash
+
+
+def test_a_user_file_loads_and_layout_does_not_change_the_hash(tmp_path: Path) -> None:
+    a = tmp_path / "a.toml"
+    a.write_text(GOOD)
+    b = tmp_path / "b.toml"
+    b.write_text("# a comment\n" + GOOD.replace('name = "mine"\nversion = "2"', 'version = "2"  # why\nname = "mine"'))
+    pa, pb = load_policy(a), load_policy(b)
+    assert pa.tier_names == ["top", "rest"]
+    assert pa.content_hash == pb.content_hash
+    assert pa.max_head_start_min == 10.0 and pa.influence_cap_min == 0.0
+
+
+BAD: list[tuple[str, str, str]] = [
+    ("unknown top-level key", "colour = 'red'\n" + GOOD, "colour"),
+    ("unknown tier key", GOOD.replace("head_start_min = 10", "head_start_min = 10\npriority = 1"), "tiers[0].priority"),
+    ("unknown condition", GOOD.replace("clv_min = 100", "clv_minimum = 100"), "tiers[0].when.clv_minimum"),
+    ("missing sla channel", GOOD.replace("chat = 4, ", ""), "tiers[1].sla.chat"),
+    ("negative sla", GOOD.replace("phone = 2,", "phone = -2,"), "tiers[1].sla.phone"),
+    ("zero sla", GOOD.replace("phone = 1,", "phone = 0,"), "tiers[0].sla.phone"),
+    ("negative head start", GOOD.replace("head_start_min = 10", "head_start_min = -1"), "tiers[0].head_start_min"),
+    ("text head start", GOOD.replace("head_start_min = 10", "head_start_min = 'soon'"), "tiers[0].head_start_min"),
+    ("nan head start", GOOD.replace("head_start_min = 10", "head_start_min = nan"), "tiers[0].head_start_min"),
+    ("infinite head start", GOOD.replace("head_start_min = 10", "head_start_min = inf"), "tiers[0].head_start_min"),
+    ("no name", GOOD.replace('name = "mine"', ""), "name"),
+    ("number version", GOOD.replace('version = "2"', "version = 2"), "version"),
+    ("no tiers", 'name = "x"\nversion = "1"\ntiers = []\n', "tiers"),
+    ("duplicate tier", GOOD.replace('name = "rest"', 'name = "top"'), "tiers[1].name"),
+    ("loyalty above 1", GOOD.replace("clv_min = 100", "loyalty_min = 1.5"), "tiers[0].when.loyalty_min"),
+    ("influence tier without leave", GOOD.replace("clv_min = 100", "influence_min = 0.9"),
+     "tiers[0].when.influence_min"),
+    ("severity list too short", GOOD + "\n[need]\nseverity = [0, 1, 2]\n", "need.severity[3]"),
+    ("severity level text", GOOD + "\n[need]\nseverity = [0, 1, 'x', 3]\n", "need.severity[2]"),
+    ("uncapped influence", GOOD + "\n[influence]\nslope_min = 5\n", "influence.cap_min"),
+    ("strict with influence tiers", GOOD.replace('version = "2"', 'version = "2"\nstrict = true')
+     + "\n[influence]\nmay_change_tier = true\n", "influence.may_change_tier"),
+    ("social-care without sla", GOOD + "\n[risk]\nroute = 'social-care'\n", "risk.sla"),
+    ("unknown route", GOOD + "\n[risk]\nroute = 'pr-team'\n", "risk.route"),
+    ("unknown risk channel", GOOD + "\n[risk]\nchannels = ['fax']\n", "risk.channels[0]"),
+    ("uncapped repeat", GOOD + "\n[need]\nrepeat_each = 2\n", "need.repeat_max"),
+    ("empty status list", GOOD.replace("clv_min = 100", "status_in = []"), "tiers[0].when.status_in"),
+    ("tier is not a table", 'name = "x"\nversion = "1"\ntiers = [3]\n', "tiers[0]"),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "field"), BAD, ids=[b[0] for b in BAD])
+def test_a_bad_policy_file_names_the_field(tmp_path: Path, label: str, text: str, field: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert info.value.field == field, label
+    assert info.value.file == str(path)
+    assert str(path) in str(info.value) and field in str(info.value)
+    assert isinstance(info.value, FairserveError) and info.value.exit_code == 2
+
+
+def test_broken_toml_and_missing_files_are_policy_errors(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("name = \n")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load_policy(path)
+    with pytest.raises(PolicyError, match="no such policy file"):
+        load_policy(tmp_path / "absent.toml")
+
+
+def _leaves(data: Any, path: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += _leaves(v, f"{path}.{k}" if path else k)
+    elif isinstance(data, list) and data and isinstance(data[0], dict):
+        for i, v in enumerate(data):
+            out += _leaves(v, f"{path}[{i}]")
+    else:
+        out.append((path, data))
+    return out
+
+
+def _tables(data: Any, path: str = "") -> list[str]:
+    out = [path] if isinstance(data, dict) else []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += _tables(v, f"{path}.{k}" if path else k)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            if isinstance(v, dict):
+                out += _tables(v, f"{path}[{i}]")
+    return out
+
+
+def _get(data: Any, path: str) -> Any:
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        data = data[int(part[1:-1])] if part.startswith("[") else data[part]
+    return data
+
+
+def _parent_and_key(path: str) -> tuple[str, str]:
+    head, _, key = path.rpartition(".")
+    return head, key
+
+
+WRONG_FOR = {bool: "maybe", str: 17, float: "fast", int: "fast", list: "x"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), name=st.sampled_from(builtin_names()))
+def test_mutated_builtin_policies_give_an_error_naming_the_mutated_field(data: st.DataObject, name: str) -> None:
+    doc = copy.deepcopy(_builtin_data(name))
+    kind = data.draw(st.sampled_from(["unknown", "wrong-type", "delete-required"]))
+    if kind == "unknown":
+        table = data.draw(st.sampled_from(_tables(doc)))
+        key = data.draw(st.from_regex(r"\A[a-z]{3,10}_x\Z"))
+        _get(doc, table)[key] = 1
+        expected = f"{table}.{key}" if table else key
+    elif kind == "wrong-type":
+        leaves = [(p, v) for p, v in _leaves(doc) if p not in ("description",) and not p.endswith("description")]
+        path, value = data.draw(st.sampled_from(leaves))
+        parent, key = _parent_and_key(path)
+        wrong = WRONG_FOR[type(value)]
+        _get(doc, parent)[key] = wrong
+        expected = path
+    else:
+        required = ["name", "version"] + [
+            f"tiers[{i}].{k}" for i in range(len(doc["tiers"])) for k in ("name", "sla", "sla.phone", "sla.social")
+        ]
+        path = data.draw(st.sampled_from(required))
+        parent, key = _parent_and_key(path)
+        del (_get(doc, parent) if parent else doc)[key]
+        expected = path
+    with pytest.raises(PolicyError) as info:
+        parse_policy(doc, "mutant.toml")
+    assert info.value.file == "mutant.toml"
+    assert info.value.field is not None
+    assert info.value.field == expected or info.value.field.startswith(expected + "["), (kind, expected)
