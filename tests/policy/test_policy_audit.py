@@ -1,0 +1,77 @@
+"""The audit: tier mix by value and influence decile, tiers owed to influence alone, and policy diffs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FOLLOWER_SEED
+
+from fairserve.influence import synthetic_followers
+from fairserve.policy import builtin_names, load_policy
+from fairserve.policy.audit import audit_policy, diff_policies, prepare_scores, tiers_of
+
+
+def _small() -> pd.DataFrame:
+    return prepare_scores(
+        pd.DataFrame({
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "clv": [500.0, 150.0, 50.0, 5.0, 1.0],
+            "loyalty": [0.6, 0.1, 0.1, 0.1, 0.35],
+            "value_percentile": [1.0, 0.8, 0.6, 0.4, 0.2],
+        }),
+        np.array([0, 10, 2_000_000, 50, 900]),
+    )
+
+
+def test_prepare_scores_turns_followers_into_percentiles() -> None:
+    s = _small()
+    assert s["influence"].tolist() == [0.0, 0.25, 1.0, 0.5, 0.75]
+
+
+def test_owed_to_influence_counts_customers_whose_tier_falls_without_reach() -> None:
+    s = _small()
+    report = audit_policy(s, load_policy("influence-first"))
+    # c (top reach) is a star; e is at 0.75 < 0.9: nobody else is raised
+    assert report.tier_counts == {"star": 1, "known": 0, "everyone": 4}
+    assert report.owed_to_influence == 1 and report.owed_to_influence_by_tier["star"] == 1
+    assert audit_policy(s, load_policy("balanced")).owed_to_influence == 0
+    tiers = tiers_of(s, load_policy("value-first"))
+    assert tiers["tier"].tolist() == ["platinum", "gold", "silver", "standard", "standard"]
+
+
+def test_diff_matrix_counts_every_customer_once() -> None:
+    s = _small()
+    d = diff_policies(s, load_policy("value-first"), load_policy("balanced"))
+    assert int(d.matrix.to_numpy().sum()) == 5
+    assert d.matrix.loc["value-first:platinum", "balanced:priority"] == 1
+    assert d.matrix.loc["value-first:standard", "balanced:loyal"] == 1  # e: loyalty 0.35
+    assert d.changed == 4  # only d keeps its tier name (standard under both)
+    same = diff_policies(s, load_policy("balanced"), load_policy("balanced"))
+    assert same.changed == 0 and int(np.trace(same.matrix.to_numpy())) == 5
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_audit_on_cdnow_customers_with_synthetic_followers(cdnow_scores: pd.DataFrame, name: str) -> None:
+    scores = prepare_scores(cdnow_scores, synthetic_followers(len(cdnow_scores), FOLLOWER_SEED))
+    policy = load_policy(name)
+    report = audit_policy(scores, policy)
+    assert report.customers == 23_570
+    assert sum(report.tier_counts.values()) == 23_570
+    assert int(report.by_value_decile.to_numpy().sum()) == 23_570
+    assert int(report.by_influence_decile.to_numpy().sum()) == 23_570
+    assert list(report.by_value_decile.index) == list(range(1, 11))
+    assert report.max_influence_min <= policy.influence_cap_min
+    if not policy.influence_may_change_tier:
+        assert report.owed_to_influence == 0
+    if name == "influence-first":
+        # tiers by reach alone: exactly the customers at or above the 90th reach percentile are raised
+        assert report.owed_to_influence == int((scores["influence"] >= 0.90).sum())
+        assert report.by_influence_decile.loc[1:9, ["star", "known"]].to_numpy().sum() == 0
+    if name == "value-first":
+        # tiers by value: the bottom seven value deciles are all standard, the top decile holds every platinum
+        assert report.by_value_decile.loc[1:7, ["platinum", "gold", "silver"]].to_numpy().sum() == 0
+        assert report.by_value_decile.loc[10, "platinum"] == report.tier_counts["platinum"] > 0
+    if name == "tier-strict":
+        assert report.tier_counts["basic"] == 23_570  # CDNOW has no status: everyone falls to the last tier
+        assert any("status" in n for n in report.notes)

@@ -1,0 +1,103 @@
+"""The `fairserve policy` commands: list, check (exit codes), explain, audit and diff, text and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FOLLOWER_SEED
+
+from fairserve.cli import main
+from fairserve.policy import builtin_names, load_policy
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_shows_every_builtin(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["policy", "list", "--json"], capsys)
+    assert code == 0
+    listed = json.loads(out)
+    assert [p["name"] for p in listed] == builtin_names()
+    assert all(p["hash"] == load_policy(p["name"]).content_hash for p in listed)
+
+
+def test_check_accepts_a_good_file_and_refuses_a_bad_one_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = Path(__file__).parents[2] / "src/fairserve/policy/policies/balanced.toml"
+    code, out, _ = _run(["policy", "check", str(good)], capsys)
+    assert code == 0 and "balanced 1.0: valid" in out and "at most 2 min" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.read_text().replace("cap_min = 2", "cap_min = -2"))
+    code, out, err = _run(["policy", "check", str(bad)], capsys)
+    assert code == 2
+    assert "influence.cap_min" in err and str(bad) in err
+
+
+def test_explain_prints_both_views_and_json_carries_the_policy_identity(
+    cdnow_scores_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["policy", "explain", "--policy", "value-first", "--scores", str(cdnow_scores_file), "--customer", "00001"]
+    code, out, _ = _run(args, capsys)
+    assert code == 0 and "For the agent" in out and "For the customer" in out and "You are in the" in out
+    code, out, _ = _run([*args, "--json", "--channel", "email", "--text", "URGENT: refund now, this is unacceptable"],
+                        capsys)
+    payload = json.loads(out)
+    policy = load_policy("value-first")
+    assert payload["policy"] == {"name": "value-first", "version": policy.version, "hash": policy.content_hash}
+    assert payload["text_classification"]["complaint"] is True
+    assert payload["text_classification"]["severity"] == 2
+    assert payload["sla_seconds"] == 2880 * 60  # standard tier, email
+
+
+def test_explain_an_unknown_customer_is_exit_2(cdnow_scores_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["policy", "explain", "--policy", "fifo", "--scores", str(cdnow_scores_file),
+                         "--customer", "nobody"], capsys)
+    assert code == 2 and "nobody" in err
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_audit_prints_the_table_for_each_builtin_on_cdnow(
+    name: str, cdnow_scores_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["policy", "audit", "--policy", name, "--scores", str(cdnow_scores_file),
+            "--synthetic-followers", str(FOLLOWER_SEED)]
+    code, out, _ = _run(base, capsys)
+    assert code == 0
+    assert "Tier by value decile" in out and "Tier by influence decile" in out and "23,570 customers" in out
+    code, out, _ = _run([*base, "--json"], capsys)
+    payload = json.loads(out)
+    assert payload["policy"]["name"] == name and payload["customers"] == 23_570
+    assert payload["followers_source"] == f"synthetic followers (seed {FOLLOWER_SEED})"
+
+
+def test_audit_reads_followers_from_a_profiles_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scores = tmp_path / "scores.csv"
+    scores.write_text("customer_id,clv,profit,loyalty,value_percentile\n1,5,1,0.1,0.3\n2,50,9,0.2,0.6\n3,900,200,0.5,1\n")
+    profiles = tmp_path / "profiles.csv"
+    profiles.write_text("platform,handle,followers,customer_id\nx,@a,2000000,1\nx,@b,10,2\nx,@c,0,3\n")
+    code, out, _ = _run(["policy", "audit", "--policy", "influence-first", "--scores", str(scores),
+                         "--profiles", str(profiles), "--json"], capsys)
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["tier_counts"] == {"star": 1, "known": 0, "everyone": 2}
+    assert payload["owed_to_influence"] == 1
+
+
+def test_diff_reports_the_matrix(cdnow_scores_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["policy", "diff", "value-first", "balanced", "--scores", str(cdnow_scores_file), "--json"],
+                        capsys)
+    assert code == 0
+    payload = json.loads(out)
+    total = sum(sum(row.values()) for row in payload["matrix"].values())
+    assert total == payload["customers"] == 23_570
+    assert 0 < payload["changed"] < 23_570
