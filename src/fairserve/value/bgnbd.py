@@ -35,7 +35,7 @@ class _Data:
 def _loglik(theta: FloatArray, d: _Data) -> tuple[float, FloatArray]:
     """Total weighted log-likelihood and its gradient with respect to (r, alpha, a, b).
 
-    Per customer (FHL 2005, eq. 6), with ``c = a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)``::
+    Per customer (FHL 2005), with ``c = a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)``::
 
         ll = lnG(r+x) - lnG(r) + r ln(alpha) + lnB(a, b+x) - lnB(a, b) - (r+x) ln(alpha+T) + 1[x>0] ln(1 + c)
     """
@@ -135,7 +135,7 @@ class BetaGeoModel(Estimator):
         return p["r"], p["alpha"], p["a"], p["b"]
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
-        """Probability each customer is still active at ``T`` (FHL 2005, eq. 13 note; 1 when frequency is 0)."""
+        """Probability each customer is still active at ``T`` (FHL 2005; 1 when frequency is 0)."""
         r, alpha, a, b = self._theta()
         x, t_x, t_cal = check_rfm(frequency, recency, T)
         with np.errstate(divide="ignore"):
@@ -143,7 +143,7 @@ class BetaGeoModel(Estimator):
         return np.where(x > 0, expit(-log_c), 1.0)
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
-        """Conditional expected purchases in ``(T, T + t]`` given the customer's history (FHL 2005, eq. 10)."""
+        """Conditional expected purchases in ``(T, T + t]`` given the customer's history (FHL 2005)."""
         r, alpha, a, b = self._theta()
         x, t_x, t_cal = check_rfm(frequency, recency, T)
         t = np.asarray(t, dtype=np.float64)
@@ -153,7 +153,7 @@ class BetaGeoModel(Estimator):
         return np.asarray(head * tail * self.p_alive(x, t_x, t_cal), dtype=np.float64)
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
-        """Unconditional expected purchases in ``(0, t]`` for a new customer, E[X(t)] (FHL 2005, eq. 9)."""
+        """Unconditional expected purchases in ``(0, t]`` for a new customer, E[X(t)] (FHL 2005)."""
         r, alpha, a, b = self._theta()
         t = np.asarray(t, dtype=np.float64)
         tail = 1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1.0, t / (alpha + t))

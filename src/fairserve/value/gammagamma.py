@@ -33,7 +33,7 @@ def _check(frequency: ArrayLike, monetary_value: ArrayLike) -> tuple[FloatArray,
 def _loglik(theta: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray) -> tuple[float, FloatArray]:
     """Weighted log-likelihood of mean spends ``m`` over ``x`` purchases, and its gradient in (p, q, gamma).
 
-    The density of the mean of ``x`` purchases (Fader & Hardie 2013, eq. 3)::
+    The density of the mean of ``x`` purchases (Fader & Hardie 2013)::
 
         f(m | x) = Gamma(px + q) / (Gamma(px) Gamma(q)) * gamma^q m^(px-1) x^(px) / (gamma + m x)^(px + q)
     """
@@ -116,7 +116,7 @@ class GammaGammaModel(Estimator):
         return self
 
     def conditional_expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:
-        """Expected mean spend per purchase given ``x`` purchases averaging ``m`` (Fader & Hardie 2013, eq. 5).
+        """Expected mean spend per purchase given ``x`` purchases averaging ``m`` (Fader & Hardie 2013).
 
         ``E[M | x, m] = p (gamma + x m) / (p x + q - 1)``: a weighted mean of the population mean
         ``p gamma / (q - 1)`` and the customer's own mean; the population mean when ``x = 0``.

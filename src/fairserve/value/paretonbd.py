@@ -123,7 +123,7 @@ class _Data:
 
 
 def _loglik(theta: FloatArray, d: _Data, *, grad: bool = True) -> tuple[float, FloatArray]:
-    """Total weighted log-likelihood (Fader & Hardie 2005 note, eq. 22) and its gradient in (r, alpha, s, beta)."""
+    """Total weighted log-likelihood (Fader & Hardie 2005 note) and its gradient in (r, alpha, s, beta)."""
     r, alpha, s, beta = theta
     xl, wx = d.x_levels, d.w_by_x
     ll = float(np.dot(wx, gammaln(r + xl))) + d.n * (r * np.log(alpha) + s * np.log(beta) - gammaln(r))
@@ -208,14 +208,14 @@ class ParetoNBDModel(Estimator):
         return np.array([p[k] for k in self.PARAM_NAMES])
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
-        """Probability each customer is still alive at ``T`` (Fader & Hardie 2005 note, eq. 18)."""
+        """Probability each customer is still alive at ``T`` (Fader & Hardie 2005 note)."""
         theta = self._theta()
         x, t_x, t_cal = check_rfm(frequency, recency, T)
         l1, _, total, _ = _terms(theta, x, t_x, t_cal, grad=False)
         return np.asarray(np.exp(l1 - total), dtype=np.float64)
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
-        """Conditional expected purchases in ``(T, T + t]`` given the history (Fader & Hardie 2005 note, eq. 27)."""
+        """Conditional expected purchases in ``(T, T + t]`` given the history (Fader & Hardie 2005 note)."""
         r, alpha, s, beta = self._theta()
         x, t_x, t_cal = check_rfm(frequency, recency, T)
         t = np.asarray(t, dtype=np.float64)
@@ -223,7 +223,7 @@ class ParetoNBDModel(Estimator):
         return np.asarray(head * _survival_integral(s, beta + t_cal, t) * self.p_alive(x, t_x, t_cal))
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
-        """Unconditional expected purchases in ``(0, t]`` for a new customer, E[X(t)] (SMC 1987; note eq. 17)."""
+        """Unconditional expected purchases in ``(0, t]`` for a new customer, E[X(t)] (SMC 1987)."""
         r, alpha, s, beta = self._theta()
         t = np.asarray(t, dtype=np.float64)
         return np.asarray(r / alpha * beta * _survival_integral(s, np.asarray(beta), t), dtype=np.float64)
