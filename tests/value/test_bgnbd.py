@@ -10,7 +10,7 @@ import pytest
 from lifetimes import BetaGeoFitter
 
 from fairserve.errors import FairserveError
-from fairserve.value._base import FitError, NotFittedError
+from fairserve.value._base import FitError, NotFittedError, merge_rows
 from fairserve.value.bgnbd import BetaGeoModel, _Data, _loglik, simulate_bgnbd
 
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -101,6 +101,17 @@ def test_weighted_merged_rows_fit_equals_expanded_rows(cdnow):
         assert weighted.params_[name] == pytest.approx(expanded.params_[name], rel=1e-6)
     assert weighted.log_likelihood_ == pytest.approx(expanded.log_likelihood_, rel=1e-9)
     assert weighted.n_customers_ == expanded.n_customers_ == counts.sum()
+
+
+def test_merging_rows_matches_numpy_unique_with_summed_weights(cdnow):
+    columns = [cdnow.frequency, cdnow.recency, cdnow.T]
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, cdnow.T.size)
+    merged, merged_weights = merge_rows(columns, weights)
+    unique, inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+    np.testing.assert_array_equal(np.column_stack(merged), unique)
+    np.testing.assert_allclose(merged_weights, np.bincount(inverse.ravel(), weights=weights), rtol=1e-12)
+    assert merged_weights.sum() == pytest.approx(weights.sum(), rel=1e-12)
+    assert unique.shape[0] < cdnow.T.size  # CDNOW has repeated rows (e.g. one-off buyers of the same week)
 
 
 def test_recovers_parameters_of_a_simulated_bgnbd_process():
