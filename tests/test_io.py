@@ -219,6 +219,12 @@ def test_ragged_rows_are_reported(tmp_path: Path) -> None:
     assert where(problems) == [(2, None)] and "4 fields" in problems[0].message
     loaded = read_transactions(path, skip_bad_rows=True)
     assert loaded.frame["customer_id"].tolist() == ["1", "3"]
+    # a long first row must not be taken for an index column; a short row is read with its tail empty
+    path.write_text("customer_id,date,amount,account\n1,2024-01-01,1,a,extra\n2,2024-01-01,2\n3,x\n")
+    assert where(refused(read_transactions, path)) == [(1, None), (3, "date"), (3, "amount")]
+    loaded = read_transactions(path, skip_bad_rows=True)
+    assert loaded.frame["customer_id"].tolist() == ["2"] and pd.isna(loaded.frame["account"].iloc[0])
+    assert pd.read_csv(loaded.rejects_path, dtype=str)["customer_id"].tolist() == ["1", "3"]
 
 
 def test_whole_file_problems(tmp_path: Path) -> None:
@@ -335,6 +341,7 @@ def test_validate_frame_reports_positions() -> None:
 # ---------------------------------------------------------------- property: exactly the corrupted rows
 
 
+BAD_BYTE_MARK = "<latin-1>"
 CORRUPTIONS = {
     "customer_id": ["", "   "],
     "date": ["2024-02-30", "yesterday", "2024/01/01", "", "20241301"],
@@ -356,9 +363,14 @@ def mixed_file(draw: st.DrawFn) -> tuple[list[list[str]], set[int]]:
     for i in range(n):
         row = good_row(draw, i)
         if draw(st.booleans()):
-            field = draw(st.sampled_from(list(CORRUPTIONS)))
-            column = ["customer_id", "date", "amount"].index(field)
-            row[column] = draw(st.sampled_from(CORRUPTIONS[field]))
+            field = draw(st.sampled_from([*CORRUPTIONS, "encoding", "ragged"]))
+            column = draw(st.integers(0, 2))
+            if field == "encoding":  # a Latin-1 byte in any cell, swapped for a raw byte once written
+                row[column] += BAD_BYTE_MARK
+            elif field == "ragged":
+                row.append("extra")
+            else:
+                row[["customer_id", "date", "amount"].index(field)] = draw(st.sampled_from(CORRUPTIONS[field]))
             bad.add(i + 1)
         rows.append(row)
     return rows, bad
@@ -367,9 +379,11 @@ def mixed_file(draw: st.DrawFn) -> tuple[list[list[str]], set[int]]:
 @settings(max_examples=40, deadline=None)
 @given(mixed_file())
 def test_exactly_the_corrupted_rows_are_reported(case: tuple[list[list[str]], set[int]]) -> None:
+    """Random mixes of good rows and rows corrupted in one way (bad value, bad byte, extra field)."""
     rows, bad = case
     with tempfile.TemporaryDirectory() as tmp:
         path = write_csv(Path(tmp) / "tx.csv", ["customer_id", "date", "amount"], rows)
+        path.write_bytes(path.read_bytes().replace(BAD_BYTE_MARK.encode(), b"\xe9"))
         if bad:
             assert {p.row for p in refused(read_transactions, path)} == bad
         loaded = read_transactions(path, skip_bad_rows=True)

@@ -17,6 +17,7 @@ import csv
 import gzip
 import io
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,22 +94,27 @@ def _read_text(path: Path, source: str) -> tuple[str, str | None]:
 
 
 def _csv_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse CSV text with every column as strings; ragged rows (wrong field count) become problems."""
+    """Parse CSV text with every column as strings; a row with more fields than the header is a problem.
+
+    A row with fewer fields is read with the missing trailing values empty, as pandas does.
+    """
     sep = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=sep)
+        with warnings.catch_warnings():  # a long first row is a warning ("loss of data"): make it an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=sep,
+                                index_col=False)
         frame.index = pd.RangeIndex(1, len(frame) + 1)
         return frame, []
     except pd.errors.EmptyDataError:
         raise InputError([Problem(source, None, None, "file is empty (no header row)")], total_rows=0) from None
-    except pd.errors.ParserError:
+    except (pd.errors.ParserError, pd.errors.ParserWarning):
         pass  # some rows have the wrong number of fields: find each one (slow path, only for such files)
     records = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
     header, body = records[0], records[1:]
     width = len(header)
-    problems = [Problem(source, i, None, f"row has {len(r)} fields, the header has {width}"
-                        + (f"; extra values {r[width:]!r}" if len(r) > width else ""))
-                for i, r in enumerate(body, 1) if len(r) != width]
+    problems = [Problem(source, i, None, f"row has {len(r)} fields, the header has {width}; extra values "
+                        f"{r[width:]!r}") for i, r in enumerate(body, 1) if len(r) > width]
     fitted = [(r + [""] * width)[:width] for r in body]
     frame = pd.DataFrame(fitted, columns=header, index=pd.RangeIndex(1, len(body) + 1), dtype="str")
     return frame.replace("", np.nan).astype("str"), problems
@@ -216,8 +222,8 @@ def read_table(
         raise InputError(problems, total_rows=len(raw))
     pre_bad = raw.index.isin([p.row for p in problems])
     frame, found, bad_read = validate_rows(raw[~pre_bad], kind, source, columns, raw.index[~pre_bad].to_numpy())
-    if any(p.row is None for p in found):
-        raise InputError(found, total_rows=len(raw))
+    if any(p.row is None for p in found):  # a missing column: the rows that failed to read may be why
+        raise InputError(problems + found, total_rows=len(raw))
     problems = sorted(problems + found, key=lambda p: p.row or 0)
     if not problems:
         return Loaded(frame, len(raw), (), None)
