@@ -144,17 +144,19 @@ def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def assign_pools(scenario: Scenario, channel: np.ndarray, queue: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Pool index of each contact and the agents of each pool (0: service, then channel pools, social care)."""
-    names = ["service"] + [p.name for p in scenario.pools]
+def assign_pools(scenario: Scenario, channel: pd.Series, social_care: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Pool index of each contact and the agents of each pool (0: service, then channel pools, social care).
+
+    ``social_care`` marks the contacts the policy routed to the social-care queue; they have their own agents
+    when the centre has ``social_care_agents``, else the service agents take them in the one queue.
+    """
     agents = [scenario.center.agents] + [p.agents for p in scenario.pools]
-    pool = np.zeros(channel.size, dtype=np.int64)
+    pool = np.zeros(len(channel), dtype=np.int64)
     for k, p in enumerate(scenario.pools, start=1):
-        pool[np.isin(channel, [str(c) for c in p.channels])] = k
+        pool[channel.isin([str(c) for c in p.channels]).to_numpy(dtype=bool)] = k
     if scenario.center.social_care_agents > 0:
-        names.append("social-care")
         agents.append(scenario.center.social_care_agents)
-        pool[queue == "social-care"] = len(agents) - 1
+        pool[social_care] = len(agents) - 1
     return pool, agents
 
 
@@ -174,16 +176,22 @@ def run_replication(
     ``served``, ``abandoned``, ``overtaken`` (later arrivals served while it waited) and ``overtaken_influence``
     (those that passed it only thanks to influence). Give ``contacts`` to reuse one draw across policies.
     """
-    frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts.copy()
+    frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts.copy(deep=False)
     dec = decide_contacts(frame, decider)
-    for col in ("tier", "rank", "queue", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds"):
-        frame[col] = dec[col].to_numpy()
     n = len(frame)
+    new: dict[str, Any] = {
+        # text columns stay categorical: a million Python strings would cost more than the whole event loop
+        "tier": dec["tier"].astype("category").to_numpy() if n else dec["tier"].to_numpy(),
+        "queue": dec["queue"].astype("category").to_numpy() if n else dec["queue"].to_numpy(),
+    }
+    for col in ("rank", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds"):
+        new[col] = dec[col].to_numpy()
     t = frame["t"].to_numpy(dtype=float)
-    va = frame["virtual_arrival"].to_numpy(dtype=float)
-    rank = frame["rank"].to_numpy(dtype=np.int64)
-    infl = np.nan_to_num(frame["influence_min"].to_numpy(dtype=float))
-    pool, agents = assign_pools(scenario, frame["channel"].to_numpy(), frame["queue"].to_numpy())
+    va = new["virtual_arrival"].astype(float)
+    rank = new["rank"].astype(np.int64)
+    infl = np.nan_to_num(new["influence_min"].astype(float))
+    social = (dec["queue"] == "social-care").to_numpy(dtype=bool)
+    pool, agents = assign_pools(scenario, frame["channel"], social)
     start = np.full(n, np.nan)
     overtaken = np.zeros(n, dtype=np.int64)
     by_influence = np.zeros(n, dtype=np.int64)
@@ -207,15 +215,17 @@ def run_replication(
         overtaken[idx] = cnt
         by_influence[idx] = inf_cnt
     served = ~np.isnan(start)
-    frame["start"] = start
-    frame["served"] = served
-    frame["abandoned"] = ~served
-    frame["wait"] = np.where(served, start - t, patience)
-    frame["overtaken"] = overtaken
-    frame["overtaken_influence"] = by_influence
-    frame["pool"] = pool
-    frame["measured"] = t >= scenario.center.warmup
-    return frame
+    new.update(
+        start=start,
+        served=served,
+        abandoned=~served,
+        wait=np.where(served, start - t, patience),
+        overtaken=overtaken,
+        overtaken_influence=by_influence,
+        pool=pool,
+        measured=t >= scenario.center.warmup,
+    )
+    return pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1)
 
 
 def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.DataFrame], pd.DataFrame]:

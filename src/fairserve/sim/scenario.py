@@ -239,36 +239,51 @@ def _patience(seg: Segment, n: int, rng: np.random.Generator) -> np.ndarray:
 _CUSTOMER_COLUMNS = ("clv", "profit", "loyalty", "influence", "followers", "value_percentile")
 
 
+def _cat(codes: np.ndarray, categories: Any) -> Any:
+    """A categorical from integer codes (-1 = missing): no million-string column is ever built."""
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(categories)))
+
+
 def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Draw one replication's contacts, sorted by arrival: the policy's input columns plus the simulator's.
 
-    Returns a frame with ``contact_id``, ``channel``, ``arrival`` (seconds, for the policy), ``t`` (time units),
-    ``handle``, ``patience`` (time units), ``segment``, ``severity``, ``sentiment``, ``complaint``, ``repeat``,
-    ``reach`` and the customer columns (``customer_id``, ``status``, ``clv``, ...). Each segment uses its own
-    child stream of ``rng``, so adding a segment does not change the others' draws.
+    Returns a frame with ``contact_id`` (0, 1, ... in arrival order), ``channel``, ``arrival`` (seconds, for the
+    policy), ``t`` (time units), ``handle``, ``patience`` (time units), ``segment``, ``severity``,
+    ``sentiment``, ``complaint``, ``repeat``, ``reach`` and the customer columns (``customer_id``, ``status``,
+    ``clv``, ...). Text columns are categoricals (cheap at a million rows). Each segment uses its own child
+    stream of ``rng``, so adding a segment does not change the others' draws.
     """
-    frames = []
     streams = rng.spawn(len(scenario.segments))
-    for seg, srng in zip(scenario.segments, streams, strict=True):
+    parts: dict[str, list[np.ndarray]] = {}
+    seg_codes, cust_codes = [], []
+    statuses: list[str] = []
+    base_codes, base_ids = (None, None) if customers is None else pd.factorize(customers["customer_id"].astype(str))
+
+    def put(col: str, arr: np.ndarray) -> None:
+        parts.setdefault(col, []).append(arr)
+
+    for k, (seg, srng) in enumerate(zip(scenario.segments, streams, strict=True)):
         t = _arrivals(seg, scenario.horizon, srng)
         n = t.size
-        cols: dict[str, Any] = {
-            "t": t,
-            "handle": _handle(seg, n, srng),
-            "patience": _patience(seg, n, srng),
-            "segment": np.full(n, seg.name, dtype=object),
-            "channel": np.full(n, str(seg.channel), dtype=object),
-            "severity": np.full(n, seg.severity, dtype=np.int64),
-            "sentiment": np.full(n, np.nan if seg.sentiment is None else seg.sentiment),
-            "complaint": np.full(n, seg.complaint),
-            "repeat": np.zeros(n, dtype=np.int64),
-            "reach": np.full(n, np.nan if seg.reach is None else seg.reach),
-            "status": np.full(n, seg.tier, dtype=object),
-            "customer_id": np.full(n, None, dtype=object),
+        put("t", t)
+        put("handle", _handle(seg, n, srng))
+        put("patience", _patience(seg, n, srng))
+        seg_codes.append(np.full(n, k, dtype=np.int64))
+        put("channel_code", np.full(n, list(Channel).index(seg.channel), dtype=np.int64))
+        put("severity", np.full(n, seg.severity, dtype=np.int64))
+        put("sentiment", np.full(n, np.nan if seg.sentiment is None else seg.sentiment))
+        put("complaint", np.full(n, seg.complaint))
+        put("reach", np.full(n, np.nan if seg.reach is None else seg.reach))
+        status = np.full(n, -1, dtype=np.int64)
+        if seg.tier is not None:
+            if seg.tier not in statuses:
+                statuses.append(seg.tier)
+            status[:] = statuses.index(seg.tier)
+        cust = np.full(n, -1, dtype=np.int64)
+        cols = {
+            col: np.full(n, np.nan if getattr(seg, col) is None else float(getattr(seg, col)))
+            for col in _CUSTOMER_COLUMNS
         }
-        for col in _CUSTOMER_COLUMNS:
-            val = getattr(seg, col)
-            cols[col] = np.full(n, np.nan if val is None else float(val))
         if seg.customers == "base":
             if customers is None or customers.empty:
                 raise ScenarioError(f"segment {seg.name!r} draws from a customer base, but none was given")
@@ -278,19 +293,42 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
                     raise ScenarioError(f"segment {seg.name!r}: customer base has no column {seg.propensity_column!r}")
                 w = customers[seg.propensity_column].to_numpy(dtype=float)
                 weights = w / w.sum()
-            pick = srng.choice(len(customers), n, p=weights)
-            drawn = customers.iloc[pick]
-            cols["customer_id"] = drawn["customer_id"].astype(str).to_numpy(dtype=object)
+            cust = srng.choice(len(customers), n, p=weights)
             for col in _CUSTOMER_COLUMNS:
-                if col in drawn:
-                    cols[col] = drawn[col].to_numpy(dtype=float)
-            if "status" in drawn and seg.tier is None:
-                cols["status"] = drawn["status"].to_numpy(dtype=object)
-            if seg.reach is None and "followers" in drawn:
-                cols["reach"] = drawn["followers"].to_numpy(dtype=float)
-        frames.append(pd.DataFrame(cols))
-    frame = pd.concat(frames, ignore_index=True)
-    frame = frame.sort_values("t", kind="stable", ignore_index=True)
-    frame["arrival"] = frame["t"].to_numpy() * scenario.unit_seconds
-    frame["contact_id"] = np.arange(len(frame)).astype(str).astype(object)
+                if col in customers:
+                    cols[col] = customers[col].to_numpy(dtype=float)[cust]
+            if "status" in customers and seg.tier is None:
+                names = customers["status"].astype(object).to_numpy()[cust]
+                for name in pd.unique(names):
+                    if isinstance(name, str) and name not in statuses:
+                        statuses.append(name)
+                lookup = {name: i for i, name in enumerate(statuses)}
+                status = np.array([lookup.get(x, -1) for x in names], dtype=np.int64)
+            if seg.reach is None and "followers" in customers:
+                parts["reach"][-1] = customers["followers"].to_numpy(dtype=float)[cust]
+        put("status_code", status)
+        cust_codes.append(cust)
+        for col, arr in cols.items():
+            put(col, arr)
+    data = {col: np.concatenate(arrs) for col, arrs in parts.items()}
+    seg_all = np.concatenate(seg_codes)
+    cust_all = np.concatenate(cust_codes)
+    order = np.argsort(data["t"], kind="stable")
+    n_all = order.size
+    frame = pd.DataFrame(
+        {
+            "contact_id": np.arange(n_all, dtype=np.int64),
+            "channel": _cat(data.pop("channel_code")[order], categories=[str(c) for c in Channel]),
+            "arrival": data["t"][order] * scenario.unit_seconds,
+            **{col: arr[order] for col, arr in data.items() if col != "status_code"},
+            "segment": _cat(seg_all[order], categories=[s.name for s in scenario.segments]),
+            "status": _cat(data["status_code"][order], categories=statuses),
+            "customer_id": _cat(
+                np.where(cust_all[order] >= 0, base_codes[np.maximum(cust_all[order], 0)], -1), categories=base_ids
+            )
+            if base_codes is not None
+            else _cat(np.full(n_all, -1), categories=[]),
+            "repeat": np.zeros(n_all, dtype=np.int64),
+        }
+    )
     return frame

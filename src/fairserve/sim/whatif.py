@@ -125,6 +125,8 @@ def whatif(
     for child in np.random.SeedSequence(seed).spawn(replications):
         rng = np.random.default_rng(child)
         contacts = draw_contacts(scenario, rng, base)
+        cats = [c for c in contacts.columns if isinstance(contacts[c].dtype, pd.CategoricalDtype)]
+        contacts = contacts.astype(dict.fromkeys(cats, object))
         t = float(rng.uniform(scenario.center.warmup, scenario.horizon))
         mine = contacts.iloc[[0]].copy() if len(contacts) else None
         if mine is None:  # pragma: no cover - a scenario always has arrivals
@@ -142,10 +144,10 @@ def whatif(
         for col in (*_CUSTOMER_FIELDS, "followers"):
             mine[col] = float(me[col]) if col in me and pd.notna(me[col]) else np.nan
         mine["reach"] = seg.reach if seg.reach is not None else mine["followers"].iloc[0]
-        mine["contact_id"] = "you"
+        mine["contact_id"] = -1
         frame = pd.concat([contacts, mine], ignore_index=True).sort_values("t", kind="stable", ignore_index=True)
-        frame["contact_id"] = np.where(frame["contact_id"] == "you", "you", np.arange(len(frame)).astype(str))
-        you = int(np.flatnonzero(frame["contact_id"].to_numpy() == "you")[0])
+        you = int(np.flatnonzero(frame["contact_id"].to_numpy() == -1)[0])
+        frame["contact_id"] = np.arange(len(frame), dtype=np.int64)
         for label, decider in resolved:
             out = add_outcomes(run_replication(scenario, decider, rng, kernel=kernel, contacts=frame), scenario)
             row = out.iloc[you]

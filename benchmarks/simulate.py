@@ -1,0 +1,172 @@
+"""Benchmark: the simulator's event loop against simpy and ciw on the same queue.
+
+Model: M/M/50, two classes with strict non-preemptive priority (class 0 first), arrival rates 15 and 30 per
+unit (load 0.9), handle mean 1; optionally exponential patience (mean 2) for both classes. We time:
+
+* ``fairserve (policy)``: the whole replication as ``compare_policies`` runs it -- draw arrivals, ONE
+  ``decide_batch`` call of the built-in ``tier-strict`` policy, the numba event loop, the displacement count;
+* ``fairserve loop (numba)`` and ``fairserve loop (python)``: the event loop alone, on the same inputs;
+* ``simpy``: a ``PriorityResource`` with one process per contact (a request raced against a patience timeout);
+* ``ciw``: a ``priority_classes`` network (``reneging_time_distributions`` for patience).
+
+Each library is run ONCE on the requested number of arrivals (ciw, much slower, on fewer unless
+``--ciw-arrivals`` says otherwise) and compared in arrivals per second. Run:
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/simulate.py --arrivals 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+
+RATES = (15.0, 30.0)
+AGENTS = 50
+PATIENCE = 2.0
+
+
+def _inputs(n: int, seed: int, patience: bool) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    lam = sum(RATES)
+    arrival = np.cumsum(rng.exponential(1 / lam, n))
+    klass = (rng.uniform(size=n) >= RATES[0] / lam).astype(np.int64)
+    service = rng.exponential(1.0, n)
+    pat = rng.exponential(PATIENCE, n) if patience else np.full(n, np.inf)
+    who = np.lexsort((np.arange(n), arrival, klass))
+    order = np.empty(n, dtype=np.int64)
+    order[who] = np.arange(n)
+    return arrival, klass, order, who, service, pat
+
+
+def bench_loop(n: int, patience: bool, kernel: str) -> tuple[float, float]:
+    from fairserve.sim.engine import serve
+
+    arrival, _k, order, who, service, pat = _inputs(n, 1, patience)
+    if kernel == "numba":
+        small = _inputs(1000, 2, patience)
+        serve(small[0], small[2], small[3], small[4], small[5], AGENTS, kernel="numba")  # compile outside timing
+    t0 = time.perf_counter()
+    start = serve(arrival, order, who, service, pat, AGENTS, kernel=kernel)  # type: ignore[arg-type]
+    dt = time.perf_counter() - t0
+    return dt, float(np.nanmean(np.where(np.isnan(start), pat, start - arrival)))
+
+
+def bench_policy(n: int, patience: bool) -> tuple[float, float]:
+    from fairserve.sim.engine import resolve_policy, run_replication
+    from fairserve.sim.scenario import scenario_from_dict
+
+    lam = sum(RATES)
+    segs = [
+        {"name": n_, "arrival_rate": r, "handle_mean": 1.0, "tier": n_, **({"patience_mean": PATIENCE} if patience else {})}
+        for n_, r in zip(("gold", "basic"), RATES, strict=True)
+    ]
+    scen = scenario_from_dict({"center": {"agents": AGENTS, "duration": n / lam}, "segments": segs})
+    _, decider = resolve_policy("tier-strict", scen)
+    small = scenario_from_dict({"center": {"agents": AGENTS, "duration": 50.0}, "segments": segs})
+    run_replication(small, decider, np.random.default_rng(0))  # compile the kernels outside the timing
+    t0 = time.perf_counter()
+    frame = run_replication(scen, decider, np.random.default_rng(1))
+    dt = time.perf_counter() - t0
+    return dt, float(frame["wait"].mean()), len(frame)  # type: ignore[return-value]
+
+
+def bench_simpy(n: int, patience: bool) -> tuple[float, float]:
+    import simpy
+
+    arrival, klass, _o, _w, service, pat = _inputs(n, 1, patience)
+    a, k, s, p = arrival.tolist(), klass.tolist(), service.tolist(), pat.tolist()
+    waits = []
+    env = simpy.Environment()
+    desk = simpy.PriorityResource(env, capacity=AGENTS)
+
+    def contact(i: int):  # type: ignore[no-untyped-def]
+        with desk.request(priority=k[i]) as req:
+            if patience:
+                got = yield req | env.timeout(p[i])
+                if req not in got:
+                    waits.append(p[i])
+                    return
+            else:
+                yield req
+            waits.append(env.now - a[i])
+            yield env.timeout(s[i])
+
+    def source():  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield env.timeout(a[i] - env.now)
+            env.process(contact(i))
+
+    env.process(source())
+    t0 = time.perf_counter()
+    env.run()
+    return time.perf_counter() - t0, float(np.mean(waits))
+
+
+def bench_ciw(n: int, patience: bool) -> tuple[float, float]:
+    import ciw
+
+    lam = sum(RATES)
+    horizon = n / lam
+    kwargs = {}
+    if patience:
+        kwargs["reneging_time_distributions"] = {
+            "Class 0": [ciw.dists.Exponential(1 / PATIENCE)],
+            "Class 1": [ciw.dists.Exponential(1 / PATIENCE)],
+        }
+    net = ciw.create_network(
+        arrival_distributions={"Class 0": [ciw.dists.Exponential(RATES[0])], "Class 1": [ciw.dists.Exponential(RATES[1])]},
+        service_distributions={"Class 0": [ciw.dists.Exponential(1.0)], "Class 1": [ciw.dists.Exponential(1.0)]},
+        number_of_servers=[AGENTS],
+        priority_classes={"Class 0": 0, "Class 1": 1},
+        **kwargs,
+    )
+    ciw.seed(1)
+    t0 = time.perf_counter()
+    q = ciw.Simulation(net)
+    q.simulate_until_max_time(horizon)
+    dt = time.perf_counter() - t0
+    recs = q.get_all_records()
+    return dt, float(np.mean([r.waiting_time for r in recs])), len(recs)  # type: ignore[return-value]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arrivals", type=int, default=1_000_000)
+    ap.add_argument("--ciw-arrivals", type=int, default=50_000)
+    ap.add_argument("--python-arrivals", type=int, default=None, help="default: --arrivals")
+    ap.add_argument("--skip", nargs="*", default=[], help="any of: simpy ciw python")
+    args = ap.parse_args()
+    n = args.arrivals
+    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} "
+          f"{platform.python_version()}, numpy {np.__version__}")
+    print(f"M/M/{AGENTS}, two strict-priority classes, load 0.9, handle mean 1")
+    print(f"{'patience':<9}{'engine':<26}{'arrivals':>10}{'seconds':>10}{'arrivals/s':>13}{'mean wait':>11}{'x simpy':>9}")
+    for patience in (False, True):
+        rows = []
+        dt, w, m = bench_policy(n, patience)  # type: ignore[misc]
+        rows.append(("fairserve (policy)", m, dt, w))
+        dt, w = bench_loop(n, patience, "numba")
+        rows.append(("fairserve loop (numba)", n, dt, w))
+        if "python" not in args.skip:
+            pn = args.python_arrivals or n
+            dt, w = bench_loop(pn, patience, "python")
+            rows.append(("fairserve loop (python)", pn, dt, w))
+        simpy_rate = float("nan")
+        if "simpy" not in args.skip:
+            dt, w = bench_simpy(n, patience)
+            simpy_rate = n / dt
+            rows.append(("simpy", n, dt, w))
+        if "ciw" not in args.skip:
+            dt, w, m = bench_ciw(args.ciw_arrivals, patience)  # type: ignore[misc]
+            rows.append(("ciw", m, dt, w))
+        for name, m, dt, w in rows:
+            rate = m / dt
+            print(f"{'on' if patience else 'off':<9}{name:<26}{m:>10,}{dt:>10.2f}{rate:>13,.0f}{w:>11.4f}"
+                  f"{rate / simpy_rate:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
