@@ -21,7 +21,7 @@ def test_builtin_policies_are_the_five_named() -> None:
     assert POLICIES == ["balanced", "fifo", "influence-first", "tier-strict", "value-first"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(contacts(), customers()), min_size=2, max_size=30))
 def test_fifo_serves_in_arrival_order(pairs: list[tuple[Contact, Customer | None]]) -> None:
     policy = load_policy("fifo")
@@ -34,7 +34,7 @@ def test_fifo_serves_in_arrival_order(pairs: list[tuple[Contact, Customer | None
 
 
 @pytest.mark.parametrize("name", POLICIES)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(a=st.tuples(contacts("a"), customers("ca")), b=st.tuples(contacts("b"), customers("cb")))
 def test_nobody_is_overtaken_by_a_contact_arriving_more_than_the_largest_head_start_later(
     name: str, a: tuple[Contact, Customer | None], b: tuple[Contact, Customer | None]
@@ -53,7 +53,7 @@ def test_nobody_is_overtaken_by_a_contact_arriving_more_than_the_largest_head_st
 
 
 @pytest.mark.parametrize("name", POLICIES)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(pair=st.tuples(contacts(), customers()))
 def test_influence_never_moves_a_contact_by_more_than_its_cap(
     name: str, pair: tuple[Contact, Customer | None]
@@ -89,7 +89,7 @@ def test_the_same_inputs_always_give_the_same_decision(
 
 
 @pytest.mark.parametrize("name", POLICIES)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(pair=st.tuples(contacts(), customers()))
 def test_reasons_add_up_to_the_head_start_and_the_key(name: str, pair: tuple[Contact, Customer | None]) -> None:
     policy = load_policy(name)
@@ -124,7 +124,7 @@ def _frame(pairs: list[tuple[Contact, Customer | None]]) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("name", POLICIES)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(pairs=st.lists(st.tuples(contacts(), customers()), min_size=1, max_size=25))
 def test_decide_batch_equals_decide_row_for_row(name: str, pairs: list[tuple[Contact, Customer | None]]) -> None:
     policy = load_policy(name)

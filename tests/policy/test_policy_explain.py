@@ -38,7 +38,7 @@ def _rebuilt(d: Decision) -> Decision:
 
 
 @pytest.mark.parametrize("name", POLICIES)
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(pair=st.tuples(contacts(), customers()), now=st.floats(0, 200_000, allow_nan=False))
 def test_agent_view_and_customer_statement_are_rendered_from_the_same_reasons(
     name: str, pair: tuple[Contact, Customer | None], now: float

@@ -50,6 +50,7 @@ BATCH_OUTPUT_COLUMNS = (
     "sla_deadline",
 )
 _INFLUENCE_SIGNALS = frozenset({"influence", "followers"})
+_REPEAT_CACHE = 16
 
 
 class _CTier:
@@ -57,16 +58,19 @@ class _CTier:
 
     __slots__ = (
         "conds",
+        "default_reason",
         "empty",
         "head_start",
+        "hs_reason",
         "name",
-        "next_text",
+        "next_reason",
         "sets",
         "sla",
+        "strict_reason",
         "uses_influence",
     )
 
-    def __init__(self, tier: Tier, above: Tier | None) -> None:
+    def __init__(self, tier: Tier, above: Tier | None, rank: int, n: int) -> None:
         w = tier.when
         self.name = tier.name
         self.head_start = float(tier.head_start_min)
@@ -83,7 +87,18 @@ class _CTier:
         )
         self.empty = not self.conds and not self.sets
         self.uses_influence = any(sig in _INFLUENCE_SIGNALS for sig, _ in self.conds)
-        self.next_text = _x.next_tier_text(above.name, above.when) if above is not None else ""
+        # the reasons that do not depend on the contact are built once and shared (they are immutable)
+        name, hs = tier.name, self.head_start
+        self.next_reason = (
+            Reason("next_tier", above.name, "none", _x.next_tier_text(above.name, above.when))
+            if above is not None
+            else None
+        )
+        self.default_reason = Reason("tier", name, f"tier={name}", _x.default_tier_text(name, rank == 0))
+        self.hs_reason = (
+            Reason("tier", name, "head_start", _x.tier_head_start_text(name, hs), hs) if hs > 0.0 else None
+        )
+        self.strict_reason = Reason("tier", name, f"rank={rank}", _x.strict_text(name, rank, n), hs)
 
 
 class _Compiled:
@@ -91,6 +106,7 @@ class _Compiled:
 
     __slots__ = (
         "complaint",
+        "complaint_reason",
         "infl_cap",
         "infl_slope",
         "infl_tier",
@@ -99,6 +115,7 @@ class _Compiled:
         "neg_below",
         "repeat_each",
         "repeat_max",
+        "repeat_reasons",
         "risk",
         "risk_channels",
         "risk_head_start",
@@ -106,13 +123,15 @@ class _Compiled:
         "risk_sla",
         "risk_threshold",
         "severity",
+        "severity_reasons",
         "strict",
         "tiers",
     )
 
     def __init__(self, spec: PolicySpec) -> None:
         tiers = spec.tiers
-        self.tiers = tuple(_CTier(t, tiers[i - 1] if i > 0 else None) for i, t in enumerate(tiers))
+        n = len(tiers)
+        self.tiers = tuple(_CTier(t, tiers[i - 1] if i > 0 else None, i, n) for i, t in enumerate(tiers))
         self.strict = spec.strict
         need = spec.need
         self.severity = tuple(float(m) for m in need.severity)
@@ -121,6 +140,16 @@ class _Compiled:
         self.complaint = float(need.complaint)
         self.repeat_each = float(need.repeat_each)
         self.repeat_max = float(need.repeat_max)
+        self.severity_reasons = tuple(
+            Reason("severity", lvl, "head_start", _x.severity_text(lvl, m), m) if m > 0.0 else None
+            for lvl, m in enumerate(self.severity)
+        )
+        self.complaint_reason = (
+            Reason("complaint", True, "head_start", _x.complaint_text(self.complaint), self.complaint)
+            if self.complaint > 0.0
+            else None
+        )
+        self.repeat_reasons = tuple(self._repeat_reason(rep) for rep in range(_REPEAT_CACHE))
         infl = spec.influence
         self.infl_slope = float(infl.slope_min)
         self.infl_cap = float(infl.cap_min or 0.0) if infl.slope_min > 0 else 0.0
@@ -146,6 +175,11 @@ class _Compiled:
             + self.infl_cap
             + self.risk_head_start
         )
+
+
+    def _repeat_reason(self, rep: int) -> Reason | None:
+        m = min(self.repeat_max, self.repeat_each * rep)
+        return Reason("repeat", rep, "head_start", _x.repeat_text(rep, m), m) if m > 0.0 else None
 
 
 class Policy:
@@ -326,14 +360,12 @@ def decide(contact: Contact, customer: Customer | None, policy: Policy, now: flo
             v = getattr(customer, sig)
             reasons.append(Reason(sig, v, f"tier={tier.name}", _x.set_text(sig, v, tier.name)))
     else:
-        reasons.append(Reason("tier", tier.name, f"tier={tier.name}", _x.default_tier_text(tier.name, idx == 0)))
+        reasons.append(tier.default_reason)
     head = tier.head_start
     if c.strict:
-        reasons.append(
-            Reason("tier", tier.name, f"rank={idx}", _x.strict_text(tier.name, idx, len(tiers)), tier.head_start)
-        )
-    elif head > 0.0:
-        reasons.append(Reason("tier", tier.name, "head_start", _x.tier_head_start_text(tier.name, head), head))
+        reasons.append(tier.strict_reason)
+    elif tier.hs_reason is not None:
+        reasons.append(tier.hs_reason)
     infl_tier_min = 0.0
     if c.infl_tier and matched and tier.uses_influence:
         idx0, _ = _match(tiers, customer, True)
@@ -344,29 +376,31 @@ def decide(contact: Contact, customer: Customer | None, policy: Policy, now: flo
                 Reason("influence", v, f"tier={tier.name}", _x.influence_tier_text(v, tiers[idx0].name, tier.name))
             )
             flags.append("tier-by-influence")
-    if tier.next_text:
-        reasons.append(Reason("next_tier", tiers[idx - 1].name, "none", tier.next_text))
+    if tier.next_reason is not None:
+        reasons.append(tier.next_reason)
     # need
     sev = contact.severity
     sev = 0 if sev < 0 else (3 if sev > 3 else int(sev))
-    m = c.severity[sev]
-    head += m
-    if m > 0.0:
-        reasons.append(Reason("severity", sev, "head_start", _x.severity_text(sev, m), m))
+    head += c.severity[sev]
+    r = c.severity_reasons[sev]
+    if r is not None:
+        reasons.append(r)
     s = contact.sentiment
     m = c.neg if (s is not None and s < c.neg_below) else 0.0
     head += m
     if m > 0.0:
         reasons.append(Reason("sentiment", s, "head_start", _x.sentiment_text(s, m), m))
-    m = c.complaint if contact.complaint else 0.0
-    head += m
-    if m > 0.0:
-        reasons.append(Reason("complaint", True, "head_start", _x.complaint_text(m), m))
+    if contact.complaint:
+        head += c.complaint
+        if c.complaint_reason is not None:
+            reasons.append(c.complaint_reason)
     rep = contact.repeat if contact.repeat > 0 else 0
     m = min(c.repeat_max, c.repeat_each * rep)
     head += m
     if m > 0.0:
-        reasons.append(Reason("repeat", rep, "head_start", _x.repeat_text(rep, m), m))
+        r = c.repeat_reasons[rep] if rep < _REPEAT_CACHE else c._repeat_reason(rep)
+        assert r is not None
+        reasons.append(r)
     # influence, capped
     x = _percentile(customer.influence if customer is not None else None)
     m = min(c.infl_cap, c.infl_slope * x)
