@@ -47,6 +47,7 @@ def test_diff_matrix_counts_every_customer_once() -> None:
     assert d.matrix.loc["value-first:platinum", "balanced:priority"] == 1
     assert d.matrix.loc["value-first:standard", "balanced:loyal"] == 1  # e: loyalty 0.35
     assert d.changed == 4  # only d keeps its tier name (standard under both)
+    assert diff_policies(s, load_policy("balanced"), load_policy("influence-first")).changed is None
     same = diff_policies(s, load_policy("balanced"), load_policy("balanced"))
     assert same.changed == 0 and int(np.trace(same.matrix.to_numpy())) == 5
 

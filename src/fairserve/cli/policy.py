@@ -261,8 +261,12 @@ def audit_cmd(
 
 
 def _print_diff(report: DiffReport) -> None:
-    console.print(f"{report.changed:,} of {report.customers:,} customers change tier from "
-                  f"{report.a[0]} {report.a[1]} to {report.b[0]} {report.b[1]}")
+    if report.changed is None:
+        console.print(f"{report.a[0]} {report.a[1]} and {report.b[0]} {report.b[1]} share no tier name; "
+                      f"where the {report.customers:,} customers go:")
+    else:
+        console.print(f"{report.changed:,} of {report.customers:,} customers change tier from "
+                      f"{report.a[0]} {report.a[1]} to {report.b[0]} {report.b[1]}")
     table = Table(title="Rows: tier under the first policy; columns: under the second")
     table.add_column("")
     for col in report.matrix.columns:

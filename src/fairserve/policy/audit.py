@@ -173,7 +173,7 @@ class DiffReport:
     a: tuple[str, str, str]
     b: tuple[str, str, str]
     customers: int
-    changed: int
+    changed: int | None  # None when the two policies have no tier name in common: read the matrix
     matrix: pd.DataFrame  # rows: tier under a; columns: tier under b
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,7 +190,8 @@ class DiffReport:
 def diff_policies(scores: pd.DataFrame, a: Policy, b: Policy) -> DiffReport:
     """Tier under ``a`` against tier under ``b`` for every customer of a prepared scores table.
 
-    Tier names are compared as names: a customer "changes tier" when the names differ.
+    Tier names are compared as names: a customer "changes tier" when the names differ. When the two policies
+    share no tier name, ``changed`` is None (every name differs, which says nothing): read the matrix.
     """
     ta = tiers_of(scores, a)["tier"].to_numpy()
     tb = tiers_of(scores, b)["tier"].to_numpy()
@@ -203,6 +204,6 @@ def diff_policies(scores: pd.DataFrame, a: Policy, b: Policy) -> DiffReport:
         a=(a.name, a.version, a.content_hash),
         b=(b.name, b.version, b.content_hash),
         customers=len(scores),
-        changed=int((ta != tb).sum()),
+        changed=int((ta != tb).sum()) if set(a.tier_names) & set(b.tier_names) else None,
         matrix=matrix,
     )
