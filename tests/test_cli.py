@@ -27,3 +27,16 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 2
+
+
+def test_error_messages_keep_square_brackets_from_user_input(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "tx.csv"
+    path.write_text("customer_id,date,amount\n1,1997-01-01,3\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["check", str(path), "--kind", "transactions", "--amount-col", "[bold]amt"])
+    assert exc.value.code == 2
+    assert "[bold]amt" in capsys.readouterr().err  # not swallowed as rich markup

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from fairserve.cli import common, data, demo, policy, sim, value
 from fairserve.errors import FairserveError
@@ -41,5 +42,5 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="fairserve")
     except FairserveError as exc:
-        common.err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        common.err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False, markup=True)
         sys.exit(exc.exit_code)
