@@ -55,6 +55,14 @@ Period = Literal["day", "week"]
 _EPOCH = dt.date(1970, 1, 1)
 _VIEW = "fairserve_source"
 _SHOWN_ROWS = 5
+# Amounts are summed as exact decimals (6 places), so both engines give bit-identical sums whatever the order.
+_AMOUNT = "TRY_CAST(TRY_CAST({x} AS DOUBLE) AS DECIMAL(18, 6))"
+# The latest value of a text column: ordered by date, ties on one day broken by the larger text (deterministic).
+_LATEST = "concat(CAST(d AS STRING), '|', {x})"
+
+
+def _amount(expr: str) -> str:
+    return _AMOUNT.format(x=expr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,14 +195,16 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
             )
         aggs = []
         if spec.account_col is not None:
-            aggs.append("max_by(account, d) AS account")
+            aggs.append(f"max_by(account, {_LATEST.format(x='account')}) AS account")
         if spec.status_col is not None:
-            aggs.append("max_by(status, d) AS status")
+            aggs.append(f"max_by(status, {_LATEST.format(x='status')}) AS status")
         if spec.product_col is not None:
             aggs.append("COUNT(DISTINCT product) AS products_held")
             if spec.margins:
-                aggs.append("SUM(amount * line_margin) / NULLIF(SUM(amount), 0) AS margin")
-        extra_cols = "".join(f", x.{a.split(' AS ')[1]}" for a in aggs)
+                aggs.append(
+                    "SUM(CAST(amount AS DOUBLE) * line_margin) / NULLIF(CAST(SUM(amount) AS DOUBLE), 0) AS margin"
+                )
+        extra_cols = "".join(f", x.{a.rsplit(' AS ', 1)[1]}" for a in aggs)
         extra_join = (
             "\n  LEFT JOIN (SELECT customer_id, " + ", ".join(aggs)
             + " FROM clean, bounds WHERE day <= bounds.cal_day GROUP BY customer_id) AS x"
@@ -204,7 +214,7 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
     if spec.observation_end is not None:
         holdout_cols = (
             ",\n       c.frequency_holdout,"
-            "\n       CASE WHEN c.frequency_holdout > 0 THEN c.amount_holdout / c.frequency_holdout"
+            "\n       CASE WHEN c.frequency_holdout > 0 THEN CAST(c.amount_holdout AS DOUBLE) / c.frequency_holdout"
             " ELSE 0.0 END AS monetary_holdout,"
             f"\n       CAST(b.obs_day - b.cal_day AS DOUBLE) / {unit} AS duration_holdout"
         )
@@ -212,7 +222,7 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
 WITH src AS (
   SELECT CAST({d.q(spec.customer_col)} AS STRING) AS customer_id,
          CAST({d.ts(d.q(spec.date_col))} AS DATE) AS d,
-         TRY_CAST({d.q(spec.amount_col)} AS DOUBLE) AS amount{extra_src}
+         {_amount(d.q(spec.amount_col))} AS amount{extra_src}
   FROM {source}
 ),
 clean AS (
@@ -248,7 +258,7 @@ SELECT c.customer_id,
        c.frequency,
        CAST(c.last_day - c.first_day AS DOUBLE) / {unit} AS recency,
        CAST(b.cal_day - c.first_day AS DOUBLE) / {unit} AS T,
-       CASE WHEN c.frequency > 0 THEN c.repeat_amount / c.frequency ELSE 0.0 END AS monetary_value,
+       CASE WHEN c.frequency > 0 THEN CAST(c.repeat_amount AS DOUBLE) / c.frequency ELSE 0.0 END AS monetary_value,
        {d.from_days('c.first_day')} AS first_purchase,
        {d.from_days('c.last_day')} AS last_purchase,
        b.cal_day - c.first_day AS tenure_days,
@@ -268,7 +278,7 @@ def _check_sql(spec: RFMSpec, source: str, engine: Engine) -> str:
 SELECT COUNT(*) AS n_rows,
        SUM(CASE WHEN {cust} IS NULL THEN 1 ELSE 0 END) AS bad_customer,
        SUM(CASE WHEN {d.ts(date)} IS NULL THEN 1 ELSE 0 END) AS bad_date,
-       SUM(CASE WHEN TRY_CAST({amount} AS DOUBLE) IS NULL THEN 1 ELSE 0 END) AS bad_amount,
+       SUM(CASE WHEN {_amount(amount)} IS NULL THEN 1 ELSE 0 END) AS bad_amount,
        CAST(MIN(CAST({d.ts(date)} AS DATE)) AS STRING) AS min_date,
        CAST(MAX(CAST({d.ts(date)} AS DATE)) AS STRING) AS max_date
 FROM {source}
@@ -281,7 +291,7 @@ def _bad_rows_sql(spec: RFMSpec, source: str, engine: Engine, role: str) -> str:
     cond = {
         "customer": f"{col} IS NULL",
         "date": f"{d.ts(col)} IS NULL",
-        "amount": f"TRY_CAST({col} AS DOUBLE) IS NULL",
+        "amount": f"{_amount(col)} IS NULL",
     }[role]
     return f"""
 SELECT rn, CAST(v AS STRING) AS v FROM (
@@ -390,7 +400,8 @@ def spark_session(app_name: str = "fairserve") -> Any:
     session = (
         SparkSession.builder.master("local[1]")
         .appName(app_name)
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")

@@ -1,0 +1,91 @@
+"""The same RFM query on Apache Spark (local mode) gives DuckDB's summary and the same fitted parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from fairserve.datasets import cdnow_sample
+from fairserve.errors import InputError
+from fairserve.value import fit_value_model, summarise
+
+pytest.importorskip("pyspark")
+if shutil.which("java") is None:
+    pytest.skip("Spark needs a Java runtime", allow_module_level=True)
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+CAL = dt.date(1997, 9, 30)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from fairserve.value import spark_session
+
+    session = spark_session("fairserve-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def log_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spark") / "cdnow.csv"
+    log = cdnow_sample()
+    log.assign(date=log["date"].dt.strftime("%Y%m%d")).to_csv(path, index=False)  # the raw CDNOW date format
+    return path
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False,
+                                  rtol=1e-12)
+
+
+@pytest.mark.parametrize("period", ["day", "week"])
+def test_spark_summary_and_fit_equal_duckdb(spark: Any, log_csv: Path, period: str) -> None:
+    on_spark = summarise(log_csv, calibration_end=CAL, period=period, engine="spark", spark=spark)
+    on_duck = summarise(log_csv, calibration_end=CAL, period=period)
+    assert len(on_spark.customers) == 2357
+    _same(on_spark.customers, on_duck.customers)
+    _same(on_spark.compressed, on_duck.compressed)
+    _same(on_spark.spend, on_duck.spend)
+    m_spark, m_duck = fit_value_model(on_spark), fit_value_model(on_duck)
+    assert m_spark.transaction.params_ == pytest.approx(m_duck.transaction.params_, rel=1e-9)
+    assert m_spark.spend.params_ == pytest.approx(m_duck.spend.params_, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_spark_holdout_and_optional_columns_equal_duckdb(spark: Any, tmp_path: Path) -> None:
+    log = cdnow_sample()
+    ids = log["customer_id"].astype(int)
+    log = log.assign(org=("org" + (ids % 5).astype(str)).where(ids % 2 == 0),
+                     line=("line" + (log["quantity"] % 3).astype(str)),
+                     tier=pd.Series(["basic", "gold"]).iloc[(log["amount"] > 20).astype(int)].to_numpy())
+    path = tmp_path / "log.parquet"
+    log.to_parquet(path)
+    options: dict[str, Any] = dict(calibration_end=CAL, observation_end=dt.date(1998, 6, 30), account_col="org",
+                                   status_col="tier", product_col="line", margins=(("line1", 0.4),))
+    on_spark = summarise(path, engine="spark", spark=spark, **options)
+    on_duck = summarise(path, **options)
+    assert {"frequency_holdout", "account", "status", "products_held", "margin"} <= set(on_duck.customers)
+    _same(on_spark.customers, on_duck.customers)
+
+
+def test_spark_reports_bad_rows_like_duckdb(spark: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("customer_id,date,amount\na,2020-01-01,1\na,2020-01-02,x\nb,2020-01-03,2\nb,2020-01-04,?\n")
+    with pytest.raises(InputError) as on_spark:
+        summarise(path, engine="spark", spark=spark)
+    with pytest.raises(InputError) as on_duck:
+        summarise(path)
+    assert on_spark.value.problems == on_duck.value.problems
+    assert [p.row for p in on_duck.value.problems] == [2, 4]
