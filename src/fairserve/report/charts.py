@@ -23,7 +23,7 @@ def _svg(fig: Figure) -> str:
     """The figure as SVG text; a bare ``Figure`` (no pyplot), so no global backend or state is touched."""
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg") :]  # drop the XML prolog: the SVG is inlined in HTML
 

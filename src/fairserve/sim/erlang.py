@@ -203,13 +203,26 @@ def agents_needed(
     """The fewest agents whose service level (answered within ``target_time``) reaches ``target_sl``."""
     if not 0 < target_sl < 1:
         raise StaffingError(f"target service level must be in (0, 1), got {target_sl}")
-    load = lam * handle_mean
-    lo = max(1, math.floor(load) + (1 if patience_mean is None else 0))
-    for c in range(lo, max_agents + 1):
-        res = staffing(lam, handle_mean, c, patience_mean=patience_mean, target_time=target_time)
-        if res.service_level >= target_sl:
-            return res
-    raise StaffingError(f"no staffing up to {max_agents} agents reaches service level {target_sl}")
+    def meets(c: int) -> bool:
+        sl = staffing(lam, handle_mean, c, patience_mean=patience_mean, target_time=target_time).service_level
+        return sl >= target_sl
+
+    # the service level grows with the agents: bracket, then bisect. Without abandonment fewer agents than the
+    # load is unstable; with it any number is stable, and fewer than the load may do.
+    lo = math.floor(lam * handle_mean) + 1 if patience_mean is None else 1
+    hi = max(lo, 1)
+    while not meets(hi):
+        lo = hi + 1
+        hi *= 2
+        if hi > max_agents:
+            raise StaffingError(f"no staffing up to {max_agents} agents reaches service level {target_sl}")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if meets(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return staffing(lam, handle_mean, hi, patience_mean=patience_mean, target_time=target_time)
 
 
 def priority_waits(rates: list[float], mu: float, agents: int) -> list[float]:

@@ -1,0 +1,130 @@
+"""Scenario files: the documented keys load, bad values are named, and the draws follow their laws."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairserve.errors import FairserveError
+from fairserve.sim.scenario import ScenarioError, draw_contacts, load_scenario, scenario_from_dict
+
+DOC_EXAMPLE = """
+[center]
+agents = 50          # number of agents
+duration = 20000.0   # simulated time after warm-up, in the same unit as the rates
+warmup = 500.0
+[[segments]]
+name = "gold"
+arrival_rate = 15.0  # Poisson, contacts per time unit
+handle_mean = 1.0    # exponential unless the segment says otherwise
+patience_mean = 2.0  # exponential; leave out for infinitely patient customers
+tier = "gold"        # optional fixed tier
+"""
+
+
+def _seg(**kw: object) -> dict[str, object]:
+    return {"name": "s", "arrival_rate": 10.0, "handle_mean": 1.0, **kw}
+
+
+def test_the_documented_example_loads_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "centre.toml"
+    path.write_text(DOC_EXAMPLE)
+    scen = load_scenario(path)
+    assert scen.center.agents == 50 and scen.center.time_unit == "minute" and scen.unit_seconds == 60.0
+    assert scen.segments[0].tier == "gold" and scen.segments[0].patience_mean == 2.0
+    assert scen.name == "centre" and scen.horizon == 20500.0
+
+
+@pytest.mark.parametrize("name", ["two-tiers.toml", "scored-base.toml"])
+def test_shipped_example_scenarios_load(name: str) -> None:
+    scen = load_scenario(Path(str(files("fairserve.sim") / "scenarios" / name)))
+    assert scen.segments
+
+
+def test_bad_values_are_named_by_their_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        DOC_EXAMPLE.replace("arrival_rate = 15.0", "arrival_rate = -1").replace("agents = 50", "agents = 0")
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    text = str(err.value)
+    assert str(path) in text and "segments[0].arrival_rate" in text and "center.agents" in text
+    assert isinstance(err.value, FairserveError)
+
+
+def test_unknown_keys_and_duplicate_names_are_refused() -> None:
+    with pytest.raises(ScenarioError, match=r"segments\[0\]\.arival_rate"):
+        scenario_from_dict({"center": {"agents": 1, "duration": 1.0}, "segments": [{**_seg(), "arival_rate": 1}]})
+    with pytest.raises(ScenarioError, match="unique"):
+        scenario_from_dict({"center": {"agents": 1, "duration": 1.0}, "segments": [_seg(), _seg()]})
+
+
+def test_empirical_handling_needs_samples() -> None:
+    with pytest.raises(ScenarioError, match="handle_samples"):
+        scenario_from_dict({"center": {"agents": 1, "duration": 1.0}, "segments": [_seg(handle="empirical")]})
+
+
+def test_missing_file_and_bad_toml_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="no such scenario"):
+        load_scenario(tmp_path / "none.toml")
+    (tmp_path / "x.toml").write_text("[center\n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(tmp_path / "x.toml")
+
+
+def test_draws_follow_rates_and_laws() -> None:
+    scen = scenario_from_dict(
+        {
+            "center": {"agents": 1, "duration": 2000.0},
+            "segments": [
+                _seg(name="a", arrival_rate=5.0, handle="lognormal", handle_mean=2.0, handle_cv=0.5, patience_mean=3.0),
+                _seg(name="b", arrival_rate=2.0, handle="empirical", handle_samples=[1.0, 4.0]),
+                _seg(name="c", arrival_rate=4.0, rate_profile=[0.0, 1.0]),
+            ],
+        }
+    )
+    f = draw_contacts(scen, np.random.default_rng(0))
+    assert np.all(np.diff(f["t"].to_numpy()) >= 0) and f["contact_id"].tolist() == list(range(len(f)))
+    counts = f["segment"].value_counts()
+    for name, mean in (("a", 10_000), ("b", 4_000), ("c", 4_000)):  # c: rate 4 on half the horizon
+        assert abs(counts[name] - mean) < 4 * np.sqrt(mean)
+    a = f[f["segment"] == "a"]
+    assert a["handle"].mean() == pytest.approx(2.0, rel=0.03)
+    assert a["handle"].std() / a["handle"].mean() == pytest.approx(0.5, rel=0.05)
+    assert a["patience"].mean() == pytest.approx(3.0, rel=0.04)
+    assert set(f.loc[f["segment"] == "b", "handle"]) == {1.0, 4.0}
+    assert np.isinf(f.loc[f["segment"] == "b", "patience"]).all()
+    assert f.loc[f["segment"] == "c", "t"].min() >= 1000.0  # the first half has multiplier 0
+    np.testing.assert_allclose(f["arrival"], f["t"] * 60.0)
+
+
+def test_customers_are_drawn_from_the_base_by_propensity() -> None:
+    base = pd.DataFrame(
+        {
+            "customer_id": ["007", "008"],
+            "clv": [10.0, 20.0],
+            "influence": [0.1, 0.9],
+            "followers": [5, 5000],
+            "contact_propensity": [1.0, 3.0],
+        }
+    )
+    seg = _seg(customers="base", sampling="propensity")
+    scen = scenario_from_dict({"center": {"agents": 1, "duration": 1000.0}, "segments": [seg]})
+    f = draw_contacts(scen, np.random.default_rng(1), base)
+    share = (f["customer_id"] == "008").mean()
+    assert share == pytest.approx(0.75, abs=0.02)
+    assert set(f["customer_id"].astype(str)) == {"007", "008"}  # ids keep their zeros
+    assert (f.loc[f["customer_id"] == "008", "reach"] == 5000).all()  # followers are the reach
+    with pytest.raises(ScenarioError, match="customer base"):
+        draw_contacts(scen, np.random.default_rng(1), None)
+
+
+def test_fixed_tiers_in_scenario_order() -> None:
+    segs = [_seg(name="x", tier="silver"), _seg(name="y", tier="gold"), _seg(name="z", tier="silver")]
+    scen = scenario_from_dict({"center": {"agents": 1, "duration": 1.0}, "segments": segs})
+    assert scen.fixed_tiers() == ["silver", "gold"]
