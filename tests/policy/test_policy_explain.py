@@ -57,8 +57,14 @@ def test_agent_view_and_customer_statement_are_rendered_from_the_same_reasons(
         r.signal == "influence" and (r.minutes > 0 or r.effect.startswith("tier=")) for r in d.reasons
     )
     assert ("follower count played a part" in statement) == reach_mattered
-    assert ("follower count played no part" in statement) == (not reach_mattered)
+    weighed = any(r.signal == "influence" for r in d.reasons)
+    assert ("follower count played no part" in statement) == (not weighed)
+    assert ("here it gave no advantage" in statement) == (weighed and not reach_mattered)
     assert reach_mattered == (d.influence_min > 0 or "tier-by-influence" in d.flags)
+    # a policy that weighs reach says so on every decision; one that does not, never mentions it
+    rule = load_policy(name).spec.influence
+    uses_reach = (rule.slope_min > 0 and (rule.cap_min or 0) > 0) or load_policy(name).influence_may_change_tier
+    assert weighed == uses_reach
     # change one reason's text and both views change with it, the same way
     if d.reasons:
         r0 = d.reasons[0]

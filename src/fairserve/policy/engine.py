@@ -108,6 +108,7 @@ class _Compiled:
         "complaint",
         "complaint_reason",
         "infl_cap",
+        "infl_note",
         "infl_slope",
         "infl_tier",
         "max_head_start",
@@ -154,6 +155,9 @@ class _Compiled:
         self.infl_slope = float(infl.slope_min)
         self.infl_cap = float(infl.cap_min or 0.0) if infl.slope_min > 0 else 0.0
         self.infl_tier = infl.may_change_tier and any(t.uses_influence for t in self.tiers)
+        self.infl_note = (
+            _x.influence_none_text(self.infl_cap, self.infl_tier) if (self.infl_cap > 0.0 or self.infl_tier) else ""
+        )
         risk = spec.risk
         self.risk = risk is not None
         self.risk_threshold = float(risk.threshold) if risk is not None else math.inf
@@ -367,9 +371,11 @@ def decide(contact: Contact, customer: Customer | None, policy: Policy, now: flo
     elif tier.hs_reason is not None:
         reasons.append(tier.hs_reason)
     infl_tier_min = 0.0
+    raised = False
     if c.infl_tier and matched and tier.uses_influence:
         idx0, _ = _match(tiers, customer, True)
         if idx0 > idx:
+            raised = True
             infl_tier_min = max(0.0, head - tiers[idx0].head_start)
             v = customer.influence if customer is not None else None
             reasons.append(
@@ -407,6 +413,9 @@ def decide(contact: Contact, customer: Customer | None, policy: Policy, now: flo
     head += m
     if m > 0.0:
         reasons.append(Reason("influence", x, "head_start", _x.influence_text(x, m, c.infl_cap), m))
+    elif c.infl_note and not raised:
+        # the policy weighs reach, and this contact got nothing from it: say so rather than "no part"
+        reasons.append(Reason("influence", x, "none", c.infl_note))
     # reputational risk: a flag, a queue, and at most a fixed (capped) head start
     channel = str(contact.channel)
     ch = _CHANNEL_INDEX[channel]

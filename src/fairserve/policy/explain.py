@@ -108,7 +108,7 @@ def next_tier_text(name: str, when: Any) -> str:
 
 def tier_head_start_text(tier: str, m: float) -> str:
     """The tier's head start."""
-    return f"The {tier} tier is answered as if it had called {minutes(m)} earlier."
+    return f"Contacts in the {tier} tier are answered as if placed {minutes(m)} earlier."
 
 
 def strict_text(tier: str, rank: int, n: int) -> str:
@@ -151,6 +151,14 @@ def influence_text(x: float, m: float, cap: float) -> str:
     """The capped influence head start."""
     return f"Follower reach ({fmt_value('influence', x)} of customers) added {minutes(m)}; " \
         f"the policy lets reach add at most {minutes(cap)}."
+
+
+def influence_none_text(cap: float, may_change_tier: bool) -> str:
+    """The policy weighs reach, but this contact gained nothing from it."""
+    can = f"add up to {minutes(cap)}" if cap > 0 else ""
+    if may_change_tier:
+        can = f"{can} and raise the tier" if can else "raise the tier"
+    return f"Under this policy follower reach can {can}; here it gave no advantage."
 
 
 def risk_text(audience: Any, score: float, threshold: float, queue: str, sla: float, m: float) -> str:
@@ -223,9 +231,11 @@ def customer_statement(decision: Decision) -> str:
     for r in _by(decision, "risk"):
         if r.minutes == 0:
             lines.append(r.text)
-    reach = [r for r in _by(decision, "influence") if r.minutes > 0 or r.effect.startswith("tier=")]
-    if reach:
+    reach = _by(decision, "influence")
+    if any(r.minutes > 0 or r.effect.startswith("tier=") for r in reach):
         lines.append("Your follower count played a part in this decision, as stated above.")
+    elif reach:
+        lines.extend(r.text for r in reach)
     else:
         lines.append("Your follower count played no part in this decision.")
     lines.append(f"We aim to answer within {_sla(decision.sla_seconds)}.")
