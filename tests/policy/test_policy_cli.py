@@ -19,7 +19,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     except SystemExit as exc:
         code = int(exc.code or 0)
     out = capsys.readouterr()
-    return code, out.out, out.err
+    return code, out.out, out.err.replace("\n", "")  # rich wraps stderr at 80 columns
 
 
 def test_list_shows_every_builtin(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,3 +101,13 @@ def test_diff_reports_the_matrix(cdnow_scores_file: Path, capsys: pytest.Capture
     total = sum(sum(row.values()) for row in payload["matrix"].values())
     assert total == payload["customers"] == 23_570
     assert 0 < payload["changed"] < 23_570
+
+
+def test_check_of_a_missing_file_and_explain_on_an_unknown_channel_are_exit_2(
+    tmp_path: Path, cdnow_scores_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(["policy", "check", str(tmp_path / "absent.toml")], capsys)
+    assert code == 2 and "no such policy file" in err
+    code, _, err = _run(["policy", "explain", "--policy", "fifo", "--scores", str(cdnow_scores_file),
+                         "--customer", "00001", "--channel", "fax"], capsys)
+    assert code == 2 and "fax" in err

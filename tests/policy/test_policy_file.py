@@ -178,3 +178,29 @@ def test_mutated_builtin_policies_give_an_error_naming_the_mutated_field(data: s
     assert info.value.file == "mutant.toml"
     assert info.value.field is not None
     assert info.value.field == expected or info.value.field.startswith(expected + "["), (kind, expected)
+
+
+def test_an_edited_file_is_reloaded_and_rehashed(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    first = load_policy(path)
+    assert load_policy(path) is first  # compiled once, cached
+    path.write_text(GOOD.replace("head_start_min = 10", "head_start_min = 12"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    second = load_policy(path)
+    assert second.max_head_start_min == 12.0
+    assert second.content_hash != first.content_hash
+
+
+def test_with_tier_order_refuses_empty_or_repeated_names() -> None:
+    base = load_policy("tier-strict")
+    with pytest.raises(PolicyError, match="at least one"):
+        base.with_tier_order([])
+    with pytest.raises(PolicyError, match="repeated"):
+        base.with_tier_order(["gold", "gold"])
+    ordered = base.with_tier_order(["basic", "gold"])
+    assert ordered.tier_names == ["basic", "gold"] and ordered.strict
+    # each tier keeps the SLA of the tier of the same name
+    assert ordered.spec.tiers[1].sla == base.spec.tiers[0].sla
