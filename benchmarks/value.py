@@ -1,0 +1,326 @@
+"""Benchmark the value pipeline: fairserve vs lifetimes vs pymc-marketing (MAP) on a simulated log.
+
+A log of ``--customers`` customers (default 1,000,000, about 10 transactions each) is drawn from a BG/NBD process
+with Gamma-Gamma spend (vectorised NumPy, seeded) and written to Parquet. Each library then runs the same pipeline
+in its own subprocess, timed by stage:
+
+* ``rfm``: read the log and build the (frequency, recency, T, monetary_value) summary;
+* ``fit``: fit BG/NBD and Gamma-Gamma (pymc-marketing: ``fit(method="map")``);
+* ``clv``: p_alive and 12-month discounted CLV (monthly rate 0.01, 30-day months) for every customer;
+
+plus ``end to end`` (their sum) and the process's peak resident memory (``ru_maxrss`` of the child, from
+``os.wait4``). Parameters are compared with lifetimes' (relative difference). Times are medians of ``--repeats``
+runs. pymc-marketing is run with ``--pymc-python`` (a separate environment; it is not a fairserve dependency) and
+reported as not installed when that interpreter cannot import it.
+
+    python benchmarks/value.py --customers 1000000 --repeats 1 --out-md docs/benchmarks-value.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TRUE = {"r": 1.0, "alpha": 30.0, "a": 0.9, "b": 9.0, "p": 6.0, "q": 4.0, "gamma": 15.0}
+START = dt.date(2020, 1, 1)
+DAYS = 730  # the log covers two years; customers join uniformly during the first
+END = START + dt.timedelta(days=DAYS)
+LIBS = ("fairserve", "lifetimes", "pymc-marketing")
+STAGES = ("rfm", "fit", "clv")
+
+
+# ------------------------------------------------------------------------------------------------- data
+
+
+def generate(n_customers: int, path: Path, seed: int = 2024) -> int:
+    """Draw a BG/NBD + Gamma-Gamma transaction log and write it to ``path`` (Parquet); return its row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    birth = rng.integers(0, 365, n_customers)
+    horizon = (DAYS - birth).astype(np.float64)
+    lam = rng.gamma(TRUE["r"], 1.0 / TRUE["alpha"], n_customers)
+    drop = rng.beta(TRUE["a"], TRUE["b"], n_customers)
+    nu = rng.gamma(TRUE["q"], 1.0 / TRUE["gamma"], n_customers)
+    who = [np.arange(n_customers)]
+    when = [np.zeros(n_customers)]
+    clock = np.zeros(n_customers)
+    active = np.arange(n_customers)
+    while active.size:  # one round per purchase number; the active set shrinks geometrically
+        clock[active] += rng.exponential(1.0, active.size) / lam[active]
+        active = active[clock[active] <= horizon[active]]
+        who.append(active)
+        when.append(clock[active].copy())
+        active = active[rng.random(active.size) >= drop[active]]
+    cust = np.concatenate(who)
+    day = birth[cust] + np.floor(np.concatenate(when)).astype(np.int64)
+    amount = np.round(rng.gamma(TRUE["p"], 1.0 / nu[cust]), 2).clip(min=0.01)
+    ids = np.char.add("C", np.char.zfill(cust.astype("U7"), 7))
+    dates = (np.datetime64(START.isoformat(), "D") + day).astype("datetime64[D]")
+    table = pa.table({"customer_id": pa.array(ids), "date": pa.array(dates), "amount": pa.array(amount)})
+    pq.write_table(table, path, row_group_size=1_000_000)
+    return len(cust)
+
+
+# --------------------------------------------------------------------------------------- the pipelines
+
+
+def _timer() -> tuple[dict[str, float], Any]:
+    times: dict[str, float] = {}
+    last = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now = time.perf_counter()
+        times[stage] = now - last[0]
+        last[0] = now
+
+    return times, lap
+
+
+def run_fairserve(data: Path) -> dict[str, Any]:
+    from fairserve.value import BetaGeoModel, GammaGammaModel, discounted_clv, summarise
+
+    times, lap = _timer()
+    s = summarise(data, calibration_end=END, period="day")
+    lap("rfm")
+    c, sp = s.compressed, s.spend
+    bg = BetaGeoModel().fit(c["frequency"], c["recency"], c["T"], weights=c["weight"])
+    gg = GammaGammaModel().fit(sp["frequency"], sp["monetary_value"], weights=sp["weight"])
+    lap("fit")
+    cu = s.customers
+    f, r, t, m = (cu[k].to_numpy(np.float64) for k in ("frequency", "recency", "T", "monetary_value"))
+    alive = bg.p_alive(f, r, t)
+    clv = discounted_clv(bg, gg, f, r, t, m, horizon_months=12, discount_rate=0.01, period_days=1.0)
+    lap("clv")
+    return {"times": times, "params": {**bg.params_, **gg.params_}, "customers": len(cu),
+            "clv_total": float(clv.sum()), "p_alive_mean": float(alive.mean())}
+
+
+def run_lifetimes(data: Path) -> dict[str, Any]:
+    import warnings
+
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    warnings.filterwarnings("ignore")
+    times, lap = _timer()
+    log = pd.read_parquet(data)
+    s = summary_data_from_transaction_data(log, "customer_id", "date", monetary_value_col="amount",
+                                           observation_period_end=END.isoformat(), freq="D")
+    lap("rfm")
+    bgf = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+    rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+    ggf = GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
+    lap("fit")
+    alive = bgf.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
+    clv = ggf.customer_lifetime_value(bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+                                      time=12, discount_rate=0.01, freq="D")
+    lap("clv")
+    params = {k: float(v) for k, v in bgf.params_.items()}
+    params.update({k: float(v) for k, v in ggf.params_.items()})
+    params = {"r": params["r"], "alpha": params["alpha"], "a": params["a"], "b": params["b"],
+              "p": params["p"], "q": params["q"], "gamma": params["v"]}
+    return {"times": times, "params": params, "customers": len(s), "clv_total": float(np.sum(clv)),
+            "p_alive_mean": float(np.mean(alive))}
+
+
+def run_pymc(data: Path) -> dict[str, Any]:
+    import warnings
+
+    import pandas as pd
+    from pymc_marketing import clv as pclv
+
+    warnings.filterwarnings("ignore")
+    times, lap = _timer()
+    log = pd.read_parquet(data)
+    s = pclv.rfm_summary(log, "customer_id", "date", monetary_value_col="amount",
+                         observation_period_end=END.isoformat(), time_unit="D")
+    lap("rfm")
+    bg = pclv.BetaGeoModel(data=s[["customer_id", "frequency", "recency", "T"]])
+    bg.fit(method="map", progressbar=False)
+    rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+    gg = pclv.GammaGammaModel(data=rep[["customer_id", "frequency", "monetary_value"]])
+    gg.fit(method="map", progressbar=False)
+    lap("fit")
+    alive = bg.expected_probability_alive(data=s)
+    clv = gg.expected_customer_lifetime_value(transaction_model=bg, data=s, future_t=12, discount_rate=0.01,
+                                              time_unit="D")
+    lap("clv")
+    post_bg, post_gg = bg.idata.posterior, gg.idata.posterior  # MAP: one draw
+    params = {k: float(post_bg[k].values.mean()) for k in ("r", "alpha", "a", "b")}
+    params.update({k: float(post_gg[v].values.mean()) for k, v in (("p", "p"), ("q", "q"), ("gamma", "v"))})
+    return {"times": times, "params": params, "customers": len(s), "clv_total": float(clv.values.sum()),
+            "p_alive_mean": float(alive.values.mean())}
+
+
+RUNNERS = {"fairserve": run_fairserve, "lifetimes": run_lifetimes, "pymc-marketing": run_pymc}
+
+
+def child(lib: str, data: Path) -> None:
+    """Run one library's pipeline and print its result as JSON (the parent reads the peak RSS)."""
+    try:
+        result = RUNNERS[lib](data)
+    except ImportError as exc:
+        result = {"error": f"not installed ({str(exc).splitlines()[0]})"}
+    print("RESULT " + json.dumps(result))
+
+
+def spawn_measured(lib: str, data: Path, python: str, timeout: float) -> dict[str, Any]:
+    """Run ``lib`` in a fresh subprocess, reaped with ``os.wait4`` to read its own peak RSS (ru_maxrss, KiB)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [python, str(Path(__file__).resolve()), "--child", lib, "--data", str(data)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                return {"error": f"timed out after {timeout:.0f} s"}
+            time.sleep(0.2)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read(), err.read()
+    line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        tail = errors.strip().splitlines()[-1] if errors.strip() else ""
+        return {"error": f"failed (exit {proc.returncode}): {tail}"}
+    result: dict[str, Any] = json.loads(line[len("RESULT "):])
+    result["wall"] = wall
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # Linux: KiB
+    return result
+
+
+# -------------------------------------------------------------------------------------------- report
+
+
+def _median_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[0]
+    out = dict(ok[0])
+    out["times"] = {s: statistics.median(r["times"][s] for r in ok) for s in STAGES}
+    out["times"]["end to end"] = statistics.median(sum(r["times"][s] for s in STAGES) for r in ok)
+    out["peak_rss_mb"] = statistics.median(r["peak_rss_mb"] for r in ok)
+    out["runs"] = len(ok)
+    return out
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    libs = [lib for lib in LIBS if lib in results]
+    head = "| stage | " + " | ".join(libs) + " | " + " | ".join(
+        f"{peer} / fairserve" for peer in libs if peer != "fairserve") + " |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    fs = results.get("fairserve", {})
+    for stage in (*STAGES, "end to end", "peak RSS (MiB)"):
+        cells, ratios = [], []
+        for lib in libs:
+            r = results[lib]
+            if "error" in r:
+                cells.append(r["error"])
+                continue
+            value = r["peak_rss_mb"] if stage.startswith("peak") else r["times"][stage]
+            cells.append(f"{value:,.0f}" if stage.startswith("peak") else f"{value:,.2f} s")
+        for lib in libs:
+            if lib == "fairserve":
+                continue
+            r = results[lib]
+            if "error" in r or "error" in fs:
+                ratios.append("n/a")
+                continue
+            key = "peak_rss_mb"
+            mine = fs[key] if stage.startswith("peak") else fs["times"][stage]
+            theirs = r[key] if stage.startswith("peak") else r["times"][stage]
+            ratios.append(f"{theirs / mine:,.1f}x")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    return "\n".join(lines)
+
+
+def param_table(results: dict[str, dict[str, Any]]) -> str:
+    ref = results.get("lifetimes", {})
+    libs = [lib for lib in LIBS if lib in results and "error" not in results[lib]]
+    lines = ["| parameter | true | " + " | ".join(libs) + " | fairserve vs lifetimes (rel. diff) |",
+             "|---|---|" + "---|" * len(libs) + "---|"]
+    for k in ("r", "alpha", "a", "b", "p", "q", "gamma"):
+        cells = [f"{results[lib]['params'][k]:.5g}" for lib in libs]
+        rel = "n/a"
+        if "params" in ref and "fairserve" in libs:
+            rel = f"{abs(results['fairserve']['params'][k] / ref['params'][k] - 1):.1e}"
+        lines.append(f"| {k} | {TRUE[k]:g} | " + " | ".join(cells) + f" | {rel} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=1, help="runs per library; the median is reported")
+    ap.add_argument("--dir", type=Path, default=None, help="where to write the log (default: a temp dir)")
+    ap.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset of " + ",".join(LIBS))
+    ap.add_argument("--pymc-python", default=sys.executable, help="interpreter with pymc-marketing installed")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per library run")
+    ap.add_argument("--out-md", type=Path, default=None, help="append the tables to this Markdown file")
+    ap.add_argument("--json-out", type=Path, default=None)
+    ap.add_argument("--child", choices=LIBS, help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(args.child, args.data)
+        return
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        data = Path(tmp) / f"log_{args.customers}.parquet"
+        t0 = time.perf_counter()
+        rows = generate(args.customers, data)
+        print(f"generated {rows:,} transactions for {args.customers:,} customers in "
+              f"{time.perf_counter() - t0:.1f} s -> {data}", file=sys.stderr)
+        results: dict[str, dict[str, Any]] = {}
+        for lib in args.libs.split(","):
+            python = args.pymc_python if lib == "pymc-marketing" else sys.executable
+            runs = []
+            for i in range(args.repeats):
+                print(f"running {lib} ({i + 1}/{args.repeats}) ...", file=sys.stderr, flush=True)
+                runs.append(spawn_measured(lib, data, python, args.timeout))
+                if "error" in runs[-1]:
+                    print(f"  {lib}: {runs[-1]['error']}", file=sys.stderr)
+                    break
+            results[lib] = _median_runs(runs)
+            if "error" not in results[lib]:
+                print(f"  {lib}: end to end {results[lib]['times']['end to end']:.1f} s, "
+                      f"peak {results[lib]['peak_rss_mb']:.0f} MiB", file=sys.stderr, flush=True)
+    cmd = "python benchmarks/value.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = (
+        f"### {args.customers:,} customers, {rows:,} transactions\n\n"
+        f"`{cmd}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; medians of {args.repeats} run(s).\n\n"
+        f"{table(results)}\n\n{param_table(results)}\n"
+    )
+    print(report)
+    if args.out_md is not None:
+        with args.out_md.open("a") as handle:
+            handle.write("\n" + report)
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps({"customers": args.customers, "rows": rows, "results": results},
+                                            indent=2))
+
+
+if __name__ == "__main__":
+    main()
