@@ -4,20 +4,21 @@ Ordering by virtual arrival
 ---------------------------
 Each contact gets a **head start** ``h`` in minutes (tier + need + capped influence + optional risk), and every
 queue is ordered by the :class:`~fairserve.model.QueueKey` ``(rank, arrival - 60 h, arrival, contact_id)``.
-This is the "delay-dependent" or accumulating-priority idea of Kleinrock (1964), "A delay dependent queue
-discipline", *Naval Research Logistics Quarterly* 11(4), and Stanford, Taylor & Ziedins (2014), "Waiting time
-distributions in the accumulating priority queue", *Queueing Systems* 77: a contact's priority grows with its
-wait at the same rate for everyone, so ordering by ``arrival - h`` is the same as ordering by ``wait + h`` at
-any instant. Aging is therefore built in and the key never changes while the contact waits (a plain heap keeps
-the order). Contact B, arriving after A, can be served before A only if ``t_B - t_A < h_B - h_A``, so nobody is
-overtaken by a contact that arrived more than the policy's largest head start later: nobody starves. A strict
-policy (``strict = true``) puts the tier's index in ``rank``, an infinite head start between tiers.
+This is a relative of Kleinrock's delay-dependent priority (Kleinrock 1964, "A delay dependent queue
+discipline", *Naval Research Logistics Quarterly* 11; the accumulating priority queue of Stanford, Taylor &
+Ziedins 2014, *Queueing Systems* 77): there a contact's priority grows with its wait at a rate set by its class;
+here it grows at the same rate for everyone from a different starting point (the head start), so ordering by
+``arrival - h`` is the same as ordering by ``wait + h`` at any instant. Aging is therefore built in, and the
+key never changes while the contact waits (a plain heap keeps the order). Contact B, arriving after A, can be
+served before A only if ``t_B - t_A < h_B - h_A``, so nobody is overtaken by a contact that arrived more than
+the policy's largest head start later: nobody starves. A strict policy (``strict = true``) puts the tier's
+index in ``rank``, an infinite head start between tiers.
 
 Speed
 -----
 A policy is compiled once, when it is loaded, into tuples and floats (:class:`_Compiled`); ``decide`` then does
 attribute look-ups and a handful of comparisons. :func:`decide_batch` does the same arithmetic on NumPy arrays,
-in the same order, so the two agree exactly (``tests/policy/test_engine.py`` proves it row for row).
+in the same order, so the two agree exactly (``tests/policy/test_decide.py`` proves it row for row).
 """
 
 from __future__ import annotations
