@@ -203,6 +203,7 @@ def agents_needed(
     """The fewest agents whose service level (answered within ``target_time``) reaches ``target_sl``."""
     if not 0 < target_sl < 1:
         raise StaffingError(f"target service level must be in (0, 1), got {target_sl}")
+
     def meets(c: int) -> bool:
         sl = staffing(lam, handle_mean, c, patience_mean=patience_mean, target_time=target_time).service_level
         return sl >= target_sl

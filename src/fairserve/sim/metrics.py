@@ -69,7 +69,7 @@ def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         + late * (churn.sla_miss + churn.per_unit_late * np.where(late, wait - sla, 0.0))
     )
     p = np.minimum(p, 1.0)
-    clv = np.nan_to_num(frame["clv"].to_numpy(dtype=float), nan=0.0)
+    clv = np.nan_to_num(frame["clv"].to_numpy(dtype=float), nan=0.0) if "clv" in frame else np.zeros(len(frame))
     reach = np.nan_to_num(frame["reach"].to_numpy(dtype=float), nan=0.0)
     negativity = np.maximum(0.0, -np.nan_to_num(frame["sentiment"].to_numpy(dtype=float), nan=0.0))
     frame = frame.assign(
@@ -125,7 +125,7 @@ def replication_metrics(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, fl
     for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel")):
         out[key] = {str(k): _group_metrics(g) for k, g in m.groupby(col, sort=False)}
     for key, col in (("value_deciles", "value_percentile"), ("influence_deciles", "influence")):
-        if m[col].notna().any():
+        if col in m and m[col].notna().any():
             out[key] = {str(k): _group_metrics(g) for k, g in m.groupby(_deciles(m[col]), sort=True)}
     return out
 

@@ -203,19 +203,30 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(data, str(path))
 
 
-def _arrivals(seg: Segment, horizon: float, rng: np.random.Generator) -> np.ndarray:
-    """Poisson arrival times on [0, horizon); piecewise-constant rate profile by thinning."""
-    profile = np.asarray(seg.rate_profile if seg.rate_profile is not None else [1.0], dtype=float)
-    peak = seg.arrival_rate * float(profile.max())
-    if peak <= 0:
-        return np.empty(0)
-    n = int(rng.poisson(peak * horizon))
-    t = np.sort(rng.uniform(0.0, horizon, n))  # given the count, Poisson times are sorted uniforms
-    if profile.size > 1 or profile[0] != 1.0:
-        slot = np.minimum((t / horizon * profile.size).astype(np.int64), profile.size - 1)
-        keep = rng.uniform(size=n) < profile[slot] / profile.max()
-        t = t[keep]
-    return t
+def _arrivals(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival times on [0, horizon), in order, and the segment of each.
+
+    The superposition of the segments' Poisson processes is one Poisson process of the summed (peak) rate whose
+    points belong to segment ``k`` with probability ``peak_k / sum(peak)``; rate profiles are then applied by
+    thinning (Lewis & Shedler 1979). Drawing it this way gives the arrivals already sorted.
+    """
+    horizon = scenario.horizon
+    profiles = [np.asarray(s.rate_profile if s.rate_profile is not None else [1.0], float) for s in scenario.segments]
+    peaks = np.array([s.arrival_rate * float(p.max()) for s, p in zip(scenario.segments, profiles, strict=True)])
+    total = float(peaks.sum())
+    if total <= 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    n = int(rng.poisson(total * horizon))
+    t = np.sort(rng.uniform(0.0, horizon, n))  # given their count, Poisson points are sorted uniforms
+    seg = np.searchsorted(np.cumsum(peaks) / total, rng.uniform(size=n), side="right").astype(np.int64)
+    seg = np.minimum(seg, len(peaks) - 1)
+    keep = np.ones(n, dtype=bool)
+    for k, prof in enumerate(profiles):
+        if prof.size > 1 or prof[0] != 1.0:
+            on = np.flatnonzero(seg == k)
+            slot = np.minimum((t[on] / horizon * prof.size).astype(np.int64), prof.size - 1)
+            keep[on] = rng.uniform(size=on.size) < prof[slot] / prof.max()
+    return t[keep], seg[keep]
 
 
 def _handle(seg: Segment, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -245,90 +256,86 @@ def _cat(codes: np.ndarray, categories: Any) -> Any:
 
 
 def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Draw one replication's contacts, sorted by arrival: the policy's input columns plus the simulator's.
+    """Draw one replication's contacts, in arrival order: the policy's input columns plus the simulator's.
 
     Returns a frame with ``contact_id`` (0, 1, ... in arrival order), ``channel``, ``arrival`` (seconds, for the
     policy), ``t`` (time units), ``handle``, ``patience`` (time units), ``segment``, ``severity``,
-    ``sentiment``, ``complaint``, ``repeat``, ``reach`` and the customer columns (``customer_id``, ``status``,
-    ``clv``, ...). Text columns are categoricals (cheap at a million rows). Each segment uses its own child
-    stream of ``rng``, so adding a segment does not change the others' draws.
+    ``sentiment``, ``complaint``, ``repeat``, ``reach``, ``status``, ``customer_id`` and the customer scores
+    that any segment gives (``clv``, ``profit``, ...; a score no segment gives is left out, which the policy
+    reads as unknown). Text columns are categoricals (cheap at a million rows). Handling and patience of each
+    segment come from its own child stream of ``rng``.
     """
-    streams = rng.spawn(len(scenario.segments))
-    parts: dict[str, list[np.ndarray]] = {}
-    seg_codes, cust_codes = [], []
-    statuses: list[str] = []
-    base_codes, base_ids = (None, None) if customers is None else pd.factorize(customers["customer_id"].astype(str))
+    segs = scenario.segments
+    t, seg = _arrivals(scenario, rng)
+    n = t.size
+    streams = rng.spawn(len(segs))
+    handle = np.empty(n)
+    patience = np.empty(n)
+    members = [np.flatnonzero(seg == k) for k in range(len(segs))]
+    for k, (s, srng) in enumerate(zip(segs, streams, strict=True)):
+        handle[members[k]] = _handle(s, members[k].size, srng)
+        patience[members[k]] = _patience(s, members[k].size, srng)
 
-    def put(col: str, arr: np.ndarray) -> None:
-        parts.setdefault(col, []).append(arr)
+    def table(values: list[Any], dtype: Any = float) -> np.ndarray:
+        return np.asarray(values, dtype=dtype)[seg]
 
-    for k, (seg, srng) in enumerate(zip(scenario.segments, streams, strict=True)):
-        t = _arrivals(seg, scenario.horizon, srng)
-        n = t.size
-        put("t", t)
-        put("handle", _handle(seg, n, srng))
-        put("patience", _patience(seg, n, srng))
-        seg_codes.append(np.full(n, k, dtype=np.int64))
-        put("channel_code", np.full(n, list(Channel).index(seg.channel), dtype=np.int64))
-        put("severity", np.full(n, seg.severity, dtype=np.int64))
-        put("sentiment", np.full(n, np.nan if seg.sentiment is None else seg.sentiment))
-        put("complaint", np.full(n, seg.complaint))
-        put("reach", np.full(n, np.nan if seg.reach is None else seg.reach))
-        status = np.full(n, -1, dtype=np.int64)
-        if seg.tier is not None:
-            if seg.tier not in statuses:
-                statuses.append(seg.tier)
-            status[:] = statuses.index(seg.tier)
-        cust = np.full(n, -1, dtype=np.int64)
-        cols = {
-            col: np.full(n, np.nan if getattr(seg, col) is None else float(getattr(seg, col)))
-            for col in _CUSTOMER_COLUMNS
-        }
-        if seg.customers == "base":
-            if customers is None or customers.empty:
-                raise ScenarioError(f"segment {seg.name!r} draws from a customer base, but none was given")
+    none = np.nan
+    statuses = scenario.fixed_tiers()
+    status = table([statuses.index(s.tier) if s.tier is not None else -1 for s in segs], np.int64)
+    frame: dict[str, Any] = {
+        "contact_id": np.arange(n, dtype=np.int64),
+        "channel": _cat(table([list(Channel).index(s.channel) for s in segs], np.int64), [str(c) for c in Channel]),
+        "arrival": t * scenario.unit_seconds,
+        "t": t,
+        "handle": handle,
+        "patience": patience,
+        "segment": _cat(seg, [s.name for s in segs]),
+        "severity": table([s.severity for s in segs], np.int64),
+        "sentiment": table([none if s.sentiment is None else s.sentiment for s in segs]),
+        "complaint": table([s.complaint for s in segs], bool),
+        "repeat": np.zeros(n, dtype=np.int64),
+        "reach": table([none if s.reach is None else s.reach for s in segs]),
+    }
+    from_base = [s.customers == "base" for s in segs]
+    for col in _CUSTOMER_COLUMNS:
+        given = [getattr(s, col) for s in segs]
+        base_has = customers is not None and col in customers and any(from_base)
+        if base_has or any(v is not None for v in given):
+            frame[col] = table([none if v is None else float(v) for v in given])
+    cust = np.full(n, -1, dtype=np.int64)
+    ids: Any = []
+    if any(from_base):
+        if customers is None or customers.empty:
+            name = segs[from_base.index(True)].name
+            raise ScenarioError(f"segment {name!r} draws from a customer base, but none was given")
+        codes, ids = pd.factorize(customers["customer_id"].astype(str))
+        base_status = None
+        if "status" in customers:
+            names = customers["status"].astype(object).to_numpy()
+            for v in pd.unique(names):
+                if isinstance(v, str) and v not in statuses:
+                    statuses.append(v)
+            lookup = {v: i for i, v in enumerate(statuses)}
+            base_status = np.array([lookup.get(v, -1) for v in names], dtype=np.int64)
+        for k, s in enumerate(segs):
+            if s.customers != "base":
+                continue
+            idx = members[k]
             weights = None
-            if seg.sampling == "propensity":
-                if seg.propensity_column not in customers:
-                    raise ScenarioError(f"segment {seg.name!r}: customer base has no column {seg.propensity_column!r}")
-                w = customers[seg.propensity_column].to_numpy(dtype=float)
+            if s.sampling == "propensity":
+                if s.propensity_column not in customers:
+                    raise ScenarioError(f"segment {s.name!r}: customer base has no column {s.propensity_column!r}")
+                w = customers[s.propensity_column].to_numpy(dtype=float)
                 weights = w / w.sum()
-            cust = srng.choice(len(customers), n, p=weights)
+            pick = streams[k].choice(len(customers), idx.size, p=weights)
+            cust[idx] = codes[pick]
             for col in _CUSTOMER_COLUMNS:
                 if col in customers:
-                    cols[col] = customers[col].to_numpy(dtype=float)[cust]
-            if "status" in customers and seg.tier is None:
-                names = customers["status"].astype(object).to_numpy()[cust]
-                for name in pd.unique(names):
-                    if isinstance(name, str) and name not in statuses:
-                        statuses.append(name)
-                lookup = {name: i for i, name in enumerate(statuses)}
-                status = np.array([lookup.get(x, -1) for x in names], dtype=np.int64)
-            if seg.reach is None and "followers" in customers:
-                parts["reach"][-1] = customers["followers"].to_numpy(dtype=float)[cust]
-        put("status_code", status)
-        cust_codes.append(cust)
-        for col, arr in cols.items():
-            put(col, arr)
-    data = {col: np.concatenate(arrs) for col, arrs in parts.items()}
-    seg_all = np.concatenate(seg_codes)
-    cust_all = np.concatenate(cust_codes)
-    order = np.argsort(data["t"], kind="stable")
-    n_all = order.size
-    frame = pd.DataFrame(
-        {
-            "contact_id": np.arange(n_all, dtype=np.int64),
-            "channel": _cat(data.pop("channel_code")[order], categories=[str(c) for c in Channel]),
-            "arrival": data["t"][order] * scenario.unit_seconds,
-            **{col: arr[order] for col, arr in data.items() if col != "status_code"},
-            "segment": _cat(seg_all[order], categories=[s.name for s in scenario.segments]),
-            "status": _cat(data["status_code"][order], categories=statuses),
-            "customer_id": _cat(
-                np.where(cust_all[order] >= 0, base_codes[np.maximum(cust_all[order], 0)], -1), categories=base_ids
-            )
-            if base_codes is not None
-            else _cat(np.full(n_all, -1), categories=[]),
-            "repeat": np.zeros(n_all, dtype=np.int64),
-        }
-    )
-    return frame
+                    frame[col][idx] = customers[col].to_numpy(dtype=float)[pick]
+            if base_status is not None and s.tier is None:
+                status[idx] = base_status[pick]
+            if s.reach is None and "followers" in customers:
+                frame["reach"][idx] = customers["followers"].to_numpy(dtype=float)[pick]
+    frame["status"] = _cat(status, statuses)
+    frame["customer_id"] = _cat(cust, ids)
+    return pd.DataFrame(frame)

@@ -49,16 +49,20 @@ def _objects(row: pd.Series) -> tuple[Contact, Customer | None]:
     )
     if _none(row.get("customer_id")) is None and all(_none(row.get(c)) is None for c in _CUSTOMER_FIELDS):
         return contact, None
-    followers = _none(float(row["followers"])) if "followers" in row else None
+
+    def num(col: str) -> float | None:
+        return _none(float(row[col])) if col in row else None
+
+    followers = num("followers")
     customer = Customer(
-        customer_id=str(row.get("customer_id") or f"segment:{row['segment']}"),
-        clv=_none(float(row["clv"])),
-        profit=_none(float(row["profit"])),
-        loyalty=_none(float(row["loyalty"])),
+        customer_id=str(_none(row.get("customer_id")) or f"segment:{row['segment']}"),
+        clv=num("clv"),
+        profit=num("profit"),
+        loyalty=num("loyalty"),
         status=_none(row.get("status")),
-        influence=_none(float(row["influence"])),
+        influence=num("influence"),
         followers=None if followers is None else int(followers),
-        value_percentile=_none(float(row["value_percentile"])),
+        value_percentile=num("value_percentile"),
     )
     return contact, customer
 
