@@ -13,7 +13,8 @@ import importlib.resources
 import tomllib
 from pathlib import Path
 
-from fairserve.policy.engine import Policy, decide, decide_batch
+from fairserve.policy.batch import decide_batch
+from fairserve.policy.engine import Policy, decide
 from fairserve.policy.schema import PolicyError, parse_policy, read_policy_file
 
 __all__ = ["Policy", "PolicyError", "builtin_names", "decide", "decide_batch", "load_policy"]

@@ -24,7 +24,8 @@ import pandas as pd
 
 from fairserve.errors import FairserveError
 from fairserve.influence import influence_percentiles
-from fairserve.policy.engine import Policy, decide_batch
+from fairserve.policy.batch import decide_batch
+from fairserve.policy.engine import Policy
 
 __all__ = ["AuditReport", "DiffReport", "audit_policy", "diff_policies", "prepare_scores", "tiers_of"]
 
