@@ -181,15 +181,15 @@ def run_replication(
     n = len(frame)
     new: dict[str, Any] = {
         # text columns stay categorical: a million Python strings would cost more than the whole event loop
-        "tier": dec["tier"].astype("category").to_numpy() if n else dec["tier"].to_numpy(),
-        "queue": dec["queue"].astype("category").to_numpy() if n else dec["queue"].to_numpy(),
+        "tier": dec["tier"].astype("category").array,
+        "queue": dec["queue"].astype("category").array,
     }
     for col in ("rank", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds"):
         new[col] = dec[col].to_numpy()
     t = frame["t"].to_numpy(dtype=float)
-    va = new["virtual_arrival"].astype(float)
-    rank = new["rank"].astype(np.int64)
-    infl = np.nan_to_num(new["influence_min"].astype(float))
+    va = np.asarray(new["virtual_arrival"], dtype=float)
+    rank = np.asarray(new["rank"], dtype=np.int64)
+    infl = np.nan_to_num(np.asarray(new["influence_min"], dtype=float))
     social = (dec["queue"] == "social-care").to_numpy(dtype=bool)
     pool, agents = assign_pools(scenario, frame["channel"], social)
     start = np.full(n, np.nan)
