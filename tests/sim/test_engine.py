@@ -126,3 +126,57 @@ def test_pools_by_channel_serve_their_own_queues() -> None:
     by = frame.groupby("segment")["wait"].mean()
     assert by["chat"] < 0.01 < by["phone"]  # 30 agents for load 10 vs 2 agents for load 1.9
     assert set(frame.loc[frame.segment == "chat", "pool"]) == {1}
+
+
+def test_deciding_one_contact_per_profile_equals_deciding_every_contact() -> None:
+    import pandas as pd
+
+    from fairserve.policy import decide_batch, load_policy
+    from fairserve.sim.engine import decide_contacts
+    from fairserve.sim.scenario import draw_contacts
+
+    rng = np.random.default_rng(0)
+    n = 300
+    base = pd.DataFrame(
+        {
+            "customer_id": [f"{i:03d}" for i in range(n)],
+            "clv": rng.lognormal(4.5, 1, n),
+            "loyalty": rng.uniform(size=n),
+            "influence": rng.uniform(size=n),
+            "followers": rng.integers(0, 100000, n),
+            "status": rng.choice(["gold", "basic"], n),
+        }
+    )
+    base["value_percentile"] = base["clv"].rank(pct=True)
+    scen = scenario_from_dict(
+        {
+            "center": {"agents": 5, "duration": 200.0},
+            "segments": [
+                {"name": "a", "arrival_rate": 5.0, "handle_mean": 1.0, "customers": "base"},
+                {
+                    "name": "b",
+                    "arrival_rate": 2.0,
+                    "handle_mean": 1.0,
+                    "channel": "social",
+                    "sentiment": -0.9,
+                    "reach": 50000.0,
+                    "severity": 2,
+                    "complaint": True,
+                    "tier": "gold",
+                },
+            ],
+        }
+    )
+    contacts = draw_contacts(scen, np.random.default_rng(1), base)
+    assert contacts["profile"].nunique() < len(contacts) / 2
+    for name in ("fifo", "value-first", "influence-first", "balanced", "tier-strict"):
+        policy = load_policy(name)
+        fast = decide_contacts(contacts, policy)
+        cols = [c for c in contacts.columns if c not in ("t", "handle", "patience", "segment", "profile")]
+        full = decide_batch(contacts[cols], policy)
+        for col in full.columns:
+            a, b = fast[col].to_numpy(), full[col].to_numpy()
+            if col in ("tier", "queue"):
+                assert list(a) == list(b), (name, col)
+            else:
+                np.testing.assert_array_equal(a.astype(float), b.astype(float), err_msg=f"{name}: {col}")

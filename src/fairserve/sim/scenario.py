@@ -262,7 +262,9 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
     policy), ``t`` (time units), ``handle``, ``patience`` (time units), ``segment``, ``severity``,
     ``sentiment``, ``complaint``, ``repeat``, ``reach``, ``status``, ``customer_id`` and the customer scores
     that any segment gives (``clv``, ``profit``, ...; a score no segment gives is left out, which the policy
-    reads as unknown). Text columns are categoricals (cheap at a million rows). Handling and patience of each
+    reads as unknown), and ``profile``: contacts with equal profiles differ only in their arrival time, so the
+    policy needs to decide one of each (see :func:`fairserve.sim.engine.decide_contacts`). Text columns are
+    categoricals (cheap at a million rows). Handling and patience of each
     segment come from its own child stream of ``rng``.
     """
     segs = scenario.segments
@@ -303,6 +305,7 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
         if base_has or any(v is not None for v in given):
             frame[col] = table([none if v is None else float(v) for v in given])
     cust = np.full(n, -1, dtype=np.int64)
+    row = np.full(n, -1, dtype=np.int64)  # the customer base row of each contact (-1: none)
     ids: Any = []
     if any(from_base):
         if customers is None or customers.empty:
@@ -329,6 +332,7 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
                 weights = w / w.sum()
             pick = streams[k].choice(len(customers), idx.size, p=weights)
             cust[idx] = codes[pick]
+            row[idx] = pick
             for col in _CUSTOMER_COLUMNS:
                 if col in customers:
                     frame[col][idx] = customers[col].to_numpy(dtype=float)[pick]
@@ -338,4 +342,6 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
                 frame["reach"][idx] = customers["followers"].to_numpy(dtype=float)[pick]
     frame["status"] = _cat(status, statuses)
     frame["customer_id"] = _cat(cust, ids)
+    # contacts with the same profile have the same policy inputs but for their arrival time
+    frame["profile"] = seg * (1 + (0 if customers is None else len(customers))) + row + 1
     return pd.DataFrame(frame)

@@ -149,6 +149,7 @@ def whatif(
             mine[col] = float(me[col]) if col in me and pd.notna(me[col]) else np.nan
         mine["reach"] = seg.reach if seg.reach is not None else mine["followers"].iloc[0]
         mine["contact_id"] = -1
+        mine["profile"] = int(contacts["profile"].max()) + 1 if len(contacts) else 0  # a profile of its own
         frame = pd.concat([contacts, mine], ignore_index=True).sort_values("t", kind="stable", ignore_index=True)
         you = int(np.flatnonzero(frame["contact_id"].to_numpy() == -1)[0])
         frame["contact_id"] = np.arange(len(frame), dtype=np.int64)
