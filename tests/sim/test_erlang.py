@@ -99,3 +99,14 @@ def test_cobham_class_waits_average_to_erlang_c() -> None:
     weighted = sum(r * w for r, w in zip(rates, waits, strict=True)) / sum(rates)
     assert weighted == pytest.approx(staffing(45, 1.0, 50).mean_wait, rel=1e-12)
     assert waits[0] < waits[1] < waits[2]
+
+
+def test_agents_needed_by_tier_is_the_smallest_meeting_every_tier() -> None:
+    from fairserve.sim.erlang import agents_needed_by_tier
+
+    rates, targets = [15.0, 30.0], [0.01, 0.05]
+    c, waits = agents_needed_by_tier(rates, 1.0, targets)
+    assert all(w <= t for w, t in zip(waits, targets, strict=True))
+    assert any(w > t for w, t in zip(priority_waits(rates, 1.0, c - 1), targets, strict=True))
+    # the low tier binds: FIFO with the same agents would give everyone the same, larger-than-gold wait
+    assert waits[1] > staffing(45.0, 1.0, c).mean_wait > waits[0]

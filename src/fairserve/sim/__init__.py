@@ -8,7 +8,16 @@ See :mod:`fairserve.sim.engine` (why our own event loop), :mod:`fairserve.sim.sc
 from __future__ import annotations
 
 from fairserve.sim.engine import compare_policies, run_replication
-from fairserve.sim.erlang import StaffingError, StaffingResult, agents_needed, erlang_a, erlang_c, staffing
+from fairserve.sim.erlang import (
+    StaffingError,
+    StaffingResult,
+    agents_needed,
+    agents_needed_by_tier,
+    erlang_a,
+    erlang_c,
+    priority_waits,
+    staffing,
+)
 from fairserve.sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from fairserve.sim.whatif import whatif
 
@@ -18,10 +27,12 @@ __all__ = [
     "StaffingError",
     "StaffingResult",
     "agents_needed",
+    "agents_needed_by_tier",
     "compare_policies",
     "erlang_a",
     "erlang_c",
     "load_scenario",
+    "priority_waits",
     "run_replication",
     "scenario_from_dict",
     "staffing",

@@ -36,6 +36,7 @@ __all__ = [
     "StaffingError",
     "StaffingResult",
     "agents_needed",
+    "agents_needed_by_tier",
     "erlang_a",
     "erlang_b",
     "erlang_c",
@@ -246,3 +247,25 @@ def priority_waits(rates: list[float], mu: float, agents: int) -> list[float]:
         out.append(c / (agents * mu * (1.0 - before) * (1.0 - after)))
         before = after
     return out
+
+
+def agents_needed_by_tier(
+    rates: list[float], handle_mean: float, target_waits: list[float], *, max_agents: int = 100_000
+) -> tuple[int, list[float]]:
+    """The fewest agents for which every tier's mean wait under strict priority meets its target.
+
+    Tiers are served in the order given (non-preemptive, common handling time); each tier's mean wait is
+    Cobham's (see :func:`priority_waits`). Returns the agents and the tiers' mean waits with them.
+    """
+    if len(rates) != len(target_waits) or not rates:
+        raise StaffingError("give one target wait per tier")
+    if handle_mean <= 0 or min(target_waits) <= 0:
+        raise StaffingError("handle mean and target waits must be positive")
+    mu = 1.0 / handle_mean
+    c = math.floor(sum(rates) * handle_mean) + 1
+    while c <= max_agents:
+        waits = priority_waits(rates, mu, c)
+        if all(w <= t for w, t in zip(waits, target_waits, strict=True)):
+            return c, waits
+        c += 1
+    raise StaffingError(f"no staffing up to {max_agents} agents meets every tier's target wait")
