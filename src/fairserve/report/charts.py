@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 __all__ = ["abandonment_chart", "bar_chart", "displacement_chart", "wait_chart"]
 
 # text stays text (smaller, searchable); a fixed salt gives stable ids, so the same result gives the same SVG
+_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 _RC: Any = {"svg.fonttype": "none", "svg.hashsalt": "fairserve"}
 
 
@@ -45,18 +46,11 @@ def bar_chart(result: dict[str, Any], metric: str, title: str, ylabel: str, *, o
         err = np.vstack([vals - cis[:, 0], cis[:, 1] - vals])
         err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
         pos = x - 0.4 + width * (k + 0.5)
-        bars = ax.bar(pos, np.nan_to_num(vals), width, yerr=err, capsize=2, label=label)
+        colour = _COLOURS[k % len(_COLOURS)]  # one colour per policy, the same in every chart
+        ax.bar(pos, np.nan_to_num(vals), width, yerr=err, capsize=2, label=label, color=colour)
         if overlay is not None:
             part = np.array([rows.get(s, {}).get(overlay, np.nan) for s in segments], dtype=float)
-            ax.bar(
-                pos,
-                np.nan_to_num(part),
-                width,
-                fill=False,
-                hatch="///",
-                edgecolor=bars.patches[0].get_facecolor() if bars.patches else "k",
-                linewidth=0,
-            )
+            ax.bar(pos, np.nan_to_num(part), width, color="none", edgecolor="black", hatch="///", linewidth=0.5)
     ax.set_xticks(x, segments)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
