@@ -122,20 +122,23 @@ def simulate(
 
     unit = result["time_unit"]
     for label, entry in result["policies"].items():
-        table = Table(title=f"{label}: {entry['arrivals']} arrivals, {entry['elapsed_s']:.2f} s", title_justify="left")
+        table = Table(
+            title=f"{label}: {entry['arrivals']:,} arrivals, {entry['elapsed_s']:.2f} s; waits in {unit}s",
+            title_justify="left",
+            box=None,
+        )
         for col in (
             "segment",
-            f"mean wait ({unit}) [95% CI]",
-            "p95 wait",
-            "P(wait>0)",
+            "mean wait [95% CI]",
+            "p95",
+            "P(wait)",
             "SLA",
-            "abandon",
-            "overtaken",
-            "by influence",
+            "aband.",
+            "passed by (infl.)",
             "revenue at risk",
             "exposure",
         ):
-            table.add_column(col)
+            table.add_column(col, justify="left" if col == "segment" else "right", no_wrap=True)
         for name, row in entry["segments"].items():
             table.add_row(
                 name,
@@ -144,10 +147,9 @@ def simulate(
                 _fmt(row["p_wait"]),
                 _fmt(row["sla"]),
                 _fmt(row["abandon_rate"]),
-                _fmt(row["overtaken"]),
-                _fmt(row["overtaken_by_influence"]),
-                _fmt(row["revenue_at_risk"], 4),
-                _fmt(row["reputational_exposure"], 4),
+                f"{_fmt(row['overtaken'])} ({_fmt(row['overtaken_by_influence'])})",
+                f"{row['revenue_at_risk']:,.0f}",
+                f"{row['reputational_exposure']:,.0f}",
             )
         console.print(table)
 
