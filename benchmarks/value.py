@@ -94,7 +94,7 @@ def run_fairserve(data: Path) -> dict[str, Any]:
     from fairserve.value import BetaGeoModel, GammaGammaModel, discounted_clv, summarise
 
     times, lap = _timer()
-    s = summarise(data, calibration_end=END, period="day")
+    s = summarise(data, calibration_end=END, period="day", memory_limit=os.environ.get("BENCH_MEMORY_LIMIT") or None)
     lap("rfm")
     c, sp = s.compressed, s.spend
     bg = BetaGeoModel().fit(c["frequency"], c["recency"], c["T"], weights=c["weight"])
@@ -179,9 +179,9 @@ def child(lib: str, data: Path) -> None:
     print("RESULT " + json.dumps(result))
 
 
-def spawn_measured(lib: str, data: Path, python: str, timeout: float) -> dict[str, Any]:
+def spawn_measured(lib: str, data: Path, python: str, timeout: float, memory_limit: str = "") -> dict[str, Any]:
     """Run ``lib`` in a fresh subprocess, reaped with ``os.wait4`` to read its own peak RSS (ru_maxrss, KiB)."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", "BENCH_MEMORY_LIMIT": memory_limit}
     cmd = [python, str(Path(__file__).resolve()), "--child", lib, "--data", str(data)]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
@@ -256,6 +256,17 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def loglik_at(data: Path, results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """BG/NBD log-likelihood of the same summary at each library's parameters: which optimum is higher."""
+    from fairserve.value import summarise
+    from fairserve.value.bgnbd import _Data, _loglik  # the likelihood itself, to judge the optima
+
+    c = summarise(data, calibration_end=END, period="day").compressed
+    d = _Data(*(c[k].to_numpy(np.float64) for k in ("frequency", "recency", "T", "weight")))
+    return {lib: float(_loglik(np.array([r["params"][k] for k in ("r", "alpha", "a", "b")]), d)[0])
+            for lib, r in results.items() if "params" in r}
+
+
 def param_table(results: dict[str, dict[str, Any]]) -> str:
     ref = results.get("lifetimes", {})
     libs = [lib for lib in LIBS if lib in results and "error" not in results[lib]]
@@ -267,6 +278,10 @@ def param_table(results: dict[str, dict[str, Any]]) -> str:
         if "params" in ref and "fairserve" in libs:
             rel = f"{abs(results['fairserve']['params'][k] / ref['params'][k] - 1):.1e}"
         lines.append(f"| {k} | {TRUE[k]:g} | " + " | ".join(cells) + f" | {rel} |")
+    lls = [results[lib].get("bgnbd_loglik") for lib in libs]
+    if all(v is not None for v in lls):
+        lines.append("| BG/NBD log-likelihood at these parameters | | " + " | ".join(f"{v:,.4f}" for v in lls)
+                     + " | |")
     return "\n".join(lines)
 
 
@@ -278,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset of " + ",".join(LIBS))
     ap.add_argument("--pymc-python", default=sys.executable, help="interpreter with pymc-marketing installed")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per library run")
+    ap.add_argument("--memory-limit", default="", help="DuckDB memory limit for fairserve, e.g. 1GB (default: none)")
     ap.add_argument("--out-md", type=Path, default=None, help="append the tables to this Markdown file")
     ap.add_argument("--json-out", type=Path, default=None)
     ap.add_argument("--child", choices=LIBS, help=argparse.SUPPRESS)
@@ -298,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
             runs = []
             for i in range(args.repeats):
                 print(f"running {lib} ({i + 1}/{args.repeats}) ...", file=sys.stderr, flush=True)
-                runs.append(spawn_measured(lib, data, python, args.timeout))
+                runs.append(spawn_measured(lib, data, python, args.timeout, args.memory_limit))
                 if "error" in runs[-1]:
                     print(f"  {lib}: {runs[-1]['error']}", file=sys.stderr)
                     break
@@ -306,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
             if "error" not in results[lib]:
                 print(f"  {lib}: end to end {results[lib]['times']['end to end']:.1f} s, "
                       f"peak {results[lib]['peak_rss_mb']:.0f} MiB", file=sys.stderr, flush=True)
+        for lib, ll in loglik_at(data, results).items():
+            results[lib]["bgnbd_loglik"] = ll
     cmd = "python benchmarks/value.py " + " ".join(argv if argv is not None else sys.argv[1:])
     report = (
         f"### {args.customers:,} customers, {rows:,} transactions\n\n"

@@ -61,8 +61,14 @@ _AMOUNT = "TRY_CAST(TRY_CAST({x} AS DOUBLE) AS DECIMAL(18, 6))"
 _LATEST = "concat(CAST(d AS STRING), '|', {x})"
 
 
-def _amount(expr: str) -> str:
-    return _AMOUNT.format(x=expr)
+_NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
+            "UINTEGER", "INTEGER", "LONG", "SHORT", "BYTE")
+Types = dict[str, str]
+
+
+def _kind(types: Types | None, col: str) -> str:
+    """The engine's type name of ``col`` in upper case ('' when unknown: treat as text)."""
+    return (types or {}).get(col, "").upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +165,37 @@ _DIALECTS: dict[str, _Dialect] = {
 }
 
 
-def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
+def _exprs(spec: RFMSpec, d: _Dialect, types: Types | None) -> dict[str, str]:
+    """Typed expressions for the customer, date (DATE) and amount (exact decimal) columns of the source.
+
+    Text columns are parsed (NULL when they do not parse); columns the file already types (Parquet DATE, DOUBLE,
+    ...) are used as they are, which saves the engine a parse per row.
+    """
+    cust, date, amount = d.q(spec.customer_col), d.q(spec.date_col), d.q(spec.amount_col)
+    kind_c, kind_d, kind_a = (_kind(types, c) for c in (spec.customer_col, spec.date_col, spec.amount_col))
+    customer = cust if kind_c in ("VARCHAR", "STRING") else f"CAST({cust} AS STRING)"
+    if kind_d == "DATE":
+        day = date
+    elif kind_d.startswith("TIMESTAMP"):
+        day = f"CAST({date} AS DATE)"
+    else:
+        day = f"CAST({d.ts(date)} AS DATE)"
+    typed = kind_a.startswith(_NUMERIC) and not kind_a.startswith("INTERVAL")
+    money = f"TRY_CAST({amount} AS DECIMAL(18, 6))" if typed else _AMOUNT.format(x=amount)
+    return {"customer": customer, "date": day, "amount": money}
+
+
+def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb", types: Types | None = None) -> str:
     """Return the one SQL query that builds the per-customer summary from ``source`` (a table expression).
 
     Output columns, one row per customer whose first purchase is on or before the calibration end, ordered by
     ``customer_id``: ``customer_id, frequency, recency, T, monetary_value, first_purchase, last_purchase,
     tenure_days, active_months, window_months`` and, when asked for, ``frequency_holdout, monetary_holdout,
-    duration_holdout, account, status, products_held``.
+    duration_holdout, account, status, products_held``. ``types`` (column name to the engine's type name) lets
+    the query skip parsing columns the file already types.
     """
     d = _DIALECTS[engine]
+    e = _exprs(spec, d, types)
     unit = "7.0" if spec.period == "week" else "1.0"
     if spec.calibration_end is not None:
         cal_end = spec.calibration_end
@@ -220,9 +248,9 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb") -> str:
         )
     return f"""
 WITH src AS (
-  SELECT CAST({d.q(spec.customer_col)} AS STRING) AS customer_id,
-         CAST({d.ts(d.q(spec.date_col))} AS DATE) AS d,
-         {_amount(d.q(spec.amount_col))} AS amount{extra_src}
+  SELECT {e["customer"]} AS customer_id,
+         {e["date"]} AS d,
+         {e["amount"]} AS amount{extra_src}
   FROM {source}
 ),
 clean AS (
@@ -245,8 +273,8 @@ cust AS (
          MAX(CASE WHEN day <= b.cal_day THEN day END) AS last_day,
          SUM(CASE WHEN day <= b.cal_day THEN 1 ELSE 0 END) - 1 AS frequency,
          SUM(CASE WHEN day <= b.cal_day THEN amount ELSE 0.0 END) - min_by(amount, day) AS repeat_amount,
-         COUNT(DISTINCT CASE WHEN day <= b.cal_day AND month_index > b.cal_month - 12
-                             THEN month_index END) AS active_months,
+         bit_count(bit_or(CASE WHEN day <= b.cal_day AND month_index > b.cal_month - 12
+                               THEN CAST(POWER(2, b.cal_month - month_index) AS INT) ELSE 0 END)) AS active_months,
          MIN(month_index) AS first_month,
          SUM(CASE WHEN day > b.cal_day THEN 1 ELSE 0 END) AS frequency_holdout,
          SUM(CASE WHEN day > b.cal_day THEN amount ELSE 0.0 END) AS amount_holdout
@@ -270,29 +298,25 @@ ORDER BY c.customer_id
 """
 
 
-def _check_sql(spec: RFMSpec, source: str, engine: Engine) -> str:
+def _check_sql(spec: RFMSpec, source: str, engine: Engine, types: Types | None = None) -> str:
     """One aggregate over the source: row count, unparseable values per column, date range."""
     d = _DIALECTS[engine]
-    cust, date, amount = (d.q(spec.customer_col), d.q(spec.date_col), d.q(spec.amount_col))
+    e = _exprs(spec, d, types)
     return f"""
 SELECT COUNT(*) AS n_rows,
-       SUM(CASE WHEN {cust} IS NULL THEN 1 ELSE 0 END) AS bad_customer,
-       SUM(CASE WHEN {d.ts(date)} IS NULL THEN 1 ELSE 0 END) AS bad_date,
-       SUM(CASE WHEN {_amount(amount)} IS NULL THEN 1 ELSE 0 END) AS bad_amount,
-       CAST(MIN(CAST({d.ts(date)} AS DATE)) AS STRING) AS min_date,
-       CAST(MAX(CAST({d.ts(date)} AS DATE)) AS STRING) AS max_date
+       SUM(CASE WHEN {e["customer"]} IS NULL THEN 1 ELSE 0 END) AS bad_customer,
+       SUM(CASE WHEN {e["date"]} IS NULL THEN 1 ELSE 0 END) AS bad_date,
+       SUM(CASE WHEN {e["amount"]} IS NULL THEN 1 ELSE 0 END) AS bad_amount,
+       CAST(MIN({e["date"]}) AS STRING) AS min_date,
+       CAST(MAX({e["date"]}) AS STRING) AS max_date
 FROM {source}
 """
 
 
-def _bad_rows_sql(spec: RFMSpec, source: str, engine: Engine, role: str) -> str:
+def _bad_rows_sql(spec: RFMSpec, source: str, engine: Engine, role: str, types: Types | None = None) -> str:
     d = _DIALECTS[engine]
     col = d.q(spec.columns[role])
-    cond = {
-        "customer": f"{col} IS NULL",
-        "date": f"{d.ts(col)} IS NULL",
-        "amount": f"{_amount(col)} IS NULL",
-    }[role]
+    cond = f"{_exprs(spec, d, types)[role]} IS NULL"
     return f"""
 SELECT rn, CAST(v AS STRING) AS v FROM (
   SELECT {d.rownum} AS rn, {col} AS v, {cond} AS bad FROM {source}
@@ -325,7 +349,7 @@ class _Runner:
     """Runs query text on one engine against one registered source; the only place that touches the engine."""
 
     def __init__(self, source: str | Path | pd.DataFrame, engine: Engine, spark: Any = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, memory_limit: str | None = None) -> None:
         self.engine = engine
         self.label = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
         if engine == "duckdb":
@@ -334,6 +358,11 @@ class _Runner:
             self.con = duckdb.connect()
             if threads is not None:
                 self.con.execute(f"SET threads = {int(threads)}")
+            if memory_limit is not None:
+                try:
+                    self.con.execute("SET memory_limit = ?", [str(memory_limit)])
+                except duckdb.Error as exc:
+                    raise FairserveError(f"memory limit {memory_limit!r} not understood: {exc}") from exc
             if isinstance(source, pd.DataFrame):
                 self.con.register(_VIEW, source)
                 self.source = _VIEW
@@ -347,9 +376,11 @@ class _Runner:
                 else:
                     self.source = f"read_csv({lit}, header = true, all_varchar = true)"
             try:
-                self.columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {self.source}").fetchall()]
+                described = self.con.execute(f"DESCRIBE SELECT * FROM {self.source}").fetchall()
             except duckdb.Error as exc:
                 raise FairserveError(f"{self.label}: cannot be read as CSV or Parquet: {exc}") from exc
+            self.columns = [str(r[0]) for r in described]
+            self.types = {str(r[0]): str(r[1]) for r in described}
         elif engine == "spark":
             self.spark = spark if spark is not None else spark_session()
             if isinstance(source, pd.DataFrame):
@@ -365,8 +396,11 @@ class _Runner:
             frame.createOrReplaceTempView(_VIEW)
             self.source = _VIEW
             self.columns = list(frame.columns)
+            self.types = {name: kind for name, kind in frame.dtypes}
         else:
             raise FairserveError(f"engine must be 'duckdb' or 'spark', not {engine!r}")
+
+    types: Types
 
     def frame(self, sql: str) -> pd.DataFrame:
         if self.engine == "duckdb":
@@ -420,14 +454,14 @@ def _validate(run: _Runner, spec: RFMSpec) -> dict[str, Any]:
             for role, col in missing
         ])
     n_rows, bad_cust, bad_date, bad_amount, min_date, max_date = run.rows(
-        _check_sql(spec, run.source, run.engine)
+        _check_sql(spec, run.source, run.engine, run.types)
     )[0]
     problems: list[Problem] = []
     for role, count, what in (("customer", bad_cust, "a missing customer id"),
                               ("date", bad_date, "a date that is missing or not a date (YYYY-MM-DD or YYYYMMDD)"),
                               ("amount", bad_amount, "an amount that is missing or not a number")):
         if count:
-            shown = run.rows(_bad_rows_sql(spec, run.source, run.engine, role))
+            shown = run.rows(_bad_rows_sql(spec, run.source, run.engine, role, run.types))
             for rn, value in shown:
                 problems.append(Problem(run.label, int(rn), spec.columns[role], f"{value!r} is not valid: {what}"))
             if count > len(shown):
@@ -471,6 +505,7 @@ def summarise(
     engine: Engine = "duckdb",
     spark: Any = None,
     threads: int | None = None,
+    memory_limit: str | None = None,
     **options: Any,
 ) -> Summary:
     """Validate a transaction log and build its per-customer and compressed summaries in one engine session.
@@ -483,6 +518,9 @@ def summarise(
         Columns and time settings; keyword ``options`` (``customer_col=...``, ``period=...``) override it.
     engine:
         ``"duckdb"`` (embedded default) or ``"spark"`` (PySpark; ``spark`` may pass a session).
+    threads, memory_limit:
+        DuckDB settings (defaults: all cores, 80% of RAM). A limit such as ``"1GB"`` bounds the aggregation's
+        memory; past it DuckDB spills to disk and slows down.
 
     Raises
     ------
@@ -491,10 +529,10 @@ def summarise(
         every transaction is after the calibration end.
     """
     spec = replace(spec or RFMSpec(), **options)
-    run = _Runner(source, engine, spark, threads)
+    run = _Runner(source, engine, spark, threads, memory_limit)
     try:
         info = _validate(run, spec)
-        table = run.materialise(summary_sql(spec, run.source, engine), "fairserve_summary")
+        table = run.materialise(summary_sql(spec, run.source, engine, run.types), "fairserve_summary")
         customers = _coerce(run.frame(f"SELECT * FROM {table}"))
         compressed = run.frame(
             f"SELECT frequency, recency, T, COUNT(*) AS weight FROM {table} "
