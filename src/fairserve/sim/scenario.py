@@ -332,7 +332,11 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
             if s.sampling == "propensity":
                 if s.propensity_column not in customers:
                     raise ScenarioError(f"segment {s.name!r}: customer base has no column {s.propensity_column!r}")
-                w = customers[s.propensity_column].to_numpy(dtype=float)
+                w = np.nan_to_num(customers[s.propensity_column].to_numpy(dtype=float), nan=0.0)
+                if w.min() < 0 or w.sum() <= 0:
+                    raise ScenarioError(
+                        f"segment {s.name!r}: {s.propensity_column!r} must be non-negative with a positive sum"
+                    )
                 weights = w / w.sum()
             pick = streams[k].choice(len(customers), idx.size, p=weights)
             cust[idx] = codes[pick]
