@@ -224,3 +224,101 @@ def test_a_scenario_replication_equals_simpy_on_the_same_contacts_and_policy() -
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
         np.testing.assert_allclose(ours[~np.isnan(ours)], theirs[~np.isnan(theirs)], rtol=0, atol=1e-9)
         assert frame["overtaken"].sum() > 0  # the policy really reorders the queue
+
+
+def _instance_with_callbacks(n: int, agents: int, seed: int) -> tuple[np.ndarray, ...]:
+    """First calls plus, for half of them, the call-back they would make after abandoning."""
+    rng = np.random.default_rng(seed)
+    t0 = np.sort(rng.uniform(0, n / (agents * 0.9), n))
+    p0 = rng.exponential(1.0, n)
+    back = np.flatnonzero(rng.uniform(size=n) < 0.5)
+    t1 = t0[back] + p0[back] + rng.exponential(2.0, back.size)
+    arrival = np.concatenate([t0, t1])
+    parent = np.concatenate([np.full(n, -1), back])
+    patience = np.concatenate([p0, rng.exponential(1.0, back.size)])
+    srt = np.argsort(arrival, kind="stable")
+    new_of_old = np.empty(srt.size, dtype=np.int64)
+    new_of_old[srt] = np.arange(srt.size)
+    parent = np.where(parent[srt] >= 0, new_of_old[np.maximum(parent[srt], 0)], -1)
+    arrival, patience = arrival[srt], patience[srt]
+    key = rng.integers(0, 2, srt.size) * 1e6 + arrival - rng.exponential(0.3, srt.size)
+    who = np.argsort(key, kind="stable")
+    order = np.empty(srt.size, dtype=np.int64)
+    order[who] = np.arange(srt.size)
+    service = rng.exponential(1.0, srt.size)
+    return arrival, order, who, service, patience, parent
+
+
+def _simpy_starts_with_callbacks(arrival, order, service, patience, parent, agents):  # type: ignore[no-untyped-def]
+    env = simpy.Environment()
+    desk = simpy.PriorityResource(env, capacity=agents)
+    start = np.full(arrival.size, np.nan)
+    callbacks: dict[int, list[int]] = {}
+    for i, q in enumerate(parent):
+        if q >= 0:
+            callbacks.setdefault(int(q), []).append(i)
+
+    def contact(i: int):  # type: ignore[no-untyped-def]
+        with desk.request(priority=int(order[i])) as req:
+            got = yield req | env.timeout(patience[i])
+            if req in got:
+                start[i] = env.now
+                yield env.timeout(service[i])
+                return
+        for j in callbacks.get(i, []):  # abandoned: the customer calls again, at the drawn moment
+            env.process(later(j))
+
+    def later(j: int):  # type: ignore[no-untyped-def]
+        yield env.timeout(arrival[j] - env.now)
+        yield env.process(contact(j))
+
+    def source():  # type: ignore[no-untyped-def]
+        for i in np.flatnonzero(parent < 0):
+            yield env.timeout(arrival[i] - env.now)
+            env.process(contact(int(i)))
+
+    env.process(source())
+    env.run()
+    return start
+
+
+def test_callbacks_match_simpy_and_the_numba_kernel() -> None:
+    from fairserve.sim.engine import existing
+
+    arrival, order, who, service, pat, parent = _instance_with_callbacks(3_000, 4, 9)
+    ours = serve_reference(arrival, order, who, service, pat, 4, parent)
+    theirs = _simpy_starts_with_callbacks(arrival, order, service, pat, parent, 4)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_allclose(ours[~np.isnan(ours)], theirs[~np.isnan(theirs)], rtol=0, atol=1e-9)
+    if _kernel.HAVE_NUMBA:
+        fast = serve(arrival, order, who, service, pat, 4, kernel="numba", parent=parent)
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(fast))
+        np.testing.assert_array_equal(ours[~np.isnan(ours)], fast[~np.isnan(fast)])
+    real = existing(parent, ours)
+    happened = np.flatnonzero(real & (parent >= 0))
+    skipped = np.flatnonzero(~real)
+    assert happened.size > 0 and skipped.size > 0
+    assert np.all(np.isnan(ours[parent[happened]]))  # a call-back follows an abandoned call
+    assert np.all(~np.isnan(ours[parent[skipped]]) | ~real[parent[skipped]])
+
+
+def test_scenario_callbacks_follow_abandoned_calls() -> None:
+    seg = {"name": "a", "arrival_rate": 9.5, "handle_mean": 1.0, "patience_mean": 1.0}
+    base = {"center": {"agents": 10, "duration": 400.0}, "segments": [seg]}
+    again = {**base, "segments": [{**seg, "retrial_prob": 1.0, "retrial_delay_mean": 2.0, "max_retrials": 2}]}
+    plain = run_replication(scenario_from_dict(base), _fifo(), np.random.default_rng(3))
+    retry = run_replication(scenario_from_dict(again), _fifo(), np.random.default_rng(3))
+    first = retry[retry["parent"] < 0]
+    assert len(first) == len(plain)  # the first calls are the same draw
+    happened = retry[retry["happened"] & (retry["parent"] >= 0)]
+    parents = retry.loc[happened["parent"].to_numpy()]
+    assert parents["abandoned"].all() and (happened["repeat"] == parents["repeat"].to_numpy() + 1).all()
+    # with prob 1, every abandoned call below the last level calls again
+    assert len(happened) == int((retry["abandoned"] & (retry["repeat"] < 2)).sum())
+    assert retry["abandoned"].sum() > plain["abandoned"].sum()  # call-backs add load
+
+
+def _fifo():  # type: ignore[no-untyped-def]
+    from fairserve.sim.engine import key_function
+
+    return key_function(lambda f: np.zeros(len(f)))

@@ -28,10 +28,17 @@ except ImportError:  # pragma: no cover - exercised only without numba
 
 
 def _serve(
-    arrival: np.ndarray, order: np.ndarray, who: np.ndarray, service: np.ndarray, patience: np.ndarray, agents: int
+    arrival: np.ndarray,
+    order: np.ndarray,
+    who: np.ndarray,
+    service: np.ndarray,
+    patience: np.ndarray,
+    agents: int,
+    parent: np.ndarray,
 ) -> np.ndarray:
     n = arrival.size
     start = np.full(n, np.nan)
+    real = np.ones(n, dtype=np.bool_)
     wait_heap = np.empty(n, dtype=np.int64)  # min-heap of queue positions (``order``), lower serves first
     nw = 0
     busy = np.empty(agents + 1, dtype=np.float64)  # min-heap of service completion times
@@ -98,6 +105,11 @@ def _serve(
             if not served:
                 free += 1
         elif i < n:
+            q = parent[i]
+            if q >= 0 and not (real[q] and np.isnan(start[q])):  # a call-back whose first call did not abandon
+                real[i] = False
+                i += 1
+                continue
             if free > 0:
                 free -= 1
                 start[i] = t_arr

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from fairserve.errors import FairserveError
 from fairserve.sim import _kernel
 from fairserve.sim.scenario import Scenario, draw_contacts
 
@@ -58,7 +59,13 @@ _POLICY_COLUMNS = (
 
 
 def serve_reference(
-    arrival: np.ndarray, order: np.ndarray, who: np.ndarray, service: np.ndarray, patience: np.ndarray, agents: int
+    arrival: np.ndarray,
+    order: np.ndarray,
+    who: np.ndarray,
+    service: np.ndarray,
+    patience: np.ndarray,
+    agents: int,
+    parent: np.ndarray | None = None,
 ) -> np.ndarray:
     """Serve contacts with ``agents`` agents; return each contact's start of service (NaN: it abandoned).
 
@@ -71,6 +78,10 @@ def serve_reference(
         ``who`` its inverse (``who[order[i]] == i``).
     service, patience:
         Handling time and patience of each contact (``inf``: never abandons).
+    parent:
+        For a possible call-back, the index of the contact it follows (-1: none). It happens only if that
+        contact happened and abandoned, which is known by its arrival; otherwise it is skipped (start NaN; see
+        :func:`existing`).
     """
     a = arrival.tolist()
     o = order.tolist()
@@ -78,6 +89,8 @@ def serve_reference(
     s = service.tolist()
     p = patience.tolist()
     n = len(a)
+    par = [-1] * n if parent is None else parent.tolist()
+    real = [True] * n
     start = [math.nan] * n
     waiting: list[int] = []  # queue positions of waiting contacts (abandoned ones are dropped when popped)
     busy: list[float] = []  # completion times
@@ -96,6 +109,11 @@ def serve_reference(
             else:
                 free += 1
         elif i < n:  # an arrival: served at once by a free agent, else it waits
+            q = par[i]
+            if q >= 0 and not (real[q] and start[q] != start[q]):  # a call-back whose first call did not abandon
+                real[i] = False
+                i += 1
+                continue
             if free:
                 free -= 1
                 start[i] = t_arr
@@ -116,8 +134,11 @@ def serve(
     patience: np.ndarray,
     agents: int,
     kernel: Kernel = "auto",
+    parent: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`serve_reference`, compiled with numba when available (``kernel="auto"``) or as asked."""
+    if parent is None:
+        parent = np.full(arrival.size, -1, dtype=np.int64)
     use_numba = kernel == "numba" or (kernel == "auto" and _kernel.HAVE_NUMBA)
     if use_numba:
         f64, i64 = np.float64, np.int64
@@ -128,8 +149,18 @@ def serve(
             np.ascontiguousarray(service, dtype=f64),
             np.ascontiguousarray(patience, dtype=f64),
         )
-        return np.asarray(_kernel.serve(*args, int(agents)))
-    return serve_reference(arrival, order, who, service, patience, agents)
+        return np.asarray(_kernel.serve(*args, int(agents), np.ascontiguousarray(parent, dtype=i64)))
+    return serve_reference(arrival, order, who, service, patience, agents, parent)
+
+
+def existing(parent: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Which contacts happened: all first calls, and the call-backs whose previous call happened and abandoned."""
+    real = np.ones(parent.size, dtype=bool)
+    todo = np.flatnonzero(parent >= 0)
+    for i in todo:  # parents come before their call-backs (earlier arrival), so one pass in order suffices
+        q = parent[i]
+        real[i] = real[q] and np.isnan(start[q])
+    return real
 
 
 def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
@@ -214,6 +245,7 @@ def run_replication(
     handle = frame["handle"].to_numpy(dtype=float)
     patience = frame["patience"].to_numpy(dtype=float)
     arrival_s = frame["arrival"].to_numpy(dtype=float)
+    parent = frame["parent"].to_numpy(dtype=np.int64) if "parent" in frame else np.full(n, -1, dtype=np.int64)
     for k, c in enumerate(agents):
         idx = np.flatnonzero(pool == k)
         if idx.size == 0:
@@ -221,9 +253,15 @@ def run_replication(
         who = np.lexsort((idx, arrival_s[idx], va[idx], rank[idx]))  # queue order: (rank, virtual arrival, ...)
         order = np.empty(idx.size, dtype=np.int64)
         order[who] = np.arange(idx.size)
-        st = serve(t[idx], order, who, handle[idx], patience[idx], c, kernel)
+        local = np.full(n, -1, dtype=np.int64)
+        local[idx] = np.arange(idx.size)
+        par = np.where(parent[idx] >= 0, local[np.maximum(parent[idx], 0)], -1)
+        if np.any((parent[idx] >= 0) & (par < 0)):
+            raise FairserveError("a call-back was routed to another queue than the call it follows")
+        st = serve(t[idx], order, who, handle[idx], patience[idx], c, kernel, par)
         start[idx] = st
-        wait_end = np.where(np.isnan(st), t[idx] + patience[idx], st)
+        real_k = existing(par, st)
+        wait_end = np.where(np.isnan(st), np.where(real_k, t[idx] + patience[idx], t[idx]), st)
         # the key in seconds, and the key this contact would have had without its influence minutes
         cnt, inf_cnt = (_kernel.overtakes if kernel != "python" else _kernel._overtakes)(
             t[idx], wait_end, st, rank[idx], va[idx], va[idx] + infl[idx] * 60.0
@@ -231,15 +269,17 @@ def run_replication(
         overtaken[idx] = cnt
         by_influence[idx] = inf_cnt
     served = ~np.isnan(start)
+    real = existing(parent, start)
     new.update(
         start=start,
         served=served,
-        abandoned=~served,
+        abandoned=real & ~served,
         wait=np.where(served, start - t, patience),
         overtaken=overtaken,
         overtaken_influence=by_influence,
         pool=pool,
-        measured=t >= scenario.center.warmup,
+        measured=(t >= scenario.center.warmup) & real,  # call-backs that never happened are not measured
+        happened=real,
     )
     return pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1)
 

@@ -100,6 +100,9 @@ class Segment(_Model):
     patience_mean: float | None = Field(default=None, gt=0, description="left out: infinitely patient")
     patience: Literal["exponential", "empirical"] = "exponential"
     patience_samples: list[float] | None = None
+    retrial_prob: float = Field(default=0.0, ge=0, le=1, description="P(an abandoning customer calls again)")
+    retrial_delay_mean: float = Field(default=5.0, gt=0, description="mean time before calling again (exponential)")
+    max_retrials: int = Field(default=1, ge=0, description="how many times one customer may call again")
     channel: Channel = Channel.PHONE
     tier: str | None = None
     sla: float | None = Field(default=None, gt=0, description="SLA target in time_unit; default: the policy's")
@@ -352,4 +355,58 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
     frame["customer_id"] = _cat(cust, ids)
     # contacts with the same profile have the same policy inputs but for their arrival time
     frame["profile"] = seg * (1 + (0 if customers is None else len(customers))) + row + 1
-    return pd.DataFrame(frame)
+    frame["parent"] = np.full(n, -1, dtype=np.int64)
+    out = pd.DataFrame(frame)
+    if any(s.retrial_prob > 0 and s.max_retrials > 0 for s in segs):
+        out = _add_retrials(out, scenario, rng.spawn(1)[0])
+    return out
+
+
+def _add_retrials(frame: pd.DataFrame, scenario: Scenario, rng: np.random.Generator) -> pd.DataFrame:
+    """Add every POSSIBLE call-back: the contact a customer would make if their previous one abandoned.
+
+    A call-back of contact ``p`` arrives at ``t[p] + patience[p] + delay`` with ``repeat + 1``; it happens only
+    if ``p`` really abandoned, which the event loop knows by then (``parent`` column; see
+    :func:`fairserve.sim.engine.existing`). Drawing the candidates up front keeps every queue key static.
+    """
+    segs = scenario.segments
+    prob = np.array([s.retrial_prob for s in segs])
+    delay = np.array([s.retrial_delay_mean for s in segs])
+    levels = np.array([s.max_retrials for s in segs])
+    stride = int(frame["profile"].max()) + 1 if len(frame) else 1
+    parts = [frame]
+    last = frame
+    for level in range(1, int(levels.max()) + 1):
+        code = last["segment"].cat.codes.to_numpy()
+        pat = last["patience"].to_numpy()
+        u = rng.uniform(size=len(last))
+        pick = np.flatnonzero(np.isfinite(pat) & (u < prob[code]) & (levels[code] >= level))
+        if pick.size == 0:
+            break
+        child = last.iloc[pick].copy()
+        c = code[pick]
+        child["parent"] = child["contact_id"].to_numpy()
+        child["t"] = child["t"].to_numpy() + pat[pick] + rng.exponential(1.0, pick.size) * delay[c]
+        child["arrival"] = child["t"].to_numpy() * scenario.unit_seconds
+        handle = child["handle"].to_numpy(dtype=float).copy()
+        patience = child["patience"].to_numpy(dtype=float).copy()
+        for k, seg in enumerate(segs):
+            on = np.flatnonzero(c == k)
+            if on.size:
+                handle[on] = _handle(seg, on.size, rng)
+                patience[on] = _patience(seg, on.size, rng)
+        child["handle"] = handle
+        child["patience"] = patience
+        child["repeat"] = child["repeat"].to_numpy() + 1
+        child["profile"] = child["profile"].to_numpy() + stride
+        child["contact_id"] = -2 - np.arange(pick.size) - sum(len(x) for x in parts)  # provisional; -1 = none
+        parts.append(child)
+        last = child
+    out = pd.concat(parts, ignore_index=True)
+    old_id = out["contact_id"].to_numpy()
+    order = np.argsort(out["t"].to_numpy(), kind="stable")
+    out = out.iloc[order].reset_index(drop=True)
+    new_of_old = dict(zip(old_id[order].tolist(), range(len(out)), strict=True))
+    out["parent"] = [new_of_old[p] if p != -1 else -1 for p in out["parent"].tolist()]
+    out["contact_id"] = np.arange(len(out), dtype=np.int64)
+    return out

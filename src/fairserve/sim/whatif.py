@@ -150,8 +150,16 @@ def whatif(
         mine["reach"] = seg.reach if seg.reach is not None else mine["followers"].iloc[0]
         mine["contact_id"] = -1
         mine["profile"] = int(contacts["profile"].max()) + 1 if len(contacts) else 0  # a profile of its own
+        mine["parent"] = -1
         frame = pd.concat([contacts, mine], ignore_index=True).sort_values("t", kind="stable", ignore_index=True)
         you = int(np.flatnonzero(frame["contact_id"].to_numpy() == -1)[0])
+        # renumber, keeping call-backs pointing at the call they follow
+        new_of_old = np.empty(len(frame), dtype=np.int64)
+        old = frame["contact_id"].to_numpy()
+        keep = old >= 0
+        new_of_old[old[keep]] = np.flatnonzero(keep)
+        parent = frame["parent"].to_numpy(dtype=np.int64)
+        frame["parent"] = np.where(parent >= 0, new_of_old[np.maximum(parent, 0)], -1)
         frame["contact_id"] = np.arange(len(frame), dtype=np.int64)
         for label, decider in resolved:
             out = add_outcomes(run_replication(scenario, decider, rng, kernel=kernel, contacts=frame), scenario)
