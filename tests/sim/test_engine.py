@@ -322,3 +322,37 @@ def _fifo():  # type: ignore[no-untyped-def]
     from fairserve.sim.engine import key_function
 
     return key_function(lambda f: np.zeros(len(f)))
+
+
+def test_whole_comparison_is_identical_on_the_python_and_numba_paths() -> None:
+    scen = scenario_from_dict(
+        {
+            "center": {"agents": 8, "duration": 150.0, "warmup": 10.0},
+            "segments": [
+                {
+                    "name": "gold",
+                    "arrival_rate": 2.0,
+                    "handle_mean": 1.0,
+                    "patience_mean": 2.0,
+                    "tier": "gold",
+                    "influence": 0.9,
+                    "clv": 800.0,
+                },
+                {
+                    "name": "basic",
+                    "arrival_rate": 6.0,
+                    "handle_mean": 1.0,
+                    "patience_mean": 1.5,
+                    "tier": "basic",
+                    "retrial_prob": 0.5,
+                },
+            ],
+        }
+    )
+    from fairserve.sim.engine import compare_policies
+
+    policies = ["fifo", "balanced", "influence-first", "tier-strict"]
+    ref = compare_policies(scen, policies, replications=2, seed=8, kernel="python")
+    fast = compare_policies(scen, policies, replications=2, seed=8, kernel="numba")
+    for name in policies:
+        assert ref["policies"][name]["segments"] == fast["policies"][name]["segments"]
