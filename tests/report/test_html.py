@@ -27,7 +27,7 @@ def test_report_is_self_contained_and_complete(tmp_path: Path) -> None:
     path = write_report(result, tmp_path / "sub" / "report.html")
     text = path.read_text(encoding="utf-8")
     assert text.count("<svg") == 3  # waits, abandonment, displacements
-    assert "fifo" in text and "tier-strict" in text and "basic" in text
+    assert "fifo" in text and "tier-strict" in text and "basic" in text and "Policies at a glance" in text
     assert "gold &lt;vip&gt;" in text and "gold <vip>" not in text.split("<svg")[0]  # names are escaped
     # nothing is fetched: no scripts, stylesheets, images or links to elsewhere (xmlns URIs are only names)
     for fetch in ("<script", "<link", "<img", "src=", 'href="http'):

@@ -48,13 +48,13 @@ def _cell(row: dict[str, Any], key: str, ci: bool) -> str:
     return f"<td>{text}</td>"
 
 
-def _table(rows: dict[str, dict[str, Any]]) -> str:
+def _table(rows: dict[str, dict[str, Any]], first: str = "group") -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in _COLUMNS)
     body = "".join(
         f"<tr><td>{html.escape(name)}</td>" + "".join(_cell(row, k, ci) for k, _, ci in _COLUMNS) + "</tr>"
         for name, row in rows.items()
     )
-    return f"<table><tr><th>group</th>{head}</tr>{body}</table>"
+    return f"<table><tr><th>{first}</th>{head}</tr>{body}</table>"
 
 
 def render_html(result: dict[str, Any], title: str | None = None) -> str:
@@ -66,6 +66,8 @@ def render_html(result: dict[str, Any], title: str | None = None) -> str:
         f"<p>{result['replications']} independent replications (root seed {result['seed']}); every policy was run "
         "on the same simulated contacts (common random numbers). Intervals are 95% Student-t intervals over "
         f"replications. Waits in {html.escape(result['time_unit'])}s.</p>",
+        "<h2>Policies at a glance</h2>"
+        + _table({k: v["all"]["all"] for k, v in result["policies"].items() if v.get("all")}, "policy"),
         "<h2>Who waits</h2><figure>" + wait_chart(result) + "</figure>",
         "<h2>Who gives up</h2><figure>" + abandonment_chart(result) + "</figure>",
         "<h2>Who is bumped</h2><figure>" + displacement_chart(result) + "</figure>",
