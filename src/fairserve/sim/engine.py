@@ -18,6 +18,8 @@ arrival time once), so
 
 The loop is non-preemptive: an agent finishes the contact in hand. Agents may be split into pools by channel
 (each pool with its own queue), and a policy may route contacts to a social-care queue with its own agents.
+Call-backs (a customer who gave up calling again) are drawn up front as possible contacts and let happen only
+when the call they follow really abandoned, which the loop knows by their arrival (``parent``).
 :func:`serve_reference` is the plain-Python loop and the reference; ``_kernel.serve`` is the same loop compiled
 with numba, and a test holds the two to identical results.
 """
