@@ -102,3 +102,11 @@ def test_the_agent_view_shows_the_policy_identity_and_the_wait() -> None:
     assert f"Policy balanced {policy.version} ({policy.content_hash[:12]})" in view
     assert "Waited 10 minutes so far" in view
     assert "complaint" in view and "[+5.0 min]" in view
+
+
+def test_the_very_top_percentile_is_not_called_top_zero_percent() -> None:
+    from fairserve.policy.explain import fmt_value
+
+    assert fmt_value("influence", 1.0) == "top 0.1%"
+    assert fmt_value("influence", 0.995) == "top 0.5%"
+    assert fmt_value("value_percentile", 0.9) == "top 10%"

@@ -56,6 +56,25 @@ def test_value_first_serves_the_valuable_customer_sooner_and_says_why() -> None:
     assert lo <= vf_poor["mean_wait"] <= hi
 
 
+def test_only_contacts_of_the_same_queue_are_listed_as_overtakers() -> None:
+    # a busy chat desk of its own: its contacts start service while a phone caller waits, but they never
+    # passed the caller, who waits in another queue
+    scenario = scenario_from_dict(
+        {
+            "center": {"agents": 10, "duration": 60.0, "warmup": 10.0},
+            "pools": [{"name": "chat-desk", "agents": 10, "channels": ["chat"]}],
+            "segments": [
+                {"name": "phone", "arrival_rate": 10.5, "handle_mean": 1.0, "patience_mean": 4.0, "customers": "base"},
+                {"name": "chat", "channel": "chat", "arrival_rate": 10.5, "handle_mean": 1.0, "customers": "base"},
+            ],
+        }
+    )
+    poor = whatif("0001", scenario, ["value-first"], _base(), segment="phone", replications=8, seed=3)
+    who = poor["policies"]["value-first"]["overtakers"]
+    assert poor["policies"]["value-first"]["overtaken"] > 0 and who
+    assert {o["channel"] for o in who} == {"phone"}
+
+
 def test_unknown_customer_or_segment_is_a_user_error() -> None:
     with pytest.raises(ScenarioError, match="not in the customer base"):
         whatif("nobody", SCENARIO, ["fifo"], _base(), replications=1)

@@ -1,20 +1,28 @@
-"""``fairserve demo``: the main job on the embedded default data (CDNOW)."""
+"""``fairserve demo``: the main job on the embedded default data (CDNOW), printed as tables.
+
+The work is :func:`fairserve.demo.run_demo`; this module only shows its results.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fairserve import datasets
-from fairserve.cli.common import console
+from fairserve.cli.common import console, err_console
+from fairserve.cli.sim import print_whatif
+from fairserve.demo import DEMO_POLICIES, DemoResult, run_demo
 
 __all__ = ["register"]
 
 
-def demo() -> None:
-    """Load the real CDNOW purchase log, validate it and summarise it."""
-    frame = datasets.cdnow_master()
-    table = Table(title="CDNOW_master (computed from the file)")
+def _data_table(result: DemoResult) -> Table:
+    frame = result.transactions
+    table = Table(title="CDNOW_master (computed from the file)", title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("customers", f"{frame['customer_id'].nunique():,}")
@@ -22,7 +30,126 @@ def demo() -> None:
     table.add_row("first date", str(frame["date"].min().date()))
     table.add_row("last date", str(frame["date"].max().date()))
     table.add_row("total spend ($)", f"{frame['amount'].sum():,.2f}")
-    console.print(table)
+    table.add_row("rows with problems", f"{result.problems:,}")
+    return table
+
+
+def _value_table(result: DemoResult) -> Table:
+    vm, scores = result.value_model, result.scores
+    table = Table(title="Customer value (BG/NBD + Gamma-Gamma, weeks, 12-month CLV at 1%/month)",
+                  title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    params = ", ".join(f"{k}={v:.4g}" for k, v in vm.transaction.params_.items())
+    table.add_row("BG/NBD parameters", params)
+    table.add_row("BG/NBD log-likelihood", f"{vm.transaction.log_likelihood_:,.2f}")
+    table.add_row("Gamma-Gamma parameters", ", ".join(f"{k}={v:.4g}" for k, v in vm.spend.params_.items()))
+    for q in (0.5, 0.9, 0.99):
+        table.add_row(f"CLV, {int(q * 100)}th percentile ($)", f"{scores['clv'].quantile(q):,.2f}")
+    table.add_row("customers with no followers", f"{(scores['followers'] == 0).mean():.1%}")
+    table.add_row("median / largest follower count",
+                  f"{int(scores['followers'].median()):,} / {int(scores['followers'].max()):,}")
+    return table
+
+
+def _audit_table(result: DemoResult) -> Table:
+    table = Table(title="Tiers on the scored base (fairserve policy audit)", title_justify="left")
+    for col in ("policy", "tier mix (highest first)", "owe their tier to influence alone"):
+        table.add_column(col, justify="left" if col != "owe their tier to influence alone" else "right")
+    for name, audit in result.audits.items():
+        mix = ", ".join(f"{t} {n:,}" for t, n in audit.tier_counts.items())
+        table.add_row(name, mix, f"{audit.owed_to_influence:,}")
+    return table
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    return "-" if x is None or x != x else f"{x:.{digits}g}"
+
+
+def _comparison_table(result: DemoResult) -> Table:
+    comp = result.comparison
+    unit = comp["time_unit"]
+    table = Table(
+        title=f"One simulated week, {comp['replications']} replications (waits in {unit}s; 95% CI in brackets)",
+        title_justify="left",
+    )
+    cols = ("policy", "mean wait", "p95 wait", "within SLA", "abandoned", "overtakes /contact",
+            "of which influence", "top-10% value wait", "bottom-10% value wait", "top-10% reach wait",
+            "revenue at risk ($)", "reputational exposure")
+    for col in cols:
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name, entry in comp["policies"].items():
+        a = entry["all"]["all"]
+        vd, idec = entry.get("value_deciles", {}), entry.get("influence_deciles", {})
+        lo, hi = a["mean_wait_ci95"]
+        table.add_row(
+            name,
+            f"{_fmt(a['mean_wait'])} [{_fmt(lo)}, {_fmt(hi)}]",
+            _fmt(a["p95_wait"]),
+            f"{a['sla']:.1%}",
+            f"{a['abandon_rate']:.1%}",
+            _fmt(a["overtaken"]),
+            _fmt(a["overtaken_by_influence"]),
+            _fmt(vd.get("D10", {}).get("mean_wait")),
+            _fmt(vd.get("D1", {}).get("mean_wait")),
+            _fmt(idec.get("D10", {}).get("mean_wait")),
+            f"{a['revenue_at_risk']:,.0f}",
+            f"{a['reputational_exposure']:,.0f}",
+        )
+    return table
+
+
+def demo(
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Simulation replications.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed of the simulation.")] = 0,
+    whatif_replications: Annotated[
+        int, typer.Option("--whatif-replications", min=1, help="Replications of each what-if.")
+    ] = 20,
+    scores_out: Annotated[
+        Path | None, typer.Option("--scores-out", help="Also write the scored customer base (CSV) here.")
+    ] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML report here.")] = None,
+) -> None:
+    """The main job on real CDNOW data: value, influence, policy audit, one simulated week, what-if."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def step(text: str) -> None:
+            bar.update(task, description=text, total=None, completed=0)
+            if text.startswith("simulating"):
+                bar.update(task, total=replications)
+
+        result = run_demo(replications=replications, seed=seed, step=step, whatif_replications=whatif_replications,
+                          progress=lambda _r: bar.advance(task))
+    console.print(_data_table(result))
+    console.print(_value_table(result))
+    console.print(_audit_table(result))
+    console.print(_comparison_table(result))
+    roles = {"loyal": "the highest-value customer with no followers",
+             "influencer": "the most-followed customer with below-median value"}
+    for role, res in result.whatifs.items():
+        c = res["customer"]
+        console.print(
+            f"\n[bold]What if that was you?[/] Customer {escape(str(c['customer_id']))}, {roles[role]}: "
+            f"CLV ${c['clv']:,.2f}, {int(c['followers']):,} followers; a phone call, "
+            f"{res['replications']} replications"
+        )
+        print_whatif(res)
+    if scores_out is not None:
+        result.scores.to_csv(scores_out, index=False)
+        err_console.print(f"scores written to {scores_out}")
+    if report is not None:
+        from fairserve.report import write_report
+
+        write_report(result.comparison, report)
+        err_console.print(f"report written to {report}")
+    err_console.print(
+        "next: fairserve simulate demo-week.toml --customers SCORES.csv "
+        + " ".join(f"-p {p}" for p in DEMO_POLICIES)
+    )
 
 
 def register(app: typer.Typer) -> None:

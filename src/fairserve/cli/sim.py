@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.errors import FairserveError
 
-__all__ = ["register"]
+__all__ = ["print_whatif", "register"]
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML, see docs/scenario.md).", show_default=False)]
 Policies = Annotated[
@@ -81,6 +82,26 @@ def _fmt(x: Any, digits: int = 3) -> str:
 def _ci(row: dict[str, Any], key: str) -> str:
     lo, hi = row[f"{key}_ci95"]
     return f"{_fmt(row[key])} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def print_whatif(result: dict[str, Any]) -> None:
+    """Print one customer's what-if (the dict of :func:`fairserve.sim.whatif`) in plain language."""
+    unit = result["time_unit"]
+    for label, r in result["policies"].items():
+        console.print(
+            f"[bold]{label}[/]: tier {r['tier']}, mean wait {_ci(r, 'mean_wait')} {unit}, "
+            f"P(abandon) {_fmt(r['p_abandon'])}, P(within SLA) {_fmt(r['p_sla'])}, "
+            f"overtaken by {_fmt(r['overtaken'])} later contacts "
+            f"({_fmt(r['overtaken_by_influence'])} thanks to influence)"
+        )
+        for text in r["reasons"]:
+            console.print(f"    why: {escape(text)}")
+        for o in r["overtakers"]:
+            console.print(
+                f"    passed by a {o.get('channel', '')} contact in tier {o['tier']}, "
+                f"{_fmt(o['arrived_after'])} {unit} later"
+                f"{' (by influence)' if o['by_influence'] else ''}: {escape('; '.join(o['reasons']))}"
+            )
 
 
 def simulate(
@@ -180,21 +201,7 @@ def whatif(
     if json_out:
         print_json(result)
         return
-    unit = result["time_unit"]
-    for label, r in result["policies"].items():
-        console.print(
-            f"[bold]{label}[/]: tier {r['tier']}, mean wait {_ci(r, 'mean_wait')} {unit}, "
-            f"P(abandon) {_fmt(r['p_abandon'])}, P(within SLA) {_fmt(r['p_sla'])}, "
-            f"overtaken by {_fmt(r['overtaken'])} later contacts "
-            f"({_fmt(r['overtaken_by_influence'])} thanks to influence)"
-        )
-        for text in r["reasons"]:
-            console.print(f"    why: {text}")
-        for o in r["overtakers"]:
-            console.print(
-                f"    passed by a {o['tier']} contact {_fmt(o['arrived_after'])} {unit} later"
-                f"{' (by influence)' if o['by_influence'] else ''}: {'; '.join(o['reasons'])}"
-            )
+    print_whatif(result)
 
 
 def staff(

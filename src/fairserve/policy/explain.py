@@ -41,7 +41,9 @@ def fmt_value(signal: str, v: Any) -> str:
         return f"${v:,.2f}" if abs(v) < 100 else f"${v:,.0f}"
     if signal in ("value_percentile", "influence"):
         top = max(0.0, (1.0 - float(v)) * 100.0)
-        return f"top {top:.0f}%" if top >= 1 else f"top {top:.1f}%"
+        if top >= 1:
+            return f"top {top:.0f}%"
+        return f"top {top:.1f}%" if top >= 0.1 else "top 0.1%"  # "top 0.0%" reads as nobody
     if signal == "followers":
         return f"{float(v):,.0f}"
     if signal == "loyalty":

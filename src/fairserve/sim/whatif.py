@@ -179,11 +179,13 @@ def whatif(
                 own_reasons[label] = _reasons(row, decider)
             if row["overtaken"] > 0:
                 end = row["t"] + row["wait"]
-                later = out[(out["t"] > row["t"]) & (out["start"] < end)].head(show)
+                same_queue = (out["pool"] == row["pool"]) & out["happened"]
+                later = out[same_queue & (out["t"] > row["t"]) & (out["start"] < end)].head(show)
                 plain_you = float(row["virtual_arrival"])
                 shown[label] = [
                     {
                         "arrived_after": float(o["t"] - row["t"]),
+                        "channel": str(o["channel"]),
                         "tier": str(o["tier"]),
                         "head_start_min": float(o["head_start_min"]),
                         "influence_min": float(np.nan_to_num(o["influence_min"])),

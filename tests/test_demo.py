@@ -1,0 +1,71 @@
+"""The main job on real CDNOW data: every part runs, on the same decide(), and tells the seeds' story."""
+
+from __future__ import annotations
+
+import pytest
+
+from fairserve.cli import main
+from fairserve.demo import DEMO_POLICIES, pick_customers, run_demo
+
+
+@pytest.fixture(scope="module")
+def result():  # type: ignore[no-untyped-def]
+    steps: list[str] = []
+    out = run_demo(replications=2, whatif_replications=3, seed=1, step=steps.append)
+    out.steps = steps  # type: ignore[attr-defined]
+    return out
+
+
+def test_demo_scores_every_real_customer_and_finds_no_bad_rows(result) -> None:  # type: ignore[no-untyped-def]
+    assert result.problems == 0
+    assert len(result.scores) == 23_570
+    assert result.scores["clv"].ge(0).all()
+    assert result.scores["influence"].between(0, 1).all()
+    assert any(step.startswith("simulating") for step in result.steps)
+
+
+def test_demo_compares_the_four_built_in_policies_over_all_channels(result) -> None:  # type: ignore[no-untyped-def]
+    policies = result.comparison["policies"]
+    assert list(policies) == list(DEMO_POLICIES)
+    for entry in policies.values():
+        assert set(entry["channels"]) == {"phone", "email", "chat", "social"}
+        assert entry["arrivals"] > 0
+    # FIFO lets nobody pass; influence-first passes people by reach, value-first never does
+    assert policies["fifo"]["all"]["all"]["overtaken"] == 0
+    assert policies["value-first"]["all"]["all"]["overtaken_by_influence"] == 0
+    assert policies["influence-first"]["all"]["all"]["overtaken_by_influence"] > 0
+    # value-first serves the top value decile sooner than the bottom one
+    vd = policies["value-first"]["value_deciles"]
+    assert vd["D10"]["mean_wait"] < vd["D1"]["mean_wait"]
+
+
+def test_demo_picks_the_seeds_two_customers(result) -> None:  # type: ignore[no-untyped-def]
+    scores = result.scores
+    picks = pick_customers(scores)
+    loyal = scores.set_index("customer_id").loc[picks["loyal"]]
+    influencer = scores.set_index("customer_id").loc[picks["influencer"]]
+    assert loyal["followers"] == 0
+    assert loyal["clv"] == scores.loc[scores["followers"] == 0, "clv"].max()
+    assert influencer["value_percentile"] <= 0.5
+    assert influencer["followers"] == scores.loc[scores["value_percentile"] <= 0.5, "followers"].max()
+    loyal_view = result.whatifs["loyal"]["policies"]
+    influencer_view = result.whatifs["influencer"]["policies"]
+    assert loyal_view["value-first"]["tier"] == load_top_tier("value-first")
+    assert influencer_view["influence-first"]["tier"] == load_top_tier("influence-first")
+    assert influencer_view["balanced"]["tier"] != load_top_tier("balanced")
+
+
+def load_top_tier(name: str) -> str:
+    from fairserve.policy import load_policy
+
+    return load_policy(name).tier_names[0]
+
+
+def test_demo_command_exits_0_and_prints_the_comparison(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--replications", "1", "--whatif-replications", "2"])
+    assert exc.value.code in (0, None)
+    out = capsys.readouterr().out
+    for name in DEMO_POLICIES:
+        assert name in out
+    assert "What if that was you?" in out
