@@ -228,9 +228,8 @@ def _median_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     libs = [lib for lib in LIBS if lib in results]
-    head = "| stage | " + " | ".join(libs) + " | " + " | ".join(
-        f"{peer} / fairserve" for peer in libs if peer != "fairserve") + " |"
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    columns = ["stage", *libs, *(f"{peer} / fairserve" for peer in libs if peer != "fairserve")]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     fs = results.get("fairserve", {})
     for stage in (*STAGES, "end to end", "peak RSS (MiB)"):
         cells, ratios = [], []
@@ -252,7 +251,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             mine = fs[key] if stage.startswith("peak") else fs["times"][stage]
             theirs = r[key] if stage.startswith("peak") else r["times"][stage]
             ratios.append(f"{theirs / mine:,.1f}x")
-        lines.append(f"| {stage} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        lines.append("| " + " | ".join([stage, *cells, *ratios]) + " |")
     return "\n".join(lines)
 
 
