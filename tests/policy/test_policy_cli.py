@@ -8,18 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import FOLLOWER_SEED
 
-from fairserve.cli import main
+from cli_helpers import run_cli as _run
 from fairserve.policy import builtin_names, load_policy
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err.replace("\n", "")  # rich wraps stderr at 80 columns
 
 
 def test_list_shows_every_builtin(capsys: pytest.CaptureFixture[str]) -> None:

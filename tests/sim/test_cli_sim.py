@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairserve.cli import main
+from cli_helpers import run_cli as run
 from fairserve.cli.sim import parse_duration
 from fairserve.sim.erlang import staffing
 
@@ -33,14 +33,6 @@ tier = "basic"
 """
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, " ".join(err.split())
 
 
 def test_simulate_json_has_the_contract_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,21 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairserve.cli import main
+from cli_helpers import run_cli as run
 from fairserve.datasets import cdnow_sample
 
 FIT = ["--period", "week", "--calibration-end", "1997-09-30"]
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr with line wrapping undone)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, " ".join(err.split())
 
 
 @pytest.fixture(scope="module")
