@@ -7,7 +7,7 @@ import pytest
 import simpy
 
 from fairserve.sim import _kernel
-from fairserve.sim.engine import run_replication, serve, serve_reference
+from fairserve.sim.engine import run_replication, serve
 from fairserve.sim.scenario import scenario_from_dict
 
 
@@ -28,7 +28,7 @@ def test_numba_kernel_gives_identical_starts_to_the_python_reference(patience: b
     if not _kernel.HAVE_NUMBA:
         pytest.skip("numba not installed")
     args = _instance(20_000, 7, 1, patience)
-    ref = serve_reference(*args, 7)
+    ref = serve(*args, 7, kernel="python")
     fast = serve(*args, 7, kernel="numba")
     np.testing.assert_array_equal(np.isnan(ref), np.isnan(fast))
     np.testing.assert_array_equal(ref[~np.isnan(ref)], fast[~np.isnan(fast)])
@@ -37,7 +37,7 @@ def test_numba_kernel_gives_identical_starts_to_the_python_reference(patience: b
 
 def test_every_contact_is_served_or_abandons_and_never_starts_before_arrival() -> None:
     arrival, order, who, service, pat = _instance(5_000, 4, 2)
-    start = serve_reference(arrival, order, who, service, pat, 4)
+    start = serve(arrival, order, who, service, pat, 4, kernel="python")
     served = ~np.isnan(start)
     assert np.all(start[served] >= arrival[served])
     assert np.all(start[served] - arrival[served] < pat[served])
@@ -62,7 +62,7 @@ def _brute_overtakes(arrival, wait_end, start, rank, vkey, vplain):  # type: ign
 
 def test_overtakes_match_brute_force_and_numba() -> None:
     arrival, order, who, service, pat = _instance(600, 3, 3)
-    start = serve_reference(arrival, order, who, service, pat, 3)
+    start = serve(arrival, order, who, service, pat, 3, kernel="python")
     wait_end = np.where(np.isnan(start), arrival + pat, start)
     rng = np.random.default_rng(4)
     rank = rng.integers(0, 2, arrival.size)
@@ -103,7 +103,7 @@ def _simpy_starts(arrival, order, service, patience, agents):  # type: ignore[no
 
 def test_same_inputs_give_the_same_starts_as_a_simpy_model() -> None:
     arrival, order, who, service, pat = _instance(4_000, 5, 5)
-    ours = serve_reference(arrival, order, who, service, pat, 5)
+    ours = serve(arrival, order, who, service, pat, 5, kernel="python")
     theirs = _simpy_starts(arrival, order, service, pat, 5)
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_allclose(ours[~np.isnan(ours)], theirs[~np.isnan(theirs)], rtol=0, atol=1e-9)
@@ -286,7 +286,7 @@ def test_callbacks_match_simpy_and_the_numba_kernel() -> None:
     from fairserve.sim.engine import existing
 
     arrival, order, who, service, pat, parent = _instance_with_callbacks(3_000, 4, 9)
-    ours = serve_reference(arrival, order, who, service, pat, 4, parent)
+    ours = serve(arrival, order, who, service, pat, 4, kernel="python", parent=parent)
     theirs = _simpy_starts_with_callbacks(arrival, order, service, pat, parent, 4)
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_allclose(ours[~np.isnan(ours)], theirs[~np.isnan(theirs)], rtol=0, atol=1e-9)

@@ -1,19 +1,32 @@
-"""Compiled loops of the simulator (numba), with the same inputs and outputs as the pure-Python reference.
+"""The simulator's loops: the plain-Python reference, and the same loop over arrays compiled with numba.
 
-``serve`` is the event loop of :func:`fairserve.sim.engine.serve_reference` written over arrays (two binary
-heaps kept by hand, because numba's ``heapq`` wants homogeneous lists); a test holds the two to identical results.
-``overtakes`` counts, for each contact, the later arrivals served while it waited; it is plain Python that numba
-compiles when it is installed and that runs as is otherwise (it is the reference too).
+All loops take the same inputs (see :func:`fairserve.sim.engine.serve`) and return each contact's start of
+service (NaN: abandoned or never happened) and whether it happened at all (a call-back happens only when the call
+it follows abandoned).
+
+* :func:`serve_reference` keeps its two queues with the standard library's :mod:`heapq` on Python lists: the
+  reference, and the fast way in plain CPython.
+* :data:`serve` is the same loop over preallocated arrays, compiled: :func:`_serve`, whose two binary heaps
+  are kept by :func:`_heap_push` and :func:`_heap_pop`, written once (numba's ``heapq`` wants homogeneous
+  lists). The heap functions are compiled with the same ``_jit`` as the loop, which calls them compiled; without
+  numba ``_jit`` leaves all three plain Python (:data:`serve_arrays`). Tests hold the loops to identical
+  results, the heap functions to :mod:`heapq`, and the reference to simpy.
+* :data:`overtakes` counts, for each contact, the later arrivals served while it waited; it is plain Python that
+  numba compiles when it is installed and that runs as is otherwise (it is the reference too).
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "overtakes", "serve"]
+__all__ = ["HAVE_NUMBA", "overtakes", "serve", "serve_arrays", "serve_reference"]
+
+Loop = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 try:  # numba is optional (the ``fast`` extra); without it the pure-Python loops run.
     import numba
@@ -27,6 +40,93 @@ except ImportError:  # pragma: no cover - exercised only without numba
         return func
 
 
+def serve_reference(
+    arrival: np.ndarray,
+    order: np.ndarray,
+    who: np.ndarray,
+    service: np.ndarray,
+    patience: np.ndarray,
+    agents: int,
+    parent: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The event loop in plain Python with :mod:`heapq`: each contact's start of service, and whether it happened."""
+    a = arrival.tolist()
+    o = order.tolist()
+    w = who.tolist()
+    s = service.tolist()
+    p = patience.tolist()
+    par = parent.tolist()
+    n = len(a)
+    real = [True] * n
+    start = [math.nan] * n
+    waiting: list[int] = []  # queue positions of waiting contacts (abandoned ones are dropped when popped)
+    busy: list[float] = []  # completion times
+    free = agents
+    i = 0
+    while i < n or busy:
+        t_arr = a[i] if i < n else math.inf
+        if busy and busy[0] <= t_arr:  # a completion: the agent takes the first contact still waiting
+            tc = heapq.heappop(busy)
+            while waiting:
+                j = w[heapq.heappop(waiting)]
+                if tc - a[j] < p[j]:
+                    start[j] = tc
+                    heapq.heappush(busy, tc + s[j])
+                    break
+            else:
+                free += 1
+        elif i < n:  # an arrival: served at once by a free agent, else it waits
+            q = par[i]
+            if q >= 0 and not (real[q] and start[q] != start[q]):  # a call-back whose first call did not abandon
+                real[i] = False
+            elif free:
+                free -= 1
+                start[i] = t_arr
+                heapq.heappush(busy, t_arr + s[i])
+            else:
+                heapq.heappush(waiting, o[i])
+            i += 1
+        else:  # pragma: no cover - the loop condition excludes it
+            break
+    return np.asarray(start, dtype=float), np.asarray(real, dtype=bool)
+
+
+@_jit
+def _heap_push(heap: np.ndarray, size: int, value: Any) -> int:
+    """Push ``value`` on the binary min-heap ``heap[:size]`` (sift up); return the new size."""
+    k = size
+    while k > 0:
+        up = (k - 1) // 2
+        if heap[up] > value:
+            heap[k] = heap[up]
+            k = up
+        else:
+            break
+    heap[k] = value
+    return size + 1
+
+
+@_jit
+def _heap_pop(heap: np.ndarray, size: int) -> int:
+    """Remove the least element ``heap[0]`` of the min-heap ``heap[:size]`` (sift down); return the new size."""
+    size -= 1
+    last = heap[size]
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] < last:
+            heap[k] = heap[child]
+            k = child
+        else:
+            break
+    heap[k] = last  # with size 0 this rewrites the popped slot, which is no longer part of the heap
+    return size
+
+
 def _serve(
     arrival: np.ndarray,
     order: np.ndarray,
@@ -35,11 +135,12 @@ def _serve(
     patience: np.ndarray,
     agents: int,
     parent: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`serve_reference` over arrays, its two heaps kept with :func:`_heap_push` and :func:`_heap_pop`."""
     n = arrival.size
     start = np.full(n, np.nan)
     real = np.ones(n, dtype=np.bool_)
-    wait_heap = np.empty(n, dtype=np.int64)  # min-heap of queue positions (``order``), lower serves first
+    waiting = np.empty(n, dtype=np.int64)  # min-heap of queue positions (``order``), lower serves first
     nw = 0
     busy = np.empty(agents + 1, dtype=np.float64)  # min-heap of service completion times
     nb = 0
@@ -47,99 +148,33 @@ def _serve(
     i = 0
     while i < n or nb > 0:
         t_arr = arrival[i] if i < n else np.inf
-        if nb > 0 and busy[0] <= t_arr:
+        if nb > 0 and busy[0] <= t_arr:  # a completion: the agent takes the first contact still waiting
             tc = busy[0]
-            # pop the completion
-            nb -= 1
-            last = busy[nb]
-            k = 0
-            while True:
-                c = 2 * k + 1
-                if c >= nb:
-                    break
-                if c + 1 < nb and busy[c + 1] < busy[c]:
-                    c += 1
-                if busy[c] < last:
-                    busy[k] = busy[c]
-                    k = c
-                else:
-                    break
-            if nb > 0:
-                busy[k] = last
+            nb = _heap_pop(busy, nb)
             served = False
-            while nw > 0:
-                top = wait_heap[0]
-                nw -= 1
-                lastw = wait_heap[nw]
-                k = 0
-                while True:
-                    c = 2 * k + 1
-                    if c >= nw:
-                        break
-                    if c + 1 < nw and wait_heap[c + 1] < wait_heap[c]:
-                        c += 1
-                    if wait_heap[c] < lastw:
-                        wait_heap[k] = wait_heap[c]
-                        k = c
-                    else:
-                        break
-                if nw > 0:
-                    wait_heap[k] = lastw
-                j = who[top]
-                if tc - arrival[j] < patience[j]:  # still waiting: serve; otherwise it abandoned (lazy deletion)
+            while nw > 0 and not served:
+                j = who[waiting[0]]
+                nw = _heap_pop(waiting, nw)
+                if tc - arrival[j] < patience[j]:  # still waiting: serve; else it abandoned (lazy deletion)
                     start[j] = tc
-                    # push completion tc + service[j]
-                    val = tc + service[j]
-                    k = nb
-                    nb += 1
-                    while k > 0:
-                        p = (k - 1) // 2
-                        if busy[p] > val:
-                            busy[k] = busy[p]
-                            k = p
-                        else:
-                            break
-                    busy[k] = val
+                    nb = _heap_push(busy, nb, tc + service[j])
                     served = True
-                    break
             if not served:
                 free += 1
-        elif i < n:
+        elif i < n:  # an arrival: served at once by a free agent, else it waits
             q = parent[i]
             if q >= 0 and not (real[q] and np.isnan(start[q])):  # a call-back whose first call did not abandon
                 real[i] = False
-                i += 1
-                continue
-            if free > 0:
+            elif free > 0:
                 free -= 1
                 start[i] = t_arr
-                val = t_arr + service[i]
-                k = nb
-                nb += 1
-                while k > 0:
-                    p = (k - 1) // 2
-                    if busy[p] > val:
-                        busy[k] = busy[p]
-                        k = p
-                    else:
-                        break
-                busy[k] = val
+                nb = _heap_push(busy, nb, t_arr + service[i])
             else:
-                val2 = order[i]
-                k = nw
-                nw += 1
-                while k > 0:
-                    p = (k - 1) // 2
-                    if wait_heap[p] > val2:
-                        wait_heap[k] = wait_heap[p]
-                        k = p
-                    else:
-                        break
-                wait_heap[k] = val2
+                nw = _heap_push(waiting, nw, order[i])
             i += 1
         else:
             break
-    return start
+    return start, real
 
 
 def _overtakes(
@@ -173,5 +208,6 @@ def _overtakes(
     return count, by_influence
 
 
-serve = _jit(_serve)
+serve_arrays: Loop = _serve
+serve: Loop = _jit(_serve)
 overtakes = _jit(_overtakes)

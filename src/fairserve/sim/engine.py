@@ -26,8 +26,6 @@ with numba, and a test holds the two to identical results.
 
 from __future__ import annotations
 
-import heapq
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -38,7 +36,16 @@ from fairserve.errors import FairserveError
 from fairserve.sim import _kernel
 from fairserve.sim.scenario import Scenario, draw_contacts
 
-__all__ = ["Decider", "assign_pools", "decide_contacts", "run_replication", "serve", "serve_reference"]
+__all__ = [
+    "Decider",
+    "assign_pools",
+    "decide_contacts",
+    "existing",
+    "first_of_each",
+    "queue_order",
+    "run_replication",
+    "serve",
+]
 
 Decider = Any  # a fairserve.policy.Policy, or a callable frame -> decisions frame (same columns as decide_batch)
 Kernel = Literal["auto", "python", "numba"]
@@ -62,13 +69,14 @@ _POLICY_COLUMNS = (
 )
 
 
-def serve_reference(
+def serve(
     arrival: np.ndarray,
     order: np.ndarray,
     who: np.ndarray,
     service: np.ndarray,
     patience: np.ndarray,
     agents: int,
+    kernel: Kernel = "auto",
     parent: np.ndarray | None = None,
 ) -> np.ndarray:
     """Serve contacts with ``agents`` agents; return each contact's start of service (NaN: it abandoned).
@@ -82,89 +90,53 @@ def serve_reference(
         ``who`` its inverse (``who[order[i]] == i``).
     service, patience:
         Handling time and patience of each contact (``inf``: never abandons).
+    kernel:
+        ``"python"``: the plain-Python reference loop (:func:`fairserve.sim._kernel.serve_reference`);
+        ``"numba"``: the same loop compiled; ``"auto"``: compiled when numba is installed.
     parent:
         For a possible call-back, the index of the contact it follows (-1: none). It happens only if that
         contact happened and abandoned, which is known by its arrival; otherwise it is skipped (start NaN; see
         :func:`existing`).
     """
-    a = arrival.tolist()
-    o = order.tolist()
-    w = who.tolist()
-    s = service.tolist()
-    p = patience.tolist()
-    n = len(a)
-    par = [-1] * n if parent is None else parent.tolist()
-    real = [True] * n
-    start = [math.nan] * n
-    waiting: list[int] = []  # queue positions of waiting contacts (abandoned ones are dropped when popped)
-    busy: list[float] = []  # completion times
-    free = agents
-    i = 0
-    while i < n or busy:
-        t_arr = a[i] if i < n else math.inf
-        if busy and busy[0] <= t_arr:  # a completion: the agent takes the first contact still waiting
-            tc = heapq.heappop(busy)
-            while waiting:
-                j = w[heapq.heappop(waiting)]
-                if tc - a[j] < p[j]:
-                    start[j] = tc
-                    heapq.heappush(busy, tc + s[j])
-                    break
-            else:
-                free += 1
-        elif i < n:  # an arrival: served at once by a free agent, else it waits
-            q = par[i]
-            if q >= 0 and not (real[q] and start[q] != start[q]):  # a call-back whose first call did not abandon
-                real[i] = False
-                i += 1
-                continue
-            if free:
-                free -= 1
-                start[i] = t_arr
-                heapq.heappush(busy, t_arr + s[i])
-            else:
-                heapq.heappush(waiting, o[i])
-            i += 1
-        else:  # pragma: no cover - the loop condition excludes it
-            break
-    return np.asarray(start, dtype=float)
-
-
-def serve(
-    arrival: np.ndarray,
-    order: np.ndarray,
-    who: np.ndarray,
-    service: np.ndarray,
-    patience: np.ndarray,
-    agents: int,
-    kernel: Kernel = "auto",
-    parent: np.ndarray | None = None,
-) -> np.ndarray:
-    """:func:`serve_reference`, compiled with numba when available (``kernel="auto"``) or as asked."""
     if parent is None:
         parent = np.full(arrival.size, -1, dtype=np.int64)
+    start, _ = _loop(kernel)(*_loop_inputs(arrival, order, who, service, patience), int(agents), _ints(parent))
+    return np.asarray(start)
+
+
+def _loop(kernel: Kernel) -> _kernel.Loop:
+    """The event loop to run: compiled with numba (``"numba"``, or ``"auto"`` when installed) or the reference."""
     use_numba = kernel == "numba" or (kernel == "auto" and _kernel.HAVE_NUMBA)
-    if use_numba:
-        f64, i64 = np.float64, np.int64
-        args = (
-            np.ascontiguousarray(arrival, dtype=f64),
-            np.ascontiguousarray(order, dtype=i64),
-            np.ascontiguousarray(who, dtype=i64),
-            np.ascontiguousarray(service, dtype=f64),
-            np.ascontiguousarray(patience, dtype=f64),
-        )
-        return np.asarray(_kernel.serve(*args, int(agents), np.ascontiguousarray(parent, dtype=i64)))
-    return serve_reference(arrival, order, who, service, patience, agents, parent)
+    return _kernel.serve if use_numba else _kernel.serve_reference
+
+
+def _ints(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.int64)
+
+
+def _loop_inputs(*arrays: np.ndarray) -> list[np.ndarray]:
+    """``arrival, order, who, service, patience`` as the contiguous float/int arrays the loops compile for."""
+    dtypes = (np.float64, np.int64, np.int64, np.float64, np.float64)
+    return [np.ascontiguousarray(x, dtype=t) for x, t in zip(arrays, dtypes, strict=True)]
 
 
 def existing(parent: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Which contacts happened: all first calls, and the call-backs whose previous call happened and abandoned."""
+    """Which contacts happened: all first calls, and the call-backs whose previous call happened and abandoned.
+
+    Call-backs form chains (a call-back's parent may be a call-back); each pass settles one more level, so the
+    loop runs as many vectorised passes as the longest chain.
+    """
     real = np.ones(parent.size, dtype=bool)
-    todo = np.flatnonzero(parent >= 0)
-    for i in todo:  # parents come before their call-backs (earlier arrival), so one pass in order suffices
-        q = parent[i]
-        real[i] = real[q] and np.isnan(start[q])
-    return real
+    back = np.flatnonzero(parent >= 0)
+    if back.size == 0:
+        return real
+    q = parent[back]
+    follows_abandoned = np.isnan(start[q])
+    while True:
+        now = real[q] & follows_abandoned
+        if np.array_equal(now, real[back]):
+            return real
+        real[back] = now
 
 
 def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
@@ -176,23 +148,77 @@ def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
     head_start_min * 60`` and ``sla_deadline = arrival + sla_seconds`` (a test holds this equal to deciding
     every row). A million contacts of a few segments then cost a handful of policy rows.
     """
+    return pd.DataFrame(_decisions(frame, decider), index=frame.index, copy=False)
+
+
+def _decisions(frame: pd.DataFrame, decider: Decider) -> dict[str, Any]:
+    """:func:`decide_contacts` as a dict of columns (arrays; ``tier`` and ``queue`` categorical)."""
     columns = [c for c in _POLICY_COLUMNS if c in frame]
     if callable(decider) and not hasattr(decider, "tier_names"):
-        return pd.DataFrame(decider(frame[columns]))
+        return _categorical_text(pd.DataFrame(decider(frame[columns])))
     from fairserve.policy import decide_batch
 
     if "profile" not in frame or len(frame) == 0:
-        return pd.DataFrame(decide_batch(frame[columns], decider))
-    _, first, inverse = np.unique(frame["profile"].to_numpy(), return_index=True, return_inverse=True)
-    unique = pd.DataFrame(decide_batch(frame[columns].iloc[first].reset_index(drop=True), decider))
-    out: dict[str, Any] = {c: unique[c].to_numpy()[inverse] for c in unique.columns if c not in ("tier", "queue")}
-    for col in ("tier", "queue"):
-        cat = unique[col].astype("category").array
-        out[col] = pd.Categorical.from_codes(cat.codes[inverse], dtype=cat.dtype)
+        return _categorical_text(pd.DataFrame(decide_batch(frame[columns], decider)))
+    first, inverse = first_of_each(frame["profile"].to_numpy())
+    unique = _categorical_text(pd.DataFrame(decide_batch(frame.iloc[first][columns].reset_index(drop=True), decider)))
     arrival = frame["arrival"].to_numpy(dtype=float)
-    out["virtual_arrival"] = arrival - out["head_start_min"] * 60.0
-    out["sla_deadline"] = arrival + out["sla_seconds"]
-    return pd.DataFrame(out, index=frame.index)
+    out: dict[str, Any] = {}
+    for col, values in unique.items():
+        if col == "virtual_arrival":
+            out[col] = arrival - unique["head_start_min"][inverse] * 60.0
+        elif col == "sla_deadline":
+            out[col] = arrival + unique["sla_seconds"][inverse]
+        elif isinstance(values, pd.Categorical):
+            out[col] = pd.Categorical.from_codes(values.codes[inverse], dtype=values.dtype)
+        else:
+            out[col] = values[inverse]
+    return out
+
+
+def _categorical_text(decisions: pd.DataFrame) -> dict[str, Any]:
+    """The decision columns as arrays, ``tier`` and ``queue`` as categoricals (not a million Python strings)."""
+    out: dict[str, Any] = {}
+    for col in decisions.columns:
+        values = decisions[col]
+        out[col] = values.astype("category").array if col in ("tier", "queue") else values.to_numpy()
+    return out
+
+
+def first_of_each(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first occurrence of each distinct value, in order of appearance, and each row's value number.
+
+    ``values[first][inverse] == values``. A hash factorisation, linear in the rows (a sort-based ``np.unique``
+    costs 3-9x more on a million rows): codes come numbered in order of first appearance, so the running maximum
+    of the codes first reaches ``k`` at the first row of value ``k``.
+    """
+    inverse, uniques = pd.factorize(values, use_na_sentinel=False)
+    first = np.searchsorted(np.maximum.accumulate(inverse), np.arange(len(uniques)))
+    return first, inverse.astype(np.int64, copy=False)
+
+
+def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The queue order of contacts given in arrival order: ``(who, order)``, ``who[order[i]] == i``.
+
+    Contacts are served by rank, then virtual arrival, then arrival, then position (``np.lexsort`` of those
+    keys). When the arrivals are sorted (as drawn), position breaks ties like arrival does, and the key is
+    two stable sorts: by virtual arrival (skipped when already in order, e.g. without head starts), then by rank
+    (a linear radix sort on a small integer type).
+    """
+    n = rank.size
+    if not np.all(arrival[1:] >= arrival[:-1]):
+        who = np.lexsort((np.arange(n), arrival, virtual_arrival, rank))
+    else:
+        in_order = bool(np.all(virtual_arrival[1:] >= virtual_arrival[:-1]))
+        who = np.arange(n) if in_order else np.argsort(virtual_arrival, kind="stable")
+        by_rank = rank[who]
+        lo, hi = (int(by_rank.min()), int(by_rank.max())) if n else (0, 0)
+        if lo < hi:
+            key = (by_rank - lo).astype(np.int16) if hi - lo < 2**15 else by_rank
+            who = who[np.argsort(key, kind="stable")]
+    order = np.empty(n, dtype=np.int64)
+    order[who] = np.arange(n)
+    return who, order
 
 
 def assign_pools(scenario: Scenario, channel: pd.Series, social_care: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -228,52 +254,45 @@ def run_replication(
     (those that passed it only thanks to influence). Give ``contacts`` to reuse one draw across policies.
     """
     frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts.copy(deep=False)
-    dec = decide_contacts(frame, decider)
+    dec = _decisions(frame, decider)
     n = len(frame)
-    new: dict[str, Any] = {
-        # text columns stay categorical: a million Python strings would cost more than the whole event loop
-        "tier": dec["tier"].astype("category").array,
-        "queue": dec["queue"].astype("category").array,
-    }
-    for col in ("rank", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds"):
-        new[col] = dec[col].to_numpy()
+    new = {col: dec[col] for col in ("tier", "queue", "rank", "head_start_min", "influence_min", "virtual_arrival")}
+    new["sla_seconds"] = dec["sla_seconds"]
     t = frame["t"].to_numpy(dtype=float)
-    va = np.asarray(new["virtual_arrival"], dtype=float)
-    rank = np.asarray(new["rank"], dtype=np.int64)
-    infl = np.nan_to_num(np.asarray(new["influence_min"], dtype=float))
-    social = (dec["queue"] == "social-care").to_numpy(dtype=bool)
+    va = np.asarray(dec["virtual_arrival"], dtype=float)
+    rank = np.asarray(dec["rank"], dtype=np.int64)
+    plain = va + np.nan_to_num(np.asarray(dec["influence_min"], dtype=float)) * 60.0  # the key without influence
+    social = np.asarray(dec["queue"] == "social-care", dtype=bool)
     pool, agents = assign_pools(scenario, frame["channel"], social)
     start = np.full(n, np.nan)
+    real = np.ones(n, dtype=bool)
     overtaken = np.zeros(n, dtype=np.int64)
     by_influence = np.zeros(n, dtype=np.int64)
     handle = frame["handle"].to_numpy(dtype=float)
     patience = frame["patience"].to_numpy(dtype=float)
     arrival_s = frame["arrival"].to_numpy(dtype=float)
     parent = frame["parent"].to_numpy(dtype=np.int64) if "parent" in frame else np.full(n, -1, dtype=np.int64)
+    count_overtakes = _kernel.overtakes if kernel != "python" else _kernel._overtakes
     for k, c in enumerate(agents):
         idx = np.flatnonzero(pool == k)
         if idx.size == 0:
             continue
-        who = np.lexsort((idx, arrival_s[idx], va[idx], rank[idx]))  # queue order: (rank, virtual arrival, ...)
-        order = np.empty(idx.size, dtype=np.int64)
-        order[who] = np.arange(idx.size)
-        local = np.full(n, -1, dtype=np.int64)
-        local[idx] = np.arange(idx.size)
-        par = np.where(parent[idx] >= 0, local[np.maximum(parent[idx], 0)], -1)
-        if np.any((parent[idx] >= 0) & (par < 0)):
-            raise FairserveError("a call-back was routed to another queue than the call it follows")
-        st = serve(t[idx], order, who, handle[idx], patience[idx], c, kernel, par)
-        start[idx] = st
-        real_k = existing(par, st)
-        wait_end = np.where(np.isnan(st), np.where(real_k, t[idx] + patience[idx], t[idx]), st)
-        # the key in seconds, and the key this contact would have had without its influence minutes
-        cnt, inf_cnt = (_kernel.overtakes if kernel != "python" else _kernel._overtakes)(
-            t[idx], wait_end, st, rank[idx], va[idx], va[idx] + infl[idx] * 60.0
-        )
-        overtaken[idx] = cnt
-        by_influence[idx] = inf_cnt
+        on: Any = slice(None) if idx.size == n else idx  # one queue for everyone: views, no copies
+        par = parent[on]
+        if idx.size < n:  # the call-backs' parents, numbered within the pool
+            local = np.full(n, -1, dtype=np.int64)
+            local[idx] = np.arange(idx.size)
+            par = np.where(par >= 0, local[np.maximum(par, 0)], -1)
+            if np.any((parent[on] >= 0) & (par < 0)):
+                raise FairserveError("a call-back was routed to another queue than the call it follows")
+        who, order = queue_order(rank[on], va[on], arrival_s[on])
+        tk, pk = t[on], patience[on]
+        st, real_k = _loop(kernel)(*_loop_inputs(tk, order, who, handle[on], pk), int(c), _ints(par))
+        start[on] = st
+        real[on] = real_k
+        wait_end = np.where(np.isnan(st), np.where(real_k, tk + pk, tk), st)
+        overtaken[on], by_influence[on] = count_overtakes(tk, wait_end, st, rank[on], va[on], plain[on])
     served = ~np.isnan(start)
-    real = existing(parent, start)
     new.update(
         start=start,
         served=served,
@@ -285,7 +304,7 @@ def run_replication(
         measured=(t >= scenario.center.warmup) & real,  # call-backs that never happened are not measured
         happened=real,
     )
-    return pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1)
+    return pd.concat([frame, pd.DataFrame(new, index=frame.index, copy=False)], axis=1)
 
 
 def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.DataFrame], pd.DataFrame]:

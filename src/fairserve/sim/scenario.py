@@ -225,15 +225,31 @@ def _arrivals(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray,
     # partial sums of n + 1 exponentials are the order statistics of n uniforms (Devroye 1986, ch. V.2)
     gaps = rng.exponential(1.0, n + 1)
     t = np.cumsum(gaps[:n]) * (horizon / gaps.sum())
-    seg = np.searchsorted(np.cumsum(peaks) / total, rng.uniform(size=n), side="right").astype(np.int64)
-    seg = np.minimum(seg, len(peaks) - 1)
+    seg = _segment_of(rng.uniform(size=n), np.cumsum(peaks) / total)
+    thinned = [k for k, prof in enumerate(profiles) if prof.size > 1 or prof[0] != 1.0]
+    if not thinned:
+        return t, seg
     keep = np.ones(n, dtype=bool)
-    for k, prof in enumerate(profiles):
-        if prof.size > 1 or prof[0] != 1.0:
-            on = np.flatnonzero(seg == k)
-            slot = np.minimum((t[on] / horizon * prof.size).astype(np.int64), prof.size - 1)
-            keep[on] = rng.uniform(size=on.size) < prof[slot] / prof.max()
+    for k in thinned:
+        prof = profiles[k]
+        on = np.flatnonzero(seg == k)
+        slot = np.minimum((t[on] / horizon * prof.size).astype(np.int64), prof.size - 1)
+        keep[on] = rng.uniform(size=on.size) < prof[slot] / prof.max()
     return t[keep], seg[keep]
+
+
+def _segment_of(u: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Segment ``k`` of each uniform ``u``: how many of the cumulative shares ``edges[:-1]`` are at most ``u``.
+
+    The last edge is 1 up to rounding and is left out, so ``u`` just below 1 stays in the last segment. For a
+    few segments, one comparison pass per edge is several times faster than a binary search per point.
+    """
+    if edges.size > 8:
+        return np.minimum(np.searchsorted(edges, u, side="right"), edges.size - 1).astype(np.int64)
+    seg = np.zeros(u.size, dtype=np.int64)
+    for edge in edges[:-1]:
+        seg += u >= edge
+    return seg
 
 
 def _handle(seg: Segment, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -286,7 +302,10 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
         patience[members[k]] = _patience(s, members[k].size, srng)
 
     def table(values: list[Any], dtype: Any = float) -> np.ndarray:
-        return np.asarray(values, dtype=dtype)[seg]
+        per_segment = np.asarray(values, dtype=dtype)
+        if np.all(per_segment == per_segment[0]):  # the same for every segment: no gather
+            return np.full(n, per_segment[0], dtype=dtype)
+        return per_segment[seg]
 
     none = np.nan
     statuses = scenario.fixed_tiers()
@@ -356,7 +375,7 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
     # contacts with the same profile have the same policy inputs but for their arrival time
     frame["profile"] = seg * (1 + (0 if customers is None else len(customers))) + row + 1
     frame["parent"] = np.full(n, -1, dtype=np.int64)
-    out = pd.DataFrame(frame)
+    out = pd.DataFrame(frame, copy=False)  # every column is a fresh array: no need to copy them into blocks
     if any(s.retrial_prob > 0 and s.max_retrials > 0 for s in segs):
         out = _add_retrials(out, scenario, rng.spawn(1)[0])
     return out
