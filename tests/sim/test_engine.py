@@ -356,3 +356,96 @@ def test_whole_comparison_is_identical_on_the_python_and_numba_paths() -> None:
     fast = compare_policies(scen, policies, replications=2, seed=8, kernel="numba")
     for name in policies:
         assert ref["policies"][name]["segments"] == fast["policies"][name]["segments"]
+
+
+def _plain(func):  # type: ignore[no-untyped-def]
+    """The Python function behind a numba dispatcher (the function itself without numba)."""
+    return getattr(func, "py_func", func)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_heap_push_and_pop_keep_the_order_of_heapq(dtype: type) -> None:
+    import heapq
+
+    rng = np.random.default_rng(11)
+    for push, pop in (
+        (_kernel._heap_push, _kernel._heap_pop),
+        (_plain(_kernel._heap_push), _plain(_kernel._heap_pop)),
+    ):
+        heap = np.empty(400, dtype=dtype)
+        size = 0
+        ref: list[float] = []
+        popped, want = [], []
+        for step in range(2_000):
+            if size < heap.size and (size == 0 or rng.uniform() < 0.55):
+                value = dtype(rng.integers(0, 50))  # many ties
+                size = push(heap, size, value)
+                heapq.heappush(ref, value)
+            else:
+                popped.append(heap[0])
+                size = pop(heap, size)
+                want.append(heapq.heappop(ref))
+            assert size == len(ref) and (size == 0 or heap[0] == ref[0]), step
+        assert popped == want and len(popped) > 500
+
+
+def test_the_array_loop_in_plain_python_equals_the_reference_and_numba() -> None:
+    arrival, order, who, service, pat, parent = _instance_with_callbacks(1_500, 3, 12)
+    args = (arrival, order, who, service, pat, 3, parent)
+    ref_start, ref_real = _kernel.serve_reference(*args)
+    for loop in (_kernel.serve_arrays, _kernel.serve):
+        start, real = loop(*args)
+        np.testing.assert_array_equal(start, ref_start)  # NaN where NaN, equal elsewhere
+        np.testing.assert_array_equal(real, ref_real)
+    assert np.isnan(ref_start).any() and not ref_real.all()
+
+
+def test_queue_order_is_the_lexsort_of_rank_virtual_arrival_arrival_position() -> None:
+    from fairserve.sim.engine import queue_order
+
+    rng = np.random.default_rng(13)
+    n = 5_000
+    arrival = np.round(np.sort(rng.uniform(0, 100, n)), 1)  # ties in arrival
+    cases = {
+        "head starts": (rng.integers(0, 3, n), arrival - np.round(rng.exponential(2.0, n), 0)),
+        "no head start": (rng.integers(0, 3, n), arrival.copy()),
+        "one rank": (np.zeros(n, dtype=np.int64), arrival - rng.choice([0.0, 5.0], n)),
+        "wide ranks": (rng.choice([-(2**20), 0, 2**40], n), arrival - rng.choice([0.0, 5.0], n)),
+        "missing keys": (rng.integers(0, 2, n), np.where(rng.uniform(size=n) < 0.1, np.nan, arrival - 3.0)),
+    }
+    for name, (rank, va) in cases.items():
+        for arr in (arrival, rng.permutation(arrival)):  # the second is not in arrival order: lexsort itself
+            who, order = queue_order(rank, va, arr)
+            want = np.lexsort((np.arange(n), arr, va, rank))
+            np.testing.assert_array_equal(who, want, err_msg=name)
+            np.testing.assert_array_equal(order[who], np.arange(n))
+    for n_small in (0, 1):
+        who, order = queue_order(np.zeros(n_small, np.int64), np.zeros(n_small), np.zeros(n_small))
+        assert who.tolist() == order.tolist() == list(range(n_small))
+
+
+def test_first_of_each_finds_first_rows_and_maps_every_row_back() -> None:
+    from fairserve.sim.engine import first_of_each
+
+    rng = np.random.default_rng(14)
+    for values in (rng.integers(0, 40, 3_000), rng.choice(np.array(["b", "a", "c"], dtype=object), 500)):
+        first, inverse = first_of_each(values)
+        np.testing.assert_array_equal(values[first][inverse], values)
+        assert np.all(np.diff(first) > 0)  # in order of first appearance
+        for k, row in enumerate(first):
+            assert np.flatnonzero(values == values[row])[0] == row and inverse[row] == k
+    first, inverse = first_of_each(np.empty(0, dtype=np.int64))
+    assert first.size == inverse.size == 0
+
+
+def test_existing_follows_chains_of_callbacks_like_the_loop_does() -> None:
+    from fairserve.sim.engine import existing
+
+    # 0 abandons -> 1 (happens) abandons -> 2 (happens) is served -> 3 (skipped) -> 4 (skipped: parent skipped)
+    parent = np.array([-1, 0, 1, 2, 3, -1, 5])
+    start = np.array([np.nan, np.nan, 1.0, np.nan, np.nan, 2.0, np.nan])
+    assert existing(parent, start).tolist() == [True, True, True, False, False, True, False]
+    assert existing(np.full(3, -1), np.full(3, np.nan)).all()
+    arrival, order, who, service, pat, parent = _instance_with_callbacks(2_000, 3, 15)
+    start, real = _kernel.serve_reference(arrival, order, who, service, pat, 3, parent)
+    np.testing.assert_array_equal(existing(parent, start), real)

@@ -128,3 +128,29 @@ def test_fixed_tiers_in_scenario_order() -> None:
     segs = [_seg(name="x", tier="silver"), _seg(name="y", tier="gold"), _seg(name="z", tier="silver")]
     scen = scenario_from_dict({"center": {"agents": 1, "duration": 1.0}, "segments": segs})
     assert scen.fixed_tiers() == ["silver", "gold"]
+
+
+@pytest.mark.parametrize("segments", [1, 2, 5, 20])
+def test_segment_of_a_point_equals_a_binary_search_on_the_shares(segments: int) -> None:
+    from fairserve.sim.scenario import _segment_of
+
+    rng = np.random.default_rng(segments)
+    peaks = rng.uniform(0.5, 3.0, segments)
+    edges = np.cumsum(peaks) / peaks.sum()
+    u = np.concatenate([rng.uniform(size=20_000), edges, np.nextafter(edges, 0), [0.0, np.nextafter(1.0, 0)]])
+    want = np.minimum(np.searchsorted(edges, u, side="right"), segments - 1)
+    got = _segment_of(u, edges)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int64 and set(np.unique(got)) == set(range(segments))
+
+
+def test_a_value_shared_by_all_segments_fills_the_column_and_different_values_follow_the_segment() -> None:
+    segs = [_seg(name="a", severity=2, sentiment=-0.5), _seg(name="b", severity=2, channel="chat")]
+    f = draw_contacts(
+        scenario_from_dict({"center": {"agents": 1, "duration": 50.0}, "segments": segs}), np.random.default_rng(2)
+    )
+    assert (f["severity"] == 2).all() and f["severity"].dtype == np.int64
+    a = (f["segment"] == "a").to_numpy()
+    assert a.any() and (~a).any()
+    assert (f.loc[a, "sentiment"] == -0.5).all() and f.loc[~a, "sentiment"].isna().all()
+    assert (f.loc[a, "channel"] == "phone").all() and (f.loc[~a, "channel"] == "chat").all()
