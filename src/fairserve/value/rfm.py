@@ -197,14 +197,38 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb", types: Ty
     d = _DIALECTS[engine]
     e = _exprs(spec, d, types)
     unit = "7.0" if spec.period == "week" else "1.0"
-    if spec.calibration_end is not None:
+    month = "(year({x}) * 12 + month({x}))"  # a month's index (year * 12 + month) of the DATE {x}
+    if spec.calibration_end is not None:  # literals, so the engine can filter while it scans
         cal_end = spec.calibration_end
-        cal = str((cal_end - _EPOCH).days)
-        cal_month = str(cal_end.year * 12 + cal_end.month)
-        bounds_from = ""
+        cal_d, cal_month = f"DATE '{cal_end.isoformat()}'", str(cal_end.year * 12 + cal_end.month)
+        bounds = f"SELECT {cal_d} AS cal_d, {cal_month} AS cal_month"
     else:  # the last date of the log
-        cal, cal_month, bounds_from = "MAX(day)", "MAX(month_index)", "\n  FROM clean"
-    obs = str((spec.observation_end - _EPOCH).days) if spec.observation_end else "CAST(NULL AS INT)"
+        cal_d, cal_month = "b.cal_d", "b.cal_month"
+        bounds = f"SELECT MAX(d) AS cal_d, {month.format(x='MAX(d)')} AS cal_month\n  FROM clean"
+    obs_end = spec.observation_end
+    if obs_end is not None:
+        # per-day rows run to the observation end; the calibration columns take the days up to cal_d only
+        obs_d = f"DATE '{obs_end.isoformat()}'"
+        day_filter = f"\n  WHERE d <= {obs_d}"
+        in_cal = f"d <= {cal_d}"
+        cal_aggs = (
+            f"MAX(CASE WHEN {in_cal} THEN d END) AS last_d,\n"
+            f"         SUM(CASE WHEN {in_cal} THEN 1 ELSE 0 END) - 1 AS frequency,\n"
+            f"         SUM(CASE WHEN {in_cal} THEN amount ELSE 0.0 END) - min_by(amount, d) AS repeat_amount,\n"
+            f"         SUM(CASE WHEN {in_cal} THEN 0 ELSE 1 END) AS frequency_holdout,\n"
+            f"         SUM(CASE WHEN {in_cal} THEN 0.0 ELSE amount END) AS amount_holdout,"
+        )
+        having = f"\n  HAVING MIN(d) <= MIN({cal_d})"
+    else:
+        # every per-day row is in the calibration window: plain aggregates, no CASE per row
+        in_cal = "TRUE"
+        day_filter = f"\n  WHERE d <= {cal_d}" if spec.calibration_end is not None else ""
+        cal_aggs = (
+            "MAX(d) AS last_d,\n"
+            "         COUNT(*) - 1 AS frequency,\n"
+            "         SUM(amount) - min_by(amount, d) AS repeat_amount,"
+        )
+        having = ""
     extra_src = ""
     extra_cols = ""
     extra_join = ""
@@ -235,17 +259,19 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb", types: Ty
         extra_cols = "".join(f", x.{a.rsplit(' AS ', 1)[1]}" for a in aggs)
         extra_join = (
             "\n  LEFT JOIN (SELECT customer_id, " + ", ".join(aggs)
-            + " FROM clean, bounds WHERE day <= bounds.cal_day GROUP BY customer_id) AS x"
+            + f" FROM clean, bounds AS b WHERE d <= {cal_d} GROUP BY customer_id) AS x"
             + "\n    ON x.customer_id = c.customer_id"
         )
     holdout_cols = ""
-    if spec.observation_end is not None:
+    if obs_end is not None:
+        obs_day = str((obs_end - _EPOCH).days)
         holdout_cols = (
             ",\n       c.frequency_holdout,"
             "\n       CASE WHEN c.frequency_holdout > 0 THEN CAST(c.amount_holdout AS DOUBLE) / c.frequency_holdout"
             " ELSE 0.0 END AS monetary_holdout,"
-            f"\n       CAST(b.obs_day - b.cal_day AS DOUBLE) / {unit} AS duration_holdout"
+            f"\n       CAST({obs_day} - {d.days(cal_d)} AS DOUBLE) / {unit} AS duration_holdout"
         )
+    first_day, last_day, cal_day = d.days("c.first_d"), d.days("c.last_d"), d.days(cal_d)
     return f"""
 WITH src AS (
   SELECT {e["customer"]} AS customer_id,
@@ -254,44 +280,37 @@ WITH src AS (
   FROM {source}
 ),
 clean AS (
-  SELECT *, {d.days('d')} AS day, year(d) * 12 + month(d) AS month_index
-  FROM src
+  SELECT * FROM src
   WHERE customer_id IS NOT NULL AND d IS NOT NULL AND amount IS NOT NULL
 ),
 bounds AS (
-  SELECT {cal} AS cal_day, {obs} AS obs_day, {cal_month} AS cal_month{bounds_from}
+  {bounds}
 ),
 days AS (
-  SELECT customer_id, day, MIN(month_index) AS month_index, SUM(amount) AS amount
-  FROM clean, bounds
-  WHERE day <= COALESCE(bounds.obs_day, bounds.cal_day)
-  GROUP BY customer_id, day
+  SELECT customer_id, d, SUM(amount) AS amount
+  FROM clean, bounds AS b{day_filter}
+  GROUP BY customer_id, d
 ),
 cust AS (
   SELECT customer_id,
-         MIN(day) AS first_day,
-         MAX(CASE WHEN day <= b.cal_day THEN day END) AS last_day,
-         SUM(CASE WHEN day <= b.cal_day THEN 1 ELSE 0 END) - 1 AS frequency,
-         SUM(CASE WHEN day <= b.cal_day THEN amount ELSE 0.0 END) - min_by(amount, day) AS repeat_amount,
-         bit_count(bit_or(CASE WHEN day <= b.cal_day AND month_index > b.cal_month - 12
-                               THEN CAST(POWER(2, b.cal_month - month_index) AS INT) ELSE 0 END)) AS active_months,
-         MIN(month_index) AS first_month,
-         SUM(CASE WHEN day > b.cal_day THEN 1 ELSE 0 END) AS frequency_holdout,
-         SUM(CASE WHEN day > b.cal_day THEN amount ELSE 0.0 END) AS amount_holdout
+         MIN(d) AS first_d,
+         {cal_aggs}
+         bit_count(bit_or(CASE WHEN {in_cal} AND {month.format(x='d')} > {cal_month} - 12
+                               THEN CAST(POWER(2, {cal_month} - {month.format(x='d')}) AS INT) ELSE 0 END))
+           AS active_months
   FROM days, bounds AS b
-  GROUP BY customer_id
-  HAVING MIN(day) <= MIN(b.cal_day)
+  GROUP BY customer_id{having}
 )
 SELECT c.customer_id,
        c.frequency,
-       CAST(c.last_day - c.first_day AS DOUBLE) / {unit} AS recency,
-       CAST(b.cal_day - c.first_day AS DOUBLE) / {unit} AS T,
+       CAST({last_day} - {first_day} AS DOUBLE) / {unit} AS recency,
+       CAST({cal_day} - {first_day} AS DOUBLE) / {unit} AS T,
        CASE WHEN c.frequency > 0 THEN CAST(c.repeat_amount AS DOUBLE) / c.frequency ELSE 0.0 END AS monetary_value,
-       {d.from_days('c.first_day')} AS first_purchase,
-       {d.from_days('c.last_day')} AS last_purchase,
-       b.cal_day - c.first_day AS tenure_days,
+       c.first_d AS first_purchase,
+       c.last_d AS last_purchase,
+       {cal_day} - {first_day} AS tenure_days,
        c.active_months,
-       LEAST(12, b.cal_month - c.first_month + 1) AS window_months{holdout_cols}{extra_cols}
+       LEAST(12, {cal_month} - {month.format(x='c.first_d')} + 1) AS window_months{holdout_cols}{extra_cols}
 FROM cust AS c
   CROSS JOIN bounds AS b{extra_join}
 ORDER BY c.customer_id
@@ -403,8 +422,8 @@ class _Runner:
     types: Types
 
     def frame(self, sql: str) -> pd.DataFrame:
-        if self.engine == "duckdb":
-            return self.con.execute(sql).df()
+        if self.engine == "duckdb":  # through Arrow: a few times faster than .df() for a million rows
+            return self.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
         return self.spark.sql(sql).toPandas()
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -412,13 +431,21 @@ class _Runner:
             return self.con.execute(sql).fetchall()
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
-    def materialise(self, sql: str, name: str) -> str:
-        """Keep the result of ``sql`` as a temporary table/view and return its name."""
+    def fetch_and_keep(self, sql: str, name: str) -> pd.DataFrame:
+        """Run ``sql``, keep its result queryable as ``name`` and return it as a pandas DataFrame.
+
+        DuckDB runs it once into an Arrow table (in the query's order), which later queries scan in place;
+        Spark caches it.
+        """
         if self.engine == "duckdb":
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
-        else:
-            self.spark.sql(sql).cache().createOrReplaceTempView(name)
-        return name
+            # no order to keep inside the query (its ORDER BY still orders the result): less memory, more threads
+            self.con.execute("SET preserve_insertion_order = false")
+            result = self.con.sql(sql).to_arrow_table()
+            self.con.register(name, result)
+            return result.to_pandas(date_as_object=False)
+        kept = self.spark.sql(sql).cache()
+        kept.createOrReplaceTempView(name)
+        return kept.toPandas()
 
     def close(self) -> None:
         if self.engine == "duckdb":
@@ -494,7 +521,7 @@ def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
         if col in frame:
             frame[col] = frame[col].fillna(0).astype("int64")
     for col in ("first_purchase", "last_purchase"):
-        frame[col] = pd.to_datetime(frame[col])
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")
     return frame
 
 
@@ -532,8 +559,8 @@ def summarise(
     run = _Runner(source, engine, spark, threads, memory_limit)
     try:
         info = _validate(run, spec)
-        table = run.materialise(summary_sql(spec, run.source, engine, run.types), "fairserve_summary")
-        customers = _coerce(run.frame(f"SELECT * FROM {table}"))
+        table = "fairserve_summary"
+        customers = _coerce(run.fetch_and_keep(summary_sql(spec, run.source, engine, run.types), table))
         compressed = run.frame(
             f"SELECT frequency, recency, T, COUNT(*) AS weight FROM {table} "
             "GROUP BY frequency, recency, T ORDER BY frequency, recency, T"
