@@ -8,7 +8,7 @@ import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 
 from fairserve.errors import FairserveError
-from fairserve.value.bgnbd import BetaGeoModel
+from fairserve.value.bgnbd import BetaGeoModel, simulate_bgnbd
 from fairserve.value.clv import discounted_clv
 from fairserve.value.gammagamma import GammaGammaModel
 from fairserve.value.paretonbd import ParetoNBDModel
@@ -101,3 +101,61 @@ def test_discounting_lowers_value_and_longer_horizons_raise_it(models, cdnow):
 def test_refuses_a_non_positive_period():
     with pytest.raises(FairserveError, match="period_days"):
         discounted_clv(BetaGeoModel(), GammaGammaModel(), [1], [1.0], [2.0], [10.0], period_days=0)
+
+
+def _month_by_month_clv(model, gg, f, r, T, m, horizon_months, discount_rate, period_days):
+    """The CLV sum written out month by month, each month's expected purchases evaluated for every customer."""
+    spend = gg.conditional_expected_spend(f, m)
+    month = 30.0 / period_days
+    previous = np.zeros(len(f))
+    clv = np.zeros(len(f))
+    for k in range(1, horizon_months + 1):
+        cumulative = model.expected_purchases(np.full(len(f), k * month), f, r, T)  # per-customer horizons
+        clv += (cumulative - previous) * spend / (1.0 + discount_rate) ** k
+        previous = cumulative
+    return clv
+
+
+@pytest.fixture(scope="module")
+def many_ties():
+    """Day-unit summaries with integer T: many customers share (frequency, T) but not recency."""
+    params = {"r": 0.8, "alpha": 20.0, "a": 0.9, "b": 6.0}
+    rng = np.random.default_rng(11)
+    T = rng.integers(30, 400, 20_000).astype(float)
+    f, r, T = simulate_bgnbd(20_000, T, params, random_state=rng)
+    r = np.floor(r)
+    m = np.where(f > 0, rng.gamma(5.0, 4.0, f.shape[0]), 0.0)
+    return f, r, T, m
+
+
+@pytest.mark.parametrize("which", ["bgnbd", "paretonbd"])
+@pytest.mark.parametrize(("discount_rate", "period_days"), [(0.01, 1.0), (0.0, 7.0), (-0.02, 1.0)])
+def test_one_pass_clv_equals_the_month_by_month_sum(models, many_ties, which, discount_rate, period_days):
+    bg, pnbd, gg = models
+    model = bg if which == "bgnbd" else pnbd
+    f, r, T, m = many_ties
+    assert len(np.unique(np.column_stack([f, T]), axis=0)) < len(f) / 2  # the distinct pairs are few
+    ours = discounted_clv(model, gg, f, r, T, m, horizon_months=12, discount_rate=discount_rate,
+                          period_days=period_days)
+    plain = _month_by_month_clv(model, gg, f, r, T, m, 12, discount_rate, period_days)
+    np.testing.assert_allclose(ours, plain, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("which", ["bgnbd", "paretonbd"])
+def test_expected_purchases_sum_is_the_weighted_sum_of_expected_purchases(models, many_ties, which):
+    bg, pnbd, _ = models
+    model = bg if which == "bgnbd" else pnbd
+    f, r, T, _ = many_ties
+    horizons, weights = [5.0, 40.0, 365.0], [0.5, -1.0, 2.0]
+    expected = sum(
+        w * model.expected_purchases(np.full(len(f), h), f, r, T) for h, w in zip(horizons, weights, strict=True)
+    )
+    np.testing.assert_allclose(model.expected_purchases_sum(horizons, weights, f, r, T), expected, rtol=1e-12)
+
+
+def test_expected_purchases_for_one_horizon_equals_the_per_customer_formula(models, many_ties):
+    bg, _, _ = models
+    f, r, T, _ = many_ties
+    one = bg.expected_purchases(90.0, f, r, T)  # evaluated on the distinct (frequency, T) pairs
+    each = bg.expected_purchases(np.full(len(f), 90.0), f, r, T)  # evaluated customer by customer
+    np.testing.assert_array_equal(one, each)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 
@@ -56,6 +57,24 @@ def check_rfm(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[F
     if np.any((x == 0) & (t_x != 0)):
         raise FitError("recency must be 0 for customers with no repeat purchase (frequency 0)")
     return x.astype(np.float64), t_x.astype(np.float64), t_cal.astype(np.float64)
+
+
+def distinct_rows(columns: list[FloatArray]) -> tuple[list[FloatArray], NDArray[np.intp]]:
+    """The distinct rows of ``columns`` (in order of first appearance) and each row's index among them.
+
+    ``[u[inverse] for u in unique]`` gives ``columns`` back, so a function of these columns can be evaluated once
+    per distinct row and gathered. Hash-based (``pandas.factorize``), so a million rows take a few hundredths of a
+    second, unlike a sort.
+    """
+    n = columns[0].shape[0]
+    inverse = np.zeros(n, dtype=np.intp)
+    for col in columns:
+        codes, levels = pd.factorize(col)
+        inverse, _ = pd.factorize(inverse * len(levels) + codes)  # re-densified, so it never overflows
+    size = int(inverse.max()) + 1 if n else 0
+    first = np.empty(size, dtype=np.intp)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each distinct row
+    return [np.ascontiguousarray(col[first]) for col in columns], inverse.astype(np.intp, copy=False)
 
 
 def merge_rows(columns: list[FloatArray], weights: ArrayLike | None) -> tuple[list[FloatArray], FloatArray]:

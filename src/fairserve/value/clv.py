@@ -32,6 +32,10 @@ class TransactionModel(Protocol):
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray: ...
 
+    def expected_purchases_sum(
+        self, horizons: ArrayLike, weights: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray: ...
+
 
 class SpendModel(Protocol):
     """What ``discounted_clv`` needs of a spend model (GammaGammaModel)."""
@@ -83,11 +87,11 @@ def discounted_clv(
     if discount_rate <= -1:
         raise FairserveError(f"discount_rate must be > -1, got {discount_rate}")
     spend = np.asarray(spend_model.conditional_expected_spend(frequency, monetary_value), dtype=np.float64)
-    month = DAYS_PER_MONTH / period_days
-    previous = np.zeros_like(spend)
-    clv = np.zeros_like(spend)
-    for k in range(1, int(horizon_months) + 1):
-        cumulative = np.asarray(transaction_model.expected_purchases(k * month, frequency, recency, T))
-        clv = clv + (cumulative - previous) * spend / (1.0 + discount_rate) ** k
-        previous = cumulative
-    return clv
+    # sum_k (E[Y(k)] - E[Y(k-1)]) v_k  ==  sum_k E[Y(k)] (v_k - v_(k+1)),  v_k = (1 + d)^-k, v_(H+1) = 0, E[Y(0)] = 0:
+    # one weighted sum of expected purchases at the monthly horizons, which the model computes in one pass
+    months = np.arange(1, int(horizon_months) + 1, dtype=np.float64)
+    discount = (1.0 + discount_rate) ** -months
+    weights = discount - np.append(discount[1:], 0.0)
+    horizons = months * (DAYS_PER_MONTH / period_days)
+    purchases = transaction_model.expected_purchases_sum(horizons, weights, frequency, recency, T)
+    return np.asarray(purchases * spend, dtype=np.float64)

@@ -209,9 +209,10 @@ class ParetoNBDModel(Estimator):
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """Probability each customer is still alive at ``T`` (Fader & Hardie 2005 note)."""
-        theta = self._theta()
-        x, t_x, t_cal = check_rfm(frequency, recency, T)
-        l1, _, total, _ = _terms(theta, x, t_x, t_cal, grad=False)
+        return self._p_alive(*check_rfm(frequency, recency, T))
+
+    def _p_alive(self, x: FloatArray, t_x: FloatArray, t_cal: FloatArray) -> FloatArray:
+        l1, _, total, _ = _terms(self._theta(), x, t_x, t_cal, grad=False)
         return np.asarray(np.exp(l1 - total), dtype=np.float64)
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
@@ -220,7 +221,23 @@ class ParetoNBDModel(Estimator):
         x, t_x, t_cal = check_rfm(frequency, recency, T)
         t = np.asarray(t, dtype=np.float64)
         head = (r + x) * (beta + t_cal) / (alpha + t_cal)
-        return np.asarray(head * _survival_integral(s, beta + t_cal, t) * self.p_alive(x, t_x, t_cal))
+        return np.asarray(head * _survival_integral(s, beta + t_cal, t) * self._p_alive(x, t_x, t_cal))
+
+    def expected_purchases_sum(
+        self, horizons: ArrayLike, weights: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray:
+        """``sum_k weights[k] * E[X(T, T + horizons[k]) | history]`` per customer, in one pass.
+
+        P(alive), the costly part (a hypergeometric series per customer), is computed once, not once per horizon.
+        """
+        r, alpha, s, beta = self._theta()
+        x, t_x, t_cal = check_rfm(frequency, recency, T)
+        hs, ws = np.broadcast_arrays(np.asarray(horizons, dtype=np.float64), np.asarray(weights, dtype=np.float64))
+        total = np.zeros_like(t_cal)
+        for h, w in zip(hs.reshape(-1), ws.reshape(-1), strict=True):
+            total += w * _survival_integral(s, beta + t_cal, np.asarray(h))
+        head = (r + x) * (beta + t_cal) / (alpha + t_cal)
+        return np.asarray(head * total * self._p_alive(x, t_x, t_cal), dtype=np.float64)
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
         """Unconditional expected purchases in ``(0, t]`` for a new customer, E[X(t)] (SMC 1987)."""
