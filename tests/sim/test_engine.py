@@ -449,3 +449,62 @@ def test_existing_follows_chains_of_callbacks_like_the_loop_does() -> None:
     arrival, order, who, service, pat, parent = _instance_with_callbacks(2_000, 3, 15)
     start, real = _kernel.serve_reference(arrival, order, who, service, pat, 3, parent)
     np.testing.assert_array_equal(existing(parent, start), real)
+
+
+def test_per_replication_metrics_equal_a_pandas_groupby_of_the_replication() -> None:
+    """``replication_metrics`` (what ``compare_policies`` records) against pandas grouping the same frame."""
+    from fairserve.sim.engine import resolve_policy
+    from fairserve.sim.metrics import add_outcomes, replication_metrics
+
+    scen = scenario_from_dict(
+        {
+            "center": {"agents": 5, "duration": 300.0, "warmup": 10.0},
+            "segments": [
+                {"name": "vip", "arrival_rate": 1.0, "handle_mean": 1.0, "patience_mean": 3.0, "tier": "gold"},
+                {
+                    "name": "chat",
+                    "arrival_rate": 3.5,
+                    "handle_mean": 1.0,
+                    "patience_mean": 2.0,
+                    "channel": "chat",
+                    "influence": 0.95,
+                    "clv": 50.0,
+                    "value_percentile": 0.35,
+                },
+            ],
+        }
+    )
+    _, policy = resolve_policy("influence-first", scen)
+    frame = add_outcomes(run_replication(scen, policy, np.random.default_rng(16)), scen)
+    got = replication_metrics(frame)
+    m = frame[frame["measured"]]
+
+    def want(g):  # type: ignore[no-untyped-def]
+        w = g["wait"].to_numpy(dtype=float)
+        return {
+            "arrivals": len(g),
+            "mean_wait": w.mean(),
+            "p90_wait": np.percentile(w, 90),
+            "p95_wait": np.percentile(w, 95),
+            "sla": g["sla_ok"].mean(),
+            "abandon_rate": 1.0 - g["served"].mean(),
+            "displacements": g["overtaken"].sum(),
+            "revenue_at_risk": g["revenue_at_risk"].sum(),
+        }
+
+    def check(section, labels):  # type: ignore[no-untyped-def]
+        groups = dict(m.groupby(labels, sort=False, observed=True).__iter__())
+        assert sorted(got[section]) == sorted(str(k) for k in groups)
+        for k, g in groups.items():
+            for metric, value in want(g).items():
+                assert got[section][str(k)][metric] == pytest.approx(value, rel=1e-12), (section, k, metric)
+
+    check("segments", "segment")
+    check("tiers", "tier")
+    check("channels", "channel")
+    vp = m["value_percentile"].to_numpy(dtype=float)
+    decile = (np.minimum(np.floor(np.nan_to_num(vp) * 10), 9) + 1).astype(int)
+    check("value_deciles", np.where(np.isnan(vp), "unknown", np.char.add("D", decile.astype(str))))
+    assert list(got["value_deciles"]) == ["D4", "unknown"] and list(got["influence_deciles"]) == ["D10", "unknown"]
+    assert set(got["tiers"]) == {"everyone", "known"} and set(got["channels"]) == {"phone", "chat"}
+    assert got["all"]["all"]["arrivals"] == len(m)

@@ -82,22 +82,27 @@ def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return frame
 
 
-def _group_metrics(g: pd.DataFrame) -> dict[str, float]:
-    wait = g["wait"].to_numpy(dtype=float)
-    served = g["served"].to_numpy(dtype=bool)
+_OUTCOMES = ("wait", "served", "overtaken", "overtaken_influence", "sla_ok", "revenue_at_risk", "exposure")
+
+
+def _group_metrics(g: dict[str, np.ndarray]) -> dict[str, float]:
+    """The metrics of one group of contacts, given its outcome columns (:data:`_OUTCOMES`) as arrays."""
+    wait = g["wait"].astype(float, copy=False)
+    served = g["served"].astype(bool, copy=False)
     n = wait.size
     if n == 0:
         return {}
-    over = g["overtaken"].to_numpy()
-    over_inf = g["overtaken_influence"].to_numpy()
+    over = g["overtaken"]
+    over_inf = g["overtaken_influence"]
+    p90, p95 = np.percentile(wait, [90, 95])
     return {
         "arrivals": float(n),
         "mean_wait": float(wait.mean()),
         "mean_wait_served": float(wait[served].mean()) if served.any() else math.nan,
-        "p90_wait": float(np.percentile(wait, 90)),
-        "p95_wait": float(np.percentile(wait, 95)),
+        "p90_wait": float(p90),
+        "p95_wait": float(p95),
         "p_wait": float(np.mean(wait > 0)),
-        "sla": float(g["sla_ok"].mean()),
+        "sla": float(np.mean(g["sla_ok"])),
         "abandon_rate": float(1.0 - served.mean()),
         "overtaken": float(over.mean()),
         "p_overtaken": float(np.mean(over > 0)),
@@ -110,23 +115,58 @@ def _group_metrics(g: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _deciles(x: pd.Series) -> pd.Series:
-    v = x.to_numpy(dtype=float)
-    d = np.minimum(np.floor(v * 10), 9) + 1
-    return pd.Series(np.where(np.isnan(v), np.nan, d), index=x.index).map(
-        lambda k: "unknown" if np.isnan(k) else f"D{int(k)}"
-    )
+def _by_group(cols: dict[str, np.ndarray], codes: np.ndarray, names: list[str]) -> dict[str, dict[str, float]]:
+    """Metrics per group: rows with ``codes == k`` form group ``names[k]`` (code -1: in no group).
+
+    One stable sort by group gathers every group's rows contiguously and in row order, instead of a pandas
+    group frame of every column per group.
+    """
+    if len(names) == 1 and codes.min() == 0:  # one group of every row (e.g. a single channel): no gather
+        return {names[0]: _group_metrics(cols)}
+    key = codes.astype(np.int16) if len(names) < 2**15 else codes  # small codes: a linear radix sort
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    rows = {c: v[order] for c, v in cols.items()}
+    return {
+        name: _group_metrics({c: v[bounds[k] : bounds[k + 1]] for c, v in rows.items()}) for k, name in enumerate(names)
+    }
+
+
+def _deciles(x: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each row's decile ``D1``..``D10`` of a score in [0, 1] (``unknown`` when missing), as codes and names.
+
+    Names are in sorted text order (``D1``, ``D10``, ``D2``, ..., ``unknown``); only the deciles that occur.
+    """
+    v = np.asarray(x, dtype=float)
+    known = ~np.isnan(v)
+    d = np.minimum(np.floor(v[known] * 10), 9) + 1
+    present = np.unique(d)
+    labels = [f"D{int(k)}" for k in present] + ([] if known.all() else ["unknown"])
+    by_text = np.argsort(np.array(labels))
+    code_of = np.empty(len(labels), dtype=np.int64)
+    code_of[by_text] = np.arange(len(labels))
+    codes = np.empty(v.size, dtype=np.int64)
+    codes[known] = code_of[np.searchsorted(present, d)]
+    codes[~known] = code_of[-1]
+    return codes, [labels[i] for i in by_text]
 
 
 def replication_metrics(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
-    """Metrics of one replication (measured contacts, with outcomes) by segment, tier, channel and deciles."""
-    m = frame[frame["measured"]]
-    out: dict[str, dict[str, dict[str, float]]] = {"all": {"all": _group_metrics(m)}}
+    """Metrics of one replication (measured contacts, with outcomes) by segment, tier, channel and deciles.
+
+    Groups of text columns come in order of first appearance; deciles in sorted order.
+    """
+    keep = frame["measured"].to_numpy(dtype=bool)
+    cols = {c: frame[c].to_numpy()[keep] for c in _OUTCOMES}
+    out: dict[str, dict[str, dict[str, float]]] = {"all": {"all": _group_metrics(cols)}}
     for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel")):
-        out[key] = {str(k): _group_metrics(g) for k, g in m.groupby(col, sort=False)}
+        codes, uniques = pd.factorize(frame[col][keep])  # missing labels get -1 and no group, like groupby
+        out[key] = _by_group(cols, codes, [str(u) for u in uniques])
     for key, col in (("value_deciles", "value_percentile"), ("influence_deciles", "influence")):
-        if col in m and m[col].notna().any():
-            out[key] = {str(k): _group_metrics(g) for k, g in m.groupby(_deciles(m[col]), sort=True)}
+        if col in frame:
+            score = frame[col].to_numpy(dtype=float)[keep]
+            if (~np.isnan(score)).any():
+                out[key] = _by_group(cols, *_deciles(score))
     return out
 
 

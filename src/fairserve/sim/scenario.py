@@ -303,7 +303,7 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
 
     def table(values: list[Any], dtype: Any = float) -> np.ndarray:
         per_segment = np.asarray(values, dtype=dtype)
-        if np.all(per_segment == per_segment[0]):  # the same for every segment: no gather
+        if np.array_equal(per_segment, np.full_like(per_segment, per_segment[0]), equal_nan=True):  # no gather
             return np.full(n, per_segment[0], dtype=dtype)
         return per_segment[seg]
 
