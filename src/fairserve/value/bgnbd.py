@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from fairserve.value._base import Estimator, FloatArray, check_rfm, distinct_rows, maximise, merge_rows
@@ -20,16 +20,35 @@ from fairserve.value._base import Estimator, FloatArray, check_rfm, distinct_row
 __all__ = ["BetaGeoModel", "simulate_bgnbd"]
 
 
+def _levels(values: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    """The distinct values (sorted) and each row's index among them."""
+    levels, index = np.unique(values, return_inverse=True)
+    return levels, index.reshape(-1)
+
+
 class _Data:
-    """Merged summary: distinct rows, their weights, and the distinct frequencies with summed weights."""
+    """Merged summary, with everything that depends on the data alone computed once for the optimiser.
+
+    ``T`` and ``t_x`` take few distinct values (days or weeks of a calendar), so their logs are evaluated per
+    distinct value and gathered, and the terms in ``ln(alpha + T)`` are summed per distinct ``T`` beforehand.
+    """
 
     def __init__(self, x: FloatArray, t_x: FloatArray, t_cal: FloatArray, w: FloatArray) -> None:
         self.x, self.t_x, self.T, self.w = x, t_x, t_cal, w
-        self.x_levels, inv = np.unique(x, return_inverse=True)
-        self.x_index = inv.reshape(-1)
-        self.w_by_x = np.bincount(self.x_index, weights=w, minlength=self.x_levels.shape[0])
-        self.repeat = x > 0
         self.n = float(w.sum())
+        self.x_levels, x_index = _levels(x)
+        self.w_by_x = np.bincount(x_index, weights=w, minlength=self.x_levels.shape[0])
+        # sum_i w_i (r + x_i) f(T_i) = sum_T f(T) (r W_T + WX_T): weights and weighted frequencies per distinct T
+        self.t_levels, t_index = _levels(t_cal)
+        self.w_by_t = np.bincount(t_index, weights=w, minlength=self.t_levels.shape[0])
+        self.wx_by_t = np.bincount(t_index, weights=w * x, minlength=self.t_levels.shape[0])
+        # the repeat buyers' rows, with indices into the distinct T, t_x and x values
+        rep = x > 0
+        self.rep_w, self.rep_x = w[rep], x[rep]
+        self.rep_t_index = t_index[rep]
+        self.tx_levels, self.rep_tx_index = _levels(t_x[rep])
+        self.xr_levels, self.rep_x_index = _levels(self.rep_x)
+        self.rep_w_by_x = np.bincount(self.rep_x_index, weights=self.rep_w, minlength=self.xr_levels.shape[0])
 
 
 def _loglik(theta: FloatArray, d: _Data) -> tuple[float, FloatArray]:
@@ -48,23 +67,31 @@ def _loglik(theta: FloatArray, d: _Data) -> tuple[float, FloatArray]:
     g_b = float(np.dot(wx, digamma(b + xl) - digamma(a + b + xl))) + d.n * (digamma(a + b) - digamma(b))
     g_alpha = d.n * r / alpha
 
-    rx = r + d.x
-    log_at = np.log(alpha + d.T)
-    ll -= float(np.dot(d.w, rx * log_at))
-    g_r -= float(np.dot(d.w, log_at))
-    g_alpha -= float(np.dot(d.w, rx / (alpha + d.T)))
+    # -(r + x) ln(alpha + T): once per distinct T
+    log_at = np.log(alpha + d.t_levels)
+    inv_at = 1.0 / (alpha + d.t_levels)
+    rx_by_t = r * d.w_by_t + d.wx_by_t
+    ll -= float(np.dot(rx_by_t, log_at))
+    g_r -= float(np.dot(d.w_by_t, log_at))
+    g_alpha -= float(np.dot(rx_by_t, inv_at))
 
-    rep = d.repeat
-    if np.any(rep):
-        w, xr, rxr = d.w[rep], d.x[rep], rx[rep]
-        log_atx = np.log(alpha + d.t_x[rep])
-        log_c = np.log(a) - np.log(b + xr - 1.0) + rxr * (log_at[rep] - log_atx)
-        s = expit(log_c)  # d ln(1 + c) / d ln c
-        ll += float(np.dot(w, np.logaddexp(0.0, log_c)))
-        g_r += float(np.dot(w, s * (log_at[rep] - log_atx)))
-        g_alpha += float(np.dot(w, s * rxr * (1.0 / (alpha + d.T[rep]) - 1.0 / (alpha + d.t_x[rep]))))
-        g_a += float(np.dot(w, s)) / a
-        g_b -= float(np.dot(w, s / (b + xr - 1.0)))
+    if d.rep_w.size:
+        # ln(1 + c) for repeat buyers: ln c = ln a - ln(b + x - 1) + (r + x) (ln(alpha + T) - ln(alpha + t_x))
+        log_atx = np.log(alpha + d.tx_levels)
+        inv_atx = 1.0 / (alpha + d.tx_levels)
+        log_bx = np.log(b + d.xr_levels - 1.0)
+        ratio = log_at[d.rep_t_index] - log_atx[d.rep_tx_index]
+        rxr = r + d.rep_x
+        log_c = rxr * ratio + (np.log(a) - log_bx[d.rep_x_index])
+        # ln(1 + c) and s = c / (1 + c) = d ln(1 + c) / d ln c from one exponential, stable for any sign of ln c
+        e = np.exp(-np.abs(log_c))
+        ll += float(np.dot(d.rep_w, np.maximum(log_c, 0.0) + np.log1p(e)))
+        ws = d.rep_w * np.where(log_c >= 0.0, 1.0, e) / (1.0 + e)  # w * s
+        g_r += float(np.dot(ws, ratio))
+        g_alpha += float(np.dot(ws * rxr, inv_at[d.rep_t_index] - inv_atx[d.rep_tx_index]))
+        ws_by_x = np.bincount(d.rep_x_index, weights=ws, minlength=d.xr_levels.shape[0])
+        g_a += float(ws_by_x.sum()) / a
+        g_b -= float(np.dot(ws_by_x, 1.0 / (b + d.xr_levels - 1.0)))
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 

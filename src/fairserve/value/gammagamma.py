@@ -30,24 +30,56 @@ def _check(frequency: ArrayLike, monetary_value: ArrayLike) -> tuple[FloatArray,
     return x.astype(np.float64), m.astype(np.float64)
 
 
+class _Spend:
+    """Merged (frequency, mean spend) rows with what depends on the data alone computed once for the optimiser.
+
+    The gamma-function terms depend on the frequency only (evaluated per distinct frequency); ``ln m`` and
+    ``ln x`` enter the likelihood linearly in the parameters (summed once); per row and evaluation there remains
+    ``ln(gamma + m x)``.
+    """
+
+    def __init__(self, x: FloatArray, m: FloatArray, w: FloatArray) -> None:
+        self.w, self.mx = w, m * x
+        self.wx = w * x
+        self.n = float(w.sum())
+        self.x_levels, index = np.unique(x, return_inverse=True)
+        self.w_by_x = np.bincount(index.reshape(-1), weights=w, minlength=self.x_levels.shape[0])
+        log_m, log_x = np.log(m), np.log(x)
+        self.sum_w_log_m = float(np.dot(w, log_m))
+        self.sum_wx_log_m = float(np.dot(self.wx, log_m))
+        self.sum_wx_log_x = float(np.dot(self.wx, log_x))
+
+
 def _loglik(theta: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray) -> tuple[float, FloatArray]:
-    """Weighted log-likelihood of mean spends ``m`` over ``x`` purchases, and its gradient in (p, q, gamma).
+    """Weighted log-likelihood of mean spends ``m`` over ``x`` purchases, and its gradient in (p, q, gamma)."""
+    return _spend_loglik(theta, _Spend(x, m, w))
+
+
+def _spend_loglik(theta: FloatArray, d: _Spend) -> tuple[float, FloatArray]:
+    """:func:`_loglik` on prepared data.
 
     The density of the mean of ``x`` purchases (Fader & Hardie 2013)::
 
         f(m | x) = Gamma(px + q) / (Gamma(px) Gamma(q)) * gamma^q m^(px-1) x^(px) / (gamma + m x)^(px + q)
     """
     p, q, gam = theta
-    px = p * x
-    log_xm = np.log(gam + m * x)
-    log_m, log_x = np.log(m), np.log(x)
-    ll = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gam) + (px - 1.0) * log_m + px * log_x
-    ll = ll - (px + q) * log_xm
-    psi = digamma(px + q)
-    g_p = x * (psi - digamma(px) + log_m + log_x - log_xm)
-    g_q = psi - digamma(q) + np.log(gam) - log_xm
-    g_g = q / gam - (px + q) / (gam + m * x)
-    return float(np.dot(w, ll)), np.array([np.dot(w, g_p), np.dot(w, g_q), np.dot(w, g_g)])
+    pxl = p * d.x_levels
+    wl = d.w_by_x
+    log_xm = np.log(gam + d.mx)
+    sum_w_log_xm = float(np.dot(d.w, log_xm))
+    sum_wx_log_xm = float(np.dot(d.wx, log_xm))
+    ll = (
+        float(np.dot(wl, gammaln(pxl + q) - gammaln(pxl)))
+        + d.n * (q * np.log(gam) - gammaln(q))
+        + p * d.sum_wx_log_m - d.sum_w_log_m + p * d.sum_wx_log_x
+        - p * sum_wx_log_xm - q * sum_w_log_xm
+    )
+    psi = digamma(pxl + q)
+    g_p = float(np.dot(wl * d.x_levels, psi - digamma(pxl))) + d.sum_wx_log_m + d.sum_wx_log_x - sum_wx_log_xm
+    g_q = float(np.dot(wl, psi)) - d.n * digamma(q) + d.n * np.log(gam) - sum_w_log_xm
+    inv = 1.0 / (gam + d.mx)
+    g_g = d.n * q / gam - p * float(np.dot(d.wx, inv)) - q * float(np.dot(d.w, inv))
+    return ll, np.array([g_p, g_q, g_g])
 
 
 class GammaGammaModel(Estimator):
@@ -100,18 +132,19 @@ class GammaGammaModel(Estimator):
         if np.any(m <= 0):
             raise FitError("monetary_value must be > 0 for every repeat buyer")
         (x, m), w = merge_rows([x, m], weights)
-        n = float(w.sum())
+        data = _Spend(x, m, w)
+        n = data.n
         pen = float(self.penalizer)
 
         def objective(log_theta: FloatArray) -> tuple[float, FloatArray]:
             theta = np.exp(log_theta)
-            ll, grad = _loglik(theta, x, m, w)
+            ll, grad = _spend_loglik(theta, data)
             return -ll / n + pen * float(np.sum(theta**2)), (-grad / n + 2.0 * pen * theta) * theta
 
         start = np.log(np.array([1.0, 1.0, max(float(np.average(m, weights=w)), 1e-6)]))
         theta, _ = maximise(objective, start, tol=self.tol, max_iter=self.max_iter, model="Gamma-Gamma")
         self.params_ = dict(zip(self.PARAM_NAMES, (float(v) for v in theta), strict=True))
-        self.log_likelihood_ = _loglik(theta, x, m, w)[0]
+        self.log_likelihood_ = _spend_loglik(theta, data)[0]
         self.n_customers_ = round(n)
         return self
 
