@@ -165,8 +165,8 @@ def _decisions(frame: pd.DataFrame, decider: Decider) -> dict[str, Any]:
     arrival = frame["arrival"].to_numpy(dtype=float)
     out: dict[str, Any] = {}
     for col, values in unique.items():
-        if col == "virtual_arrival":
-            out[col] = arrival - unique["head_start_min"][inverse] * 60.0
+        if col == "virtual_arrival":  # the head start in seconds is per profile: one gather, one subtraction
+            out[col] = arrival - (unique["head_start_min"] * 60.0)[inverse]
         elif col == "sla_deadline":
             out[col] = arrival + unique["sla_seconds"][inverse]
         elif isinstance(values, pd.Categorical):
@@ -209,13 +209,16 @@ def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarr
     if not np.all(arrival[1:] >= arrival[:-1]):
         who = np.lexsort((np.arange(n), arrival, virtual_arrival, rank))
     else:
-        in_order = bool(np.all(virtual_arrival[1:] >= virtual_arrival[:-1]))
-        who = np.arange(n) if in_order else np.argsort(virtual_arrival, kind="stable")
-        by_rank = rank[who]
+        sorted_va = bool(np.all(virtual_arrival[1:] >= virtual_arrival[:-1]))
+        by_va = None if sorted_va else np.argsort(virtual_arrival, kind="stable")  # None: already in that order
+        by_rank = rank if by_va is None else rank[by_va]
         lo, hi = (int(by_rank.min()), int(by_rank.max())) if n else (0, 0)
-        if lo < hi:
-            key = (by_rank - lo).astype(np.int16) if hi - lo < 2**15 else by_rank
-            who = who[np.argsort(key, kind="stable")]
+        if lo == hi:
+            who = np.arange(n) if by_va is None else by_va
+        else:
+            small = lo >= -(2**15) and hi < 2**15
+            sort_rank = np.argsort(by_rank.astype(np.int16) if small else by_rank, kind="stable")
+            who = sort_rank if by_va is None else by_va[sort_rank]
     order = np.empty(n, dtype=np.int64)
     order[who] = np.arange(n)
     return who, order
@@ -258,40 +261,45 @@ def run_replication(
     n = len(frame)
     new = {col: dec[col] for col in ("tier", "queue", "rank", "head_start_min", "influence_min", "virtual_arrival")}
     new["sla_seconds"] = dec["sla_seconds"]
-    t = frame["t"].to_numpy(dtype=float)
     va = np.asarray(dec["virtual_arrival"], dtype=float)
-    rank = np.asarray(dec["rank"], dtype=np.int64)
-    plain = va + np.nan_to_num(np.asarray(dec["influence_min"], dtype=float)) * 60.0  # the key without influence
+    plain = np.nan_to_num(np.asarray(dec["influence_min"], dtype=float))  # the key without influence minutes
+    plain *= 60.0
+    plain += va
     social = np.asarray(dec["queue"] == "social-care", dtype=bool)
     pool, agents = assign_pools(scenario, frame["channel"], social)
-    start = np.full(n, np.nan)
-    real = np.ones(n, dtype=bool)
-    overtaken = np.zeros(n, dtype=np.int64)
-    by_influence = np.zeros(n, dtype=np.int64)
-    handle = frame["handle"].to_numpy(dtype=float)
+    t = frame["t"].to_numpy(dtype=float)
     patience = frame["patience"].to_numpy(dtype=float)
-    arrival_s = frame["arrival"].to_numpy(dtype=float)
     parent = frame["parent"].to_numpy(dtype=np.int64) if "parent" in frame else np.full(n, -1, dtype=np.int64)
-    count_overtakes = _kernel.overtakes if kernel != "python" else _kernel._overtakes
+    columns = (
+        t,
+        frame["arrival"].to_numpy(dtype=float),
+        frame["handle"].to_numpy(dtype=float),
+        patience,
+        np.asarray(dec["rank"], dtype=np.int64),
+        va,
+        plain,
+    )
+    results: list[tuple[Any, tuple[np.ndarray, ...]]] = []
     for k, c in enumerate(agents):
-        idx = np.flatnonzero(pool == k)
+        idx = np.flatnonzero(pool == k) if len(agents) > 1 else None
+        if idx is None or idx.size == n:  # one queue for everyone: the columns as they are, no copies
+            results.append((slice(None), _serve_queue(c, kernel, parent, *columns)))
+            continue
         if idx.size == 0:
             continue
-        on: Any = slice(None) if idx.size == n else idx  # one queue for everyone: views, no copies
-        par = parent[on]
-        if idx.size < n:  # the call-backs' parents, numbered within the pool
-            local = np.full(n, -1, dtype=np.int64)
-            local[idx] = np.arange(idx.size)
-            par = np.where(par >= 0, local[np.maximum(par, 0)], -1)
-            if np.any((parent[on] >= 0) & (par < 0)):
-                raise FairserveError("a call-back was routed to another queue than the call it follows")
-        who, order = queue_order(rank[on], va[on], arrival_s[on])
-        tk, pk = t[on], patience[on]
-        st, real_k = _loop(kernel)(*_loop_inputs(tk, order, who, handle[on], pk), int(c), _ints(par))
-        start[on] = st
-        real[on] = real_k
-        wait_end = np.where(np.isnan(st), np.where(real_k, tk + pk, tk), st)
-        overtaken[on], by_influence[on] = count_overtakes(tk, wait_end, st, rank[on], va[on], plain[on])
+        local = np.full(n, -1, dtype=np.int64)  # the call-backs' parents, numbered within the pool
+        local[idx] = np.arange(idx.size)
+        par = np.where(parent[idx] >= 0, local[np.maximum(parent[idx], 0)], -1)
+        if np.any((parent[idx] >= 0) & (par < 0)):
+            raise FairserveError("a call-back was routed to another queue than the call it follows")
+        results.append((idx, _serve_queue(c, kernel, par, *(x[idx] for x in columns))))
+    if len(results) == 1 and isinstance(results[0][0], slice):
+        start, real, overtaken, by_influence = results[0][1]
+    else:
+        start, real = np.full(n, np.nan), np.ones(n, dtype=bool)
+        overtaken, by_influence = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        for on, (st, real_k, cnt, inf_cnt) in results:
+            start[on], real[on], overtaken[on], by_influence[on] = st, real_k, cnt, inf_cnt
     served = ~np.isnan(start)
     new.update(
         start=start,
@@ -305,6 +313,24 @@ def run_replication(
         happened=real,
     )
     return pd.concat([frame, pd.DataFrame(new, index=frame.index, copy=False)], axis=1)
+
+
+def _serve_queue(agents: int, kernel: Kernel, parent: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One queue: its order, the event loop, and the overtakes; ``columns`` as built in :func:`run_replication`.
+
+    Returns each contact's start (NaN: not served), whether it happened, how many later arrivals overtook it,
+    and how many of those only by influence.
+    """
+    t, arrival_s, handle, patience, rank, va, plain = columns
+    who, order = queue_order(rank, va, arrival_s)
+    start, real = _loop(kernel)(*_loop_inputs(t, order, who, handle, patience), int(agents), _ints(parent))
+    wait_end = start.copy()  # end of waiting: service, abandonment, or (call-back that never happened) arrival
+    gone = np.flatnonzero(np.isnan(start))
+    wait_end[gone] = t[gone] + np.where(real[gone], patience[gone], 0.0)
+    count, by_influence = (_kernel.overtakes if kernel != "python" else _kernel._overtakes)(
+        t, wait_end, start, rank, va, plain
+    )
+    return start, real, count, by_influence
 
 
 def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.DataFrame], pd.DataFrame]:

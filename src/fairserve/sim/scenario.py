@@ -224,7 +224,9 @@ def _arrivals(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray,
     # given their count, Poisson points are sorted uniforms, drawn in order without a sort: the normalised
     # partial sums of n + 1 exponentials are the order statistics of n uniforms (Devroye 1986, ch. V.2)
     gaps = rng.exponential(1.0, n + 1)
-    t = np.cumsum(gaps[:n]) * (horizon / gaps.sum())
+    scale = horizon / gaps.sum()
+    t = np.cumsum(gaps[:n], out=gaps[:n])  # in place: a million-row temporary less
+    t *= scale
     seg = _segment_of(rng.uniform(size=n), np.cumsum(peaks) / total)
     thinned = [k for k, prof in enumerate(profiles) if prof.size > 1 or prof[0] != 1.0]
     if not thinned:
@@ -373,7 +375,10 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
     frame["status"] = _cat(status, statuses)
     frame["customer_id"] = _cat(cust, ids)
     # contacts with the same profile have the same policy inputs but for their arrival time
-    frame["profile"] = seg * (1 + (0 if customers is None else len(customers))) + row + 1
+    profile = seg * (1 + (0 if customers is None else len(customers)))
+    profile += row
+    profile += 1
+    frame["profile"] = profile
     frame["parent"] = np.full(n, -1, dtype=np.int64)
     out = pd.DataFrame(frame, copy=False)  # every column is a fresh array: no need to copy them into blocks
     if any(s.retrial_prob > 0 and s.max_retrials > 0 for s in segs):
