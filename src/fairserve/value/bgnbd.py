@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
@@ -21,9 +22,9 @@ __all__ = ["BetaGeoModel", "simulate_bgnbd"]
 
 
 def _levels(values: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
-    """The distinct values (sorted) and each row's index among them."""
-    levels, index = np.unique(values, return_inverse=True)
-    return levels, index.reshape(-1)
+    """The distinct values (sorted) and each row's index among them (hashing, then sorting the few levels)."""
+    index, levels = pd.factorize(values, sort=True)
+    return np.asarray(levels, dtype=np.float64), index.astype(np.intp, copy=False)
 
 
 class _Data:
