@@ -5,6 +5,8 @@ unit (load 0.9), handle mean 1; optionally exponential patience (mean 2) for bot
 
 * ``fairserve (policy)``: the whole replication as ``compare_policies`` runs it -- draw arrivals, ONE
   ``decide_batch`` call of the built-in ``tier-strict`` policy, the numba event loop, the displacement count;
+* ``fairserve (policy+metrics)``: the same plus the per-replication metrics ``compare_policies`` records
+  (``add_outcomes``, ``replication_metrics``);
 * ``fairserve loop (numba)`` and ``fairserve loop (python)``: the event loop alone, on the same inputs;
 * ``simpy``: a ``PriorityResource`` with one process per contact (a request raced against a patience timeout);
 * ``ciw``: a ``priority_classes`` network (``reneging_time_distributions`` for patience).
@@ -56,7 +58,7 @@ def bench_loop(n: int, patience: bool, kernel: str) -> tuple[float, float]:
     return dt, float(np.nanmean(np.where(np.isnan(start), pat, start - arrival)))
 
 
-def bench_policy(n: int, patience: bool) -> tuple[float, float]:
+def bench_policy(n: int, patience: bool, with_metrics: bool = False) -> tuple[float, float]:
     from fairserve.sim.engine import resolve_policy, run_replication
     from fairserve.sim.scenario import scenario_from_dict
 
@@ -78,6 +80,12 @@ def bench_policy(n: int, patience: bool) -> tuple[float, float]:
     t0 = time.perf_counter()
     frame = run_replication(scen, decider, np.random.default_rng(1))
     dt = time.perf_counter() - t0
+    if with_metrics:  # what compare_policies adds per replication and policy
+        from fairserve.sim.metrics import add_outcomes, replication_metrics
+
+        t1 = time.perf_counter()
+        replication_metrics(add_outcomes(frame, scen))
+        dt += time.perf_counter() - t1
     return dt, float(frame["wait"].mean()), len(frame)  # type: ignore[return-value]
 
 
@@ -164,12 +172,14 @@ def main() -> None:
     )
     print(f"M/M/{AGENTS}, two strict-priority classes, load 0.9, handle mean 1")
     print(
-        f"{'patience':<9}{'engine':<26}{'arrivals':>10}{'seconds':>10}{'arrivals/s':>13}{'mean wait':>11}{'x simpy':>9}"
+        f"{'patience':<9}{'engine':<28}{'arrivals':>10}{'seconds':>10}{'arrivals/s':>13}{'mean wait':>11}{'x simpy':>9}"
     )
     for patience in (False, True):
         rows = []
         dt, w, m = best(bench_policy, args.repeat, n, patience)  # type: ignore[misc]
         rows.append(("fairserve (policy)", m, dt, w))
+        dt, w, m = best(bench_policy, args.repeat, n, patience, True)  # type: ignore[misc]
+        rows.append(("fairserve (policy+metrics)", m, dt, w))
         dt, w = best(bench_loop, args.repeat, n, patience, "numba")
         rows.append(("fairserve loop (numba)", n, dt, w))
         if "python" not in args.skip:
@@ -187,7 +197,7 @@ def main() -> None:
         for name, m, dt, w in rows:
             rate = m / dt
             print(
-                f"{'on' if patience else 'off':<9}{name:<26}{m:>10,}{dt:>10.2f}{rate:>13,.0f}{w:>11.4f}"
+                f"{'on' if patience else 'off':<9}{name:<28}{m:>10,}{dt:>10.2f}{rate:>13,.0f}{w:>11.4f}"
                 f"{rate / simpy_rate:>9.1f}"
             )
 

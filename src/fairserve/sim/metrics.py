@@ -156,7 +156,9 @@ def replication_metrics(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, fl
 
     Groups of text columns come in order of first appearance; deciles in sorted order.
     """
-    keep = frame["measured"].to_numpy(dtype=bool)
+    keep: Any = frame["measured"].to_numpy(dtype=bool)
+    if keep.all():  # nothing to leave out (no warm-up, no call-backs): the columns as they are, no copies
+        keep = slice(None)
     cols = {c: frame[c].to_numpy()[keep] for c in _OUTCOMES}
     out: dict[str, dict[str, dict[str, float]]] = {"all": {"all": _group_metrics(cols)}}
     for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel")):
