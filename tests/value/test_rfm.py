@@ -12,7 +12,7 @@ from lifetimes.utils import calibration_and_holdout_data, summary_data_from_tran
 
 from fairserve.datasets import cdnow_sample
 from fairserve.errors import InputError
-from fairserve.value.rfm import RFMSpec, compressed_summary, rfm_summary, summarise, summary_sql
+from fairserve.value.rfm import RFMSpec, _Runner, compressed_summary, rfm_summary, summarise, summary_sql
 
 CAL = dt.date(1997, 9, 30)
 OBS = dt.date(1998, 6, 30)
@@ -216,3 +216,34 @@ def test_empty_log_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, "customer_id,date,amount\n")
     with pytest.raises(InputError, match="no rows"):
         rfm_summary(path)
+
+
+def _duckdb_memory_limit(run: _Runner) -> float:
+    """DuckDB's memory limit in MiB (it reports e.g. '953.6 MiB')."""
+    value, unit = str(run.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]).split()
+    return float(value) * {"MiB": 1.0, "GiB": 1024.0}[unit]
+
+
+def test_duckdb_memory_is_sized_from_the_log_unless_given(log_csv: Path) -> None:
+    run = _Runner(log_csv, "duckdb")
+    try:
+        run.size_memory(10_000_000)  # 100 bytes per transaction
+        assert _duckdb_memory_limit(run) == pytest.approx(10_000_000 * 100 / 2**20, abs=1.0)
+        run.size_memory(1_000)  # a small log gets the floor
+        assert _duckdb_memory_limit(run) == pytest.approx(512.0, abs=0.1)
+    finally:
+        run.close()
+    assert not Path(run.spill_dir.name).exists()  # DuckDB's spill directory goes with the session
+    given = _Runner(log_csv, "duckdb", memory_limit="3GiB")
+    try:
+        given.size_memory(10_000_000)
+        assert _duckdb_memory_limit(given) == pytest.approx(3072.0, abs=1.0)
+    finally:
+        given.close()
+
+
+def test_summary_is_the_same_under_a_tight_memory_limit(log_csv: Path) -> None:
+    roomy = summarise(log_csv, calibration_end=CAL)
+    tight = summarise(log_csv, calibration_end=CAL, memory_limit="64MB", threads=1)
+    pd.testing.assert_frame_equal(roomy.customers, tight.customers)
+    pd.testing.assert_frame_equal(roomy.compressed, tight.compressed)
