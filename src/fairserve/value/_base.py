@@ -1,8 +1,9 @@
 """What the customer-value estimators share: input checks, row merging, the optimiser, (de)serialisation.
 
-Why we write our own likelihoods rather than call a library: the field's Python packages are archived
-(``lifetimes``, ``btyd``) or need Python >= 3.12 and a C compiler (``pymc-marketing``), and all of them evaluate the
-likelihood once per customer, which is slow at a million customers. Here every model is fitted by maximum
+Why we write our own likelihoods rather than call a library: ``lifetimes`` and ``btyd`` are archived, and
+``pymc-marketing`` (a Bayesian toolkit on PyMC) needs Python >= 3.12 from release 0.19.4 on (0.19.2 is the last that
+installs on Python 3.11; ``benchmarks/value.py`` compares against it); all of them evaluate the likelihood once per
+customer, which is slow at a million customers. Here every model is fitted by maximum
 likelihood on the *merged* summary (identical rows become one row with a weight), with analytic gradients and
 SciPy's L-BFGS-B on log-parameters. ``tests/value`` holds each model against ``lifetimes`` on the same input.
 """

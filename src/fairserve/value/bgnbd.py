@@ -1,10 +1,11 @@
 """The BG/NBD model of repeat purchasing ("buy till you die"), fitted by maximum likelihood.
 
-We write our own rather than use a library because the peers are archived (``lifetimes``, ``btyd``) or need
-Python >= 3.12 and a C compiler (``pymc-marketing``), and they evaluate the likelihood customer by customer. This
-one merges identical (frequency, recency, T) rows into weights, computes the log-gamma terms once per distinct
-frequency, and gives L-BFGS-B the analytic gradient, so a million customers fit in about the time of their
-distinct rows. ``tests/value/test_bgnbd.py`` pins the published CDNOW numbers and holds it against ``lifetimes``.
+We write our own rather than use a library (why: :mod:`fairserve.value._base`); the peers evaluate the likelihood
+customer by customer. This one merges identical (frequency, recency, T) rows into weights, computes the log-gamma
+terms once per distinct frequency and the ``ln(alpha + T)`` terms once per distinct ``T``, and gives L-BFGS-B the
+analytic gradient, so a million customers fit in a fraction of a second. Predictions evaluate the hypergeometric
+function once per distinct (frequency, T) pair. ``tests/value/test_bgnbd.py`` pins the published CDNOW numbers
+and holds it against ``lifetimes``.
 """
 
 from __future__ import annotations

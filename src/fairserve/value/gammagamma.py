@@ -1,8 +1,8 @@
 """The Gamma-Gamma model of the monetary value of repeat purchases, fitted by maximum likelihood.
 
-We write our own rather than use a library because the peers are archived (``lifetimes``, ``btyd``) or need
-Python >= 3.12 and a C compiler (``pymc-marketing``). The likelihood is closed form; identical (frequency, mean
-spend) rows are merged into weights and L-BFGS-B gets the analytic gradient. ``tests/value/test_gammagamma.py``
+We write our own rather than use a library (why: :mod:`fairserve.value._base`). The likelihood is closed form;
+identical (frequency, mean spend) rows are merged into weights, the gamma-function terms are evaluated once per
+distinct frequency, and L-BFGS-B gets the analytic gradient. ``tests/value/test_gammagamma.py``
 pins the published CDNOW figures and holds it against ``lifetimes``' GammaGammaFitter.
 """
 

@@ -1,12 +1,11 @@
 """The Pareto/NBD model of repeat purchasing, fitted by maximum likelihood with an analytic gradient.
 
-We write our own rather than use a library because the peers are archived (``lifetimes``, ``btyd``) or need
-Python >= 3.12 and a C compiler (``pymc-marketing``); ``lifetimes`` also fits this model with a numerical gradient
-customer by customer. The likelihood's hard part is the Gauss hypergeometric term of Fader & Hardie (2005). With
-``a = r + s + x`` it is ``2F1(a, b; a + 1; z) = sum_n a / (a + n) (b)_n z^n / n!``, so the difference of the two
-2F1 terms is one series of positive terms, summed here in log space together with its derivatives in every
-parameter (so value and gradient are exact to the same truncation). Following the note, the series is written
-around ``max(alpha, beta)``, which keeps ``0 <= z < 1``.
+We write our own rather than use a library (why: :mod:`fairserve.value._base`); ``lifetimes`` also fits this model
+with a numerical gradient customer by customer. The likelihood's hard part is the Gauss hypergeometric term of
+Fader & Hardie (2005). With ``a = r + s + x`` it is ``2F1(a, b; a + 1; z) = sum_n a / (a + n) (b)_n z^n / n!``,
+so the difference of the two 2F1 terms is one series of positive terms, summed here in log space together with its
+derivatives in every parameter (so value and gradient are exact to the same truncation). Following the note, the
+series is written around ``max(alpha, beta)``, which keeps ``0 <= z < 1``.
 """
 
 from __future__ import annotations
