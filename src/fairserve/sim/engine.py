@@ -153,8 +153,12 @@ def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
     return pd.DataFrame(_decisions(frame, decider), index=frame.index, copy=False)
 
 
-def _decisions(frame: pd.DataFrame, decider: Decider) -> dict[str, Any]:
-    """:func:`decide_contacts` as a dict of columns (arrays; ``tier`` and ``queue`` categorical)."""
+def _decisions(frame: pd.DataFrame, decider: Decider, deadline: bool = True) -> dict[str, Any]:
+    """:func:`decide_contacts` as a dict of columns (arrays; ``tier`` and ``queue`` categorical).
+
+    ``deadline=False`` leaves out ``sla_deadline`` when the policy is decided per profile (the simulator works
+    with ``sla_seconds`` and saves a million-row column).
+    """
     columns = [c for c in _POLICY_COLUMNS if c in frame]
     if callable(decider) and not hasattr(decider, "tier_names"):
         return _categorical_text(pd.DataFrame(decider(frame[columns])))
@@ -167,10 +171,13 @@ def _decisions(frame: pd.DataFrame, decider: Decider) -> dict[str, Any]:
     arrival = frame["arrival"].to_numpy(dtype=float)
     out: dict[str, Any] = {}
     for col, values in unique.items():
-        if col == "virtual_arrival":  # the head start in seconds is per profile: one gather, one subtraction
-            out[col] = arrival - (unique["head_start_min"] * 60.0)[inverse]
+        if col == "virtual_arrival":  # arrival - head start in seconds (per profile), in one new array
+            head = (unique["head_start_min"] * 60.0)[inverse]
+            out[col] = np.subtract(arrival, head, out=head)
         elif col == "sla_deadline":
-            out[col] = arrival + unique["sla_seconds"][inverse]
+            if deadline:
+                sla = unique["sla_seconds"][inverse]
+                out[col] = np.add(arrival, sla, out=sla)
         elif isinstance(values, pd.Categorical):
             out[col] = pd.Categorical.from_codes(values.codes[inverse], dtype=values.dtype)
         else:
@@ -259,7 +266,7 @@ def run_replication(
     (those that passed it only thanks to influence). Give ``contacts`` to reuse one draw across policies.
     """
     frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts.copy(deep=False)
-    dec = _decisions(frame, decider)
+    dec = _decisions(frame, decider, deadline=False)
     n = len(frame)
     new = {col: dec[col] for col in ("tier", "queue", "rank", "head_start_min", "influence_min", "virtual_arrival")}
     new["sla_seconds"] = dec["sla_seconds"]
@@ -303,11 +310,13 @@ def run_replication(
         for on, (st, real_k, cnt, inf_cnt) in results:
             start[on], real[on], overtaken[on], by_influence[on] = st, real_k, cnt, inf_cnt
     served = ~np.isnan(start)
+    wait = start - t  # time to service; those not served waited their patience
+    np.copyto(wait, patience, where=~served)
     new.update(
         start=start,
         served=served,
         abandoned=real & ~served,
-        wait=np.where(served, start - t, patience),
+        wait=wait,
         overtaken=overtaken,
         overtaken_influence=by_influence,
         pool=pool,

@@ -314,7 +314,7 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
     status = table([statuses.index(s.tier) if s.tier is not None else -1 for s in segs], np.int64)
     frame: dict[str, Any] = {
         "contact_id": np.arange(n, dtype=np.int64),
-        "channel": _cat(table([list(Channel).index(s.channel) for s in segs], np.int64), [str(c) for c in Channel]),
+        "channel": _cat(table([list(Channel).index(s.channel) for s in segs], np.int8), [str(c) for c in Channel]),
         "arrival": t * scenario.unit_seconds,
         "t": t,
         "handle": handle,
