@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
@@ -545,6 +546,12 @@ def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame`` ordered by ``keys`` (NumPy's lexsort: about twice as fast as the engine's ORDER BY here)."""
+    order = np.lexsort([frame[k].to_numpy() for k in reversed(keys)])
+    return frame.take(order).reset_index(drop=True)
+
+
 def summarise(
     source: str | Path | pd.DataFrame,
     spec: RFMSpec | None = None,
@@ -583,15 +590,13 @@ def summarise(
         run.size_memory(info["rows"])
         table = "fairserve_summary"
         customers = _coerce(run.fetch_and_keep(summary_sql(spec, run.source, engine, run.types), table))
-        compressed = run.frame(
-            f"SELECT frequency, recency, T, COUNT(*) AS weight FROM {table} "
-            "GROUP BY frequency, recency, T ORDER BY frequency, recency, T"
-        )
-        spend = run.frame(
+        compressed = _sorted(run.frame(
+            f"SELECT frequency, recency, T, COUNT(*) AS weight FROM {table} GROUP BY frequency, recency, T"
+        ), ["frequency", "recency", "T"])
+        spend = _sorted(run.frame(
             f"SELECT frequency, monetary_value, COUNT(*) AS weight FROM {table} "
-            "WHERE frequency > 0 AND monetary_value > 0 "
-            "GROUP BY frequency, monetary_value ORDER BY frequency, monetary_value"
-        )
+            "WHERE frequency > 0 AND monetary_value > 0 GROUP BY frequency, monetary_value"
+        ), ["frequency", "monetary_value"])
     finally:
         run.close()
     compressed["frequency"] = compressed["frequency"].astype("int64")
