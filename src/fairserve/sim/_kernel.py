@@ -8,9 +8,10 @@ it follows abandoned).
   reference, and the fast way in plain CPython.
 * :data:`serve` is the same loop over preallocated arrays, compiled: :func:`_serve`, whose two binary heaps
   are kept by :func:`_heap_push` and :func:`_heap_pop`, written once (numba's ``heapq`` wants homogeneous
-  lists). The heap functions are compiled with the same ``_jit`` as the loop, which calls them compiled; without
-  numba ``_jit`` leaves all three plain Python (:data:`serve_arrays`). Tests hold the loops to identical
-  results, the heap functions to :mod:`heapq`, and the reference to simpy.
+  lists). The heap functions are compiled with the same ``_jit`` as the loop, which calls them compiled (and
+  numba caches the three together); without numba ``_jit`` leaves all three plain Python. :data:`serve_arrays`
+  is the loop uncompiled. Tests hold the loops to identical results, the heap functions (compiled and plain) to
+  :mod:`heapq`, and the reference to simpy.
 * :data:`overtakes` counts, for each contact, the later arrivals served while it waited; it is plain Python that
   numba compiles when it is installed and that runs as is otherwise (it is the reference too).
 """
