@@ -12,7 +12,7 @@ from lifetimes.utils import calibration_and_holdout_data, summary_data_from_tran
 
 from fairserve.datasets import cdnow_sample
 from fairserve.errors import InputError
-from fairserve.value.rfm import RFMSpec, _Runner, compressed_summary, rfm_summary, summarise, summary_sql
+from fairserve.value.rfm import RFMSpec, _Runner, _sorted, compressed_summary, rfm_summary, summarise, summary_sql
 
 CAL = dt.date(1997, 9, 30)
 OBS = dt.date(1998, 6, 30)
@@ -247,3 +247,13 @@ def test_summary_is_the_same_under_a_tight_memory_limit(log_csv: Path) -> None:
     tight = summarise(log_csv, calibration_end=CAL, memory_limit="64MB", threads=1)
     pd.testing.assert_frame_equal(roomy.customers, tight.customers)
     pd.testing.assert_frame_equal(roomy.compressed, tight.compressed)
+
+
+def test_sorted_orders_rows_like_a_multi_key_sort_even_when_the_key_space_is_huge() -> None:
+    rng = np.random.default_rng(5)
+    n = 20_000
+    frame = pd.DataFrame({f"k{i}": rng.integers(0, 10_000, n) / 7.0 for i in range(5)})  # 10^20 combinations
+    frame["k0"] = rng.integers(0, 3, n)  # many ties on the first key
+    keys = list(frame.columns)
+    expected = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(_sorted(frame, keys), expected)
