@@ -252,7 +252,7 @@ def test_summary_is_the_same_under_a_tight_memory_limit(log_csv: Path) -> None:
 def test_sorted_orders_rows_like_a_multi_key_sort_even_when_the_key_space_is_huge() -> None:
     rng = np.random.default_rng(5)
     n = 20_000
-    frame = pd.DataFrame({f"k{i}": rng.integers(0, 10_000, n) / 7.0 for i in range(5)})  # 10^20 combinations
+    frame = pd.DataFrame({f"k{i}": rng.integers(0, 10_000, n) / 7.0 for i in range(6)})  # ~10^20 key combinations
     frame["k0"] = rng.integers(0, 3, n)  # many ties on the first key
     keys = list(frame.columns)
     expected = frame.sort_values(keys, kind="stable").reset_index(drop=True)
