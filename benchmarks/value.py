@@ -292,7 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset of " + ",".join(LIBS))
     ap.add_argument("--pymc-python", default=sys.executable, help="interpreter with pymc-marketing installed")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per library run")
-    ap.add_argument("--memory-limit", default="", help="DuckDB memory limit for fairserve, e.g. 1GB (default: none)")
+    ap.add_argument("--memory-limit", default="",
+                    help="DuckDB memory limit for fairserve, e.g. 1GB (default: summarise sizes it from the log)")
     ap.add_argument("--out-md", type=Path, default=None, help="append the tables to this Markdown file")
     ap.add_argument("--json-out", type=Path, default=None)
     ap.add_argument("--child", choices=LIBS, help=argparse.SUPPRESS)
