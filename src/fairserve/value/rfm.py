@@ -21,7 +21,8 @@ out of these columns; with an observation end they give ``frequency_holdout``, `
 
 Why SQL: at scale the engine must read the file itself and never hand ten million rows to pandas. The query text
 is written once (:func:`summary_sql`); a small dialect shim fills in what DuckDB and Spark SQL spell differently
-(the source, identifier quoting, days since the epoch, row numbers). Nothing is sorted or grouped in pandas.
+(the source, identifier quoting, days since the epoch, row numbers). Nothing is grouped in pandas (only the
+engine's compressed summaries are put in order there, through one integer key).
 
 The same query also yields the facts behind loyalty (tenure, months active among the last 12 of the calibration
 window, product lines held, the latest status tier) and the account of each customer, so the whole per-customer
