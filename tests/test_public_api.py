@@ -42,3 +42,15 @@ def test_importing_fairserve_pins_openblas_to_one_thread_unless_the_user_chose()
     env["OPENBLAS_NUM_THREADS"] = "2"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "2"
+
+
+def test_importing_fairserve_or_its_value_models_does_not_load_the_simulator_kernel() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, fairserve, fairserve.value, fairserve.policy; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    code = "import sys, fairserve; fairserve.compare_policies; print('fairserve.sim' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

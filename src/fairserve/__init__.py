@@ -11,6 +11,8 @@ import os
 # Set it before numpy is first imported, unless the user chose a value.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from typing import TYPE_CHECKING, Any
+
 from fairserve.errors import FairserveError, InputError, Problem
 from fairserve.influence import influence_percentiles, reach_score, synthetic_followers
 from fairserve.io import Loaded, read_contacts, read_customers, read_social_profiles, read_transactions, validate_frame
@@ -26,17 +28,6 @@ from fairserve.model import (
     to_seconds,
 )
 from fairserve.policy import Policy, PolicyError, builtin_names, decide, decide_batch, load_policy
-from fairserve.sim import (
-    Scenario,
-    ScenarioError,
-    agents_needed,
-    compare_policies,
-    erlang_a,
-    erlang_c,
-    load_scenario,
-    staffing,
-    whatif,
-)
 from fairserve.value import (
     BetaGeoModel,
     GammaGammaModel,
@@ -47,6 +38,47 @@ from fairserve.value import (
     score_customers,
     summarise,
 )
+
+if TYPE_CHECKING:
+    from fairserve.sim import (
+        Scenario,
+        ScenarioError,
+        agents_needed,
+        compare_policies,
+        erlang_a,
+        erlang_c,
+        load_scenario,
+        staffing,
+        whatif,
+    )
+
+# The simulator's names load on first use: fairserve.sim imports numba, which costs about a second and 50 MiB
+# that scoring customers or deciding a contact should not pay (PEP 562 module __getattr__).
+_LAZY = {
+    name: "fairserve.sim"
+    for name in (
+        "Scenario",
+        "ScenarioError",
+        "agents_needed",
+        "compare_policies",
+        "erlang_a",
+        "erlang_c",
+        "load_scenario",
+        "staffing",
+        "whatif",
+    )
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fairserve' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
