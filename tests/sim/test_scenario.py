@@ -154,3 +154,19 @@ def test_a_value_shared_by_all_segments_fills_the_column_and_different_values_fo
     assert a.any() and (~a).any()
     assert (f.loc[a, "sentiment"] == -0.5).all() and f.loc[~a, "sentiment"].isna().all()
     assert (f.loc[a, "channel"] == "phone").all() and (f.loc[~a, "channel"] == "chat").all()
+
+
+def test_a_shipped_example_loads_by_name_from_any_folder(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fairserve.sim.scenario import ScenarioError, builtin_scenarios, load_scenario
+
+    monkeypatch.chdir(tmp_path)
+    assert {"demo-week", "two-tiers", "scored-base"} <= set(builtin_scenarios())
+    assert load_scenario("demo-week").name == "demo-week"
+    assert load_scenario("two-tiers.toml").center.agents == 50
+    (tmp_path / "two-tiers.toml").write_text("[center]\nagents = 3\nduration = 10.0\n[[segments]]\nname = 'a'\n"
+                                             "arrival_rate = 1.0\nhandle_mean = 1.0\n")
+    assert load_scenario("two-tiers.toml").center.agents == 3  # a file of the user's wins over the example
+    import pytest
+
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario("no-such-scenario.toml")

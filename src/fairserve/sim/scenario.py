@@ -17,6 +17,7 @@ Lewis, P. A. W., & Shedler, G. S. (1979). Simulation of nonhomogeneous Poisson p
 
 from __future__ import annotations
 
+import importlib.resources
 import math
 import tomllib
 from pathlib import Path
@@ -194,9 +195,24 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
         raise ScenarioError(f"{source}: invalid scenario:\n" + "\n".join(lines)) from None
 
 
+def builtin_scenarios() -> list[str]:
+    """Names of the example scenarios shipped in ``fairserve/sim/scenarios`` (``demo-week``, ``two-tiers``, ...)."""
+    folder = importlib.resources.files("fairserve.sim").joinpath("scenarios")
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario file."""
+    """Read and validate a TOML scenario file; a file that does not exist may name a shipped example.
+
+    ``demo-week`` or ``demo-week.toml`` (when no such file is in the working folder) loads the example of that
+    name from the package, so the scenarios the docs mention run from anywhere.
+    """
     path = Path(path)
+    stem = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.name
+    if not path.exists() and path.parent == Path(".") and stem in builtin_scenarios():
+        res = importlib.resources.files("fairserve.sim").joinpath("scenarios", f"{stem}.toml")
+        with importlib.resources.as_file(res) as shipped:
+            return load_scenario(shipped)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
