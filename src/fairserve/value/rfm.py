@@ -21,8 +21,9 @@ out of these columns; with an observation end they give ``frequency_holdout``, `
 
 Why SQL: at scale the engine must read the file itself and never hand ten million rows to pandas. The query text
 is written once (:func:`summary_sql`); a small dialect shim fills in what DuckDB and Spark SQL spell differently
-(the source, identifier quoting, days since the epoch, row numbers). Nothing is grouped in pandas (only the
-engine's compressed summaries are put in order there, through one integer key).
+(the source, identifier quoting, days since the epoch, row numbers). The log is never grouped in pandas; only the
+compressed summaries are merged there, from the per-customer table (one row per customer), through one sort on an
+integer key: faster than a second engine query and its transfer.
 
 The same query also yields the facts behind loyalty (tenure, months active among the last 12 of the calibration
 window, product lines held, the latest status tier) and the account of each customer, so the whole per-customer
@@ -452,21 +453,12 @@ class _Runner:
             megabytes = max(_MIN_MEMORY_MIB, -(-rows * _MEMORY_BYTES_PER_ROW // 2**20))
             self.con.execute(f"SET memory_limit = '{megabytes}MiB'")
 
-    def fetch_and_keep(self, sql: str, name: str) -> pd.DataFrame:
-        """Run ``sql``, keep its result queryable as ``name`` and return it as a pandas DataFrame.
-
-        DuckDB runs it once into an Arrow table (in the query's order), which later queries scan in place;
-        Spark caches it.
-        """
+    def summary(self, sql: str) -> pd.DataFrame:
+        """Run the summary query ``sql`` and return its result as a pandas DataFrame."""
         if self.engine == "duckdb":
             # no order to keep inside the query (its ORDER BY still orders the result): less memory, more threads
             self.con.execute("SET preserve_insertion_order = false")
-            result = self.con.sql(sql).to_arrow_table()
-            self.con.register(name, result)
-            return result.to_pandas(date_as_object=False)
-        kept = self.spark.sql(sql).cache()
-        kept.createOrReplaceTempView(name)
-        return kept.toPandas()
+        return self.frame(sql)
 
     def close(self) -> None:
         if self.engine == "duckdb":
@@ -547,20 +539,63 @@ def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``frame`` (no missing keys) ordered by ``keys``, through one integer sort key.
+def _merged(columns: dict[str, np.ndarray], order: np.ndarray) -> pd.DataFrame:
+    """The rows of ``columns`` taken in ``order``, each run of identical rows merged into one with a ``weight``.
 
-    Each key column becomes its rank among its few distinct values (hashing, then sorting only those), the ranks
-    combine into one integer kept dense, and one ``argsort`` orders the rows: ~0.1 s for 746k rows, where a
-    three-key ``lexsort`` takes ~0.3 s and DuckDB's ORDER BY ~0.5 s.
+    With ``order`` sorting the rows by the columns, this is ``GROUP BY`` the columns with ``COUNT(*)``, ordered
+    by the same columns.
     """
-    combined = np.zeros(len(frame), dtype=np.int64)
-    for k in keys:
-        codes, levels = pd.factorize(frame[k].to_numpy(), sort=True)
-        if int(combined.max(initial=0)) >= np.iinfo(np.int64).max // max(len(levels), 1):
-            combined, _ = pd.factorize(combined, sort=True)  # dense ranks again, so the product cannot overflow
-        combined = combined * len(levels) + codes
-    return frame.take(np.argsort(combined, kind="stable")).reset_index(drop=True)
+    taken = {name: values[order] for name, values in columns.items()}
+    n = len(order)
+    starts = np.zeros(0, dtype=np.int64)
+    if n:
+        change = np.zeros(n, dtype=bool)
+        change[0] = True
+        for values in taken.values():
+            change[1:] |= values[1:] != values[:-1]
+        starts = np.flatnonzero(change)
+    merged = {name: values[starts] for name, values in taken.items()}
+    merged["weight"] = np.diff(np.append(starts, n)).astype(np.int64)
+    return pd.DataFrame(merged)
+
+
+def _compressed(customers: pd.DataFrame) -> pd.DataFrame:
+    """Identical (frequency, recency, T) rows merged, with a ``weight``, ordered by those columns.
+
+    ``recency`` and ``T`` are whole days (divided by 1 or 7), so the three columns pack into one integer key
+    (frequency, then recency days, then T days) and one ``argsort`` on it orders the rows: ~0.1 s for a million
+    customers, where a three-column ``lexsort`` takes ~0.4 s and the engine's GROUP BY, its transfer and a sort
+    together take ~0.4 s.
+    """
+    frequency = customers["frequency"].to_numpy(dtype=np.int64)
+    span = customers["last_purchase"].to_numpy() - customers["first_purchase"].to_numpy()
+    recency_days = span // np.timedelta64(1, "D")
+    t_days = customers["tenure_days"].to_numpy(dtype=np.int64)
+    columns = {"frequency": frequency, "recency": customers["recency"].to_numpy(dtype=np.float64),
+               "T": customers["T"].to_numpy(dtype=np.float64)}
+    if not len(frequency):
+        return _merged(columns, np.zeros(0, dtype=np.int64))
+    r_span, t_span = int(recency_days.max()) + 1, int(t_days.max()) + 1
+    if int(frequency.min()) >= 0 and min(int(recency_days.min()), int(t_days.min())) >= 0 and (
+        (int(frequency.max()) + 1) * r_span * t_span < 2**63
+    ):
+        key = (frequency * r_span + recency_days.astype(np.int64)) * t_span + t_days
+        order = np.argsort(key, kind="stable")
+    else:  # pragma: no cover - a log spanning millennia: the packed key would overflow
+        order = np.lexsort((columns["T"], columns["recency"], frequency))
+    return _merged(columns, order)
+
+
+def _spend(customers: pd.DataFrame) -> pd.DataFrame:
+    """Identical (frequency, monetary_value) rows of repeat buyers with a positive mean spend merged, with a
+    ``weight``, ordered by those columns: the Gamma-Gamma input."""
+    frequency = customers["frequency"].to_numpy(dtype=np.int64)
+    spend = customers["monetary_value"].to_numpy(dtype=np.float64)
+    buyers = (frequency > 0) & (spend > 0)
+    columns = {"frequency": frequency[buyers], "monetary_value": spend[buyers]}
+    order = np.argsort(columns["monetary_value"], kind="stable")  # by spend, then (stably) by frequency
+    order = order[np.argsort(columns["frequency"][order], kind="stable")]
+    return _merged(columns, order)
 
 
 def summarise(
@@ -599,21 +634,11 @@ def summarise(
     try:
         info = _validate(run, spec)
         run.size_memory(info["rows"])
-        table = "fairserve_summary"
-        customers = _coerce(run.fetch_and_keep(summary_sql(spec, run.source, engine, run.types), table))
-        compressed = _sorted(run.frame(
-            f"SELECT frequency, recency, T, COUNT(*) AS weight FROM {table} GROUP BY frequency, recency, T"
-        ), ["frequency", "recency", "T"])
-        spend = _sorted(run.frame(
-            f"SELECT frequency, monetary_value, COUNT(*) AS weight FROM {table} "
-            "WHERE frequency > 0 AND monetary_value > 0 GROUP BY frequency, monetary_value"
-        ), ["frequency", "monetary_value"])
+        customers = _coerce(run.summary(summary_sql(spec, run.source, engine, run.types)))
     finally:
         run.close()
-    compressed["frequency"] = compressed["frequency"].astype("int64")
-    compressed["weight"] = compressed["weight"].astype("int64")
-    spend["frequency"] = spend["frequency"].astype("int64")
-    spend["weight"] = spend["weight"].astype("int64")
+    compressed = _compressed(customers)
+    spend = _spend(customers)
     info["customers"] = len(customers)
     return Summary(customers, compressed, spend, spec, run.label, engine, info)
 
