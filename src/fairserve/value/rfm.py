@@ -144,6 +144,7 @@ class _Dialect:
     rownum: str  # a row number over the source in file order
     from_days_template: str  # the DATE {x} days after 1970-01-01
     compact_date_template: str  # parse {x} as YYYYMMDD (the CDNOW files' format), NULL when it is not
+    bit_template: str  # the integer 2 ** {x} for 0 <= {x} < 12, as a bit shift (POWER is a slower double)
 
     def ts(self, expr: str) -> str:
         """An ISO date/timestamp or a YYYYMMDD date as TIMESTAMP; NULL when it is neither."""
@@ -162,12 +163,13 @@ class _Dialect:
 _DIALECTS: dict[str, _Dialect] = {
     "duckdb": _Dialect("duckdb", '"', "date_diff('day', DATE '1970-01-01', {x})", "row_number() OVER ()",
                       "CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS DATE)",
-                      "try_strptime(CAST({x} AS VARCHAR), '%Y%m%d')"),
+                      "try_strptime(CAST({x} AS VARCHAR), '%Y%m%d')", "(1 << ({x}))"),
     "spark": _Dialect(
         "spark", "`", "datediff({x}, DATE '1970-01-01')",
         "row_number() OVER (ORDER BY monotonically_increasing_id())",
         "date_add(DATE '1970-01-01', CAST({x} AS INT))",
         "try_to_timestamp(CAST({x} AS STRING), 'yyyyMMdd')",
+        "shiftleft(1, {x})",
     ),
 }
 
@@ -303,7 +305,7 @@ cust AS (
          MIN(d) AS first_d,
          {cal_aggs}
          bit_count(bit_or(CASE WHEN {in_cal} AND {month.format(x='d')} > {cal_month} - 12
-                               THEN CAST(POWER(2, {cal_month} - {month.format(x='d')}) AS INT) ELSE 0 END))
+                               THEN {d.bit_template.format(x=f"{cal_month} - {month.format(x='d')}")} ELSE 0 END))
            AS active_months
   FROM days, bounds AS b
   GROUP BY customer_id{having}
@@ -593,8 +595,11 @@ def _spend(customers: pd.DataFrame) -> pd.DataFrame:
     spend = customers["monetary_value"].to_numpy(dtype=np.float64)
     buyers = (frequency > 0) & (spend > 0)
     columns = {"frequency": frequency[buyers], "monetary_value": spend[buyers]}
-    order = np.argsort(columns["monetary_value"], kind="stable")  # by spend, then (stably) by frequency
-    order = order[np.argsort(columns["frequency"][order], kind="stable")]
+    order = np.argsort(columns["monetary_value"])  # by spend (ties are identical rows), then stably by frequency
+    counts = columns["frequency"][order]
+    if len(counts) and int(counts.max()) < 2**16:
+        counts = counts.astype(np.uint16)  # NumPy's stable sort of 16-bit integers is a radix sort: ~3x faster
+    order = order[np.argsort(counts, kind="stable")]
     return _merged(columns, order)
 
 
