@@ -13,7 +13,7 @@ plus ``end to end`` (their sum) and the process's peak resident memory (``ru_max
 runs. pymc-marketing is run with ``--pymc-python`` (a separate environment; it is not a fairserve dependency) and
 reported as not installed when that interpreter cannot import it.
 
-    python benchmarks/value.py --customers 1000000 --repeats 1 --out-md docs/benchmarks-value.md
+    python benchmarks/value.py --customers 1000000 --repeats 1 --out-md /tmp/value.md
 """
 
 from __future__ import annotations

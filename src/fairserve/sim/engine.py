@@ -2,7 +2,7 @@
 
 Why our own event loop rather than simpy, ciw or salabim: those fix a request's priority when it is made, or
 re-sort the queue on every join, and pay for a general process-interaction engine (a generator or object per
-customer) on every event. On the two-class M/M/50 benchmark (``docs/benchmarks-simulate.md``) the plain heap loop
+customer) on every event. On the two-class M/M/50 benchmark (``docs/benchmarks.md``) the plain heap loop
 runs about 16-23x simpy's arrivals per second in pure Python and over 200x compiled, a whole replication with
 the real policy over 50x, and ciw is slower than simpy. Our queue order needs none of that generality:
 a contact's :class:`~fairserve.model.QueueKey` is static while it waits (the head start is subtracted from the
