@@ -153,6 +153,38 @@ class Estimator:
     log_likelihood_: float
     n_customers_: int
 
+    def __init__(self, penalizer: float = 0.0, tol: float = 1e-10, max_iter: int = 2000) -> None:
+        self.penalizer = penalizer
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _fit_ml(
+        self,
+        loglik: Callable[[FloatArray], tuple[float, FloatArray]],
+        n: float,
+        start: FloatArray,
+        model: str,
+        loglik_value: Callable[[FloatArray], float] | None = None,
+    ) -> Self:
+        """Maximise ``loglik(theta) -> (value, gradient)`` over ``n`` customers and store the fitted state.
+
+        The objective is the mean negative log-likelihood plus ``penalizer * sum(theta**2)``, over log-parameters
+        (the chain rule multiplies the gradient by ``theta``). ``loglik_value`` computes the value alone at the
+        optimum when that is cheaper than value and gradient.
+        """
+        pen = float(self.penalizer)
+
+        def objective(log_theta: FloatArray) -> tuple[float, FloatArray]:
+            theta = np.exp(log_theta)
+            ll, grad = loglik(theta)
+            return -ll / n + pen * float(np.sum(theta**2)), (-grad / n + 2.0 * pen * theta) * theta
+
+        theta, _ = maximise(objective, start, tol=self.tol, max_iter=self.max_iter, model=model)
+        self.params_ = dict(zip(self.PARAM_NAMES, (float(v) for v in theta), strict=True))
+        self.log_likelihood_ = float(loglik_value(theta) if loglik_value is not None else loglik(theta)[0])
+        self.n_customers_ = round(n)
+        return self
+
     def _check_fitted(self) -> dict[str, float]:
         params = getattr(self, "params_", None)
         if params is None:
@@ -160,7 +192,7 @@ class Estimator:
         return params
 
     def _init_kwargs(self) -> dict[str, Any]:
-        return {}
+        return {"penalizer": self.penalizer, "tol": self.tol, "max_iter": self.max_iter}
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable record of the fitted model: name, params, log-likelihood, customers."""

@@ -10,14 +10,14 @@ and holds it against ``lifetimes``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from fairserve.value._base import Estimator, FloatArray, check_rfm, distinct_rows, maximise, merge_rows
+from fairserve.value._base import Estimator, FloatArray, check_rfm, distinct_rows, merge_rows
 
 __all__ = ["BetaGeoModel", "simulate_bgnbd"]
 
@@ -129,14 +129,6 @@ class BetaGeoModel(Estimator):
 
     PARAM_NAMES: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
 
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-10, max_iter: int = 2000) -> None:
-        self.penalizer = penalizer
-        self.tol = tol
-        self.max_iter = max_iter
-
-    def _init_kwargs(self) -> dict[str, Any]:
-        return {"penalizer": self.penalizer, "tol": self.tol, "max_iter": self.max_iter}
-
     def fit(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
     ) -> BetaGeoModel:
@@ -144,20 +136,8 @@ class BetaGeoModel(Estimator):
         x, t_x, t_cal = check_rfm(frequency, recency, T)
         (x, t_x, t_cal), w = merge_rows([x, t_x, t_cal], weights)
         data = _Data(x, t_x, t_cal, w)
-        pen = float(self.penalizer)
-
-        def objective(log_theta: FloatArray) -> tuple[float, FloatArray]:
-            theta = np.exp(log_theta)
-            ll, grad = _loglik(theta, data)
-            value = -ll / data.n + pen * float(np.sum(theta**2))
-            return value, (-grad / data.n + 2.0 * pen * theta) * theta
-
         start = np.log(np.array([1.0, max(float(np.average(t_cal, weights=w)), 1e-3), 1.0, 1.0]))
-        theta, _ = maximise(objective, start, tol=self.tol, max_iter=self.max_iter, model="BG/NBD")
-        self.params_ = dict(zip(self.PARAM_NAMES, (float(v) for v in theta), strict=True))
-        self.log_likelihood_ = float(_loglik(theta, data)[0])
-        self.n_customers_ = round(data.n)
-        return self
+        return self._fit_ml(lambda theta: _loglik(theta, data), data.n, start, "BG/NBD")
 
     def _theta(self) -> tuple[float, float, float, float]:
         p = self._check_fitted()

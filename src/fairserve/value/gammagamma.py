@@ -8,13 +8,13 @@ pins the published CDNOW figures and holds it against ``lifetimes``' GammaGammaF
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from fairserve.value._base import Estimator, FitError, FloatArray, as_float_array, maximise, merge_rows
+from fairserve.value._base import Estimator, FitError, FloatArray, as_float_array, merge_rows
 
 __all__ = ["GammaGammaModel"]
 
@@ -116,14 +116,6 @@ class GammaGammaModel(Estimator):
 
     PARAM_NAMES: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
 
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-10, max_iter: int = 2000) -> None:
-        self.penalizer = penalizer
-        self.tol = tol
-        self.max_iter = max_iter
-
-    def _init_kwargs(self) -> dict[str, Any]:
-        return {"penalizer": self.penalizer, "tol": self.tol, "max_iter": self.max_iter}
-
     def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike | None = None) -> GammaGammaModel:
         """Fit by maximum likelihood on repeat buyers; ``weights`` counts identical customers."""
         x, m = _check(frequency, monetary_value)
@@ -133,20 +125,8 @@ class GammaGammaModel(Estimator):
             raise FitError("monetary_value must be > 0 for every repeat buyer")
         (x, m), w = merge_rows([x, m], weights)
         data = _Spend(x, m, w)
-        n = data.n
-        pen = float(self.penalizer)
-
-        def objective(log_theta: FloatArray) -> tuple[float, FloatArray]:
-            theta = np.exp(log_theta)
-            ll, grad = _spend_loglik(theta, data)
-            return -ll / n + pen * float(np.sum(theta**2)), (-grad / n + 2.0 * pen * theta) * theta
-
         start = np.log(np.array([1.0, 1.0, max(float(np.average(m, weights=w)), 1e-6)]))
-        theta, _ = maximise(objective, start, tol=self.tol, max_iter=self.max_iter, model="Gamma-Gamma")
-        self.params_ = dict(zip(self.PARAM_NAMES, (float(v) for v in theta), strict=True))
-        self.log_likelihood_ = _spend_loglik(theta, data)[0]
-        self.n_customers_ = round(n)
-        return self
+        return self._fit_ml(lambda theta: _spend_loglik(theta, data), data.n, start, "Gamma-Gamma")
 
     def conditional_expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:
         """Expected mean spend per purchase given ``x`` purchases averaging ``m`` (Fader & Hardie 2013).

@@ -10,13 +10,13 @@ series is written around ``max(alpha, beta)``, which keeps ``0 <= z < 1``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from fairserve.value._base import Estimator, FitError, FloatArray, check_rfm, maximise, merge_rows
+from fairserve.value._base import Estimator, FitError, FloatArray, check_rfm, merge_rows
 
 __all__ = ["ParetoNBDModel"]
 
@@ -171,14 +171,6 @@ class ParetoNBDModel(Estimator):
 
     PARAM_NAMES: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
 
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-10, max_iter: int = 2000) -> None:
-        self.penalizer = penalizer
-        self.tol = tol
-        self.max_iter = max_iter
-
-    def _init_kwargs(self) -> dict[str, Any]:
-        return {"penalizer": self.penalizer, "tol": self.tol, "max_iter": self.max_iter}
-
     def fit(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
     ) -> ParetoNBDModel:
@@ -186,21 +178,12 @@ class ParetoNBDModel(Estimator):
         x, t_x, t_cal = check_rfm(frequency, recency, T)
         (x, t_x, t_cal), w = merge_rows([x, t_x, t_cal], weights)
         data = _Data(x, t_x, t_cal, w)
-        pen = float(self.penalizer)
-
-        def objective(log_theta: FloatArray) -> tuple[float, FloatArray]:
-            theta = np.exp(log_theta)
-            ll, grad = _loglik(theta, data)
-            value = -ll / data.n + pen * float(np.sum(theta**2))
-            return value, (-grad / data.n + 2.0 * pen * theta) * theta
-
         scale = max(float(np.average(t_cal, weights=w)), 1e-3)
         start = np.log(np.array([1.0, scale, 1.0, scale]))
-        theta, _ = maximise(objective, start, tol=self.tol, max_iter=self.max_iter, model="Pareto/NBD")
-        self.params_ = dict(zip(self.PARAM_NAMES, (float(v) for v in theta), strict=True))
-        self.log_likelihood_ = float(_loglik(theta, data, grad=False)[0])
-        self.n_customers_ = round(data.n)
-        return self
+        return self._fit_ml(
+            lambda theta: _loglik(theta, data), data.n, start, "Pareto/NBD",
+            loglik_value=lambda theta: float(_loglik(theta, data, grad=False)[0]),
+        )
 
     def _theta(self) -> FloatArray:
         p = self._check_fitted()
