@@ -418,3 +418,21 @@ def test_a_million_rows_report_exactly_the_corrupted_ones(tmp_path: Path) -> Non
     assert sorted(p.row for p in loaded.problems) == (bad + 1).tolist()
     assert len(loaded.frame) == n - 3000 and loaded.frame["customer_id"].iloc[0] == "0000000"
     assert loaded.rejects_path is not None and len(pd.read_csv(loaded.rejects_path)) == 3000
+
+
+def test_read_scores_keeps_id_zeros_and_names_a_missing_id_column(tmp_path: Path) -> None:
+    from fairserve.errors import FairserveError
+    from fairserve.io import read_scores
+
+    good = tmp_path / "scores.csv"
+    good.write_text("customer_id,clv,status\n00042,10.5,007\n", encoding="utf-8")
+    frame = read_scores(good)
+    assert frame["customer_id"].tolist() == ["00042"] and frame["status"].tolist() == ["007"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,clv\n1,2\n", encoding="utf-8")
+    with pytest.raises(FairserveError, match="no 'customer_id' column"):
+        read_scores(bad)
+    other = tmp_path / "scores.xlsx"
+    other.write_text("x", encoding="utf-8")
+    with pytest.raises(FairserveError, match=r"must be \.csv"):
+        read_scores(other)

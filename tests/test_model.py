@@ -41,3 +41,14 @@ def test_to_seconds_treats_naive_datetimes_as_utc() -> None:
     assert to_seconds(dt.datetime(1970, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))) == 0.0
     assert to_seconds(dt.date(1970, 1, 2)) == 86400.0
     assert to_seconds(12.5) == 12.5
+
+
+def test_customer_from_record_maps_empty_cells_to_none_and_keeps_id_strings() -> None:
+    import math
+
+    from fairserve.model import customer_from_record
+
+    c = customer_from_record({"customer_id": "00042", "clv": 12.5, "loyalty": math.nan, "status": None,
+                              "followers": 1200.0, "influence": 0.9})
+    assert c == Customer(customer_id="00042", clv=12.5, followers=1200, influence=0.9)
+    assert customer_from_record({"clv": 1.0}, customer_id="segment:gold").customer_id == "segment:gold"

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairserve.errors import InputError, Problem
+from fairserve.errors import FairserveError, InputError, Problem
 from fairserve.io_validate import KINDS, canonical_kind, validate_rows
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Loaded",
     "read_contacts",
     "read_customers",
+    "read_scores",
     "read_social_profiles",
     "read_table",
     "read_transactions",
@@ -313,3 +314,33 @@ def validate_frame(
     ``frame``). Typed columns (datetimes, numbers) are accepted as they are; text columns are parsed.
     """
     return validate_rows(frame, kind, source, columns, np.arange(1, len(frame) + 1))
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    """Read a scored customer base (the output of ``fairserve value score``), CSV or Parquet.
+
+    ``customer_id``, ``status`` and ``account`` stay strings (an id ``00042`` keeps its zeros); the policy audit,
+    ``policy explain``, ``simulate --customers`` and ``whatif`` all read their base through this function.
+
+    Raises
+    ------
+    FairserveError
+        When the file is missing, of another format, unreadable, or has no ``customer_id`` column.
+    """
+    path = Path(path)
+    name = path.name.lower()
+    if not path.is_file():
+        raise FairserveError(f"{path}: no such scores file")
+    try:
+        if name.endswith((".parquet", ".pq")):
+            frame = pd.read_parquet(path)
+        elif name.endswith((".csv", ".csv.gz", ".txt")):
+            frame = pd.read_csv(path, dtype={"customer_id": str, "status": str, "account": str})
+        else:
+            raise FairserveError(f"{path}: a scores file must be .csv, .csv.gz or .parquet")
+    except (ValueError, OSError) as exc:
+        raise FairserveError(f"{path}: cannot read the scores file ({exc})") from None
+    if "customer_id" not in frame.columns:
+        raise FairserveError(f"{path}: the scores file has no 'customer_id' column")
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame

@@ -10,9 +10,10 @@ ever adds and subtracts durations, so it never needs to know which clock it is o
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "Channel",
@@ -23,6 +24,7 @@ __all__ = [
     "Reason",
     "SocialProfile",
     "Transaction",
+    "customer_from_record",
     "to_seconds",
 ]
 
@@ -89,6 +91,42 @@ class Customer:
     followers: int | None = None
     value_percentile: float | None = None  # CLV percentile in [0, 1] within the scored base
     facts: tuple[tuple[str, float | str], ...] = ()
+
+
+def _known(value: Any) -> Any:
+    """``value``, or None when it is missing (None or a float NaN, as pandas gives for an empty cell)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value
+
+
+def customer_from_record(record: Mapping[str, Any], customer_id: str | None = None) -> Customer:
+    """Build a :class:`Customer` from one row of a scores table (a dict or a pandas row).
+
+    Missing columns and empty cells (None, NaN) become None; ``customer_id`` overrides the record's id (the
+    simulator names an anonymous segment's customer this way).
+    """
+
+    def num(col: str) -> float | None:
+        value = _known(record.get(col))
+        return None if value is None else float(value)
+
+    def text(col: str) -> str | None:
+        value = _known(record.get(col))
+        return None if value is None else str(value)
+
+    followers = num("followers")
+    return Customer(
+        customer_id=customer_id if customer_id is not None else str(record["customer_id"]),
+        clv=num("clv"),
+        profit=num("profit"),
+        loyalty=num("loyalty"),
+        status=text("status"),
+        account=text("account"),
+        influence=num("influence"),
+        followers=None if followers is None else int(followers),
+        value_percentile=num("value_percentile"),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from fairserve import io
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.errors import FairserveError
 from fairserve.influence import synthetic_followers
-from fairserve.model import Contact, Customer
+from fairserve.model import Contact, customer_from_record
 from fairserve.policy import builtin_names, decide, load_policy
 from fairserve.policy.audit import AuditReport, DiffReport, audit_policy, diff_policies, prepare_scores
 from fairserve.policy.engine import Policy, channel_of
@@ -45,28 +45,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (policy name, 
 # ------------------------------------------------------------------------------------------------ inputs
 
 
-def _read_scores(path: Path) -> pd.DataFrame:
-    name = path.name.lower()
-    if not path.is_file():
-        raise FairserveError(f"{path}: no such scores file")
-    try:
-        if name.endswith((".parquet", ".pq")):
-            frame = pd.read_parquet(path)
-        elif name.endswith((".csv", ".csv.gz", ".txt")):
-            frame = pd.read_csv(path, dtype={"customer_id": str, "status": str, "account": str})
-        else:
-            raise FairserveError(f"{path}: a scores file must be .csv, .csv.gz or .parquet")
-    except (ValueError, OSError) as exc:
-        raise FairserveError(f"{path}: cannot read the scores file ({exc})") from None
-    if "customer_id" not in frame.columns:
-        raise FairserveError(f"{path}: the scores file has no 'customer_id' column")
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    return frame
-
-
 def _scores(path: Path, profiles: Path | None, synthetic: int | None) -> tuple[pd.DataFrame, str]:
     """The prepared scores and a sentence saying where the follower counts came from."""
-    frame = _read_scores(path)
+    frame = io.read_scores(path)
     if profiles is not None and synthetic is not None:
         raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
     if profiles is not None:
@@ -106,29 +87,6 @@ def _crude_text(text: str) -> tuple[int, float | None, bool]:
     sentiment = float(np.clip((pos - neg) / 2.0, -1.0, 1.0)) if (neg or pos) else 0.0
     severity = 3 if _CRITICAL.search(text) else (2 if _URGENT.search(text) else (1 if neg else 0))
     return severity, sentiment, bool(_COMPLAINT.search(text))
-
-
-def _customer(row: pd.Series) -> Customer:
-    def num(col: str) -> float | None:
-        v = row.get(col)
-        return None if v is None or pd.isna(v) else float(v)
-
-    def text(col: str) -> str | None:
-        v = row.get(col)
-        return None if v is None or pd.isna(v) else str(v)
-
-    followers = num("followers")
-    return Customer(
-        customer_id=str(row["customer_id"]),
-        clv=num("clv"),
-        profit=num("profit"),
-        loyalty=num("loyalty"),
-        status=text("status"),
-        account=text("account"),
-        influence=num("influence"),
-        followers=None if followers is None else int(followers),
-        value_percentile=num("value_percentile"),
-    )
 
 
 # ----------------------------------------------------------------------------------------------- commands
@@ -198,7 +156,7 @@ def explain_cmd(
     rows = frame.loc[frame["customer_id"] == customer]
     if rows.empty:
         raise FairserveError(f"{scores}: no customer '{customer}'")
-    cust = _customer(rows.iloc[0])
+    cust = customer_from_record(rows.iloc[0])
     severity, sentiment, complaint = _crude_text(text)
     contact = Contact(f"{customer}-1", channel_of(channel), 0.0, text=text, customer_id=customer,
                       severity=severity, sentiment=sentiment, complaint=complaint)

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.errors import FairserveError
+from fairserve.io import read_scores
 
 __all__ = ["print_whatif", "register"]
 
@@ -57,22 +57,6 @@ def parse_duration(text: str, unit_seconds: float) -> float:
         raise FairserveError(f"not a duration: {text!r} (try 20s, 1.5m, 2h, or a number in the time unit)")
     value = float(m.group(1))
     return value if not m.group(2) else value * _UNITS[m.group(2).lower()] / unit_seconds
-
-
-def read_scores(path: Path | None) -> pd.DataFrame | None:
-    """Read a scored customer base (CSV/Parquet); ``customer_id`` stays a string."""
-    if path is None:
-        return None
-    if not path.exists():
-        raise FairserveError(f"{path}: no such customer file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
-        frame = pd.read_csv(path, dtype={"customer_id": str})
-    if "customer_id" not in frame:
-        raise FairserveError(f"{path}: needs a customer_id column")
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    return frame
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -119,7 +103,7 @@ def simulate(
     from fairserve.sim import compare_policies, load_scenario
 
     scen = load_scenario(scenario)
-    base = read_scores(customers)
+    base = None if customers is None else read_scores(customers)
     policies = policy or ["fifo"]
     with Progress(
         TextColumn("simulating"),
@@ -193,7 +177,6 @@ def whatif(
 
     scen = load_scenario(scenario)
     base = read_scores(customers)
-    assert base is not None
     with err_console.status(f"simulating {replications} replications ..."):
         result = run_whatif(
             customer, scen, policy or ["fifo", "balanced"], base, segment=segment, replications=replications, seed=seed

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairserve.model import Channel, Contact, Customer
+from fairserve.model import Channel, Contact, Customer, customer_from_record
 from fairserve.sim.engine import Kernel, resolve_policy, run_replication
 from fairserve.sim.metrics import add_outcomes, ci95
 from fairserve.sim.scenario import Scenario, ScenarioError, draw_contacts
@@ -50,19 +50,8 @@ def _objects(row: pd.Series) -> tuple[Contact, Customer | None]:
     if _none(row.get("customer_id")) is None and all(_none(row.get(c)) is None for c in _CUSTOMER_FIELDS):
         return contact, None
 
-    def num(col: str) -> float | None:
-        return _none(float(row[col])) if col in row else None
-
-    followers = num("followers")
-    customer = Customer(
-        customer_id=str(_none(row.get("customer_id")) or f"segment:{row['segment']}"),
-        clv=num("clv"),
-        profit=num("profit"),
-        loyalty=num("loyalty"),
-        status=_none(row.get("status")),
-        influence=num("influence"),
-        followers=None if followers is None else int(followers),
-        value_percentile=num("value_percentile"),
+    customer = customer_from_record(
+        row, customer_id=str(_none(row.get("customer_id")) or f"segment:{row['segment']}")
     )
     return contact, customer
 
