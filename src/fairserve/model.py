@@ -10,7 +10,6 @@ ever adds and subtracts durations, so it never needs to know which clock it is o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -100,8 +99,8 @@ def _known(value: Any) -> Any:
     return value
 
 
-def customer_from_record(record: Mapping[str, Any], customer_id: str | None = None) -> Customer:
-    """Build a :class:`Customer` from one row of a scores table (a dict or a pandas row).
+def customer_from_record(record: Any, customer_id: str | None = None) -> Customer:
+    """Build a :class:`Customer` from one row of a scores table (a dict or a pandas row: ``get`` and ``[]``).
 
     Missing columns and empty cells (None, NaN) become None; ``customer_id`` overrides the record's id (the
     simulator names an anonymous segment's customer this way).
