@@ -146,7 +146,26 @@ def maximise(
 
 
 class Estimator:
-    """Shared ``to_dict``/``from_dict`` and fitted-state checks (scikit-learn rules: learned values end in ``_``)."""
+    """The estimators' shared constructor, maximum-likelihood fit, ``to_dict``/``from_dict`` and fitted-state checks.
+
+    scikit-learn's rules: ``__init__`` stores parameters only, ``fit`` returns self, learned values end in ``_``.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty ``penalizer * sum(params ** 2)`` added to the mean negative log-likelihood (as ``lifetimes``).
+    tol : float, default 1e-10
+        L-BFGS-B tolerance on the objective and the projected gradient.
+    max_iter : int, default 2000
+        Maximum L-BFGS-B iterations.
+
+    Attributes
+    ----------
+    log_likelihood_ : float
+        Total weighted log-likelihood at the optimum (the penalty excluded).
+    n_customers_ : int
+        Number of customers fitted (sum of the weights).
+    """
 
     PARAM_NAMES: ClassVar[tuple[str, ...]] = ()
     params_: dict[str, float]

@@ -145,21 +145,15 @@ class ParetoNBDModel(Estimator):
 
     Parameters
     ----------
-    penalizer : float, default 0.0
-        L2 penalty ``penalizer * sum(params ** 2)`` added to the mean negative log-likelihood (as ``lifetimes``).
-    tol : float, default 1e-10
-        L-BFGS-B tolerance on the objective and the projected gradient.
-    max_iter : int, default 2000
-        Maximum L-BFGS-B iterations.
+    penalizer, tol, max_iter
+        As :class:`~fairserve.value._base.Estimator` (the L2 penalty and the L-BFGS-B settings).
 
     Attributes
     ----------
     params_ : dict
         ``{"r", "alpha", "s", "beta"}`` at the optimum.
-    log_likelihood_ : float
-        Total weighted log-likelihood at the optimum (the penalty excluded).
-    n_customers_ : int
-        Number of customers fitted (sum of the weights).
+    log_likelihood_, n_customers_
+        As :class:`~fairserve.value._base.Estimator`.
 
     References
     ----------
