@@ -146,7 +146,7 @@ def test_predicting_before_fit_raises_not_fitted_error():
 
 def test_init_stores_parameters_only():
     model = BetaGeoModel(penalizer=0.1, tol=1e-8, max_iter=50)
-    assert vars(model) == {"penalizer": 0.1, "tol": 1e-8, "max_iter": 50}
+    assert vars(model) == {"penalizer": 0.1, "tol": 1e-8, "max_iter": 50, "period_days": None}
     assert model.fit([0, 1, 2], [0.0, 3.0, 5.0], [10.0, 10.0, 10.0]) is model
 
 

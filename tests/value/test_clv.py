@@ -19,8 +19,9 @@ LIFETIMES_WEEK_DAYS = 30.0 / 4.345
 
 @pytest.fixture(scope="module")
 def models(cdnow):
-    bg = BetaGeoModel().fit(cdnow.frequency, cdnow.recency, cdnow.T)
-    pnbd = ParetoNBDModel().fit(cdnow.frequency, cdnow.recency, cdnow.T)
+    # the papers' CDNOW summary is in weeks
+    bg = BetaGeoModel(period_days=7.0).fit(cdnow.frequency, cdnow.recency, cdnow.T)
+    pnbd = ParetoNBDModel(period_days=7.0).fit(cdnow.frequency, cdnow.recency, cdnow.T)
     keep = cdnow.frequency > 0
     gg = GammaGammaModel().fit(cdnow.frequency[keep], cdnow.monetary_value[keep])
     return bg, pnbd, gg
@@ -101,6 +102,18 @@ def test_discounting_lowers_value_and_longer_horizons_raise_it(models, cdnow):
 def test_refuses_a_non_positive_period():
     with pytest.raises(FairserveError, match="period_days"):
         discounted_clv(BetaGeoModel(), GammaGammaModel(), [1], [1.0], [2.0], [10.0], period_days=0)
+    with pytest.raises(FairserveError, match="period_days"):
+        discounted_clv(BetaGeoModel(period_days=-7.0), GammaGammaModel(), [1], [1.0], [2.0], [10.0])
+
+
+def test_the_period_defaults_to_the_transaction_models_and_is_never_guessed(models, cdnow):
+    bg, _, gg = models
+    args = (cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value)
+    np.testing.assert_array_equal(discounted_clv(bg, gg, *args), discounted_clv(bg, gg, *args, period_days=7.0))
+    unknown = BetaGeoModel.from_dict({**bg.to_dict(), "settings": {}})  # a model that does not know its period
+    assert unknown.period_days is None
+    with pytest.raises(FairserveError, match="period_days is unknown"):
+        discounted_clv(unknown, gg, *args)
 
 
 def _month_by_month_clv(model, gg, f, r, T, m, horizon_months, discount_rate, period_days):

@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 
 from fairserve.errors import FairserveError
 
-__all__ = ["FitError", "NotFittedError"]
+__all__ = ["FitError", "NotFittedError", "TransactionEstimator"]
 
 FloatArray = NDArray[np.float64]
 # objective(log_params) -> (mean negative log-likelihood incl. penalty, gradient w.r.t. log_params)
@@ -241,3 +241,29 @@ class Estimator:
         model.log_likelihood_ = float(d.get("log_likelihood", float("nan")))
         model.n_customers_ = int(d.get("n_customers", 0))
         return model
+
+
+class TransactionEstimator(Estimator):
+    """An estimator of the purchase process (BG/NBD, Pareto/NBD): time is measured in periods of ``period_days``.
+
+    The models themselves are unit-free (their rate parameters scale with the unit); ``period_days`` records the
+    unit of the RFM summary they are fitted on, so that a horizon in days or months (:func:`discounted_clv
+    <fairserve.value.clv.discounted_clv>`) is converted with the unit of the fit rather than a guessed default.
+
+    Parameters
+    ----------
+    penalizer, tol, max_iter
+        As :class:`Estimator`.
+    period_days : float or None, default None
+        Days per time unit of ``recency`` and ``T``: 1 for a summary in days, 7 in weeks. ``None`` when unknown;
+        :func:`~fairserve.value.score.fit_value_model` sets it from the summary's period.
+    """
+
+    def __init__(
+        self, penalizer: float = 0.0, tol: float = 1e-10, max_iter: int = 2000, period_days: float | None = None
+    ) -> None:
+        super().__init__(penalizer=penalizer, tol=tol, max_iter=max_iter)
+        self.period_days = period_days  # checked where it is used (discounted_clv), as scikit-learn's rules ask
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**super()._init_kwargs(), "period_days": self.period_days}

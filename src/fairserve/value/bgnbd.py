@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from fairserve.value._base import Estimator, FloatArray, check_rfm, distinct_rows, merge_rows
+from fairserve.value._base import FloatArray, TransactionEstimator, check_rfm, distinct_rows, merge_rows
 
 __all__ = ["BetaGeoModel", "simulate_bgnbd"]
 
@@ -97,7 +97,7 @@ def _loglik(theta: FloatArray, d: _Data) -> tuple[float, FloatArray]:
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
-class BetaGeoModel(Estimator):
+class BetaGeoModel(TransactionEstimator):
     """BG/NBD model: Poisson purchasing while alive, geometric drop-out after each purchase.
 
     While active a customer buys at Poisson rate ``lambda ~ Gamma(r, alpha)``; after every purchase they drop out
@@ -107,6 +107,9 @@ class BetaGeoModel(Estimator):
     ----------
     penalizer, tol, max_iter
         As :class:`~fairserve.value._base.Estimator` (the L2 penalty and the L-BFGS-B settings).
+    period_days : float or None, default None
+        Days per time unit of the summary (1 in days, 7 in weeks), as
+        :class:`~fairserve.value._base.TransactionEstimator`; CLV converts its months with it.
 
     Attributes
     ----------

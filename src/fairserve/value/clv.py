@@ -2,7 +2,8 @@
 
 The definition is the one ``lifetimes`` uses in ``customer_lifetime_value`` (so the two can be compared): the
 expected purchases in each future month, times the customer's expected spend per purchase, discounted monthly.
-Months are 30 days, converted to the model's time unit with ``period_days``.
+Months are 30 days, converted to the model's time unit with the length of the period the transaction model was
+fitted in (its ``period_days``, which :func:`~fairserve.value.score.fit_value_model` sets from the RFM summary).
 
 References
 ----------
@@ -26,7 +27,12 @@ DAYS_PER_MONTH = 30.0
 
 
 class TransactionModel(Protocol):
-    """What ``discounted_clv`` needs of a purchase model (BetaGeoModel, ParetoNBDModel)."""
+    """What ``discounted_clv`` needs of a purchase model (BetaGeoModel, ParetoNBDModel).
+
+    ``period_days`` is the length in days of the model's time unit (None when unknown).
+    """
+
+    period_days: float | None
 
     def expected_purchases(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
@@ -53,7 +59,7 @@ def discounted_clv(
     *,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
-    period_days: float = 7.0,
+    period_days: float | None = None,
 ) -> FloatArray:
     """Discounted expected value of each customer's purchases over the next ``horizon_months`` months.
 
@@ -72,17 +78,32 @@ def discounted_clv(
         Number of 30-day months to sum over.
     discount_rate : float, default 0.01
         Monthly discount rate.
-    period_days : float, default 7.0
-        Days per model period: 7 for a model fitted in weeks, 1 in days.
+    period_days : float, optional
+        Days per model period: 7 for a model fitted in weeks, 1 in days. By default the period the transaction
+        model was fitted in (its ``period_days``); given, it overrides the model's (e.g. ``30 / 4.345`` to count
+        months as ``lifetimes`` does).
 
     Returns
     -------
     numpy.ndarray
         One discounted CLV per customer, in the currency of ``monetary_value``.
+
+    Raises
+    ------
+    FairserveError
+        When neither ``period_days`` nor the transaction model gives the period (no default is guessed: a wrong
+        period scales every horizon, and so every CLV, by the ratio of the periods).
     """
     if horizon_months < 0 or int(horizon_months) != horizon_months:
         raise FairserveError(f"horizon_months must be a whole number >= 0, got {horizon_months}")
-    if period_days <= 0:
+    if period_days is None:
+        period_days = getattr(transaction_model, "period_days", None)
+        if period_days is None:
+            raise FairserveError(
+                "period_days is unknown: the transaction model does not say which period it was fitted in (fit it "
+                "with fit_value_model, or construct it with period_days=...), and none was passed"
+            )
+    if not period_days > 0:
         raise FairserveError(f"period_days must be > 0, got {period_days}")
     if discount_rate <= -1:
         raise FairserveError(f"discount_rate must be > -1, got {discount_rate}")

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from fairserve.value._base import Estimator, FitError, FloatArray, check_rfm, merge_rows
+from fairserve.value._base import FitError, FloatArray, TransactionEstimator, check_rfm, merge_rows
 
 __all__ = ["ParetoNBDModel"]
 
@@ -137,7 +137,7 @@ def _loglik(theta: FloatArray, d: _Data, *, grad: bool = True) -> tuple[float, F
     return ll, np.array([g_r, g_alpha, g_s, g_beta])
 
 
-class ParetoNBDModel(Estimator):
+class ParetoNBDModel(TransactionEstimator):
     """Pareto/NBD model: Poisson purchasing while alive, exponential lifetime, gamma heterogeneity in both.
 
     A customer buys at rate ``lambda ~ Gamma(r, alpha)`` and stays alive for an exponential time with rate
@@ -147,6 +147,9 @@ class ParetoNBDModel(Estimator):
     ----------
     penalizer, tol, max_iter
         As :class:`~fairserve.value._base.Estimator` (the L2 penalty and the L-BFGS-B settings).
+    period_days : float or None, default None
+        Days per time unit of the summary (1 in days, 7 in weeks), as
+        :class:`~fairserve.value._base.TransactionEstimator`; CLV converts its months with it.
 
     Attributes
     ----------

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.value.units import PERIOD_DAYS, Period
 
 __all__ = [
     "RFMSpec",
@@ -54,7 +55,6 @@ __all__ = [
 ]
 
 Engine = Literal["duckdb", "spark"]
-Period = Literal["day", "week"]
 
 _EPOCH = dt.date(1970, 1, 1)
 _VIEW = "fairserve_source"
@@ -115,7 +115,7 @@ class RFMSpec:
     default_margin: float = 0.3
 
     def __post_init__(self) -> None:
-        if self.period not in ("day", "week"):
+        if self.period not in PERIOD_DAYS:
             raise FairserveError(f"period must be 'day' or 'week', not {self.period!r}")
         if self.observation_end is not None:
             if self.calibration_end is None:
@@ -124,6 +124,11 @@ class RFMSpec:
                 raise FairserveError(
                     f"observation end {self.observation_end} must be after calibration end {self.calibration_end}"
                 )
+
+    @property
+    def period_days(self) -> float:
+        """Days per time unit of ``recency`` and ``T``: 1 for ``"day"``, 7 for ``"week"``."""
+        return PERIOD_DAYS[self.period]
 
     @property
     def columns(self) -> dict[str, str]:
@@ -205,7 +210,7 @@ def summary_sql(spec: RFMSpec, source: str, engine: Engine = "duckdb", types: Ty
     """
     d = _DIALECTS[engine]
     e = _exprs(spec, d, types)
-    unit = "7.0" if spec.period == "week" else "1.0"
+    unit = repr(spec.period_days)  # "1.0" or "7.0"
     month = "(year({x}) * 12 + month({x}))"  # a month's index (year * 12 + month) of the DATE {x}
     if spec.calibration_end is not None:  # literals, so the engine can filter while it scans
         cal_end = spec.calibration_end

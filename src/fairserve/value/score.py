@@ -26,7 +26,8 @@ from fairserve.value.gammagamma import GammaGammaModel
 from fairserve.value.loyalty import loyalty_scores
 from fairserve.value.paretonbd import ParetoNBDModel
 from fairserve.value.profit import profit_scores
-from fairserve.value.rfm import Period, RFMSpec, Summary
+from fairserve.value.rfm import RFMSpec, Summary
+from fairserve.value.units import PERIOD_DAYS, Period
 
 __all__ = ["MODELS", "ValueModel", "fit_value_model", "score_customers"]
 
@@ -39,7 +40,12 @@ _FORMAT = "fairserve.value/1"
 
 @dataclass(slots=True)
 class ValueModel:
-    """A fitted transaction model and spend model, with the settings needed to score new data the same way."""
+    """A fitted transaction model and spend model, with the settings needed to score new data the same way.
+
+    ``period`` is the time unit of the summary both were fitted on; the transaction model carries the same unit
+    in days (its ``period_days``, filled in here when a record saved without it is read back), so that
+    :func:`~fairserve.value.clv.discounted_clv` on the model alone converts months with the right period.
+    """
 
     model: Literal["bgnbd", "paretonbd"]
     transaction: BetaGeoModel | ParetoNBDModel
@@ -49,10 +55,22 @@ class ValueModel:
     columns: dict[str, str] = field(default_factory=dict)
     customers: int = 0
 
+    def __post_init__(self) -> None:
+        if self.period not in PERIOD_DAYS:
+            raise FairserveError(f"period must be one of {', '.join(PERIOD_DAYS)}, not {self.period!r}")
+        own = self.transaction.period_days
+        if own is None:
+            self.transaction.period_days = self.period_days
+        elif own != self.period_days:
+            raise FairserveError(
+                f"the transaction model was fitted in periods of {own:g} days, but the value model's period is "
+                f"{self.period!r} ({self.period_days:g} days)"
+            )
+
     @property
     def period_days(self) -> float:
         """Days per model time unit."""
-        return 7.0 if self.period == "week" else 1.0
+        return PERIOD_DAYS[self.period]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record: both models, the period, the calibration end and the column names."""
@@ -130,7 +148,9 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
             summary.source, None, summary.spec.amount_col,
             "no repeat buyer has a positive mean repeat spend, so the spend model cannot be fitted",
         )])
-    transaction = MODELS[model]().fit(comp["frequency"], comp["recency"], comp["T"], weights=comp["weight"])
+    transaction = MODELS[model](period_days=summary.spec.period_days).fit(
+        comp["frequency"], comp["recency"], comp["T"], weights=comp["weight"]
+    )
     spend = GammaGammaModel().fit(
         summary.spend["frequency"], summary.spend["monetary_value"], weights=summary.spend["weight"]
     )
@@ -183,7 +203,7 @@ def score_customers(
     out["expected_spend"] = sm.conditional_expected_spend(f, m)
     out["clv"] = discounted_clv(
         tm, sm, f, r, t_cal, m,
-        horizon_months=horizon_months, discount_rate=discount_rate, period_days=value_model.period_days,
+        horizon_months=horizon_months, discount_rate=discount_rate,  # in the period the model was fitted in
     )
     if "margin" in customers:
         out["margin"] = customers["margin"]
