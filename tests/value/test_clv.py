@@ -8,13 +8,25 @@ import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 
 from fairserve.errors import FairserveError
+from fairserve.value import clv as clv_module
+from fairserve.value import profit as profit_module
 from fairserve.value.bgnbd import BetaGeoModel, simulate_bgnbd
 from fairserve.value.clv import discounted_clv
 from fairserve.value.gammagamma import GammaGammaModel
 from fairserve.value.paretonbd import ParetoNBDModel
+from fairserve.value.units import DAYS_PER_MONTH
 
-# lifetimes counts a month as 4.345 weeks for freq="W" (not 30 / 7), so matching it needs this period length
-LIFETIMES_WEEK_DAYS = 30.0 / 4.345
+# A month is the mean calendar month, pinned here (and against the cost-to-serve month in test_profit.py).
+MONTH_DAYS = 365.25 / 12
+# lifetimes counts a month as 4.345 weeks for freq="W" and 30 days for freq="D", so matching it needs these
+# period lengths (one of our months = that many of lifetimes' periods)
+LIFETIMES_WEEK_DAYS = MONTH_DAYS / 4.345
+LIFETIMES_DAY_DAYS = MONTH_DAYS / 30.0
+
+
+def test_a_month_is_the_mean_calendar_month_and_the_same_in_clv_and_profit():
+    assert DAYS_PER_MONTH == MONTH_DAYS == 30.4375
+    assert clv_module.DAYS_PER_MONTH is profit_module.DAYS_PER_MONTH is DAYS_PER_MONTH
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +54,7 @@ def _with_params(cls, params: dict[str, float]):
     return model
 
 
-@pytest.mark.parametrize(("freq", "period_days"), [("W", LIFETIMES_WEEK_DAYS), ("D", 1.0)])
+@pytest.mark.parametrize(("freq", "period_days"), [("W", LIFETIMES_WEEK_DAYS), ("D", LIFETIMES_DAY_DAYS)])
 def test_bgnbd_clv_matches_lifetimes(models, cdnow, freq, period_days):
     bg, _, gg = models
     ours = discounted_clv(
@@ -84,7 +96,8 @@ def test_undiscounted_clv_is_expected_purchases_times_expected_spend(models, cdn
     bg, _, gg = models
     f, r, T, m = cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value
     clv = discounted_clv(bg, gg, f, r, T, m, horizon_months=12, discount_rate=0.0, period_days=7.0)
-    expected = bg.expected_purchases(12 * 30 / 7, f, r, T) * gg.conditional_expected_spend(f, m)
+    # twelve months are one (Julian) year: 365.25 days, in weeks
+    expected = bg.expected_purchases(365.25 / 7, f, r, T) * gg.conditional_expected_spend(f, m)
     np.testing.assert_allclose(clv, expected, rtol=1e-12)
 
 
@@ -119,7 +132,7 @@ def test_the_period_defaults_to_the_transaction_models_and_is_never_guessed(mode
 def _month_by_month_clv(model, gg, f, r, T, m, horizon_months, discount_rate, period_days):
     """The CLV sum written out month by month, each month's expected purchases evaluated for every customer."""
     spend = gg.conditional_expected_spend(f, m)
-    month = 30.0 / period_days
+    month = MONTH_DAYS / period_days
     previous = np.zeros(len(f))
     clv = np.zeros(len(f))
     for k in range(1, horizon_months + 1):

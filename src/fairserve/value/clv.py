@@ -2,8 +2,10 @@
 
 The definition is the one ``lifetimes`` uses in ``customer_lifetime_value`` (so the two can be compared): the
 expected purchases in each future month, times the customer's expected spend per purchase, discounted monthly.
-Months are 30 days, converted to the model's time unit with the length of the period the transaction model was
-fitted in (its ``period_days``, which :func:`~fairserve.value.score.fit_value_model` sets from the RFM summary).
+Months are the mean calendar month, 365.25 / 12 = 30.4375 days (:data:`fairserve.value.units.DAYS_PER_MONTH`,
+the month of the cost to serve too), converted to the model's time unit with the length of the period the
+transaction model was fitted in (its ``period_days``, which :func:`~fairserve.value.score.fit_value_model` sets
+from the RFM summary).
 
 References
 ----------
@@ -20,10 +22,9 @@ from numpy.typing import ArrayLike
 
 from fairserve.errors import FairserveError
 from fairserve.value._base import FloatArray
+from fairserve.value.units import DAYS_PER_MONTH
 
 __all__ = ["discounted_clv"]
-
-DAYS_PER_MONTH = 30.0
 
 
 class TransactionModel(Protocol):
@@ -75,13 +76,13 @@ def discounted_clv(
         The customers' RFM summary in the transaction model's time unit; ``monetary_value`` is the mean repeat
         spend (0 or anything for customers with no repeat purchase: the spend model's population mean is used).
     horizon_months : int, default 12
-        Number of 30-day months to sum over.
+        Number of months (of :data:`~fairserve.value.units.DAYS_PER_MONTH` days) to sum over.
     discount_rate : float, default 0.01
         Monthly discount rate.
     period_days : float, optional
         Days per model period: 7 for a model fitted in weeks, 1 in days. By default the period the transaction
-        model was fitted in (its ``period_days``); given, it overrides the model's (e.g. ``30 / 4.345`` to count
-        months as ``lifetimes`` does).
+        model was fitted in (its ``period_days``); given, it overrides the model's (e.g. ``DAYS_PER_MONTH / 4.345`` to
+        count a month as 4.345 weeks, as ``lifetimes`` does).
 
     Returns
     -------

@@ -32,13 +32,12 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError
+from fairserve.value.units import DAYS_PER_YEAR
 
 __all__ = ["DEFAULT_STATUS_LADDER", "LOYALTY_WEIGHTS", "loyalty_scores"]
 
 LOYALTY_WEIGHTS: Mapping[str, float] = {"tenure": 0.3, "activity": 0.4, "products": 0.15, "status": 0.15}
 DEFAULT_STATUS_LADDER: tuple[str, ...] = ("basic", "bronze", "silver", "gold", "platinum", "diamond")
-
-_DAYS_PER_YEAR = 365.25
 
 
 def _status_score(status: pd.Series, ladder: Sequence[str]) -> pd.Series:
@@ -88,7 +87,7 @@ def loyalty_scores(
     if any(v < 0 for v in w.values()) or set(w) - set(LOYALTY_WEIGHTS):
         raise FairserveError(f"loyalty weights must be >= 0 and named among {sorted(LOYALTY_WEIGHTS)}")
     out = pd.DataFrame(index=facts.index)
-    out["tenure_years"] = facts["tenure_days"].astype("float64") / _DAYS_PER_YEAR
+    out["tenure_years"] = facts["tenure_days"].astype("float64") / DAYS_PER_YEAR
     window = facts["window_months"].astype("float64").clip(lower=1.0)
     out["active_share"] = (facts["active_months"].astype("float64") / window).clip(0.0, 1.0)
     parts = {

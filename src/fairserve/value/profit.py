@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.value.units import DAYS_PER_MONTH
 
 __all__ = ["DEFAULT_CHANNEL_COST", "DEFAULT_MARGIN", "contact_rates", "profit_scores"]
 
 DEFAULT_MARGIN = 0.3
 DEFAULT_CHANNEL_COST: Mapping[str, float] = {"phone": 6.0, "chat": 3.5, "email": 2.5, "social": 4.0}
-_DAYS_PER_MONTH = 365.25 / 12
 
 
 def contact_rates(
@@ -57,7 +57,7 @@ def contact_rates(
             rows = (np.flatnonzero(dates.isna().to_numpy()) + 1)[:5]
             raise InputError([Problem(source, int(r), date_col, "not a date") for r in rows])
         span_days = (dates.max() - dates.min()).days + 1 if len(dates) else 0
-        months = max(span_days / _DAYS_PER_MONTH, 1.0)
+        months = max(span_days / DAYS_PER_MONTH, 1.0)
     if months <= 0:
         raise FairserveError("the contact history must span a positive number of months")
     counts = pd.crosstab(

@@ -21,13 +21,13 @@ import pandas as pd
 from fairserve.errors import FairserveError, InputError, Problem
 from fairserve.value.accounts import account_scores, attach_account_scores
 from fairserve.value.bgnbd import BetaGeoModel
-from fairserve.value.clv import DAYS_PER_MONTH, discounted_clv
+from fairserve.value.clv import discounted_clv
 from fairserve.value.gammagamma import GammaGammaModel
 from fairserve.value.loyalty import loyalty_scores
 from fairserve.value.paretonbd import ParetoNBDModel
 from fairserve.value.profit import profit_scores
 from fairserve.value.rfm import RFMSpec, Summary
-from fairserve.value.units import PERIOD_DAYS, Period
+from fairserve.value.units import DAYS_PER_MONTH, PERIOD_DAYS, Period
 
 __all__ = ["MODELS", "ValueModel", "fit_value_model", "score_customers"]
 
@@ -179,7 +179,8 @@ def score_customers(
 ) -> pd.DataFrame:
     """Score every customer of a summary (:attr:`Summary.customers`) with a fitted :class:`ValueModel`.
 
-    ``expected_purchases`` counts purchases in the next ``horizon_months`` 30-day months; ``expected_spend`` is
+    ``expected_purchases`` counts purchases in the next ``horizon_months`` months (of
+    365.25 / 12 days, :data:`~fairserve.value.units.DAYS_PER_MONTH`); ``expected_spend`` is
     the Gamma-Gamma conditional mean spend per purchase; ``clv`` the discounted revenue over the horizon
     (:func:`fairserve.value.clv.discounted_clv`); ``profit`` and ``loyalty`` as in
     :mod:`fairserve.value.profit` and :mod:`fairserve.value.loyalty`. With an ``account`` column, account
