@@ -24,7 +24,7 @@ from fairserve.errors import FairserveError
 from fairserve.value._base import FloatArray
 from fairserve.value.units import DAYS_PER_MONTH
 
-__all__ = ["discounted_clv"]
+__all__ = ["discount_factors", "discounted_clv"]
 
 
 class TransactionModel(Protocol):
@@ -48,6 +48,25 @@ class SpendModel(Protocol):
     """What ``discounted_clv`` needs of a spend model (GammaGammaModel)."""
 
     def conditional_expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray: ...
+
+
+def discount_factors(horizon_months: float, discount_rate: float) -> FloatArray:
+    """The monthly discount factors ``(1 + d)^-k`` for the months ``k = 1 .. horizon_months``.
+
+    Money that falls in month ``k`` after the calibration end is worth ``(1 + d)^-k`` of it at the calibration
+    end: the CLV's purchases and the cost to serve are discounted with these same factors.
+
+    Raises
+    ------
+    FairserveError
+        When ``horizon_months`` is not a whole number >= 0 or ``discount_rate <= -1``.
+    """
+    if horizon_months < 0 or int(horizon_months) != horizon_months:
+        raise FairserveError(f"horizon_months must be a whole number >= 0, got {horizon_months}")
+    if discount_rate <= -1:
+        raise FairserveError(f"discount_rate must be > -1, got {discount_rate}")
+    months = np.arange(1, int(horizon_months) + 1, dtype=np.float64)
+    return np.asarray((1.0 + discount_rate) ** -months, dtype=np.float64)
 
 
 def discounted_clv(
@@ -95,8 +114,7 @@ def discounted_clv(
         When neither ``period_days`` nor the transaction model gives the period (no default is guessed: a wrong
         period scales every horizon, and so every CLV, by the ratio of the periods).
     """
-    if horizon_months < 0 or int(horizon_months) != horizon_months:
-        raise FairserveError(f"horizon_months must be a whole number >= 0, got {horizon_months}")
+    discount = discount_factors(horizon_months, discount_rate)
     if period_days is None:
         period_days = getattr(transaction_model, "period_days", None)
         if period_days is None:
@@ -106,13 +124,10 @@ def discounted_clv(
             )
     if not period_days > 0:
         raise FairserveError(f"period_days must be > 0, got {period_days}")
-    if discount_rate <= -1:
-        raise FairserveError(f"discount_rate must be > -1, got {discount_rate}")
     spend = np.asarray(spend_model.conditional_expected_spend(frequency, monetary_value), dtype=np.float64)
     # sum_k (E[Y(k)] - E[Y(k-1)]) v_k  ==  sum_k E[Y(k)] (v_k - v_(k+1)),  v_k = (1 + d)^-k, v_(H+1) = 0, E[Y(0)] = 0:
     # one weighted sum of expected purchases at the monthly horizons, which the model computes in one pass
-    months = np.arange(1, int(horizon_months) + 1, dtype=np.float64)
-    discount = (1.0 + discount_rate) ** -months
+    months = np.arange(1, discount.shape[0] + 1, dtype=np.float64)
     weights = discount - np.append(discount[1:], 0.0)
     horizons = months * (DAYS_PER_MONTH / period_days)
     purchases = transaction_model.expected_purchases_sum(horizons, weights, frequency, recency, T)

@@ -1,15 +1,17 @@
 """Profit: what a customer is expected to leave after the cost of goods and the cost of serving them.
 
-``profit = clv * margin - cost_to_serve``
+``profit = clv * margin - cost_to_serve``, a present value at the calibration end throughout:
 
 * ``clv`` is the discounted expected *revenue* over the horizon (:func:`fairserve.value.clv.discounted_clv`).
 * ``margin`` is the gross margin: per customer the spend-weighted margin of the product lines they bought
   (computed in the RFM query when the data has a product column and a margin per line is given), otherwise one
   default margin (0.3).
-* ``cost_to_serve`` is the expected number of service contacts over the horizon times the cost of a contact on
-  each channel. Contacts per customer per channel are counted in a contact history, turned into a monthly rate
-  over the months the history spans, scaled to the horizon and multiplied by ``p_alive`` (a customer who has left
-  does not call). Customers with no contact in the history cost 0.
+* ``cost_to_serve`` is the discounted expected cost of the customer's service contacts over the horizon.
+  Contacts per customer per channel are counted in a contact history and turned into a monthly rate over the
+  months the history spans; each month's expected cost (rate times the channel's cost per contact, times
+  ``p_alive``: a customer who has left does not call) is discounted with the CLV's monthly factors
+  (:func:`fairserve.value.clv.discount_factors`, the same rate and month), so the two terms of profit are
+  comparable. Customers with no contact in the history cost 0.
 
 Activity-based cost to serve follows Kaplan & Narayanan (2001), "Measuring and managing customer profitability",
 J. Cost Management 15(5). The default channel costs below are placeholders of the right order (a phone contact
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.value.clv import discount_factors
 from fairserve.value.units import DAYS_PER_MONTH
 
 __all__ = ["DEFAULT_CHANNEL_COST", "DEFAULT_MARGIN", "contact_rates", "profit_scores"]
@@ -74,9 +77,21 @@ def profit_scores(
     margin: float | None = None,
     rates: pd.DataFrame | None = None,
     channel_cost: Mapping[str, float] | None = None,
-    horizon_months: float = 12.0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
 ) -> pd.DataFrame:
-    """Profit and its facts for each customer.
+    """Profit and its facts for each customer, as present values at the calibration end.
+
+    With ``a_c`` the customer's contacts per month on channel ``c``, ``k_c`` the cost of one contact there,
+    ``P`` the customer's ``p_alive``, ``H`` the horizon in months and ``d`` the monthly discount rate::
+
+        expected_contacts = P * H * sum_c a_c
+        cost_to_serve     = P * sum_c a_c k_c * sum_{m=1..H} (1 + d)^-m
+        profit            = clv * margin - cost_to_serve
+
+    The cost of month ``m`` is discounted as the CLV's purchases of month ``m`` are
+    (:func:`fairserve.value.clv.discounted_clv`, same ``d``, same month of 365.25 / 12 days), so ``profit`` is a
+    present value throughout; ``expected_contacts`` is a count and is not discounted.
 
     Parameters
     ----------
@@ -90,6 +105,10 @@ def profit_scores(
     channel_cost:
         Cost of one contact per channel (default :data:`DEFAULT_CHANNEL_COST`); a channel in the history with
         no cost is an error.
+    horizon_months:
+        Whole months the cost to serve is summed over: the CLV's horizon.
+    discount_rate:
+        Monthly discount rate: the CLV's.
 
     Returns
     -------
@@ -99,6 +118,7 @@ def profit_scores(
     default = DEFAULT_MARGIN if margin is None else float(margin)
     if not 0.0 <= default <= 1.0:
         raise FairserveError(f"margin must be a fraction in [0, 1], not {default}")
+    annuity = float(discount_factors(horizon_months, discount_rate).sum())  # sum_{m=1..H} (1 + d)^-m
     out = pd.DataFrame(index=scores.index)
     own = scores["margin"].astype("float64") if "margin" in scores else pd.Series(np.nan, index=scores.index)
     out["margin"] = own.fillna(default)
@@ -118,6 +138,6 @@ def profit_scores(
         per_month = rates.sum(axis=1).reindex(ids).fillna(0.0).to_numpy()
         cost_per_month = cost_rate.reindex(ids).fillna(0.0).to_numpy()
         out["expected_contacts"] = per_month * horizon_months * alive
-        out["cost_to_serve"] = cost_per_month * horizon_months * alive
+        out["cost_to_serve"] = cost_per_month * annuity * alive
     out["profit"] = scores["clv"].astype("float64") * out["margin"] - out["cost_to_serve"]
     return out

@@ -209,7 +209,8 @@ def score_customers(
     if "margin" in customers:
         out["margin"] = customers["margin"]
     profit = profit_scores(
-        out, margin=margin, rates=contact_rates, channel_cost=channel_cost, horizon_months=horizon_months
+        out, margin=margin, rates=contact_rates, channel_cost=channel_cost, horizon_months=horizon_months,
+        discount_rate=discount_rate,
     )
     out = out.drop(columns=[c for c in ("margin",) if c in out]).join(profit)
     out = out.join(loyalty_scores(customers, weights=loyalty_weights, status_ladder=status_ladder))
