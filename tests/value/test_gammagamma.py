@@ -10,7 +10,7 @@ import pytest
 from lifetimes import GammaGammaFitter
 
 from fairserve.value._base import FitError, NotFittedError
-from fairserve.value.gammagamma import GammaGammaModel, _loglik
+from fairserve.value.gammagamma import GammaGammaModel, InfiniteMeanSpendError, _loglik
 
 PUBLISHED = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 
@@ -114,3 +114,45 @@ def test_round_trips_through_json(fitted):
     restored = GammaGammaModel.from_dict(json.loads(json.dumps(fitted.to_dict())))
     assert restored.params_ == fitted.params_
     assert restored.n_customers_ == 946
+
+
+def _heavy_tailed_spend(q: float, n: int = 2000, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Mean repeat spends drawn from the Gamma-Gamma model itself with p = 4, gamma = 10 and the given q."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 8, n).astype(float)
+    nu = rng.gamma(q, 1 / 10.0, n)  # each customer's spend scale, Gamma(q, rate gamma)
+    return x, rng.gamma(4.0 * x, 1 / (nu * x))  # the mean of x purchases, each Gamma(p, rate nu)
+
+
+def test_fit_refuses_an_optimum_with_infinite_mean_spend():
+    x, m = _heavy_tailed_spend(q=0.6)
+    model = GammaGammaModel()
+    refused = r"the fit landed at q = 0\.\d+, but the model needs q > 1"
+    with pytest.raises(InfiniteMeanSpendError, match=refused) as info:
+        model.fit(x, m)
+    assert "infinite" in str(info.value)
+    assert isinstance(info.value, FitError)  # a FairserveError, so the CLI reports it with exit code 2
+    with pytest.raises(NotFittedError):  # the refused fit stored nothing
+        model.conditional_expected_spend([1], [10.0])
+    # the same data from a light-tailed spend process fit, and near the truth
+    ok = GammaGammaModel().fit(*_heavy_tailed_spend(q=4.0))
+    assert ok.params_["q"] == pytest.approx(4.0, rel=0.25)
+
+
+@pytest.mark.parametrize("q", [0.5, 1.0])
+def test_predicting_with_q_at_most_one_is_refused(fitted, q):
+    record = fitted.to_dict()
+    record["params"]["q"] = q
+    with pytest.raises(InfiniteMeanSpendError, match=rf"the saved model has q = {q:g}, but the model needs q > 1"):
+        GammaGammaModel.from_dict(record)
+    by_hand = GammaGammaModel()
+    by_hand.params_ = dict(record["params"])
+    with pytest.raises(InfiniteMeanSpendError, match=rf"the parameters have q = {q:g}.*infinite"):
+        by_hand.conditional_expected_spend([0, 2], [0.0, 10.0])
+
+
+def test_q_just_above_one_is_finite(fitted):
+    record = fitted.to_dict()
+    record["params"]["q"] = 1.001
+    spend = GammaGammaModel.from_dict(record).conditional_expected_spend([0, 2], [0.0, 10.0])
+    assert np.all(np.isfinite(spend)) and np.all(spend > 0)

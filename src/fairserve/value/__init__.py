@@ -13,7 +13,7 @@ from fairserve.value._base import FitError, NotFittedError
 from fairserve.value.accounts import account_scores, attach_account_scores
 from fairserve.value.bgnbd import BetaGeoModel, simulate_bgnbd
 from fairserve.value.clv import discounted_clv
-from fairserve.value.gammagamma import GammaGammaModel
+from fairserve.value.gammagamma import GammaGammaModel, InfiniteMeanSpendError
 from fairserve.value.loyalty import DEFAULT_STATUS_LADDER, LOYALTY_WEIGHTS, loyalty_scores
 from fairserve.value.paretonbd import ParetoNBDModel
 from fairserve.value.profit import DEFAULT_CHANNEL_COST, DEFAULT_MARGIN, contact_rates, profit_scores
@@ -37,6 +37,7 @@ __all__ = [
     "BetaGeoModel",
     "FitError",
     "GammaGammaModel",
+    "InfiniteMeanSpendError",
     "NotFittedError",
     "ParetoNBDModel",
     "RFMSpec",

@@ -199,7 +199,9 @@ class Estimator:
             return -ll / n + pen * float(np.sum(theta**2)), (-grad / n + 2.0 * pen * theta) * theta
 
         theta, _ = maximise(objective, start, tol=self.tol, max_iter=self.max_iter, model=model)
-        self.params_ = dict(zip(self.PARAM_NAMES, (float(v) for v in theta), strict=True))
+        params = dict(zip(self.PARAM_NAMES, (float(v) for v in theta), strict=True))
+        self._check_params(params, "the fit landed at")  # before storing: a refused fit leaves no parameters
+        self.params_ = params
         self.log_likelihood_ = float(loglik_value(theta) if loglik_value is not None else loglik(theta)[0])
         self.n_customers_ = round(n)
         return self
@@ -209,6 +211,13 @@ class Estimator:
         if params is None:
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() or from_dict() first")
         return params
+
+    def _check_params(self, params: dict[str, float], where: str) -> None:
+        """Refuse parameters the model's predictions are not defined at (none by default).
+
+        Called on the optimum of a fit (``where`` = "the fit landed at") and on parameters read back by
+        :meth:`from_dict`; models with such a region override it and call it before predicting too.
+        """
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {"penalizer": self.penalizer, "tol": self.tol, "max_iter": self.max_iter}
@@ -237,6 +246,7 @@ class Estimator:
         if not all(np.isfinite(v) and v > 0 for v in values.values()):
             raise FairserveError(f"saved {cls.__name__} has non-positive or non-finite parameters: {values}")
         model = cls(**d.get("settings", {}))
+        model._check_params(values, "the saved model has")
         model.params_ = values
         model.log_likelihood_ = float(d.get("log_likelihood", float("nan")))
         model.n_customers_ = int(d.get("n_customers", 0))

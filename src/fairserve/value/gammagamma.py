@@ -16,7 +16,26 @@ from scipy.special import digamma, gammaln
 
 from fairserve.value._base import Estimator, FitError, FloatArray, as_float_array, merge_rows
 
-__all__ = ["GammaGammaModel"]
+__all__ = ["GammaGammaModel", "InfiniteMeanSpendError"]
+
+
+class InfiniteMeanSpendError(FitError):
+    """Gamma-Gamma parameters with ``q <= 1``: the mean spend per purchase is infinite, so no CLV exists.
+
+    The population mean spend is ``p * gamma / (q - 1)`` (``E[1 / nu]`` of ``nu ~ Gamma(q, gamma)`` is finite only
+    for ``q > 1``), and the conditional mean ``p (gamma + x m) / (p x + q - 1)`` is infinite or negative for a
+    customer with no repeat purchase. A fit lands there when a few customers' spend is orders of magnitude above
+    the rest.
+    """
+
+
+def _check_q(q: float, where: str) -> None:
+    if not q > 1.0:
+        raise InfiniteMeanSpendError(
+            f"Gamma-Gamma: {where} q = {q:.6g}, but the model needs q > 1: with q <= 1 the mean spend per purchase "
+            f"p * gamma / (q - 1) is infinite, so expected spend and CLV are undefined (the spend data are too "
+            f"heavy-tailed for the model: look for outlying amounts, or cap them)"
+        )
 
 
 def _check(frequency: ArrayLike, monetary_value: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -100,6 +119,12 @@ class GammaGammaModel(Estimator):
     log_likelihood_, n_customers_
         As :class:`~fairserve.value._base.Estimator`.
 
+    Raises
+    ------
+    InfiniteMeanSpendError
+        From :meth:`fit` when the maximum-likelihood ``q`` is at most 1, from :meth:`from_dict` and
+        :meth:`conditional_expected_spend` for such parameters: the mean spend is then infinite.
+
     References
     ----------
     Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: Using Iso-Value Curves for Customer Base
@@ -110,8 +135,14 @@ class GammaGammaModel(Estimator):
 
     PARAM_NAMES: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
 
+    def _check_params(self, params: dict[str, float], where: str) -> None:
+        _check_q(params["q"], where)
+
     def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike | None = None) -> GammaGammaModel:
-        """Fit by maximum likelihood on repeat buyers; ``weights`` counts identical customers."""
+        """Fit by maximum likelihood on repeat buyers; ``weights`` counts identical customers.
+
+        An optimum with ``q <= 1`` is refused (:class:`InfiniteMeanSpendError`) and leaves no parameters.
+        """
         x, m = _check(frequency, monetary_value)
         if np.any(x == 0):
             raise FitError("the Gamma-Gamma model is fitted on repeat buyers only: drop rows with frequency 0")
@@ -127,8 +158,14 @@ class GammaGammaModel(Estimator):
 
         ``E[M | x, m] = p (gamma + x m) / (p x + q - 1)``: a weighted mean of the population mean
         ``p gamma / (q - 1)`` and the customer's own mean; the population mean when ``x = 0``.
+
+        Raises
+        ------
+        InfiniteMeanSpendError
+            When ``q <= 1`` (parameters set by hand): the population mean, and so this one, is not finite.
         """
         params = self._check_fitted()
         p, q, gam = params["p"], params["q"], params["gamma"]
+        _check_q(q, "the parameters have")
         x, m = _check(frequency, monetary_value)
         return np.asarray(p * (gam + x * m) / (p * x + q - 1.0), dtype=np.float64)
