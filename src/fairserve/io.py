@@ -9,6 +9,9 @@ keeps its zeros), and validates every row at once with vectorised pandas operati
 A file with bad rows is refused whole: :class:`~fairserve.errors.InputError` lists every problem (file, 1-based
 data row, column, what is wrong). With ``skip_bad_rows=True`` the good rows are returned instead and the bad ones,
 with their original values and a ``_problem`` column, are written to a side file, so no row is lost silently.
+
+TOML documents (scenario and policy files) are read by :func:`read_toml`, which only reads and parses: each
+caller validates the dict it returns.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import csv
 import gzip
 import io
 import json
+import tomllib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,11 +36,13 @@ from fairserve.io_validate import KINDS, canonical_kind, validate_rows
 __all__ = [
     "KINDS",
     "Loaded",
+    "TomlFileError",
     "read_contacts",
     "read_customers",
     "read_scores",
     "read_social_profiles",
     "read_table",
+    "read_toml",
     "read_transactions",
     "validate_frame",
 ]
@@ -344,3 +351,53 @@ def read_scores(path: str | Path) -> pd.DataFrame:
         raise FairserveError(f"{path}: the scores file has no 'customer_id' column")
     frame["customer_id"] = frame["customer_id"].astype(str)
     return frame
+
+
+class TomlFileError(FairserveError):
+    """A TOML file could not be read or parsed; ``path`` is the file and ``reason`` says why, without the path.
+
+    ``str(err)`` is ``"<path>: <reason>"``. Callers with their own error type (scenario, policy) may re-raise
+    with ``reason`` and their own way of naming the file.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def read_toml(path: str | Path, what: str = "") -> dict[str, Any]:
+    """Read the TOML file at ``path`` and return the parsed document (a dict).
+
+    ``what`` names the kind of file in the messages (``"scenario"`` gives ``"<path>: no such scenario file"``).
+
+    Raises
+    ------
+    TomlFileError
+        ``"<path>: no such [what ]file"``, ``"... is a folder, not a [what ]file"``, ``"... not UTF-8 text:
+        byte 0x.. at byte offset N, line L"``, ``"... not valid TOML: <the parser's message, with line and
+        column>"`` or ``"... cannot read the file: <why>"``.
+    """
+    path = Path(path)
+    kind = f"{what} file" if what else "file"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TomlFileError(path, f"no such {kind}") from None
+    except IsADirectoryError:
+        raise TomlFileError(path, f"is a folder, not a {kind}") from None
+    except OSError as exc:
+        if path.is_dir():  # some systems report a folder as a permission error
+            raise TomlFileError(path, f"is a folder, not a {kind}") from None
+        raise TomlFileError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is dropped
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TomlFileError(
+            path, f"not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start}, line {line}"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TomlFileError(path, f"not valid TOML: {exc}") from None
