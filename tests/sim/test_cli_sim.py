@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from cli_helpers import run_cli as run
-from fairserve.cli.sim import parse_duration
 from fairserve.sim.erlang import staffing
+from fairserve.sim.scenario import parse_duration
 
 SCENARIO = """
 [center]

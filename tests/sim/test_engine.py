@@ -1,4 +1,5 @@
-"""The event loop: the compiled kernel equals the reference, displacements are counted right, simpy agrees."""
+"""The event loop: the compiled kernel equals the reference, displacements are counted right, simpy agrees, and
+the wait guarantee serves a contact past its guarantee before every contact within it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 import simpy
 
 from fairserve.sim import _kernel
-from fairserve.sim.engine import run_replication, serve
+from fairserve.sim.engine import _lanes, run_replication, serve
 from fairserve.sim.scenario import scenario_from_dict
 
 
@@ -211,7 +212,7 @@ def test_a_scenario_replication_equals_simpy_on_the_same_contacts_and_policy() -
         }
     )
     for name in ("value-first", "influence-first"):
-        _, policy = resolve_policy(name, scen)
+        _, policy = resolve_policy(name)
         frame = run_replication(scen, policy, np.random.default_rng(7), kernel="python")
         # the queue order the engine used, rebuilt from the decisions it reports
         key = np.lexsort((np.arange(len(frame)), frame["arrival"], frame["virtual_arrival"], frame["rank"]))
@@ -391,13 +392,14 @@ def test_heap_push_and_pop_keep_the_order_of_heapq(dtype: type) -> None:
 
 def test_the_array_loop_in_plain_python_equals_the_reference_and_numba() -> None:
     arrival, order, who, service, pat, parent = _instance_with_callbacks(1_500, 3, 12)
-    args = (arrival, order, who, service, pat, 3, parent)
-    ref_start, ref_real = _kernel.serve_reference(*args)
+    args = (arrival, order, who, service, pat, 3, parent, *_lanes(None))
+    ref_start, ref_real, ref_forced = _kernel.serve_reference(*args)
     for loop in (_kernel.serve_arrays, _kernel.serve):
-        start, real = loop(*args)
+        start, real, forced = loop(*args)
         np.testing.assert_array_equal(start, ref_start)  # NaN where NaN, equal elsewhere
         np.testing.assert_array_equal(real, ref_real)
-    assert np.isnan(ref_start).any() and not ref_real.all()
+        assert not forced.any()
+    assert np.isnan(ref_start).any() and not ref_real.all() and not ref_forced.any()
 
 
 def test_queue_order_is_the_lexsort_of_rank_virtual_arrival_arrival_position() -> None:
@@ -447,7 +449,7 @@ def test_existing_follows_chains_of_callbacks_like_the_loop_does() -> None:
     assert existing(parent, start).tolist() == [True, True, True, False, False, True, False]
     assert existing(np.full(3, -1), np.full(3, np.nan)).all()
     arrival, order, who, service, pat, parent = _instance_with_callbacks(2_000, 3, 15)
-    start, real = _kernel.serve_reference(arrival, order, who, service, pat, 3, parent)
+    start, real, _ = _kernel.serve_reference(arrival, order, who, service, pat, 3, parent, *_lanes(None))
     np.testing.assert_array_equal(existing(parent, start), real)
 
 
@@ -474,7 +476,7 @@ def test_per_replication_metrics_equal_a_pandas_groupby_of_the_replication() -> 
             ],
         }
     )
-    _, policy = resolve_policy("influence-first", scen)
+    _, policy = resolve_policy("influence-first")
     frame = add_outcomes(run_replication(scen, policy, np.random.default_rng(16)), scen)
     got = replication_metrics(frame)
     m = frame[frame["measured"]]

@@ -170,3 +170,69 @@ def test_a_shipped_example_loads_by_name_from_any_folder(tmp_path, monkeypatch) 
 
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario("no-such-scenario.toml")
+
+
+def test_scenario_files_are_read_through_io_with_messages_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"is a folder, not a scenario file"):
+        load_scenario(tmp_path)
+    (tmp_path / "latin.toml").write_bytes("name = 'caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(ScenarioError, match=r"latin\.toml: not UTF-8 text: byte 0xe9 at byte offset 11, line 1"):
+        load_scenario(tmp_path / "latin.toml")
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + DOC_EXAMPLE.encode())
+    assert load_scenario(tmp_path / "bom.toml").center.agents == 50  # an editor's byte-order mark is fine
+
+
+def test_targets_take_numbers_in_the_time_unit_or_durations_and_default_per_channel() -> None:
+    scen = scenario_from_dict(
+        {
+            "center": {"agents": 1, "duration": 1.0, "time_unit": "second"},
+            "segments": [_seg(), _seg(name="vip", sla=5.0)],
+            "targets": {"phone": {"within": 30, "share": 0.9}, "chat": {"within": "2m"}},
+        }
+    )
+    assert scen.target_within("phone") == 30.0 and scen.target("phone").share == 0.9
+    assert scen.target_within("chat") == 120.0 and scen.target("chat").share == 0.8
+    assert scen.target_within("email") == 86_400.0 and scen.target_within("social") == 3_600.0  # defaults
+    assert scen.segment_within() == [30.0, 5.0]  # a segment's own sla overrides its channel's target
+    text = scen.describe_targets(["phone", "chat"])
+    assert text == "phone 90% in 30 s, chat 80% in 2 min (segments' own: vip in 5 s)"
+    plain = scenario_from_dict({"center": {"agents": 1, "duration": 1.0}, "segments": [_seg()]})
+    assert plain.describe_targets() == "phone 80% in 20 s, email 80% in 24 h, chat 80% in 1 min, social 80% in 1 h"
+    assert plain.target_within("phone") == pytest.approx(1 / 3)  # minutes
+
+
+@pytest.mark.parametrize(
+    ("targets", "field"),
+    [
+        ({"fax": {"within": 1.0}}, "targets.fax"),
+        ({"phone": {"within": "soon"}}, "targets.phone"),
+        ({"phone": {"within": 0}}, "targets.phone"),
+        ({"phone": {"within": 1.0, "share": 1.5}}, "targets.phone.share"),
+    ],
+)
+def test_bad_targets_are_named(targets: dict[str, object], field: str) -> None:
+    with pytest.raises(ScenarioError, match=field.replace(".", r"\.")):
+        scenario_from_dict({"center": {"agents": 1, "duration": 1.0}, "segments": [_seg()], "targets": targets})
+
+
+def test_public_and_account_are_drawn_for_every_contact() -> None:
+    base = pd.DataFrame({"customer_id": ["1", "2", "3"], "account": ["ACME", None, "Initech"], "clv": [1.0, 2, 3]})
+    segs = [
+        _seg(name="call", customers="base"),
+        _seg(name="post", channel="social", customers="base"),
+        _seg(name="letter", public=True, account="Globex"),
+        _seg(name="quiet-post", channel="social", public=False),
+    ]
+    f = draw_contacts(scenario_from_dict({"center": {"agents": 1, "duration": 200.0}, "segments": segs}),
+                      np.random.default_rng(4), base)  # fmt: skip
+    public = f.groupby("segment", observed=True)["public"].agg(["min", "max"])
+    assert public.loc["call"].tolist() == [False, False] and public.loc["post"].tolist() == [True, True]
+    assert public.loc["letter"].tolist() == [True, True] and public.loc["quiet-post"].tolist() == [False, False]
+    assert f["public"].dtype == bool
+    acct = f["account"].astype(object)
+    from_base = f["segment"].isin(["call", "post"])
+    want = f.loc[from_base, "customer_id"].astype(str).map({"1": "ACME", "2": "?", "3": "Initech"})
+    assert (acct[from_base].fillna("?") == want).all()  # the base's account; None is unknown
+    assert set(want) == {"ACME", "?", "Initech"}
+    assert (acct[f["segment"] == "letter"] == "Globex").all() and acct[f["segment"] == "quiet-post"].isna().all()
+    assert isinstance(f["account"].dtype, pd.CategoricalDtype)

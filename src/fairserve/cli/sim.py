@@ -8,7 +8,6 @@ question. Progress goes to stderr, results to stdout.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,30 +34,6 @@ Scores = Annotated[
     typer.Option("--customers", help="Scored customer base (CSV or Parquet): customer_id, clv, influence, ..."),
 ]
 
-_UNITS = {
-    "s": 1.0,
-    "sec": 1.0,
-    "second": 1.0,
-    "seconds": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "minute": 60.0,
-    "minutes": 60.0,
-    "h": 3600.0,
-    "hour": 3600.0,
-    "hours": 3600.0,
-}
-
-
-def parse_duration(text: str, unit_seconds: float) -> float:
-    """``"20s"``, ``"1.5m"``, ``"2h"`` or a bare number (already in the time unit) -> time units."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
-    if not m or (m.group(2) and m.group(2).lower() not in _UNITS):
-        raise FairserveError(f"not a duration: {text!r} (try 20s, 1.5m, 2h, or a number in the time unit)")
-    value = float(m.group(1))
-    return value if not m.group(2) else value * _UNITS[m.group(2).lower()] / unit_seconds
-
-
 def _fmt(x: Any, digits: int = 3) -> str:
     return "-" if x is None or x != x else f"{x:.{digits}g}"
 
@@ -71,10 +46,12 @@ def _ci(row: dict[str, Any], key: str) -> str:
 def print_whatif(result: dict[str, Any]) -> None:
     """Print one customer's what-if (the dict of :func:`fairserve.sim.whatif`) in plain language."""
     unit = result["time_unit"]
+    console.print(f"target: answered within {_fmt(result['target'])} {unit}, the same under every policy")
     for label, r in result["policies"].items():
         console.print(
             f"[bold]{label}[/]: tier {r['tier']}, mean wait {_ci(r, 'mean_wait')} {unit}, "
-            f"P(abandon) {_fmt(r['p_abandon'])}, P(within SLA) {_fmt(r['p_sla'])}, "
+            f"P(abandon) {_fmt(r['p_abandon'])}, P(within target) {_fmt(r['p_sla'])}, "
+            f"P(promise kept) {_fmt(r['p_promise_kept'])}, "
             f"overtaken by {_fmt(r['overtaken'])} later contacts "
             f"({_fmt(r['overtaken_by_influence'])} thanks to influence)"
         )
@@ -84,7 +61,8 @@ def print_whatif(result: dict[str, Any]) -> None:
             console.print(
                 f"    passed by a {o.get('channel', '')} contact in tier {o['tier']}, "
                 f"{_fmt(o['arrived_after'])} {unit} later"
-                f"{' (by influence)' if o['by_influence'] else ''}: {escape('; '.join(o['reasons']))}"
+                f"{' (by influence)' if o['by_influence'] else ''}"
+                f"{' (past its wait guarantee)' if o.get('by_guarantee') else ''}: {escape('; '.join(o['reasons']))}"
             )
 
 
@@ -126,24 +104,27 @@ def simulate(
     from rich.table import Table
 
     unit = result["time_unit"]
+    console.print(f"SLA measured against the scenario's targets: {result['targets_text']}")
     for label, entry in result["policies"].items():
         table = Table(
             title=f"{label}: {entry['arrivals']:,} arrivals, {entry['elapsed_s']:.2f} s; waits in {unit}s",
             title_justify="left",
             box=None,
         )
+        width = max([len("segment"), *(len(name) for name in entry["segments"])])
+        table.add_column("segment", no_wrap=True, min_width=width)
         for col in (
-            "segment",
             "mean wait [95% CI]",
             "p95",
             "P(wait)",
             "SLA",
+            "promise kept",
             "aband.",
             "passed by (infl.)",
             "revenue at risk",
             "exposure",
-        ):
-            table.add_column(col, justify="left" if col == "segment" else "right", no_wrap=True)
+        ):  # on a narrow terminal, headers and intervals wrap rather than lose their digits
+            table.add_column(col, justify="right", overflow="fold")
         for name, row in entry["segments"].items():
             table.add_row(
                 name,
@@ -151,6 +132,7 @@ def simulate(
                 _fmt(row["p95_wait"]),
                 _fmt(row["p_wait"]),
                 _fmt(row["sla"]),
+                _fmt(row["promise_kept"]),
                 _fmt(row["abandon_rate"]),
                 f"{_fmt(row['overtaken'])} ({_fmt(row['overtaken_by_influence'])})",
                 f"{row['revenue_at_risk']:,.0f}",
@@ -199,7 +181,7 @@ def staff(
 ) -> None:
     """Erlang C (or Erlang A with --patience-mean): service of N agents, or the agents a target needs."""
     from fairserve.sim.erlang import agents_needed, staffing
-    from fairserve.sim.scenario import UNIT_SECONDS
+    from fairserve.sim.scenario import UNIT_SECONDS, parse_duration
 
     if time_unit not in UNIT_SECONDS:
         raise FairserveError(f"--time-unit must be one of {', '.join(UNIT_SECONDS)}, not {time_unit!r}")

@@ -25,6 +25,7 @@ _COLUMNS = [
     ("p95_wait", "p95 wait", False),
     ("p_wait", "P(wait>0)", True),
     ("sla", "SLA met", True),
+    ("promise_kept", "promise kept", True),
     ("abandon_rate", "abandoned", True),
     ("overtaken", "overtaken / contact", True),
     ("overtaken_by_influence", "by influence", True),
@@ -66,6 +67,8 @@ def render_html(result: dict[str, Any], title: str | None = None) -> str:
         f"<p>{result['replications']} independent replications (root seed {result['seed']}); every policy was run "
         "on the same simulated contacts (common random numbers). Intervals are 95% Student-t intervals over "
         f"replications. Waits in {html.escape(result['time_unit'])}s.</p>",
+        "<p>SLA measured against the scenario's targets: "
+        f"{html.escape(result['targets_text'])}; the same for every policy.</p>",
         "<h2>Policies at a glance</h2>"
         + _table({k: v["all"]["all"] for k, v in result["policies"].items() if v.get("all")}, "policy"),
         "<h2>Who waits</h2><figure>" + wait_chart(result) + "</figure>",
@@ -90,12 +93,16 @@ def render_html(result: dict[str, Any], title: str | None = None) -> str:
     parts.append(
         "<h2>Definitions</h2><ul>"
         "<li><b>mean wait</b>: time in queue over all arrivals (0 if answered at once; until abandoning if they "
-        "gave up).</li><li><b>SLA met</b>: share answered within their SLA; abandoned contacts miss it.</li>"
+        "gave up).</li><li><b>SLA met</b>: share answered within the scenario's target for their channel (the same "
+        "for every policy); abandoned contacts miss it.</li>"
+        "<li><b>promise kept</b>: share answered within the policy's own promise to them.</li>"
         "<li><b>overtaken</b>: later arrivals served while the contact waited; <b>by influence</b>: those that "
         "passed it only thanks to their influence minutes.</li>"
         "<li><b>revenue at risk</b>: expected CLV lost to churn per replication, under the scenario's churn "
-        "response (see docs/scenario.md; the defaults are assumptions to calibrate).</li>"
-        "<li><b>exposure</b>: reach × negativity of contacts left unresolved past their SLA.</li></ul>"
+        "response (see docs/scenario.md; the defaults are assumptions to calibrate), lateness measured against "
+        "the scenario's target.</li>"
+        "<li><b>exposure</b>: reach × negativity of public contacts (social, or a segment that says public) left "
+        "unresolved past the scenario's target.</li></ul>"
         "</body></html>"
     )
     return "\n".join(parts)

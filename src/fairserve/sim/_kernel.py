@@ -1,17 +1,27 @@
 """The simulator's loops: the plain-Python reference, and the same loop over arrays compiled with numba.
 
 All loops take the same inputs (see :func:`fairserve.sim.engine.serve`) and return each contact's start of
-service (NaN: abandoned or never happened) and whether it happened at all (a call-back happens only when the call
-it follows abandoned).
+service (NaN: abandoned or never happened), whether it happened at all (a call-back happens only when the call
+it follows abandoned), and whether its service was forced by the wait guarantee.
+
+The wait guarantee: a policy may bound the wait on a channel. At each dispatch (an agent becomes free), a
+waiting contact whose wait exceeds its guarantee goes before every contact still within its guarantee; among
+several, the one whose guarantee ran out first (least ``arrival + guarantee``, then arrival, then position);
+otherwise the head of the key heap. Contacts are grouped into *lanes* of equal guarantee (``lane``; -1: none),
+and within a lane arrival order is deadline order, so each lane is a FIFO: the loop keeps one read pointer per
+lane over the lane's contacts in arrival order, and at a dispatch looks at each lane's first contact still
+waiting (those served, abandoned or that never happened are skipped for good, lazily, like the heap drops
+abandoned contacts). A contact served by the guarantee stays in the key heap and is dropped when it surfaces.
+With no lanes (``lane`` empty) the probe is skipped and the loop is the plain priority queue.
 
 * :func:`serve_reference` keeps its two queues with the standard library's :mod:`heapq` on Python lists: the
   reference, and the fast way in plain CPython.
 * :data:`serve` is the same loop over preallocated arrays, compiled: :func:`_serve`, whose two binary heaps
   are kept by :func:`_heap_push` and :func:`_heap_pop`, written once (numba's ``heapq`` wants homogeneous
-  lists). The heap functions are compiled with the same ``_jit`` as the loop, which calls them compiled (and
-  numba caches the three together); without numba ``_jit`` leaves all three plain Python. :data:`serve_arrays`
-  is the loop uncompiled. Tests hold the loops to identical results, the heap functions (compiled and plain) to
-  :mod:`heapq`, and the reference to simpy.
+  lists), and whose guarantee order is :func:`_before`. These helpers are compiled with the same ``_jit`` as
+  the loop, which calls them compiled (and numba caches them together); without numba ``_jit`` leaves them all
+  plain Python. :data:`serve_arrays` is the loop uncompiled. Tests hold the loops to identical results (with
+  and without guarantees), the heap functions (compiled and plain) to :mod:`heapq`, and the reference to simpy.
 * :data:`overtakes` counts, for each contact, the later arrivals served while it waited; it is plain Python that
   numba compiles when it is installed and that runs as is otherwise (it is the reference too).
 """
@@ -27,7 +37,7 @@ import numpy as np
 
 __all__ = ["HAVE_NUMBA", "overtakes", "serve", "serve_arrays", "serve_reference"]
 
-Loop = Callable[..., tuple[np.ndarray, np.ndarray]]
+Loop = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 try:  # numba is optional (the ``fast`` extra); without it the pure-Python loops run.
     import numba
@@ -49,17 +59,26 @@ def serve_reference(
     patience: np.ndarray,
     agents: int,
     parent: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The event loop in plain Python with :mod:`heapq`: each contact's start of service, and whether it happened."""
+    guarantee: np.ndarray,
+    lane: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The event loop in plain Python with :mod:`heapq`: each contact's start, whether it happened, and forced."""
     a = arrival.tolist()
     o = order.tolist()
     w = who.tolist()
     s = service.tolist()
     p = patience.tolist()
     par = parent.tolist()
+    g = guarantee.tolist()
     n = len(a)
     real = [True] * n
     start = [math.nan] * n
+    forced = [False] * n
+    lanes: list[list[int]] = [[] for _ in range(max(lane.tolist(), default=-1) + 1)]
+    for j, k in enumerate(lane.tolist()):  # each lane's contacts in arrival order
+        if k >= 0:
+            lanes[k].append(j)
+    head = [0] * len(lanes)  # read pointer of each lane
     waiting: list[int] = []  # queue positions of waiting contacts (abandoned ones are dropped when popped)
     busy: list[float] = []  # completion times
     free = agents
@@ -68,9 +87,28 @@ def serve_reference(
         t_arr = a[i] if i < n else math.inf
         if busy and busy[0] <= t_arr:  # a completion: the agent takes the first contact still waiting
             tc = heapq.heappop(busy)
+            due = -1  # the waiting contact past its guarantee whose guarantee ran out first
+            for k, items in enumerate(lanes):
+                q = head[k]
+                while q < len(items) and items[q] < i:  # arrived: skip those served, gone or never there
+                    c = items[q]
+                    if start[c] == start[c] or not real[c] or tc - a[c] >= p[c]:
+                        q += 1
+                    else:
+                        break
+                head[k] = q
+                if q < len(items) and items[q] < i:
+                    c = items[q]
+                    if tc - a[c] > g[c] and (due < 0 or (a[c] + g[c], a[c], c) < (a[due] + g[due], a[due], due)):
+                        due = c
+            if due >= 0:
+                start[due] = tc
+                forced[due] = True
+                heapq.heappush(busy, tc + s[due])
+                continue
             while waiting:
                 j = w[heapq.heappop(waiting)]
-                if tc - a[j] < p[j]:
+                if start[j] != start[j] and tc - a[j] < p[j]:  # not served by the guarantee, not gone
                     start[j] = tc
                     heapq.heappush(busy, tc + s[j])
                     break
@@ -89,7 +127,7 @@ def serve_reference(
             i += 1
         else:  # pragma: no cover - the loop condition excludes it
             break
-    return np.asarray(start, dtype=float), np.asarray(real, dtype=bool)
+    return np.asarray(start, dtype=float), np.asarray(real, dtype=bool), np.asarray(forced, dtype=bool)
 
 
 @_jit
@@ -128,6 +166,16 @@ def _heap_pop(heap: np.ndarray, size: int) -> int:
     return size
 
 
+@_jit
+def _before(d1: float, a1: float, c1: int, d2: float, a2: float, c2: int) -> bool:
+    """Whether ``(d1, a1, c1) < (d2, a2, c2)``: guarantee deadline, then arrival, then position."""
+    if d1 != d2:
+        return d1 < d2
+    if a1 != a2:
+        return a1 < a2
+    return c1 < c2
+
+
 def _serve(
     arrival: np.ndarray,
     order: np.ndarray,
@@ -136,11 +184,34 @@ def _serve(
     patience: np.ndarray,
     agents: int,
     parent: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`serve_reference` over arrays, its two heaps kept with :func:`_heap_push` and :func:`_heap_pop`."""
+    guarantee: np.ndarray,
+    lane: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`serve_reference` over arrays, its two heaps kept with :func:`_heap_push` and :func:`_heap_pop`.
+
+    The lanes are one array of contact indices grouped by lane, in arrival order within each (``items``,
+    lane ``k`` in ``items[first[k]:first[k + 1]]``), and one read pointer per lane (``head``).
+    """
     n = arrival.size
     start = np.full(n, np.nan)
     real = np.ones(n, dtype=np.bool_)
+    forced = np.zeros(n, dtype=np.bool_)
+    lanes = 0
+    if lane.size > 0:
+        lanes = max(int(lane.max()) + 1, 0)
+    first = np.zeros(lanes + 1, dtype=np.int64)
+    for j in range(lane.size if lanes > 0 else 0):
+        if lane[j] >= 0:
+            first[lane[j] + 1] += 1
+    for k in range(lanes):
+        first[k + 1] += first[k]
+    head = first[:lanes].copy()
+    items = np.empty(first[lanes], dtype=np.int64)
+    for j in range(lane.size if lanes > 0 else 0):
+        if lane[j] >= 0:
+            items[head[lane[j]]] = j
+            head[lane[j]] += 1
+    head[:] = first[:lanes]
     waiting = np.empty(n, dtype=np.int64)  # min-heap of queue positions (``order``), lower serves first
     nw = 0
     busy = np.empty(agents + 1, dtype=np.float64)  # min-heap of service completion times
@@ -152,11 +223,36 @@ def _serve(
         if nb > 0 and busy[0] <= t_arr:  # a completion: the agent takes the first contact still waiting
             tc = busy[0]
             nb = _heap_pop(busy, nb)
+            due = -1  # the waiting contact past its guarantee whose guarantee ran out first
+            for k in range(lanes):
+                q = head[k]
+                end = first[k + 1]
+                while q < end and items[q] < i:  # arrived: skip those served, gone or never there
+                    c = items[q]
+                    if not np.isnan(start[c]) or not real[c] or tc - arrival[c] >= patience[c]:
+                        q += 1
+                    else:
+                        break
+                head[k] = q
+                if q < end and items[q] < i:
+                    c = items[q]
+                    if tc - arrival[c] > guarantee[c] and (
+                        due < 0
+                        or _before(
+                            arrival[c] + guarantee[c], arrival[c], c, arrival[due] + guarantee[due], arrival[due], due
+                        )
+                    ):
+                        due = c
+            if due >= 0:
+                start[due] = tc
+                forced[due] = True
+                nb = _heap_push(busy, nb, tc + service[due])
+                continue
             served = False
             while nw > 0 and not served:
                 j = who[waiting[0]]
                 nw = _heap_pop(waiting, nw)
-                if tc - arrival[j] < patience[j]:  # still waiting: serve; else it abandoned (lazy deletion)
+                if np.isnan(start[j]) and tc - arrival[j] < patience[j]:  # else served by the guarantee, or gone
                     start[j] = tc
                     nb = _heap_push(busy, nb, tc + service[j])
                     served = True
@@ -175,7 +271,7 @@ def _serve(
             i += 1
         else:
             break
-    return start, real
+    return start, real, forced
 
 
 def _overtakes(

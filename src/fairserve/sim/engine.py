@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError
+from fairserve.model import Channel
 from fairserve.sim import _kernel
 from fairserve.sim.scenario import Scenario, draw_contacts
 
@@ -51,7 +52,7 @@ __all__ = [
 
 Decider = Any  # a fairserve.policy.Policy, or a callable frame -> decisions frame (same columns as decide_batch)
 Kernel = Literal["auto", "python", "numba"]
-_POLICY_COLUMNS = (
+_POLICY_COLUMNS = (  # every signal a policy condition may read: decide_batch requires all of them
     "contact_id",
     "channel",
     "arrival",
@@ -60,14 +61,16 @@ _POLICY_COLUMNS = (
     "complaint",
     "repeat",
     "reach",
+    "public",
     "customer_id",
     "clv",
     "profit",
     "loyalty",
-    "status",
+    "value_percentile",
     "influence",
     "followers",
-    "value_percentile",
+    "status",
+    "account",
 )
 
 
@@ -80,6 +83,7 @@ def serve(
     agents: int,
     kernel: Kernel = "auto",
     parent: np.ndarray | None = None,
+    guarantee: np.ndarray | None = None,
 ) -> np.ndarray:
     """Serve contacts with ``agents`` agents; return each contact's start of service (NaN: it abandoned).
 
@@ -99,11 +103,38 @@ def serve(
         For a possible call-back, the index of the contact it follows (-1: none). It happens only if that
         contact happened and abandoned, which is known by its arrival; otherwise it is skipped (start NaN; see
         :func:`existing`).
+    guarantee:
+        The longest wait each contact's policy allows, in the time unit (``inf``: none; None: none at all). At
+        each dispatch a contact waiting longer than its guarantee goes first, the one whose guarantee ran out
+        first before the others (see :mod:`fairserve.sim._kernel`).
     """
     if parent is None:
         parent = np.full(arrival.size, -1, dtype=np.int64)
-    start, _ = _loop(kernel)(*_loop_inputs(arrival, order, who, service, patience), int(agents), _ints(parent))
+    g, lane = _lanes(guarantee)
+    inputs = _loop_inputs(arrival, order, who, service, patience)
+    start, _, _ = _loop(kernel)(*inputs, int(agents), _ints(parent), g, lane)
     return np.asarray(start)
+
+
+_NO_LANES = np.empty(0, dtype=np.int64)
+_NO_GUARANTEE = np.empty(0, dtype=np.float64)
+
+
+def _lanes(guarantee: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The loop's guarantee inputs: each contact's guarantee and lane (contacts of one lane share a guarantee).
+
+    Lane ``k`` holds the contacts with the ``k``-th smallest finite guarantee; -1: none. Without any finite
+    guarantee both are empty, and the loop skips its guarantee probe.
+    """
+    if guarantee is None:
+        return _NO_GUARANTEE, _NO_LANES
+    g = np.ascontiguousarray(guarantee, dtype=np.float64)
+    finite = np.isfinite(g)
+    if not finite.any():
+        return _NO_GUARANTEE, _NO_LANES
+    lane = np.full(g.size, -1, dtype=np.int64)
+    lane[finite] = np.unique(g[finite], return_inverse=True)[1]
+    return g, lane
 
 
 def _loop(kernel: Kernel) -> _kernel.Loop:
@@ -146,9 +177,10 @@ def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
 
     When the frame has a ``profile`` column (as :func:`~fairserve.sim.scenario.draw_contacts` gives), the policy
     decides one contact per profile and the rest are filled in: contacts of one profile differ only in their
-    arrival, and by the policy contract the arrival enters a decision only as ``virtual_arrival = arrival -
-    head_start_min * 60`` and ``sla_deadline = arrival + sla_seconds`` (a test holds this equal to deciding
-    every row). A million contacts of a few segments then cost a handful of policy rows.
+    arrival, and by the policy contract the arrival enters a decision only as a shift, ``virtual_arrival =
+    arrival - advance`` and ``sla_deadline = arrival + sla_seconds``. So each profile is decided at arrival 0,
+    and its shifts are added to every arrival (exactly what deciding each row computes: a test holds the two
+    equal). A million contacts of a few segments then cost a handful of policy rows.
     """
     return pd.DataFrame(_decisions(frame, decider), index=frame.index, copy=False)
 
@@ -159,30 +191,44 @@ def _decisions(frame: pd.DataFrame, decider: Decider, deadline: bool = True) -> 
     ``deadline=False`` leaves out ``sla_deadline`` when the policy is decided per profile (the simulator works
     with ``sla_seconds`` and saves a million-row column).
     """
-    columns = [c for c in _POLICY_COLUMNS if c in frame]
     if callable(decider) and not hasattr(decider, "tier_names"):
-        return _categorical_text(pd.DataFrame(decider(frame[columns])))
+        return _categorical_text(pd.DataFrame(decider(_policy_inputs(frame))))
     from fairserve.policy import decide_batch
 
     if "profile" not in frame or len(frame) == 0:
-        return _categorical_text(pd.DataFrame(decide_batch(frame[columns], decider)))
+        return _categorical_text(pd.DataFrame(decide_batch(_policy_inputs(frame), decider)))
     first, inverse = first_of_each(frame["profile"].to_numpy())
-    unique = _categorical_text(pd.DataFrame(decide_batch(frame.iloc[first][columns].reset_index(drop=True), decider)))
+    rows = _policy_inputs(frame.iloc[first].reset_index(drop=True))
+    rows["arrival"] = 0.0  # each profile decided at arrival 0: its virtual arrival is then minus its advance
+    unique = _categorical_text(pd.DataFrame(decide_batch(rows, decider)))
     arrival = frame["arrival"].to_numpy(dtype=float)
     out: dict[str, Any] = {}
     for col, values in unique.items():
-        if col == "virtual_arrival":  # arrival - head start in seconds (per profile), in one new array
-            head = (unique["head_start_min"] * 60.0)[inverse]
-            out[col] = np.subtract(arrival, head, out=head)
-        elif col == "sla_deadline":
-            if deadline:
-                sla = unique["sla_seconds"][inverse]
-                out[col] = np.add(arrival, sla, out=sla)
+        if col in ("virtual_arrival", "sla_deadline"):  # arrival + the profile's shift, in one new array
+            if col == "virtual_arrival" or deadline:
+                shift = np.asarray(values, dtype=float)[inverse]
+                out[col] = np.add(arrival, shift, out=shift)  # arrival + (0 - advance) == arrival - advance
         elif isinstance(values, pd.Categorical):
             out[col] = pd.Categorical.from_codes(values.codes[inverse], dtype=values.dtype)
         else:
             out[col] = values[inverse]
     return out
+
+
+def _policy_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The policy's input columns of ``frame``, all of :data:`_POLICY_COLUMNS`: a column the frame lacks is unknown.
+
+    An unknown signal is NaN in every row (a scenario that gives no ``profit`` says nothing about it), and
+    ``public`` defaults to the channel being social, as :func:`~fairserve.sim.scenario.draw_contacts` draws it.
+    """
+    out = frame[[c for c in _POLICY_COLUMNS if c in frame]]
+    missing = [c for c in _POLICY_COLUMNS if c not in frame]
+    if not missing:
+        return out
+    fill: dict[str, Any] = dict.fromkeys(missing, np.full(len(frame), np.nan))
+    if "public" in fill:
+        fill["public"] = np.asarray(frame["channel"].astype(str) == "social", dtype=bool)
+    return out.assign(**fill)[list(_POLICY_COLUMNS)]
 
 
 def _categorical_text(decisions: pd.DataFrame) -> dict[str, Any]:
@@ -191,6 +237,10 @@ def _categorical_text(decisions: pd.DataFrame) -> dict[str, Any]:
     for col in decisions.columns:
         values = decisions[col]
         out[col] = values.astype("category").array if col in ("tier", "queue") else values.to_numpy()
+    if "guarantee_seconds" not in out:
+        # TODO(issue 8): remove once decide_batch emits guarantee_seconds (the policy side's rewrite). Until
+        # then a decider that states no guarantee has none: every contact's is inf.
+        out["guarantee_seconds"] = np.full(len(decisions), np.inf)
     return out
 
 
@@ -260,20 +310,24 @@ def run_replication(
     """Simulate one replication; return one row per contact (warm-up included; column ``measured`` marks the rest).
 
     Columns: the drawn contact (:func:`~fairserve.sim.scenario.draw_contacts`), the decision (``tier``, ``rank``,
-    ``queue``, ``head_start_min``, ``influence_min``, ``virtual_arrival``, ``sla_seconds``), and the outcome in
-    time units: ``start`` (NaN if abandoned), ``wait`` (time in queue, up to service or abandonment),
-    ``served``, ``abandoned``, ``overtaken`` (later arrivals served while it waited) and ``overtaken_influence``
-    (those that passed it only thanks to influence). Give ``contacts`` to reuse one draw across policies.
+    ``queue``, ``head_start_min``, ``influence_min``, ``virtual_arrival``, ``sla_seconds``,
+    ``guarantee_seconds``), and the outcome in time units: ``start`` (NaN if abandoned), ``wait`` (time in
+    queue, up to service or abandonment), ``served``, ``abandoned``, ``by_guarantee`` (served ahead of the
+    queue order because its wait passed the policy's guarantee), ``overtaken`` (later arrivals served while it
+    waited) and ``overtaken_influence`` (those that passed it only thanks to influence). Give ``contacts`` to
+    reuse one draw across policies.
     """
     frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts.copy(deep=False)
     dec = _decisions(frame, decider, deadline=False)
     n = len(frame)
-    new = {col: dec[col] for col in ("tier", "queue", "rank", "head_start_min", "influence_min", "virtual_arrival")}
-    new["sla_seconds"] = dec["sla_seconds"]
+    keep = ("tier", "queue", "rank", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds")
+    new = {col: dec[col] for col in (*keep, "guarantee_seconds")}
     va = np.asarray(dec["virtual_arrival"], dtype=float)
     plain = np.nan_to_num(np.asarray(dec["influence_min"], dtype=float))  # the key without influence minutes
     plain *= 60.0
     plain += va
+    guarantee_s = np.asarray(dec["guarantee_seconds"], dtype=float)
+    guarantee = guarantee_s / scenario.unit_seconds if np.isfinite(guarantee_s).any() else None  # time units
     social = np.asarray(dec["queue"] == "social-care", dtype=bool)
     pool, agents = assign_pools(scenario, frame["channel"], social)
     t = frame["t"].to_numpy(dtype=float)
@@ -292,7 +346,7 @@ def run_replication(
     for k, c in enumerate(agents):
         idx = np.flatnonzero(pool == k) if len(agents) > 1 else None
         if idx is None or idx.size == n:  # one queue for everyone: the columns as they are, no copies
-            results.append((slice(None), _serve_queue(c, kernel, parent, *columns)))
+            results.append((slice(None), _serve_queue(c, kernel, parent, guarantee, *columns)))
             continue
         if idx.size == 0:
             continue
@@ -301,14 +355,15 @@ def run_replication(
         par = np.where(parent[idx] >= 0, local[np.maximum(parent[idx], 0)], -1)
         if np.any((parent[idx] >= 0) & (par < 0)):
             raise FairserveError("a call-back was routed to another queue than the call it follows")
-        results.append((idx, _serve_queue(c, kernel, par, *(x[idx] for x in columns))))
+        g = None if guarantee is None else guarantee[idx]
+        results.append((idx, _serve_queue(c, kernel, par, g, *(x[idx] for x in columns))))
     if len(results) == 1 and isinstance(results[0][0], slice):
-        start, real, overtaken, by_influence = results[0][1]
+        start, real, forced, overtaken, by_influence = results[0][1]
     else:
-        start, real = np.full(n, np.nan), np.ones(n, dtype=bool)
+        start, real, forced = np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
         overtaken, by_influence = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        for on, (st, real_k, cnt, inf_cnt) in results:
-            start[on], real[on], overtaken[on], by_influence[on] = st, real_k, cnt, inf_cnt
+        for on, (st, real_k, forced_k, cnt, inf_cnt) in results:
+            start[on], real[on], forced[on], overtaken[on], by_influence[on] = st, real_k, forced_k, cnt, inf_cnt
     served = ~np.isnan(start)
     wait = start - t  # time to service; those not served waited their patience
     np.copyto(wait, patience, where=~served)
@@ -316,6 +371,7 @@ def run_replication(
         start=start,
         served=served,
         abandoned=real & ~served,
+        by_guarantee=forced,
         wait=wait,
         overtaken=overtaken,
         overtaken_influence=by_influence,
@@ -326,29 +382,49 @@ def run_replication(
     return pd.concat([frame, pd.DataFrame(new, index=frame.index, copy=False)], axis=1)
 
 
-def _serve_queue(agents: int, kernel: Kernel, parent: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+def _serve_queue(
+    agents: int, kernel: Kernel, parent: np.ndarray, guarantee: np.ndarray | None, *columns: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """One queue: its order, the event loop, and the overtakes; ``columns`` as built in :func:`run_replication`.
 
-    Returns each contact's start (NaN: not served), whether it happened, how many later arrivals overtook it,
-    and how many of those only by influence.
+    Returns each contact's start (NaN: not served), whether it happened, whether the guarantee served it, how
+    many later arrivals overtook it, and how many of those only by influence (a contact served by the
+    guarantee passed no one by influence).
     """
     t, arrival_s, handle, patience, rank, va, plain = columns
     who, order = queue_order(rank, va, arrival_s)
-    start, real = _loop(kernel)(*_loop_inputs(t, order, who, handle, patience), int(agents), _ints(parent))
+    g, lane = _lanes(guarantee)
+    start, real, forced = _loop(kernel)(
+        *_loop_inputs(t, order, who, handle, patience), int(agents), _ints(parent), g, lane
+    )
     wait_end = start.copy()  # end of waiting: service, abandonment, or (call-back that never happened) arrival
     gone = np.flatnonzero(np.isnan(start))
     wait_end[gone] = t[gone] + np.where(real[gone], patience[gone], 0.0)
+    if forced.any():
+        plain = np.where(forced, -np.inf, plain)
     count, by_influence = (_kernel.overtakes if kernel != "python" else _kernel._overtakes)(
         t, wait_end, start, rank, va, plain
     )
-    return start, real, count, by_influence
+    return start, real, forced, count, by_influence
 
 
-def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """A plain key function as a decider: ``rank_of(frame)`` gives strict ranks; FIFO within a rank, no SLA.
+def key_function(
+    rank_of: Callable[[pd.DataFrame], np.ndarray],
+    *,
+    sla_seconds: float | dict[str, float] = np.inf,
+    guarantee_seconds: float | dict[str, float] = np.inf,
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """A plain key function as a decider: ``rank_of(frame)`` gives strict ranks; FIFO within a rank.
 
-    Useful to test the loop against queueing theory without a policy file.
+    ``sla_seconds`` and ``guarantee_seconds`` are the promise and the wait guarantee, one for all or per
+    channel name (a channel left out: inf). Useful to test the loop against queueing theory, and the metrics,
+    without a policy file.
     """
+
+    def per_channel(value: float | dict[str, float], frame: pd.DataFrame) -> np.ndarray:
+        if isinstance(value, dict):
+            return frame["channel"].astype(str).map(value).to_numpy(dtype=float, na_value=np.inf)
+        return np.full(len(frame), float(value))
 
     def decide(frame: pd.DataFrame) -> pd.DataFrame:
         n = len(frame)
@@ -360,7 +436,8 @@ def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.
                 "head_start_min": np.zeros(n),
                 "influence_min": np.zeros(n),
                 "virtual_arrival": frame["arrival"].to_numpy(dtype=float),
-                "sla_seconds": np.full(n, np.inf),
+                "sla_seconds": per_channel(sla_seconds, frame),
+                "guarantee_seconds": per_channel(guarantee_seconds, frame),
             },
             index=frame.index,
         )
@@ -368,21 +445,18 @@ def key_function(rank_of: Callable[[pd.DataFrame], np.ndarray]) -> Callable[[pd.
     return decide
 
 
-def resolve_policy(policy: Any, scenario: Scenario) -> tuple[str, Decider]:
-    """A policy name, path, Policy or key function -> (label, decider); ``tier-strict`` takes the scenario's tiers.
+def resolve_policy(policy: Any) -> tuple[str, Decider]:
+    """A policy name, path, Policy or key function -> (label, decider), run as loaded.
 
-    With the built-in ``tier-strict``, segments' fixed tiers are served in the order the scenario lists them,
-    FIFO within a tier: the non-preemptive priority queue of queueing theory.
+    Every policy runs from its own file, ``tier-strict`` included: a segment's ``tier`` is the contact's
+    ``status``, which the policy's tiers match (the built-in ``tier-strict`` serves gold, silver, bronze, basic
+    in that order).
     """
     if isinstance(policy, str):
         from fairserve.policy import load_policy
 
-        label, decider = policy, load_policy(policy)
-    else:
-        label, decider = str(getattr(policy, "name", getattr(policy, "__name__", "policy"))), policy
-    if getattr(decider, "name", None) == "tier-strict" and scenario.fixed_tiers():
-        decider = decider.with_tier_order(scenario.fixed_tiers())
-    return label, decider
+        return policy, load_policy(policy)
+    return str(getattr(policy, "name", getattr(policy, "__name__", "policy"))), policy
 
 
 def compare_policies(
@@ -399,9 +473,12 @@ def compare_policies(
 
     Replication ``r`` draws its contacts from ``SeedSequence(seed).spawn(replications)[r]``; every policy is
     run on those same contacts (common random numbers), so differences between policies are not noise of the
-    draw. ``progress(r)`` is called after each replication. Returns ``{"scenario", "replications", "seed",
-    "time_unit", "policies": {label: {"segments": {...}, "all", "tiers", "channels", [deciles], "arrivals",
-    "elapsed_s", "policy": {...}}}, "elapsed_s"}``; see :mod:`fairserve.sim.metrics` for the definitions.
+    draw. Every policy is measured against the scenario's service targets (``targets``: per channel of the
+    scenario, ``within`` in time units and seconds, and the ``share`` to reach; ``targets_text`` says them in
+    words). ``progress(r)`` is called after each replication. Returns ``{"scenario", "replications", "seed",
+    "time_unit", "targets", "targets_text", "policies": {label: {"segments": {...}, "all", "tiers",
+    "channels", [deciles], "arrivals", "elapsed_s", "policy": {...}}}, "elapsed_s"}``; see
+    :mod:`fairserve.sim.metrics` for the definitions.
     """
     import time
 
@@ -409,7 +486,7 @@ def compare_policies(
 
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    resolved = [resolve_policy(p, scenario) for p in policies]
+    resolved = [resolve_policy(p) for p in policies]
     per_policy: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in resolved}
     elapsed = dict.fromkeys(per_policy, 0.0)
     arrivals = dict.fromkeys(per_policy, 0)
@@ -428,11 +505,21 @@ def compare_policies(
             arrivals[label] += int(frame["measured"].sum())
         if progress is not None:
             progress(r)
+    channels = [str(c) for c in Channel if any(s.channel == c for s in scenario.segments)]
     out: dict[str, Any] = {
         "scenario": scenario.name,
         "replications": replications,
         "seed": seed,
         "time_unit": scenario.center.time_unit,
+        "targets": {
+            c: {
+                "within": scenario.target_within(c),
+                "within_seconds": scenario.target_within(c) * scenario.unit_seconds,
+                "share": scenario.target(c).share,
+            }
+            for c in channels
+        },
+        "targets_text": scenario.describe_targets(channels),
         "policies": {},
     }
     for label, decider in resolved:

@@ -6,16 +6,22 @@ Definitions (all waits in the scenario's time unit, over the contacts that arriv
   the others, the time until they gave up for those who abandoned (the Erlang A convention, Little's law);
   ``p90_wait``/``p95_wait`` are percentiles of the same; ``mean_wait_served`` is over answered contacts only.
 * ``p_wait``: share of arrivals that had to wait at all (found every agent busy).
-* ``sla``: share of arrivals answered within their SLA (the segment's ``sla``, else the policy's per tier);
-  an abandoned contact counts as a miss.
+* ``sla``: share of arrivals answered within the SCENARIO's target for their channel (``[targets]``, else
+  :data:`fairserve.sim.scenario.DEFAULT_TARGETS`; a segment's own ``sla`` overrides it); an abandoned contact
+  counts as a miss. Every policy of a comparison is measured against the same targets, so no policy looks
+  better by promising less.
+* ``promise_kept``: share of arrivals answered within the policy's own promise to them (the decision's
+  ``sla_seconds``; no promise counts as kept when answered); abandoned contacts break it.
 * ``abandon_rate``: share that gave up before being answered.
 * displacements: ``overtaken`` counts, per contact, the later arrivals served while it waited; ``p_overtaken``
   is the share overtaken at least once; ``overtaken_by_influence`` counts those overtakes that happened only
   because of the overtaker's influence minutes (with them removed, its key would have come after).
 * ``revenue_at_risk``: expected CLV lost to churn, ``sum(clv * p_churn)`` with the scenario's churn response
-  (:class:`fairserve.sim.scenario.Churn`); contacts of unknown CLV add nothing.
-* ``reputational_exposure``: ``sum(reach * max(0, -sentiment))`` over contacts left unresolved past their
-  SLA (abandoned, or answered late): the audience of unhappy customers the centre kept waiting.
+  (:class:`fairserve.sim.scenario.Churn`), lateness measured against the scenario's target; contacts of
+  unknown CLV add nothing.
+* ``reputational_exposure``: ``sum(reach * max(0, -sentiment))`` over PUBLIC contacts (social posts, or a
+  segment that says ``public = true``) left unresolved past the scenario's target (abandoned, or answered
+  late): the audience of unhappy customers the centre kept waiting in public. A phone call has no audience.
 
 Across replications each metric is reported as the mean and a 95% Student-t interval
 (``mean_ci95``); replications are independent (seeds from ``numpy.random.SeedSequence.spawn``).
@@ -41,6 +47,7 @@ RATE_METRICS = (
     "p95_wait",
     "p_wait",
     "sla",
+    "promise_kept",
     "abandon_rate",
     "overtaken",
     "p_overtaken",
@@ -51,38 +58,60 @@ TOTAL_METRICS = ("arrivals", "displacements", "displacements_by_influence", "rev
 
 
 def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Add ``sla_units``, ``sla_ok``, ``p_churn``, ``revenue_at_risk`` and ``exposure`` to a replication frame."""
+    """Add the outcomes of each contact to a replication frame (see the module docstring for the definitions).
+
+    Adds ``target_units`` (the scenario's answer-within target, time units), ``sla_ok`` (answered within it),
+    ``promise_units`` (the policy's own promise, time units; inf: none) and ``promise_ok``, ``p_churn``,
+    ``revenue_at_risk`` and ``exposure``. A frame without a ``public`` column counts social contacts as public.
+    """
     unit = scenario.unit_seconds
-    seg_sla = {s.name: (np.nan if s.sla is None else s.sla) for s in scenario.segments}
-    sla = frame["segment"].map(seg_sla).to_numpy(dtype=float)
-    policy_sla = frame["sla_seconds"].to_numpy(dtype=float) / unit
-    sla = np.where(np.isnan(sla), policy_sla, sla)
-    sla = np.where(np.isnan(sla), np.inf, sla)
+    within = dict(zip((s.name for s in scenario.segments), scenario.segment_within(), strict=True))
+    target = frame["segment"].map(within).to_numpy(dtype=float)
+    unknown = np.isnan(target)  # a segment the scenario does not list (hand-made frames): its channel's target
+    if unknown.any():
+        channel = frame["channel"].astype(str).to_numpy()[unknown]
+        target[unknown] = [scenario.target_within(c) for c in channel]
+    promise = frame["sla_seconds"].to_numpy(dtype=float) / unit
+    promise = np.where(np.isnan(promise), np.inf, promise)
     wait = frame["wait"].to_numpy(dtype=float)
     served = frame["served"].to_numpy(dtype=bool)
-    ok = served & (wait <= sla)
+    ok = served & (wait <= target)
     late = served & ~ok
     churn = scenario.churn
     p = (
         churn.base
         + churn.abandon * (~served)
-        + late * (churn.sla_miss + churn.per_unit_late * np.where(late, wait - sla, 0.0))
+        + late * (churn.sla_miss + churn.per_unit_late * np.where(late, wait - target, 0.0))
     )
     p = np.minimum(p, 1.0)
     clv = np.nan_to_num(frame["clv"].to_numpy(dtype=float), nan=0.0) if "clv" in frame else np.zeros(len(frame))
+    if "public" in frame:
+        public = frame["public"].to_numpy(dtype=bool)
+    else:
+        public = (frame["channel"].astype(str) == "social").to_numpy(dtype=bool)
     reach = np.nan_to_num(frame["reach"].to_numpy(dtype=float), nan=0.0)
     negativity = np.maximum(0.0, -np.nan_to_num(frame["sentiment"].to_numpy(dtype=float), nan=0.0))
-    frame = frame.assign(
-        sla_units=sla,
+    return frame.assign(
+        target_units=target,
         sla_ok=ok,
+        promise_units=promise,
+        promise_ok=served & (wait <= promise),
         p_churn=p,
         revenue_at_risk=clv * p,
-        exposure=np.where(ok, 0.0, reach * negativity),
+        exposure=np.where(public & ~ok, reach * negativity, 0.0),
     )
-    return frame
 
 
-_OUTCOMES = ("wait", "served", "overtaken", "overtaken_influence", "sla_ok", "revenue_at_risk", "exposure")
+_OUTCOMES = (
+    "wait",
+    "served",
+    "overtaken",
+    "overtaken_influence",
+    "sla_ok",
+    "promise_ok",
+    "revenue_at_risk",
+    "exposure",
+)
 
 
 def _group_metrics(g: dict[str, np.ndarray]) -> dict[str, float]:
@@ -103,6 +132,7 @@ def _group_metrics(g: dict[str, np.ndarray]) -> dict[str, float]:
         "p95_wait": float(p95),
         "p_wait": float(np.mean(wait > 0)),
         "sla": float(np.mean(g["sla_ok"])),
+        "promise_kept": float(np.mean(g["promise_ok"])),
         "abandon_rate": float(1.0 - served.mean()),
         "overtaken": float(over.mean()),
         "p_overtaken": float(np.mean(over > 0)),

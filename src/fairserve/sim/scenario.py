@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib.resources
 import math
-import tomllib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,25 +28,61 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fairserve.errors import FairserveError
+from fairserve.io import TomlFileError, read_toml
 from fairserve.model import Channel
 
 __all__ = [
+    "DEFAULT_TARGETS",
     "Center",
     "Churn",
     "Pool",
     "Scenario",
     "ScenarioError",
     "Segment",
+    "Target",
     "draw_contacts",
     "load_scenario",
+    "parse_duration",
     "scenario_from_dict",
 ]
 
 UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+_DURATION_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+}
 
 
 class ScenarioError(FairserveError):
     """A scenario file or dict was refused; the message names the file, the field and why."""
+
+
+def parse_duration(text: str | float, unit_seconds: float) -> float:
+    """``"20s"``, ``"1.5m"``, ``"2h"`` or a bare number (already in the time unit) -> time units.
+
+    ``unit_seconds`` is the length of the time unit in seconds (60 for minutes).
+
+    Raises
+    ------
+    FairserveError
+        When ``text`` is neither a number nor a number followed by s, m, min, h (or their long forms).
+    """
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not m or (m.group(2) and m.group(2).lower() not in _DURATION_UNITS):
+        raise FairserveError(f"not a duration: {text!r} (try 20s, 1.5m, 2h, or a number in the time unit)")
+    value = float(m.group(1))
+    return value if not m.group(2) else value * _DURATION_UNITS[m.group(2).lower()] / unit_seconds
 
 
 class _Model(BaseModel):
@@ -86,6 +122,35 @@ class Churn(_Model):
     per_unit_late: float = Field(default=0.0, ge=0, description="extra churn probability per time unit past SLA")
 
 
+class Target(_Model):
+    """A channel's service target: ``share`` of its contacts answered within ``within``.
+
+    ``within`` is a number in the scenario's ``time_unit`` or a duration text (``"20s"``, ``"4h"``).
+    """
+
+    within: float | str
+    share: float = Field(default=0.8, gt=0, le=1, description="the share to answer within `within`")
+
+    @model_validator(mode="after")
+    def _positive(self) -> Target:
+        try:
+            value = parse_duration(self.within, 1.0)
+        except FairserveError as exc:
+            raise ValueError(str(exc)) from None
+        if not value > 0:
+            raise ValueError(f"within must be positive, got {self.within!r}")
+        return self
+
+
+DEFAULT_TARGETS: dict[Channel, Target] = {
+    Channel.PHONE: Target(within="20s", share=0.8),
+    Channel.CHAT: Target(within="60s", share=0.8),
+    Channel.EMAIL: Target(within="24h", share=0.8),
+    Channel.SOCIAL: Target(within="60min", share=0.8),
+}
+"""The service targets of a scenario that sets none for a channel (see ``docs/scenario.md`` for why these)."""
+
+
 class Segment(_Model):
     """One stream of contacts: a Poisson arrival rate, handling and patience laws, and who the customers are."""
 
@@ -106,7 +171,13 @@ class Segment(_Model):
     max_retrials: int = Field(default=1, ge=0, description="how many times one customer may call again")
     channel: Channel = Channel.PHONE
     tier: str | None = None
-    sla: float | None = Field(default=None, gt=0, description="SLA target in time_unit; default: the policy's")
+    sla: float | None = Field(
+        default=None, gt=0, description="answer-within target in time_unit; default: the scenario's for the channel"
+    )
+    public: bool | None = Field(
+        default=None, description="contacts are public posts (reputational exposure); default: social only"
+    )
+    account: str | None = Field(default=None, description="the organisation of every contact (policy `account`)")
     severity: int = Field(default=0, ge=0, le=3)
     sentiment: float | None = Field(default=None, ge=-1, le=1)
     complaint: bool = False
@@ -135,12 +206,15 @@ class Segment(_Model):
 
 
 class Scenario(_Model):
-    """A whole scenario: the centre, optional agent pools, segments and the churn response."""
+    """A whole scenario: the centre, optional agent pools, segments, service targets and the churn response."""
 
     name: str = "scenario"
     center: Center
     pools: list[Pool] = Field(default_factory=list)
     segments: list[Segment] = Field(min_length=1)
+    targets: dict[Channel, Target] = Field(
+        default_factory=dict, description="per channel; a channel left out takes DEFAULT_TARGETS"
+    )
     churn: Churn = Field(default_factory=Churn)
 
     @model_validator(mode="after")
@@ -166,8 +240,31 @@ class Scenario(_Model):
         """Warm-up plus measured duration, in time units."""
         return self.center.warmup + self.center.duration
 
+    def target(self, channel: Channel | str) -> Target:
+        """The service target of ``channel``: the scenario's, else :data:`DEFAULT_TARGETS`."""
+        ch = Channel(str(channel))
+        return self.targets.get(ch, DEFAULT_TARGETS[ch])
+
+    def target_within(self, channel: Channel | str) -> float:
+        """How soon a contact of ``channel`` is to be answered, in time units (the yardstick of ``sla``)."""
+        return parse_duration(self.target(channel).within, self.unit_seconds)
+
+    def segment_within(self) -> list[float]:
+        """Each segment's answer-within target in time units: its own ``sla``, else its channel's target."""
+        return [s.sla if s.sla is not None else self.target_within(s.channel) for s in self.segments]
+
+    def describe_targets(self, channels: list[str] | None = None) -> str:
+        """The targets in words, e.g. ``"phone 80% in 20 s, chat 80% in 60 s"`` (``channels``: those, in order)."""
+        names = channels if channels is not None else [str(c) for c in Channel]
+        parts = []
+        for name in names:
+            t = self.target(name)
+            parts.append(f"{name} {t.share:.0%} in {_words(self.target_within(name) * self.unit_seconds)}")
+        own = [f"{s.name} in {_words(s.sla * self.unit_seconds)}" for s in self.segments if s.sla is not None]
+        return ", ".join(parts) + (f" (segments' own: {', '.join(own)})" if own else "")
+
     def fixed_tiers(self) -> list[str]:
-        """Fixed segment tiers in scenario order, each once (for ``Policy.with_tier_order``)."""
+        """Fixed segment tiers in scenario order, each once: the statuses a scenario's segments give."""
         out: list[str] = []
         for seg in self.segments:
             if seg.tier is not None and seg.tier not in out:
@@ -177,6 +274,14 @@ class Scenario(_Model):
     def needs_customers(self) -> bool:
         """True when a segment draws its customers from a scored base."""
         return any(s.customers == "base" for s in self.segments)
+
+
+def _words(seconds: float) -> str:
+    """A duration in the largest unit that keeps it short: ``20 s``, ``1.5 min``, ``24 h``."""
+    for unit, size in (("h", 3600.0), ("min", 60.0)):
+        if seconds >= size and (seconds / size) == round(seconds / size, 2):
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -214,11 +319,9 @@ def load_scenario(path: str | Path) -> Scenario:
         with importlib.resources.as_file(res) as shipped:
             return load_scenario(shipped)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+        data = read_toml(path, "scenario")
+    except TomlFileError as exc:
+        raise ScenarioError(str(exc)) from None
     data.setdefault("name", path.stem)
     return scenario_from_dict(data, str(path))
 
@@ -296,17 +399,31 @@ def _cat(codes: np.ndarray, categories: Any) -> Any:
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(categories)))
 
 
+def _base_codes(customers: pd.DataFrame, col: str, categories: list[str]) -> np.ndarray | None:
+    """Codes of the customer base's text column ``col`` in ``categories``, which gains the base's values.
+
+    None when the base has no such column; a missing or non-text value is code -1 (unknown).
+    """
+    if col not in customers:
+        return None
+    names = customers[col].astype(object).to_numpy()
+    categories.extend(v for v in dict.fromkeys(pd.unique(names)) if isinstance(v, str) and v not in categories)
+    return np.asarray(pd.Categorical(names, categories=categories).codes, dtype=np.int64)
+
+
 def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Draw one replication's contacts, in arrival order: the policy's input columns plus the simulator's.
 
     Returns a frame with ``contact_id`` (0, 1, ... in arrival order), ``channel``, ``arrival`` (seconds, for the
     policy), ``t`` (time units), ``handle``, ``patience`` (time units), ``segment``, ``severity``,
-    ``sentiment``, ``complaint``, ``repeat``, ``reach``, ``status``, ``customer_id`` and the customer scores
-    that any segment gives (``clv``, ``profit``, ...; a score no segment gives is left out, which the policy
-    reads as unknown), and ``profile``: contacts with equal profiles differ only in their arrival time, so the
-    policy needs to decide one of each (see :func:`fairserve.sim.engine.decide_contacts`). Text columns are
-    categoricals (cheap at a million rows). Handling and patience of each
-    segment come from its own child stream of ``rng``.
+    ``sentiment``, ``complaint``, ``repeat``, ``reach``, ``public`` (True/False: the segment's ``public``, by
+    default True on social only), ``status`` and ``account`` (the segment's ``tier`` and ``account``, else the
+    customer base's columns of those names, else missing), ``customer_id`` and the customer scores that any
+    segment gives (``clv``, ``profit``, ...; a score no segment gives is left out here, and the simulator hands
+    it to the policy as unknown, NaN), and ``profile``: contacts with equal profiles differ only in their
+    arrival time, so the policy needs to decide one of each (see :func:`fairserve.sim.engine.decide_contacts`).
+    Text columns are categoricals (cheap at a million rows). Handling and patience of each segment come from
+    its own child stream of ``rng``.
     """
     segs = scenario.segments
     t, seg = _arrivals(scenario, rng)
@@ -328,6 +445,9 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
     none = np.nan
     statuses = scenario.fixed_tiers()
     status = table([statuses.index(s.tier) if s.tier is not None else -1 for s in segs], np.int64)
+    accounts = list(dict.fromkeys(s.account for s in segs if s.account is not None))
+    account = table([accounts.index(s.account) if s.account is not None else -1 for s in segs], np.int64)
+    public = [s.public if s.public is not None else s.channel == Channel.SOCIAL for s in segs]
     frame: dict[str, Any] = {
         "contact_id": np.arange(n, dtype=np.int64),
         "channel": _cat(table([list(Channel).index(s.channel) for s in segs], np.int8), [str(c) for c in Channel]),
@@ -341,6 +461,7 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
         "complaint": table([s.complaint for s in segs], bool),
         "repeat": np.zeros(n, dtype=np.int64),
         "reach": table([none if s.reach is None else s.reach for s in segs]),
+        "public": table(public, bool),
     }
     from_base = [s.customers == "base" for s in segs]
     for col in _CUSTOMER_COLUMNS:
@@ -356,14 +477,8 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
             name = segs[from_base.index(True)].name
             raise ScenarioError(f"segment {name!r} draws from a customer base, but none was given")
         codes, ids = pd.factorize(customers["customer_id"].astype(str))
-        base_status = None
-        if "status" in customers:
-            names = customers["status"].astype(object).to_numpy()
-            for v in pd.unique(names):
-                if isinstance(v, str) and v not in statuses:
-                    statuses.append(v)
-            lookup = {v: i for i, v in enumerate(statuses)}
-            base_status = np.array([lookup.get(v, -1) for v in names], dtype=np.int64)
+        base_status = _base_codes(customers, "status", statuses)
+        base_account = _base_codes(customers, "account", accounts)
         for k, s in enumerate(segs):
             if s.customers != "base":
                 continue
@@ -386,9 +501,12 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
                     frame[col][idx] = customers[col].to_numpy(dtype=float)[pick]
             if base_status is not None and s.tier is None:
                 status[idx] = base_status[pick]
+            if base_account is not None and s.account is None:
+                account[idx] = base_account[pick]
             if s.reach is None and "followers" in customers:
                 frame["reach"][idx] = customers["followers"].to_numpy(dtype=float)[pick]
     frame["status"] = _cat(status, statuses)
+    frame["account"] = _cat(account, accounts)
     frame["customer_id"] = _cat(cust, ids)
     # contacts with the same profile have the same policy inputs but for their arrival time
     profile = seg * (1 + (0 if customers is None else len(customers)))

@@ -25,6 +25,7 @@ from fairserve.sim.scenario import Scenario, ScenarioError, draw_contacts
 __all__ = ["whatif"]
 
 _CUSTOMER_FIELDS = ("clv", "profit", "loyalty", "influence", "value_percentile")
+_KNOWN_CUSTOMER = (*_CUSTOMER_FIELDS, "followers", "status", "account")  # any of these known: a Customer
 
 
 def _none(v: Any) -> Any:
@@ -47,13 +48,10 @@ def _objects(row: pd.Series) -> tuple[Contact, Customer | None]:
         repeat=int(row["repeat"]),
         reach=_none(float(row["reach"])),
     )
-    if _none(row.get("customer_id")) is None and all(_none(row.get(c)) is None for c in _CUSTOMER_FIELDS):
+    if _none(row.get("customer_id")) is None and all(_none(row.get(c)) is None for c in _KNOWN_CUSTOMER):
         return contact, None
-
-    customer = customer_from_record(
-        row, customer_id=str(_none(row.get("customer_id")) or f"segment:{row['segment']}")
-    )
-    return contact, customer
+    customer_id = str(_none(row.get("customer_id")) or f"segment:{row['segment']}")
+    return contact, customer_from_record(row, customer_id=customer_id)
 
 
 def _reasons(row: pd.Series, decider: Any) -> list[str]:
@@ -95,10 +93,13 @@ def whatif(
     Returns
     -------
     dict
-        ``{"customer": {...}, "segment", "replications", "policies": {label: {"tier", "sla_seconds",
-        "mean_wait", "mean_wait_ci95", "p_abandon", "p_sla", "overtaken", "overtaken_by_influence",
-        "reasons": [...], "overtakers": [{"arrived_after", "tier", "head_start_min", "influence_min",
-        "by_influence", "reasons"}]}}}``; waits in the scenario's time unit.
+        ``{"customer": {...}, "segment", "replications", "time_unit", "target", "policies": {label: {"tier",
+        "sla_seconds", "mean_wait", "mean_wait_ci95", "p_abandon", "p_sla", "p_promise_kept", "overtaken",
+        "overtaken_by_influence", "reasons": [...], "overtakers": [{"arrived_after", "channel", "tier",
+        "head_start_min", "influence_min", "by_influence", "by_guarantee", "reasons"}]}}}``; waits in the
+        scenario's time unit. ``p_sla`` is the chance of an answer within the scenario's target for the segment
+        (``target``, time units, the same for every policy), ``p_promise_kept`` within the policy's own promise
+        (``sla_seconds``).
     """
     ids = customers["customer_id"].astype(str)
     match = customers[ids == str(customer_id)]
@@ -110,7 +111,7 @@ def whatif(
         raise ScenarioError(f"no segment {segment!r} in scenario {scenario.name!r}")
     if seg is None:
         seg = next((s for s in scenario.segments if s.customers == "base"), scenario.segments[0])
-    resolved = [resolve_policy(p, scenario) for p in policies]
+    resolved = [resolve_policy(p) for p in policies]
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in resolved}
     shown: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in resolved}
     own_reasons: dict[str, list[str]] = {}
@@ -134,6 +135,8 @@ def whatif(
         mine["sentiment"] = np.nan if seg.sentiment is None else seg.sentiment
         mine["customer_id"] = str(customer_id)
         mine["status"] = me["status"] if "status" in me and seg.tier is None else seg.tier
+        mine["account"] = me["account"] if "account" in me and seg.account is None else seg.account
+        mine["public"] = seg.public if seg.public is not None else seg.channel == Channel.SOCIAL
         for col in (*_CUSTOMER_FIELDS, "followers"):
             mine[col] = float(me[col]) if col in me and pd.notna(me[col]) else np.nan
         mine["reach"] = seg.reach if seg.reach is not None else mine["followers"].iloc[0]
@@ -158,6 +161,7 @@ def whatif(
                     "wait": float(row["wait"]),
                     "abandoned": bool(row["abandoned"]),
                     "sla_ok": bool(row["sla_ok"]),
+                    "promise_ok": bool(row["promise_ok"]),
                     "tier": str(row["tier"]),
                     "sla_seconds": float(row["sla_seconds"]),
                     "overtaken": int(row["overtaken"]),
@@ -179,9 +183,11 @@ def whatif(
                         "head_start_min": float(o["head_start_min"]),
                         "influence_min": float(np.nan_to_num(o["influence_min"])),
                         "by_influence": bool(
-                            o["rank"] == row["rank"]
+                            not o["by_guarantee"]
+                            and o["rank"] == row["rank"]
                             and o["virtual_arrival"] + np.nan_to_num(o["influence_min"]) * 60.0 > plain_you
                         ),
+                        "by_guarantee": bool(o["by_guarantee"]),
                         "reasons": _reasons(o, decider),
                     }
                     for _, o in later.iterrows()
@@ -191,6 +197,7 @@ def whatif(
         "segment": seg.name,
         "replications": replications,
         "time_unit": scenario.center.time_unit,
+        "target": scenario.segment_within()[scenario.segments.index(seg)],
         "policies": {},
     }
     for label, _ in resolved:
@@ -203,6 +210,7 @@ def whatif(
             "mean_wait_ci95": [lo, hi],
             "p_abandon": float(np.mean([r["abandoned"] for r in rs])),
             "p_sla": float(np.mean([r["sla_ok"] for r in rs])),
+            "p_promise_kept": float(np.mean([r["promise_ok"] for r in rs])),
             "overtaken": float(np.mean([r["overtaken"] for r in rs])),
             "overtaken_by_influence": float(np.mean([r["overtaken_by_influence"] for r in rs])),
             "reasons": own_reasons.get(label, []),
