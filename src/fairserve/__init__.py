@@ -5,12 +5,6 @@ The public API is declared once, here, in ``__all__``; ``tests/test_public_api.p
 
 from __future__ import annotations
 
-import os
-
-# Threaded OpenBLAS makes scipy's L-BFGS-B several times slower on small problems (scipy issues 22438 and 23191).
-# Set it before numpy is first imported, unless the user chose a value.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 from typing import TYPE_CHECKING, Any
 
 from fairserve.errors import FairserveError, InputError, Problem

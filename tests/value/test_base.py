@@ -1,10 +1,16 @@
-"""The shared helpers of the value estimators: distinct rows and merged rows."""
+"""The shared helpers of the value estimators: distinct rows, merged rows, the optimiser's BLAS threads."""
 
 from __future__ import annotations
 
-import numpy as np
+import json
+import os
+import subprocess
+import sys
 
-from fairserve.value._base import distinct_rows, merge_rows
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from fairserve.value._base import distinct_rows, maximise, merge_rows
 
 
 def test_distinct_rows_gathers_back_to_the_input_and_counts_like_numpy_unique():
@@ -28,3 +34,35 @@ def test_merge_rows_sums_the_weights_of_identical_rows():
     np.testing.assert_array_equal(x, [0.0, 1.0, 1.0])
     np.testing.assert_array_equal(t, [0.0, 2.0, 3.0])
     np.testing.assert_array_equal(w, [2.0, 4.0, 4.0])
+
+
+def _blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_the_fit_runs_blas_on_one_thread_and_restores_the_callers_setting():
+    seen: list[list[int]] = []
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        seen.append(_blas_threads())
+        return float(np.sum((theta - 1.0) ** 2)), 2.0 * (theta - 1.0)
+
+    np.ones(2) @ np.ones(2)  # make sure NumPy's BLAS is loaded
+    with threadpool_limits(limits=2, user_api="blas"):  # the caller's choice: more than one thread
+        assert set(_blas_threads()) == {2}
+        theta, _ = maximise(objective, np.zeros(3), tol=1e-12, max_iter=100, model="test")
+        assert set(_blas_threads()) == {2}  # given back after the fit
+    np.testing.assert_allclose(np.log(theta), 1.0, rtol=1e-6)
+    assert seen and all(threads == [1] * len(threads) for threads in seen)
+
+
+def test_importing_fairserve_changes_no_environment_variable():
+    # Without OPENBLAS_NUM_THREADS set (the Makefile exports it), as a user's own script runs.
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    code = (
+        "import json, os; before = dict(os.environ); "
+        "import fairserve, fairserve.value, fairserve.policy; after = dict(os.environ); "
+        "print(json.dumps(sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert json.loads(out.stdout) == []
