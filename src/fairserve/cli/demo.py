@@ -81,8 +81,12 @@ def _comparison_table(result: DemoResult) -> Table:
     cols = ("policy", "mean wait", "p95 wait", "within SLA", "promise kept", "abandoned", "overtakes /contact",
             "of which influence", "top-10% value wait", "bottom-10% value wait", "top-10% reach wait",
             "revenue at risk ($)", "reputational exposure")
+    names = max(len(name) for name in comp["policies"])
     for col in cols:
-        table.add_column(col, justify="left" if col == "policy" else "right")
+        if col == "policy":
+            table.add_column(col, no_wrap=True, min_width=names)  # a policy's name is never cut
+        else:
+            table.add_column(col, justify="right")
     for name, entry in comp["policies"].items():
         a = entry["all"]["all"]
         vd, idec = entry.get("value_deciles", {}), entry.get("influence_deciles", {})
