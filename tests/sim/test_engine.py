@@ -3,6 +3,8 @@ the wait guarantee serves a contact past its guarantee before every contact with
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import simpy
@@ -510,3 +512,56 @@ def test_per_replication_metrics_equal_a_pandas_groupby_of_the_replication() -> 
     assert list(got["value_deciles"]) == ["D4", "unknown"] and list(got["influence_deciles"]) == ["D10", "unknown"]
     assert set(got["tiers"]) == {"everyone", "known"} and set(got["channels"]) == {"phone", "chat"}
     assert got["all"]["all"]["arrivals"] == len(m)
+
+
+ACME_POLICY = """
+name = "acme-first"
+version = "1"
+strict = true
+
+[[tiers]]
+name = "acme"
+when = { account_in = ["ACME"] }
+sla = { phone = 1, email = 1440, chat = 2, social = 240 }
+
+[[tiers]]
+name = "others"
+sla = { phone = 2, email = 1440, chat = 4, social = 240 }
+"""
+
+
+def test_the_policy_sees_every_signal_and_an_account_tier_matches_in_the_simulator(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from fairserve.policy import load_policy
+    from fairserve.sim.engine import _POLICY_COLUMNS, decide_contacts, key_function
+    from fairserve.sim.scenario import draw_contacts
+
+    base = pd.DataFrame({"customer_id": ["1", "2", "3"], "account": ["ACME", "Initech", None], "clv": [5.0, 6, 7]})
+    scen = scenario_from_dict(
+        {
+            "center": {"agents": 3, "duration": 100.0},
+            "segments": [
+                {"name": "b2b", "arrival_rate": 2.0, "handle_mean": 1.0, "customers": "base"},
+                {"name": "walk-in", "arrival_rate": 1.0, "handle_mean": 1.0, "channel": "social"},
+            ],
+        }
+    )
+    contacts = draw_contacts(scen, np.random.default_rng(8), base)
+    seen: list[pd.DataFrame] = []
+
+    def spy(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.append(frame)
+        return key_function(lambda f: np.zeros(len(f)))(frame)
+
+    decide_contacts(contacts, spy)
+    assert list(seen[0].columns) == list(_POLICY_COLUMNS) and len(_POLICY_COLUMNS) == 18
+    assert seen[0]["profit"].isna().all()  # a signal nobody gives is unknown, not absent
+    path = tmp_path / "acme.toml"
+    path.write_text(ACME_POLICY)
+    tier = decide_contacts(contacts, load_policy(path))["tier"].astype(str)
+    acme = (contacts["account"].astype(object) == "ACME").to_numpy()
+    assert acme.any() and (~acme).any()
+    assert (tier[acme] == "acme").all() and (tier[~acme] == "others").all()
+    frame = run_replication(scen, load_policy(path), np.random.default_rng(8), customers=base)
+    assert set(frame.loc[frame["account"].astype(object) == "ACME", "tier"].astype(str)) == {"acme"}
