@@ -14,7 +14,10 @@ arrival time once), so
    distinct profile, see :func:`decide_contacts`),
 3. then served by a loop over arrivals and service completions with two heaps: completion times, and the
    waiting contacts by key. Abandonment needs no event of its own: a contact whose patience ran out before it
-   reached the head of the queue is dropped when popped (lazy deletion), since leaving frees no agent.
+   reached the head of the queue is dropped when popped (lazy deletion), since leaving frees no agent. When
+   the policy declares a wait guarantee on a channel (``guarantee_seconds``), each dispatch first looks at the
+   oldest waiting contact of each guarantee value (arrival-ordered lists with a read pointer): one past its
+   guarantee is served before the key's head (see :mod:`fairserve.sim._kernel`).
 
 The loop is non-preemptive: an agent finishes the contact in hand. Agents may be split into pools by channel
 (each pool with its own queue), and a policy may route contacts to a social-care queue with its own agents.
