@@ -10,6 +10,7 @@ ever adds and subtracts durations, so it never needs to know which clock it is o
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -147,6 +148,7 @@ class Contact:
     complaint: bool = False
     repeat: int = 0
     reach: float | None = None  # audience of a public post, for reputational risk
+    public: bool | None = None  # seen by the public; None: public when the channel is social
 
 
 class QueueKey(NamedTuple):
@@ -158,8 +160,10 @@ class QueueKey(NamedTuple):
         Strict-priority class; 0 for every contact unless the policy declares strict tiers. A lower rank is
         always served before a higher one (an infinite head start).
     virtual_arrival:
-        Arrival time minus the head start, in seconds. Static while the contact waits, so a plain heap keeps
-        the order, and a contact can be overtaken only by one that arrived at most the largest head start later.
+        Arrival time minus the head start, plus the channel's target when the policy sets channel targets (so
+        contacts of different channels in one queue are ordered by how soon they are due), in seconds. Static
+        while the contact waits, so a plain heap keeps the order, and a contact can be overtaken only by one
+        that arrived at most ``Decision.pass_window_min`` later (or that waited past its guarantee).
     arrival:
         The real arrival time, seconds; breaks ties first come, first served.
     contact_id:
@@ -207,3 +211,6 @@ class Decision:
     policy_version: str
     policy_hash: str
     flags: tuple[str, ...] = field(default=())
+    guarantee_seconds: float = math.inf  # the longest wait the policy allows on this channel (inf: none)
+    pass_window_min: float = 0.0  # a later contact of the same rank can pass only if it arrived within this
+    channel_offset_min: float = 0.0  # the channel's target when the policy orders channels by due time

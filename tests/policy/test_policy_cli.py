@@ -25,12 +25,16 @@ def test_check_accepts_a_good_file_and_refuses_a_bad_one_with_exit_2(
 ) -> None:
     good = Path(__file__).parents[2] / "src/fairserve/policy/policies/balanced.toml"
     code, out, _ = _run(["policy", "check", str(good)], capsys)
-    assert code == 0 and "balanced 1.0: valid" in out and "at most 2 min" in out
+    assert code == 0 and "balanced 2.0: valid" in out
+    assert "at most (min): phone 0.1, email 10, chat 0.1, social 2" in out
+    assert "wait guarantee (min): phone 3, email 720, chat 4, social 120" in out
     bad = tmp_path / "bad.toml"
-    bad.write_text(good.read_text().replace("cap_min = 2", "cap_min = -2"))
+    text = good.read_text()
+    assert "cap = { phone = 0.1," in text
+    bad.write_text(text.replace("cap = { phone = 0.1,", "cap = { phone = -0.1,"))
     code, out, err = _run(["policy", "check", str(bad)], capsys)
     assert code == 2
-    assert "influence.cap_min" in err and str(bad) in err
+    assert "influence.cap.phone" in err and str(bad) in err
 
 
 def test_explain_prints_both_views_and_json_carries_the_policy_identity(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 from hypothesis import given, settings
@@ -34,6 +35,9 @@ def _rebuilt(d: Decision) -> Decision:
         policy_version=data["policy"]["version"],
         policy_hash=data["policy"]["hash"],
         flags=tuple(data["flags"]),
+        guarantee_seconds=math.inf if data["guarantee_seconds"] is None else data["guarantee_seconds"],
+        pass_window_min=data["pass_window_min"],
+        channel_offset_min=data["channel_offset_min"],
     )
 
 
@@ -62,8 +66,10 @@ def test_agent_view_and_customer_statement_are_rendered_from_the_same_reasons(
     assert ("here it gave no advantage" in statement) == (weighed and not reach_mattered)
     assert reach_mattered == (d.influence_min > 0 or "tier-by-influence" in d.flags)
     # a policy that weighs reach says so on every decision; one that does not, never mentions it
-    rule = load_policy(name).spec.influence
-    uses_reach = (rule.slope_min > 0 and (rule.cap_min or 0) > 0) or load_policy(name).influence_may_change_tier
+    policy = load_policy(name)
+    k = ("phone", "email", "chat", "social").index(str(pair[0].channel))
+    c = policy.compiled
+    uses_reach = (c.slope.py[k] > 0 and c.cap.py[k] > 0) or policy.influence_may_change_tier
     assert weighed == uses_reach
     # change one reason's text and both views change with it, the same way
     if d.reasons:
@@ -81,9 +87,14 @@ def test_the_customer_statement_says_what_would_change_the_tier_and_the_head_sta
     assert "You are in the gold tier." in text
     assert "$150" in text and "$100" in text  # the fact and the threshold it met
     assert "The next tier up, platinum, needs expected future spend (CLV) of at least $300" in text
-    assert "answered as if placed 20 minutes earlier" in text  # 15 (gold) + 5 (severity 2)
+    # gold 0.3 + severity 2 0.2 of the phone's 2-minute target
+    assert "answered as if placed 1 minute earlier" in text
     assert "follower count played no part" in text
     assert "We aim to answer within 60 seconds." in text
+    # who may pass: a later call needs a larger head start and to have come within (2 - 1) minutes
+    assert d.pass_window_min == pytest.approx(1.0)
+    assert "only one that arrived within 60 seconds after yours" in text
+    assert "Once you have waited 3 minutes, you are answered before everyone still within theirs." in text
 
 
 def test_influence_first_statement_admits_reach_raised_the_tier() -> None:
@@ -101,7 +112,8 @@ def test_the_agent_view_shows_the_policy_identity_and_the_wait() -> None:
     view = agent_view(d)
     assert f"Policy balanced {policy.version} ({policy.content_hash[:12]})" in view
     assert "Waited 10 minutes so far" in view
-    assert "complaint" in view and "[+5.0 min]" in view
+    assert "complaint" in view and "[+20.0 min]" in view  # the email complaint head start in minutes
+    assert "wait guarantee 12 hours" in view
 
 
 def test_the_very_top_percentile_is_not_called_top_zero_percent() -> None:
@@ -110,3 +122,15 @@ def test_the_very_top_percentile_is_not_called_top_zero_percent() -> None:
     assert fmt_value("influence", 1.0) == "top 0.1%"
     assert fmt_value("influence", 0.995) == "top 0.5%"
     assert fmt_value("value_percentile", 0.9) == "top 10%"
+
+
+def test_a_basic_caller_under_strict_tiers_is_told_every_higher_tier_passes() -> None:
+    policy = load_policy("tier-strict")
+    d = decide(Contact("k", Channel.PHONE, 0.0), Customer("b", status="basic"), policy, 0.0)
+    text = customer_statement(d)
+    assert d.tier == "basic" and d.key.rank == 3
+    assert "contacts in a higher tier (gold, silver, bronze) are always answered first" in text
+    assert "no later contact of your tier can pass yours with a head start" in text
+    assert "at most 0 minutes" not in text
+    top = customer_statement(decide(Contact("k", Channel.PHONE, 0.0), Customer("g", status="gold"), policy, 0.0))
+    assert "higher tier" not in top

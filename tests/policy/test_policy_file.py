@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fairserve.errors import FairserveError
-from fairserve.policy import PolicyError, builtin_names, load_policy
+from fairserve.policy import Policy, PolicyError, builtin_names, load_policy
 from fairserve.policy.schema import content_hash, parse_policy
 
 GOOD = """
@@ -22,7 +22,7 @@ version = "2"
 [[tiers]]
 name = "top"
 when = { clv_min = 100 }
-head_start_min = 10
+head_start = 10
 sla = { phone = 1, email = 60, chat = 2, social = 30 }
 [[tiers]]
 name = "rest"
@@ -56,15 +56,15 @@ def test_a_user_file_loads_and_layout_does_not_change_the_hash(tmp_path: Path) -
 
 BAD: list[tuple[str, str, str]] = [
     ("unknown top-level key", "colour = 'red'\n" + GOOD, "colour"),
-    ("unknown tier key", GOOD.replace("head_start_min = 10", "head_start_min = 10\npriority = 1"), "tiers[0].priority"),
+    ("unknown tier key", GOOD.replace("head_start = 10", "head_start = 10\npriority = 1"), "tiers[0].priority"),
     ("unknown condition", GOOD.replace("clv_min = 100", "clv_minimum = 100"), "tiers[0].when.clv_minimum"),
     ("missing sla channel", GOOD.replace("chat = 4, ", ""), "tiers[1].sla.chat"),
     ("negative sla", GOOD.replace("phone = 2,", "phone = -2,"), "tiers[1].sla.phone"),
     ("zero sla", GOOD.replace("phone = 1,", "phone = 0,"), "tiers[0].sla.phone"),
-    ("negative head start", GOOD.replace("head_start_min = 10", "head_start_min = -1"), "tiers[0].head_start_min"),
-    ("text head start", GOOD.replace("head_start_min = 10", "head_start_min = 'soon'"), "tiers[0].head_start_min"),
-    ("nan head start", GOOD.replace("head_start_min = 10", "head_start_min = nan"), "tiers[0].head_start_min"),
-    ("infinite head start", GOOD.replace("head_start_min = 10", "head_start_min = inf"), "tiers[0].head_start_min"),
+    ("negative head start", GOOD.replace("head_start = 10", "head_start = -1"), "tiers[0].head_start"),
+    ("text head start", GOOD.replace("head_start = 10", "head_start = 'soon'"), "tiers[0].head_start"),
+    ("nan head start", GOOD.replace("head_start = 10", "head_start = nan"), "tiers[0].head_start"),
+    ("infinite head start", GOOD.replace("head_start = 10", "head_start = inf"), "tiers[0].head_start"),
     ("no name", GOOD.replace('name = "mine"', ""), "name"),
     ("number version", GOOD.replace('version = "2"', "version = 2"), "version"),
     ("no tiers", 'name = "x"\nversion = "1"\ntiers = []\n', "tiers"),
@@ -74,7 +74,7 @@ BAD: list[tuple[str, str, str]] = [
      "tiers[0].when.influence_min"),
     ("severity list too short", GOOD + "\n[need]\nseverity = [0, 1, 2]\n", "need.severity[3]"),
     ("severity level text", GOOD + "\n[need]\nseverity = [0, 1, 'x', 3]\n", "need.severity[2]"),
-    ("uncapped influence", GOOD + "\n[influence]\nslope_min = 5\n", "influence.cap_min"),
+    ("uncapped influence", GOOD + "\n[influence]\nslope = 5\n", "influence.cap"),
     ("strict with influence tiers", GOOD.replace('version = "2"', 'version = "2"\nstrict = true')
      + "\n[influence]\nmay_change_tier = true\n", "influence.may_change_tier"),
     ("social-care without sla", GOOD + "\n[risk]\nroute = 'social-care'\n", "risk.sla"),
@@ -187,20 +187,40 @@ def test_an_edited_file_is_reloaded_and_rehashed(tmp_path: Path) -> None:
     path.write_text(GOOD)
     first = load_policy(path)
     assert load_policy(path) is first  # compiled once, cached
-    path.write_text(GOOD.replace("head_start_min = 10", "head_start_min = 12"))
+    path.write_text(GOOD.replace("head_start = 10", "head_start = 12"))
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     second = load_policy(path)
     assert second.max_head_start_min == 12.0
     assert second.content_hash != first.content_hash
 
 
-def test_with_tier_order_refuses_empty_or_repeated_names() -> None:
-    base = load_policy("tier-strict")
-    with pytest.raises(PolicyError, match="at least one"):
-        base.with_tier_order([])
-    with pytest.raises(PolicyError, match="repeated"):
-        base.with_tier_order(["gold", "gold"])
-    ordered = base.with_tier_order(["basic", "gold"])
-    assert ordered.tier_names == ["basic", "gold"] and ordered.strict
-    # each tier keeps the SLA of the tier of the same name
-    assert ordered.spec.tiers[1].sla == base.spec.tiers[0].sla
+def test_a_first_format_key_is_refused_with_its_new_name() -> None:
+    with pytest.raises(PolicyError) as err:
+        parse_policy(tomllib.loads(GOOD.replace("head_start = 10", "head_start_min = 10")), "old.toml")
+    assert err.value.field == "tiers[0].head_start_min"
+    assert "is now 'head_start'" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "field"),
+    [
+        ("per-channel negative", GOOD.replace("start = 10", "start = { phone = -1 }"), "tiers[0].head_start.phone"),
+        ("per-channel unknown channel", GOOD.replace("start = 10", "start = { fax = 1 }"), "tiers[0].head_start.fax"),
+        ("target unit without targets", 'head_start_unit = "target"\n' + GOOD, "channels.phone.target"),
+        ("zero guarantee", GOOD + "\n[channels]\nphone = { guarantee = 0 }\n", "channels.phone.guarantee"),
+        ("unknown unit", 'head_start_unit = "hour"\n' + GOOD, "head_start_unit"),
+    ],
+)
+def test_per_channel_and_target_head_starts_are_validated(case: str, text: str, field: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        parse_policy(tomllib.loads(text), "p.toml")
+    assert err.value.field == field, case
+
+
+def test_a_head_start_in_targets_means_each_channels_own_minutes() -> None:
+    text = 'head_start_unit = "target"\n' + GOOD + (
+        "\n[channels]\nphone = { target = 0.5 }\nemail = { target = 240 }\nchat = { target = 1 }\n"
+        "social = { target = 30 }\n"
+    )
+    policy = Policy(parse_policy(tomllib.loads(text), "t.toml"))
+    assert policy.max_head_start_by_channel() == {"phone": 5.0, "email": 2400.0, "chat": 10.0, "social": 300.0}

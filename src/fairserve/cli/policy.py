@@ -23,7 +23,7 @@ from fairserve.influence import synthetic_followers
 from fairserve.model import Contact, customer_from_record
 from fairserve.policy import builtin_names, decide, load_policy
 from fairserve.policy.audit import AuditReport, DiffReport, audit_policy, diff_policies, prepare_scores
-from fairserve.policy.engine import Policy, channel_of
+from fairserve.policy.engine import CHANNELS, Policy, channel_of
 from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
 
 __all__ = ["register"]
@@ -100,11 +100,15 @@ def list_cmd(as_json: JsonOpt = False) -> None:
         print_json([_summary(p) for p in policies])
         return
     table = Table(title="Built-in policies")
-    for col in ("name", "version", "tiers", "strict", "max head start", "influence cap", "hash"):
+    for col in ("name", "version", "tiers", "strict", "phone head start", "phone reach cap", "phone guarantee",
+                "hash"):
         table.add_column(col)
     for p in policies:
+        g = p.guarantee_min("phone")
         table.add_row(p.name, p.version, " > ".join(p.tier_names), "yes" if p.strict else "no",
-                      f"{p.max_head_start_min:g} min", f"{p.influence_cap_min:g} min", p.content_hash[:12])
+                      f"{p.max_head_start_by_channel()['phone']:g} min",
+                      f"{p.influence_cap_by_channel()['phone']:g} min",
+                      "none" if g is None else f"{g:g} min", p.content_hash[:12])
     console.print(table)
 
 
@@ -116,8 +120,10 @@ def _summary(p: Policy) -> dict[str, Any]:
         "description": p.description,
         "tiers": p.tier_names,
         "strict": p.strict,
-        "max_head_start_min": p.max_head_start_min,
-        "influence_cap_min": p.influence_cap_min,
+        "max_head_start_min": p.max_head_start_by_channel(),
+        "influence_cap_min": p.influence_cap_by_channel(),
+        "guarantee_min": {ch: p.guarantee_min(ch) for ch in CHANNELS},
+        "head_start_unit": p.spec.head_start_unit,
         "influence_may_change_tier": p.influence_may_change_tier,
         "risk_route": p.spec.risk.route if p.spec.risk is not None else None,
     }
@@ -132,9 +138,14 @@ def check_cmd(file: Annotated[Path, typer.Argument(help="A policy TOML file.")],
         return
     console.print(f"[bold]{policy.name}[/] {policy.version}: valid ({policy.content_hash[:12]})")
     console.print(f"  tiers: {' > '.join(policy.tier_names)}{' (strict)' if policy.strict else ''}")
-    console.print(f"  largest head start {policy.max_head_start_min:g} min; "
-                  f"influence may move a contact by at most {policy.influence_cap_min:g} min"
-                  f"{' and may raise the tier' if policy.influence_may_change_tier else ''}")
+    def per_channel(values: dict[str, float | None]) -> str:
+        return ", ".join(f"{ch} {'none' if v is None else f'{v:g}'}" for ch, v in values.items())
+
+    console.print(f"  largest head start (min): {per_channel(dict(policy.max_head_start_by_channel()))}")
+    console.print(f"  reach moves a contact at most (min): {per_channel(dict(policy.influence_cap_by_channel()))}")
+    if policy.influence_may_change_tier:
+        console.print("  reach may raise the tier")
+    console.print(f"  wait guarantee (min): {per_channel({ch: policy.guarantee_min(ch) for ch in CHANNELS})}")
     if policy.spec.risk is not None:
         console.print(f"  reputational risk: threshold {policy.spec.risk.threshold:g}, route {policy.spec.risk.route}")
 

@@ -3,16 +3,15 @@
 A policy is a TOML file (:mod:`fairserve.policy.schema`); the built-ins (``fifo``, ``value-first``,
 ``influence-first``, ``balanced``, ``tier-strict``) are ordinary files in ``policies/``. One pure function,
 :func:`decide`, turns a contact, a customer and a policy into a :class:`~fairserve.model.Decision` with its
-reasons; :func:`decide_batch` is its vectorised twin.
+reasons; :func:`decide_batch` runs the same evaluator (:mod:`fairserve.policy.evaluator`) on a whole table.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
-import tomllib
 from pathlib import Path
 
+from fairserve.io import TomlFileError, file_version, package_names, read_package_toml
 from fairserve.policy.batch import decide_batch
 from fairserve.policy.engine import Policy, decide
 from fairserve.policy.schema import PolicyError, parse_policy, read_policy_file
@@ -25,17 +24,15 @@ _FOLDER = "policies"
 
 def builtin_names() -> list[str]:
     """The names of the built-in policies, sorted."""
-    files = importlib.resources.files(_PACKAGE).joinpath(_FOLDER)
-    return sorted(p.name[: -len(".toml")] for p in files.iterdir() if p.name.endswith(".toml"))
+    return package_names(_PACKAGE, _FOLDER)
 
 
 @functools.lru_cache(maxsize=16)
 def _builtin(name: str) -> Policy:
-    res = importlib.resources.files(_PACKAGE).joinpath(_FOLDER, f"{name}.toml")
     try:
-        data = tomllib.loads(res.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:  # a broken built-in is a bug, but say where
-        raise PolicyError(f"<built-in {name}>", None, f"not valid TOML: {exc}") from None
+        data = read_package_toml(_PACKAGE, _FOLDER, name)
+    except TomlFileError as exc:  # a broken built-in is a bug, but say where
+        raise PolicyError(exc.path, None, exc.reason) from None
     return Policy(parse_policy(data, f"<built-in {name}>"), source=name)
 
 
@@ -56,9 +53,11 @@ def load_policy(name_or_path: str | Path) -> Policy:
     text = str(name_or_path)
     if not isinstance(name_or_path, Path) and text in builtin_names():
         return _builtin(text)
-    path = Path(text)
-    if not path.is_file():
+    version = file_version(text)
+    if version is None:
+        if Path(text).is_dir():
+            raise PolicyError(text, None, "is a folder, not a policy file")
         raise PolicyError(
             text, None, f"no such policy file, and not a built-in policy ({', '.join(builtin_names())})"
         )
-    return _from_file(str(path.resolve()), path.stat().st_mtime_ns)
+    return _from_file(*version)

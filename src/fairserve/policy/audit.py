@@ -10,8 +10,9 @@ For a scores table (``fairserve value score`` output: ``customer_id``, ``clv``, 
 * between two policies, how many customers change tier (a diff matrix).
 
 Tiers depend only on the customer, so the audit runs :func:`fairserve.policy.decide_batch` on one routine phone
-call per customer (severity 0, no sentiment, no complaint, no repeat) and reads the tier and the influence
-part of the head start: the same function the live service calls.
+call per customer (severity 0, no sentiment, no complaint, no repeat, not public) and reads the tier and the
+influence part of the head start: the same evaluator the live service calls. Every customer signal a condition
+may read is passed; one the scores file lacks is passed as unknown, and the report's notes say so.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fairserve.errors import FairserveError
 from fairserve.influence import influence_percentiles
 from fairserve.policy.batch import decide_batch
 from fairserve.policy.engine import Policy
+from fairserve.policy.evaluator import CUSTOMER_SIGNALS, TEXT_SIGNALS
 
 __all__ = ["AuditReport", "DiffReport", "audit_policy", "diff_policies", "prepare_scores", "tiers_of"]
 
@@ -71,12 +73,18 @@ def prepare_scores(scores: pd.DataFrame, followers: pd.Series | np.ndarray | Non
 def tiers_of(scores: pd.DataFrame, policy: Policy, *, without_influence: bool = False) -> pd.DataFrame:
     """Tier, rank and influence head start of each customer (a routine phone call at time 0)."""
     frame = scores.copy()
+    for sig in CUSTOMER_SIGNALS:  # every signal a condition may read; a column the scores lack is unknown
+        if sig not in frame.columns:
+            frame[sig] = None if sig in TEXT_SIGNALS else np.nan
     if without_influence:
         frame["influence"] = 0.0
         frame["followers"] = 0
     frame["contact_id"] = frame["customer_id"].astype(str)
-    frame["channel"] = "phone"
-    frame["arrival"] = 0.0
+    routine: dict[str, Any] = {
+        "channel": "phone", "arrival": 0.0, "severity": 0, "sentiment": np.nan, "complaint": False, "repeat": 0,
+        "reach": np.nan, "public": False,
+    }
+    frame = frame.assign(**routine)
     out = decide_batch(frame, policy)
     out.index = scores["customer_id"].astype(str).to_numpy()
     return out
@@ -146,8 +154,9 @@ def audit_policy(scores: pd.DataFrame, policy: Policy) -> AuditReport:
     infl_dec = _decile(scores["influence"].reset_index(drop=True))
     counts = tiers.value_counts()
     notes = []
-    if "status" not in scores.columns and any(t.when.status_in for t in policy.spec.tiers):
-        notes.append("the scores have no 'status' column, so every status condition is unmet")
+    for sig in CUSTOMER_SIGNALS:
+        if sig in policy.required_signals and sig not in scores.columns:
+            notes.append(f"the scores have no '{sig}' column, so every condition on {sig} is unmet")
     if float(scores["influence"].max()) == 0.0:
         notes.append("no follower data: influence is 0 for everyone")
     return AuditReport(

@@ -1,132 +1,144 @@
-"""``decide_batch``: the vectorised twin of :func:`fairserve.policy.engine.decide`.
+"""``decide_batch``: :func:`fairserve.policy.decide` for a whole table of contacts, by the same evaluator.
 
-Split from ``engine.py`` (one module per noun, each under 500 lines). It reads the same compiled policy
-(:class:`fairserve.policy.engine._Compiled`) and does the same additions in the same order on NumPy arrays, so it
-equals :func:`~fairserve.policy.engine.decide` row for row (``tests/policy/test_decide.py``). The simulator and
-batch scoring call it; the live service calls ``decide``.
+There is no second copy of the policy here: this module turns a DataFrame into the evaluator's input arrays,
+runs :func:`fairserve.policy.evaluator.evaluate` once with :data:`~fairserve.policy.evaluator.ARRAY`, and turns
+its :class:`~fairserve.policy.evaluator.Outcome` into columns (and, when asked, each row's reasons, rendered by
+the same :func:`fairserve.policy.engine.reasons_of` as :func:`~fairserve.policy.decide`). The simulator and the
+audit call it; the live service calls ``decide``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError
-from fairserve.policy.engine import _CHANNEL_INDEX, _INFLUENCE_SIGNALS, CHANNELS, Policy, _Compiled
-from fairserve.policy.schema import NUMERIC_SIGNALS
+from fairserve.policy.engine import BATCH_OUTPUT_COLUMNS, CHANNELS, Policy, reasons_of
+from fairserve.policy.evaluator import ARRAY, SIGNALS, TEXT_SIGNALS, Outcome, evaluate
 
-__all__ = ["decide_batch"]
+__all__ = ["decide_batch", "signals_frame"]
 
 
-def _num(frame: pd.DataFrame, col: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-    if col not in frame.columns:
-        return np.full(len(frame), np.nan)
-    s = frame[col]
+def _num(s: pd.Series) -> np.ndarray[Any, np.dtype[np.float64]]:
     if s.dtype == bool:
         return s.to_numpy(dtype=np.float64)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _tier_masks(c: _Compiled, frame: pd.DataFrame, cols: dict[str, np.ndarray[Any, Any]], no_infl: bool) -> Any:
-    n = len(frame)
-    idx = np.full(n, len(c.tiers) - 1, dtype=np.int64)
-    for i in range(len(c.tiers) - 1, -1, -1):
-        tier = c.tiers[i]
-        if tier.empty:
-            idx[:] = i
-            continue
-        mask = np.ones(n, dtype=bool)
-        for sig, lo in tier.conds:
-            v = cols[sig]
-            if sig in _INFLUENCE_SIGNALS:
-                v = np.zeros(n) if no_infl else np.nan_to_num(v, nan=0.0)
-            mask &= v >= lo
-        for sig, allowed in tier.sets:
-            if sig in frame.columns:
-                mask &= frame[sig].isin(list(allowed)).to_numpy(dtype=bool)
-            else:
-                mask[:] = False
-        idx[mask] = i
-    return idx
+def _text(s: pd.Series) -> pd.Categorical:
+    """A text signal as a categorical of str (missing: NaN code -1), whatever the column's dtype."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cat = s.array
+        assert isinstance(cat, pd.Categorical)
+        if cat.categories.dtype != object or not all(isinstance(c, str) for c in cat.categories):
+            cat = pd.Categorical(
+                [None if pd.isna(v) else str(v) for v in cat.astype(object)]  # rare: non-text categories
+            )
+        return cat
+    values = s.astype(object).to_numpy()
+    return pd.Categorical([None if (v is None or (isinstance(v, float) and v != v)) else str(v) for v in values])
 
 
-def decide_batch(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Vectorised :func:`decide` for one row per contact with the customer's columns merged in.
-
-    Input columns (a missing column or NaN is unknown): ``contact_id``, ``channel`` (a channel name),
-    ``arrival`` (float seconds), ``severity``, ``sentiment``, ``complaint``, ``repeat``, ``reach``,
-    ``customer_id``, ``clv``, ``profit``, ``loyalty``, ``status``, ``account``, ``influence``, ``followers``,
-    ``value_percentile``. Output, on the same index: ``tier``, ``rank``, ``queue``, ``head_start_min``,
-    ``influence_min``, ``virtual_arrival``, ``sla_seconds``, ``sla_deadline``; equal to :func:`decide` row for
-    row. Reasons are not built here: call :func:`decide` for the rows you need to explain.
+def signals_frame(frame: pd.DataFrame, policy: Policy) -> dict[str, Any]:
+    """The evaluator's input arrays from a contacts table (one row per contact, customer columns merged in).
 
     Raises
     ------
     FairserveError
-        When a channel is not one of phone, email, chat, social, or ``arrival`` is missing.
+        When a column the policy reads is missing (NaN in a column means unknown; a missing column is an
+        error, never a silently false condition), or a channel is not one of phone, email, chat, social.
     """
-    c = policy._c
+    needed = set(policy.required_signals) | {"channel", "arrival"}
+    missing = [s for s in SIGNALS if s in needed and s not in frame.columns]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise FairserveError(
+            f"decide_batch: policy {policy.name!r} reads {names}, but the table has no such column "
+            "(give the column, with empty cells for unknown values)"
+        )
     n = len(frame)
-    if "arrival" not in frame.columns:
-        raise FairserveError("decide_batch: the frame has no 'arrival' column")
-    if "channel" not in frame.columns:
-        raise FairserveError("decide_batch: the frame has no 'channel' column")
-    ch = pd.Index(CHANNELS).get_indexer(pd.Index(frame["channel"].astype(str).str.lower())).astype(np.int64)
-    if n and ch.min() < 0:
-        bad = frame["channel"].astype(str)[ch < 0].iloc[0]
+    ch = frame["channel"]
+    if isinstance(ch.dtype, pd.CategoricalDtype):
+        cat = ch.array
+        assert isinstance(cat, pd.Categorical)
+        lookup = pd.Index(CHANNELS).get_indexer(pd.Index(cat.categories.astype(str).str.lower()))
+        codes = np.where(cat.codes >= 0, lookup[cat.codes], -1).astype(np.int64)
+    else:
+        codes = pd.Index(CHANNELS).get_indexer(pd.Index(ch.astype(str).str.lower())).astype(np.int64)
+    if n and codes.min() < 0:
+        bad = ch.astype(str).to_numpy()[codes < 0][0]
         raise FairserveError(f"decide_batch: unknown channel {bad!r} (expected one of {', '.join(CHANNELS)})")
-    cols = {sig: _num(frame, sig) for sig in NUMERIC_SIGNALS}
-    idx = _tier_masks(c, frame, cols, False)
-    tier_hs = np.array([t.head_start for t in c.tiers])
-    head = tier_hs[idx]
-    infl_tier = np.zeros(n)
-    if c.infl_tier:
-        idx0 = _tier_masks(c, frame, cols, True)
-        raised = idx0 > idx
-        infl_tier = np.where(raised, np.maximum(0.0, head - tier_hs[idx0]), 0.0)
-    sev = np.nan_to_num(_num(frame, "severity"), nan=0.0)
-    sev = np.clip(sev, 0, 3).astype(np.int64)
-    head = head + np.array(c.severity)[sev]
-    sent = _num(frame, "sentiment")
-    with np.errstate(invalid="ignore"):
-        head = head + np.where(sent < c.neg_below, c.neg, 0.0)
-    comp = np.nan_to_num(_num(frame, "complaint"), nan=0.0) != 0.0
-    head = head + np.where(comp, c.complaint, 0.0)
-    rep = np.nan_to_num(_num(frame, "repeat"), nan=0.0)
-    rep = np.where(rep > 0, np.floor(rep), 0.0)
-    head = head + np.minimum(c.repeat_max, c.repeat_each * rep)
-    x = np.clip(np.nan_to_num(cols["influence"], nan=0.0), 0.0, 1.0)
-    infl = np.minimum(c.infl_cap, c.infl_slope * x)
-    head = head + infl
-    sla_table = np.array([t.sla for t in c.tiers])
-    sla = sla_table[idx, ch]
-    social_care = np.zeros(n, dtype=bool)
-    if c.risk:
-        on = np.isin(ch, [_CHANNEL_INDEX[name] for name in c.risk_channels])
-        reach = _num(frame, "reach")
-        audience = np.where(np.isnan(reach), np.nan_to_num(cols["followers"], nan=0.0), reach)
-        neg = np.where(np.nan_to_num(sent, nan=0.0) < 0.0, -np.nan_to_num(sent, nan=0.0), 0.0)
-        score = np.log10(1.0 + np.maximum(0.0, audience)) * neg
-        flagged = on & (score >= c.risk_threshold)
-        head = head + np.where(flagged, c.risk_head_start, 0.0)
-        if c.risk_route:
-            assert c.risk_sla is not None
-            social_care = flagged
-            sla = np.where(flagged, np.array(c.risk_sla)[ch], sla)
-    arrival = _num(frame, "arrival")
+    x: dict[str, Any] = {"channel": codes}
+    for sig in SIGNALS[1:]:
+        if sig in TEXT_SIGNALS:
+            x[sig] = _text(frame[sig]) if sig in frame.columns else pd.Categorical([None] * n)
+        elif sig in frame.columns:
+            x[sig] = _num(frame[sig])
+        else:
+            x[sig] = np.full(n, np.nan)
+    x["complaint"] = np.where(np.isnan(x["complaint"]), 0.0, x["complaint"]) != 0.0
+    return x
+
+
+def _row(o: Outcome, i: int) -> Outcome:
+    """Row ``i`` of a batch outcome, as the plain Python scalars the one-row path has."""
+    return Outcome(**{f.name: getattr(o, f.name)[i].item() for f in dataclasses.fields(Outcome)})
+
+
+def _row_signals(x: dict[str, Any], i: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sig, v in x.items():
+        item = v[i]
+        if sig in TEXT_SIGNALS:
+            out[sig] = None if (item is None or (isinstance(item, float) and item != item)) else str(item)
+        else:
+            out[sig] = item.item() if hasattr(item, "item") else item
+    return out
+
+
+def decide_batch(frame: pd.DataFrame, policy: Policy, *, reasons: bool = False) -> pd.DataFrame:
+    """:func:`~fairserve.policy.decide` for one row per contact with the customer's columns merged in.
+
+    Input columns: ``channel`` (a channel name), ``arrival`` (float seconds) and every signal the policy
+    reads (:attr:`Policy.required_signals`: ``severity``, ``sentiment``, ``complaint``, ``repeat``, ``reach``,
+    ``public``, ``clv``, ``profit``, ``loyalty``, ``value_percentile``, ``influence``, ``followers``, ``status``,
+    ``account``); NaN or None is unknown. Output, on the same index: :data:`BATCH_OUTPUT_COLUMNS` (``tier``,
+    ``rank``, ``queue``, ``head_start_min``, ``influence_min``, ``virtual_arrival``, ``sla_seconds``,
+    ``sla_deadline``, ``guarantee_seconds``, ``pass_window_min``), equal to :func:`decide` field for field.
+    With ``reasons=True`` also ``reasons`` and ``flags`` per row (slow: for the rows you need to explain).
+
+    Raises
+    ------
+    FairserveError
+        When a column the policy reads is missing, or a channel is unknown.
+    """
+    x = signals_frame(frame, policy)
+    c = policy.compiled
+    o = evaluate(c, x, ARRAY)
+    arrival = x["arrival"]
+    n = len(frame)
+    names = np.array([t.name for t in c.tiers], dtype=object)
     out = pd.DataFrame(
         {
-            "tier": np.array([t.name for t in c.tiers], dtype=object)[idx],
-            "rank": idx if c.strict else np.zeros(n, dtype=np.int64),
-            "queue": np.where(social_care, "social-care", "service").astype(object),
-            "head_start_min": head,
-            "influence_min": infl_tier + infl,
-            "virtual_arrival": arrival - head * 60.0,
-            "sla_seconds": sla,
-            "sla_deadline": arrival + sla,
+            "tier": names[o.tier] if n else np.empty(0, dtype=object),
+            "rank": np.asarray(o.rank, dtype=np.int64),
+            "queue": np.where(o.social_care, "social-care", "service").astype(object),
+            "head_start_min": o.head,
+            "influence_min": o.tier_infl + o.influence_m,
+            "virtual_arrival": o.virtual_arrival,
+            "sla_seconds": o.sla,
+            "sla_deadline": arrival + o.sla,
+            "guarantee_seconds": o.guarantee,
+            "pass_window_min": o.window,
         },
         index=frame.index,
     )
+    assert tuple(out.columns) == BATCH_OUTPUT_COLUMNS
+    if reasons:
+        rendered = [reasons_of(policy, _row(o, i), _row_signals(x, i), 0.0) for i in range(n)]
+        out["reasons"] = pd.Series([r for r, _ in rendered], index=out.index, dtype=object)
+        out["flags"] = pd.Series([f for _, f in rendered], index=out.index, dtype=object)
     return out

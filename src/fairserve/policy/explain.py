@@ -14,6 +14,7 @@ helpers below are also what :func:`fairserve.policy.decide` uses to write each R
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fairserve.model import Decision, Reason
@@ -175,10 +176,54 @@ def risk_text(audience: Any, score: float, threshold: float, queue: str, sla: fl
     return head + tail + extra + "."
 
 
-def wait_text(waited: float, max_head: float) -> str:
-    """Waiting: the place is kept and only a bounded head start can pass it."""
-    return f"Waited {minutes(round(waited / 60.0, 1))} so far; the place in line is kept, and a later " \
-        f"contact can only pass with a larger head start (at most {minutes(max_head)} here)."
+def _at_most(seconds: float) -> str:
+    """A bound as a person reads it, rounded UP (so a stated bound is never smaller than the true one)."""
+    if seconds < 120:
+        k = math.ceil(seconds - 1e-9)
+        return "1 second" if k == 1 else f"{k} seconds"
+    if seconds < 2 * 3600:
+        return minutes(math.ceil(seconds / 6.0 - 1e-9) / 10.0)
+    hours = math.ceil(seconds / 360.0 - 1e-9) / 10.0
+    return f"{hours:g} hours"
+
+
+def order_text(higher: str, window: float, guarantees: bool, own_guarantee: float, by_due: bool) -> str:
+    """Who may be answered before this contact although they came later (from the evaluator's numbers).
+
+    ``higher`` names the strict tiers above (empty when none), ``window`` is the minutes after this arrival
+    within which a later contact of the same rank could pass it with a larger head start, ``guarantees`` whether
+    the policy has wait guarantees, ``own_guarantee`` this contact's in seconds (inf: none), ``by_due`` whether
+    channels sharing a queue are ordered by due time.
+    """
+    parts = []
+    if higher:
+        parts.append(f"contacts in a higher tier ({higher}) are always answered first")
+    same = "of your tier " if higher else ""
+    if window > 0.0:
+        due = " (contacts of other channels count how soon each is due)" if by_due else ""
+        parts.append(
+            f"a later contact {same}is answered first only if its head start is larger than yours by more than "
+            f"the time between the two arrivals, so only one that arrived within {_at_most(window * 60.0)} "
+            f"after yours{due}"
+        )
+    else:
+        parts.append(f"no later contact {same}can pass yours with a head start")
+    if guarantees:
+        parts.append(
+            "a contact that has waited past its channel's wait guarantee is answered before those within theirs"
+        )
+    text = "Who may be answered before you although they came later: " + "; ".join(parts) + "."
+    if math.isfinite(own_guarantee):
+        text += (
+            f" Once you have waited {_at_most(own_guarantee)}, you are answered before everyone still within"
+            " theirs."
+        )
+    return text
+
+
+def wait_text(waited: float) -> str:
+    """Waiting: the place is kept (who may pass is the "order" reason)."""
+    return f"Waited {minutes(round(waited / 60.0, 1))} so far; the place in line is kept as it waits."
 
 
 # ---------------------------------------------------------------------------------------------- renderers
@@ -197,7 +242,12 @@ def agent_view(decision: Decision) -> str:
     lines.append(
         f"Head start {minutes(round(decision.head_start_min, 2))} "
         f"(of which follower reach {minutes(round(decision.influence_min, 2))}); "
-        f"answer within {_sla(decision.sla_seconds)}."
+        f"answer within {_sla(decision.sla_seconds)}"
+        + (
+            f"; wait guarantee {_sla(decision.guarantee_seconds)}."
+            if math.isfinite(decision.guarantee_seconds)
+            else "."
+        )
     )
     if decision.key.rank:
         lines.append(f"Strict priority rank {decision.key.rank} (0 is served first).")
@@ -225,11 +275,13 @@ def customer_statement(decision: Decision) -> str:
         )
         for r in head:
             lines.append(f"  - {r.text}")
-    elif decision.key.rank == 0 and not any(r.effect.startswith("rank=") for r in decision.reasons):
-        lines.append("Your contact is answered in order of arrival.")
+    elif not any(r.effect.startswith("rank=") for r in decision.reasons):
+        lines.append("Your contact has no head start: its place comes from its arrival time.")
     for r in decision.reasons:
         if r.effect.startswith("rank="):
             lines.append(r.text)
+    for r in _by(decision, "order"):
+        lines.append(r.text)
     for r in _by(decision, "risk"):
         if r.minutes == 0:
             lines.append(r.text)
@@ -256,6 +308,9 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
         "influence_min": decision.influence_min,
         "sla_seconds": decision.sla_seconds,
         "sla_deadline": decision.sla_deadline,
+        "guarantee_seconds": decision.guarantee_seconds if math.isfinite(decision.guarantee_seconds) else None,
+        "pass_window_min": decision.pass_window_min,
+        "channel_offset_min": decision.channel_offset_min,
         "flags": list(decision.flags),
         "reasons": [
             {"signal": r.signal, "value": r.value, "effect": r.effect, "minutes": r.minutes, "text": r.text}

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,18 +19,27 @@ from fairserve.errors import FairserveError
 from fairserve.model import Channel
 
 __all__ = [
+    "CHANNELS",
+    "ChannelRule",
     "ChannelSLA",
+    "Channels",
     "Conditions",
+    "HeadStart",
     "InfluenceRule",
     "Need",
+    "PerChannel",
     "PolicyError",
     "PolicySpec",
     "Risk",
     "Tier",
     "content_hash",
     "parse_policy",
+    "per_channel",
     "read_policy_file",
 ]
+
+CHANNELS = ("phone", "email", "chat", "social")
+"""The channels, in the order every per-channel table of the engine uses."""
 
 NUMERIC_SIGNALS = ("clv", "profit", "loyalty", "value_percentile", "influence", "followers")
 """The numeric signals a tier condition may test, each as ``<signal>_min`` (the value must be at least this)."""
@@ -53,7 +61,7 @@ class _Strict(BaseModel):
 
 
 class ChannelSLA(_Strict):
-    """A service-level target per channel, in minutes: the contact should be answered within this time."""
+    """A service-level promise per channel, in minutes: the contact should be answered within this time."""
 
     phone: float = Field(gt=0)
     email: float = Field(gt=0)
@@ -63,6 +71,52 @@ class ChannelSLA(_Strict):
     def minutes(self, channel: Channel | str) -> float:
         """Return the target of ``channel`` in minutes."""
         return float(getattr(self, str(channel)))
+
+
+class PerChannel(_Strict):
+    """A head start stated per channel, in the policy's head-start unit; a channel left out gets 0."""
+
+    phone: float = Field(default=0.0, ge=0)
+    email: float = Field(default=0.0, ge=0)
+    chat: float = Field(default=0.0, ge=0)
+    social: float = Field(default=0.0, ge=0)
+
+
+HeadStart = Annotated[float, Field(ge=0)] | PerChannel
+"""A head start: one number for every channel, or a table per channel (``{ phone = 0.5, email = 120 }``)."""
+
+
+def per_channel(value: float | PerChannel) -> tuple[float, float, float, float]:
+    """A head start as four numbers in :data:`CHANNELS` order (phone, email, chat, social)."""
+    if isinstance(value, PerChannel):
+        return tuple(float(getattr(value, ch)) for ch in CHANNELS)  # type: ignore[return-value]
+    return (float(value),) * 4
+
+
+class ChannelRule(_Strict):
+    """What the policy says of one channel: its answer-time target and the longest wait it allows, in minutes.
+
+    ``target`` orders contacts of different channels in one queue (each is due ``target`` after it arrived) and,
+    with ``head_start_unit = "target"``, is the unit of every head start on that channel. ``guarantee`` is the
+    wait guarantee: a contact that has waited longer is served before every contact still within its own.
+    """
+
+    target: float | None = Field(default=None, gt=0)
+    guarantee: float | None = Field(default=None, gt=0)
+
+
+class Channels(_Strict):
+    """The per-channel rules (see :class:`ChannelRule`)."""
+
+    phone: ChannelRule = ChannelRule()
+    email: ChannelRule = ChannelRule()
+    chat: ChannelRule = ChannelRule()
+    social: ChannelRule = ChannelRule()
+
+    def rule(self, channel: Channel | str) -> ChannelRule:
+        """The rule of ``channel``."""
+        rule: ChannelRule = getattr(self, str(channel))
+        return rule
 
 
 class Conditions(_Strict):
@@ -86,41 +140,44 @@ class Conditions(_Strict):
 
 
 class Tier(_Strict):
-    """One service tier: who is in it, its head start and its SLA per channel."""
+    """One service tier: who is in it, its head start and its SLA promise per channel."""
 
     name: str = Field(min_length=1, max_length=40)
     description: str = ""
     when: Conditions = Conditions()
-    head_start_min: float = Field(default=0.0, ge=0)
+    head_start: HeadStart = 0.0
     sla: ChannelSLA
 
 
 class Need(_Strict):
-    """How the contact's need moves it: each a head start in minutes, added together."""
+    """How the contact's need moves it: each a head start (per channel or one number), added together."""
 
-    severity: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
-    negative_sentiment: float = Field(default=0.0, ge=0)
+    severity: tuple[HeadStart, HeadStart, HeadStart, HeadStart] = (0.0, 0.0, 0.0, 0.0)
+    negative_sentiment: HeadStart = 0.0
     negative_below: float = Field(default=-0.3, ge=-1, le=1)
-    complaint: float = Field(default=0.0, ge=0)
-    repeat_each: float = Field(default=0.0, ge=0)
-    repeat_max: float = Field(default=0.0, ge=0)
+    complaint: HeadStart = 0.0
+    repeat_each: HeadStart = 0.0
+    repeat_max: HeadStart = 0.0
 
 
 class InfluenceRule(_Strict):
-    """What follower reach may do: head start ``min(cap_min, slope_min x influence percentile)``."""
+    """What follower reach may do: head start ``min(cap, slope x influence percentile)``."""
 
-    slope_min: float = Field(default=0.0, ge=0)
-    cap_min: float | None = Field(default=None, ge=0)
+    slope: HeadStart = 0.0
+    cap: HeadStart | None = None
     may_change_tier: bool = False
 
 
 class Risk(_Strict):
-    """Reputational risk: ``log10(1 + audience) x negativity >= threshold`` on the listed channels is flagged."""
+    """Reputational risk: ``log10(1 + audience) x negativity >= threshold`` on a public contact is flagged.
+
+    Only public contacts (a social post, or a contact that says it is public) on the listed channels are scored.
+    """
 
     threshold: float = Field(default=3.0, gt=0)
     channels: tuple[Channel, ...] = (Channel.SOCIAL,)
     route: Literal["service", "social-care"] = "service"
-    head_start_min: float = Field(default=0.0, ge=0)
+    head_start: HeadStart = 0.0
     sla: ChannelSLA | None = None
 
 
@@ -131,15 +188,22 @@ class PolicySpec(_Strict):
     version: str = Field(min_length=1, max_length=40)
     description: str = ""
     strict: bool = False
+    head_start_unit: Literal["minute", "target"] = "minute"
+    channels: Channels = Channels()
     tiers: tuple[Tier, ...] = Field(min_length=1, max_length=32)
     need: Need = Need()
     influence: InfluenceRule = InfluenceRule()
     risk: Risk | None = None
 
 
+_UNION_TAGS = ("float", "constrained-float", "PerChannel", "function-after")
+
+
 def _dotted(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and part.startswith(_UNION_TAGS):  # pydantic's name of a union member
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:
@@ -147,9 +211,20 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+_RENAMED = {"head_start_min": "head_start", "slope_min": "slope", "cap_min": "cap"}
+"""Keys of the first policy format and their names now (head starts are no longer always minutes)."""
+
+
 def _message(err: Any) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
+        loc = err.get("loc", ())
+        old = str(loc[-1]) if loc else ""
+        if old in _RENAMED:
+            return (
+                f"unknown key: '{old}' is now '{_RENAMED[old]}' (a head start is in the policy's "
+                "head_start_unit, minutes by default; see docs/policy-file.md)"
+            )
         return "unknown key (not part of the policy file; see docs/policy-file.md)"
     if kind == "missing":
         loc = err.get("loc", ())
@@ -157,6 +232,19 @@ def _message(err: Any) -> str:
             return f"too few items: item [{loc[-1]}] is missing"
         return "required key is missing"
     return str(err.get("msg", "invalid value"))
+
+
+def _first_error(errors: list[Any]) -> Any:
+    """The error to report: for a head start given as a table, the table's error rather than "not a number"."""
+    err = errors[0]
+    loc = tuple(err.get("loc", ()))
+    if isinstance(err.get("input"), dict) and any(isinstance(p, str) and p.startswith(_UNION_TAGS) for p in loc):
+        prefix = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(_UNION_TAGS)))
+        for other in errors:
+            oloc = tuple(other.get("loc", ()))
+            if "PerChannel" in oloc and oloc[: len(prefix)] == prefix:
+                return other
+    return err
 
 
 def _check(spec: PolicySpec, file: str) -> None:
@@ -180,8 +268,14 @@ def _check(spec: PolicySpec, file: str) -> None:
                 f"tiers[{i}].when.followers_min",
                 "a tier condition on followers needs influence.may_change_tier = true",
             )
-    if spec.influence.slope_min > 0 and spec.influence.cap_min is None:
-        raise PolicyError(file, "influence.cap_min", "an explicit cap is required when influence.slope_min > 0")
+    if any(per_channel(spec.influence.slope)) and spec.influence.cap is None:
+        raise PolicyError(file, "influence.cap", "an explicit cap is required when influence.slope > 0")
+    if spec.head_start_unit == "target":
+        for ch in CHANNELS:
+            if spec.channels.rule(ch).target is None:
+                raise PolicyError(
+                    file, f"channels.{ch}.target", "head_start_unit = 'target' needs every channel's target"
+                )
     if spec.influence.may_change_tier and spec.strict:
         raise PolicyError(
             file,
@@ -192,8 +286,10 @@ def _check(spec: PolicySpec, file: str) -> None:
         raise PolicyError(file, "risk.sla", "route = 'social-care' needs the social-care queue's own SLA")
     if spec.risk is not None and spec.risk.route == "service" and spec.risk.sla is not None:
         raise PolicyError(file, "risk.sla", "an SLA for risk only applies with route = 'social-care'")
-    if spec.need.repeat_each > 0 and spec.need.repeat_max == 0:
-        raise PolicyError(file, "need.repeat_max", "repeat_each > 0 needs a cap (repeat_max > 0)")
+    need = spec.need
+    for each, most, ch in zip(per_channel(need.repeat_each), per_channel(need.repeat_max), CHANNELS, strict=True):
+        if each > 0 and most == 0:
+            raise PolicyError(file, "need.repeat_max", f"repeat_each > 0 on {ch} needs a cap there (repeat_max > 0)")
 
 
 def parse_policy(data: dict[str, Any], file: str = "<policy>") -> PolicySpec:
@@ -207,23 +303,20 @@ def parse_policy(data: dict[str, Any], file: str = "<policy>") -> PolicySpec:
     try:
         spec = PolicySpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = _first_error(exc.errors())
         raise PolicyError(file, _dotted(tuple(err["loc"])) or None, _message(err)) from None
     _check(spec, file)
     return spec
 
 
 def read_policy_file(path: str | Path) -> PolicySpec:
-    """Read and validate the TOML policy file at ``path``."""
-    path = Path(path)
+    """Read and validate the TOML policy file at ``path`` (the reading is :func:`fairserve.io.read_toml`'s)."""
+    from fairserve.io import TomlFileError, read_toml
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(str(path), None, f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(str(path), None, f"not valid TOML: {exc}") from None
+        data = read_toml(path, "policy")
+    except TomlFileError as exc:
+        raise PolicyError(exc.path, None, exc.reason) from None
     return parse_policy(data, str(path))
 
 
