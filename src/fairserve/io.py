@@ -401,3 +401,39 @@ def read_toml(path: str | Path, what: str = "") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TomlFileError(path, f"not valid TOML: {exc}") from None
+
+
+def read_package_toml(package: str, folder: str, name: str) -> dict[str, Any]:
+    """Read ``<folder>/<name>.toml`` shipped inside ``package`` (a built-in policy or scenario) and parse it.
+
+    Raises
+    ------
+    TomlFileError
+        ``"<built-in NAME>: not valid TOML: ..."`` (a broken built-in is a bug, but the message says where).
+    """
+    import importlib.resources
+
+    res = importlib.resources.files(package).joinpath(folder, f"{name}.toml")
+    try:
+        return tomllib.loads(res.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TomlFileError(f"<built-in {name}>", f"not valid TOML: {exc}") from None
+
+
+def package_names(package: str, folder: str, suffix: str = ".toml") -> list[str]:
+    """The names (without ``suffix``) of the files shipped in ``package``'s ``folder``, sorted."""
+    import importlib.resources
+
+    files = importlib.resources.files(package).joinpath(folder)
+    return sorted(p.name[: -len(suffix)] for p in files.iterdir() if p.name.endswith(suffix))
+
+
+def file_version(path: str | Path) -> tuple[str, int] | None:
+    """``(resolved path, modification time in ns)`` of a regular file, or None when there is no such file.
+
+    Lets a cache of parsed files notice an edit without reading the file again.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return None
+    return str(p.resolve()), p.stat().st_mtime_ns
