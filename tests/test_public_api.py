@@ -30,20 +30,6 @@ def test_exported_members_say_where_they_come_from() -> None:
         assert getattr(member, "__module__", "").startswith("fairserve."), name
 
 
-def test_importing_fairserve_pins_openblas_to_one_thread_unless_the_user_chose() -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    code = "import os, fairserve; print(os.environ['OPENBLAS_NUM_THREADS'])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip() == "1"
-    env["OPENBLAS_NUM_THREADS"] = "2"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip() == "2"
-
-
 def test_importing_fairserve_or_its_value_models_does_not_load_the_simulator_kernel() -> None:
     import subprocess
     import sys
