@@ -29,17 +29,15 @@ def _num(s: pd.Series) -> np.ndarray[Any, np.dtype[np.float64]]:
 
 
 def _text(s: pd.Series) -> pd.Categorical:
-    """A text signal as a categorical of str (missing: NaN code -1), whatever the column's dtype."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        cat = s.array
-        assert isinstance(cat, pd.Categorical)
-        if cat.categories.dtype != object or not all(isinstance(c, str) for c in cat.categories):
-            cat = pd.Categorical(
-                [None if pd.isna(v) else str(v) for v in cat.astype(object)]  # rare: non-text categories
-            )
+    """A text signal as a categorical of str (missing: code -1), whatever the column's dtype."""
+    cat = s.array if isinstance(s.dtype, pd.CategoricalDtype) else pd.Categorical(s.to_numpy(dtype=object))
+    assert isinstance(cat, pd.Categorical)
+    if all(isinstance(c, str) for c in cat.categories):
         return cat
-    values = s.astype(object).to_numpy()
-    return pd.Categorical([None if (v is None or (isinstance(v, float) and v != v)) else str(v) for v in values])
+    names = [str(c) for c in cat.categories]
+    if len(set(names)) == len(names):  # e.g. numbers: the same categories, named as text
+        return cat.rename_categories(names)
+    return pd.Categorical([None if pd.isna(v) else str(v) for v in cat.astype(object)])  # 1 and "1" both
 
 
 def signals_frame(frame: pd.DataFrame, policy: Policy) -> dict[str, Any]:
