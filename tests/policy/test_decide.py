@@ -167,3 +167,35 @@ def test_tier_strict_from_its_file_serves_strictly_and_first_come_within_a_tier(
 
 def test_default_tier_strict_order_is_gold_silver_bronze_basic() -> None:
     assert load_policy("tier-strict").tier_names == ["gold", "silver", "bronze", "basic"]
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_the_window_a_contact_is_told_is_exact_for_the_strongest_later_contact(name: str) -> None:
+    """The stated window is attained: the strongest later contact passes just inside it and not just outside."""
+    policy = load_policy(name)
+    strongest = Customer("s", clv=10_000.0, profit=5_000.0, loyalty=1.0, value_percentile=1.0, influence=1.0,
+                         followers=10_000_000, status="gold", account="ACME")
+    a = decide(Contact("a", Channel.PHONE, 10_000.0), Customer("w", status="basic"), policy, 10_000.0)
+    best = None
+    for channel in Channel:
+        for customer in (strongest, None):
+            b = Contact("b", channel, 0.0, severity=3, sentiment=-1.0, complaint=True, repeat=6, reach=1e7,
+                        public=True)
+            d = decide(b, customer, policy, 0.0)
+            if d.key.rank == a.key.rank:
+                advance = d.head_start_min - d.channel_offset_min
+                best = advance if best is None else max(best, advance)
+    assert best is not None
+    own = a.head_start_min - a.channel_offset_min
+    assert a.pass_window_min == pytest.approx(max(0.0, best - own), abs=1e-9)
+    if a.pass_window_min > 0:
+        for channel in Channel:
+            inside = Contact("b", channel, a.key.arrival + 60 * a.pass_window_min - 1.0, severity=3,
+                             sentiment=-1.0, complaint=True, repeat=6, reach=1e7, public=True)
+            outside = dataclasses.replace(inside, arrival=inside.arrival + 2.0)
+            d_in, d_out = decide(inside, strongest, policy, 0.0), decide(outside, strongest, policy, 0.0)
+            if d_in.head_start_min - d_in.channel_offset_min == pytest.approx(best):
+                assert d_in.key < a.key and not d_out.key < a.key
+                break
+        else:
+            raise AssertionError("no later contact reaches the stated window")
