@@ -224,3 +224,11 @@ def test_a_head_start_in_targets_means_each_channels_own_minutes() -> None:
     )
     policy = Policy(parse_policy(tomllib.loads(text), "t.toml"))
     assert policy.max_head_start_by_channel() == {"phone": 5.0, "email": 2400.0, "chat": 10.0, "social": 300.0}
+
+
+def test_the_complete_example_in_the_policy_file_reference_is_valid() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "policy-file.md").read_text()
+    example = doc.split("## A complete example", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    policy = Policy(parse_policy(tomllib.loads(example), "docs/policy-file.md"))
+    assert policy.name == "my-policy" and policy.guarantee_min("phone") == 3.0
+    assert policy.max_head_start_by_channel()["phone"] == pytest.approx(2 * (0.3 + 0.4 + 0.1 + 0.1 + 0.1))
