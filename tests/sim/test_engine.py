@@ -565,3 +565,17 @@ def test_the_policy_sees_every_signal_and_an_account_tier_matches_in_the_simulat
     assert (tier[acme] == "acme").all() and (tier[~acme] == "others").all()
     frame = run_replication(scen, load_policy(path), np.random.default_rng(8), customers=base)
     assert set(frame.loc[frame["account"].astype(object) == "ACME", "tier"].astype(str)) == {"acme"}
+
+
+def test_a_decider_that_leaves_out_a_decision_column_is_refused_by_name() -> None:
+    from fairserve.errors import FairserveError
+    from fairserve.sim.engine import key_function
+
+    def no_guarantee(frame):  # type: ignore[no-untyped-def]
+        return key_function(lambda f: np.zeros(len(f)))(frame).drop(columns=["guarantee_seconds"])
+
+    scen = scenario_from_dict(
+        {"center": {"agents": 1, "duration": 5.0}, "segments": [{"name": "a", "arrival_rate": 1.0, "handle_mean": 1.0}]}
+    )
+    with pytest.raises(FairserveError, match="no guarantee_seconds column"):
+        run_replication(scen, no_guarantee, np.random.default_rng(0))

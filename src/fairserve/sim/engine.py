@@ -53,7 +53,7 @@ __all__ = [
     "serve",
 ]
 
-Decider = Any  # a fairserve.policy.Policy, or a callable frame -> decisions frame (same columns as decide_batch)
+Decider = Any  # a fairserve.policy.Policy, or a callable frame -> decisions frame (the columns _DECISION_COLUMNS)
 Kernel = Literal["auto", "python", "numba"]
 _POLICY_COLUMNS = (  # every signal a policy condition may read: decide_batch requires all of them
     "contact_id",
@@ -74,6 +74,18 @@ _POLICY_COLUMNS = (  # every signal a policy condition may read: decide_batch re
     "followers",
     "status",
     "account",
+)
+
+
+_DECISION_COLUMNS = (  # what the simulator reads of each decision (decide_batch gives these and more)
+    "tier",
+    "rank",
+    "queue",
+    "head_start_min",
+    "influence_min",
+    "virtual_arrival",
+    "sla_seconds",
+    "guarantee_seconds",
 )
 
 
@@ -240,10 +252,9 @@ def _categorical_text(decisions: pd.DataFrame) -> dict[str, Any]:
     for col in decisions.columns:
         values = decisions[col]
         out[col] = values.astype("category").array if col in ("tier", "queue") else values.to_numpy()
-    if "guarantee_seconds" not in out:
-        # TODO(issue 8): remove once decide_batch emits guarantee_seconds (the policy side's rewrite). Until
-        # then a decider that states no guarantee has none: every contact's is inf.
-        out["guarantee_seconds"] = np.full(len(decisions), np.inf)
+    missing = [c for c in _DECISION_COLUMNS if c not in out]
+    if missing:
+        raise FairserveError(f"the decider gave no {', '.join(missing)} column(s); it must give {_DECISION_COLUMNS}")
     return out
 
 

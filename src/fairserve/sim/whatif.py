@@ -47,6 +47,7 @@ def _objects(row: pd.Series) -> tuple[Contact, Customer | None]:
         complaint=bool(row["complaint"]),
         repeat=int(row["repeat"]),
         reach=_none(float(row["reach"])),
+        public=bool(row["public"]) if "public" in row else None,
     )
     if _none(row.get("customer_id")) is None and all(_none(row.get(c)) is None for c in _KNOWN_CUSTOMER):
         return contact, None
