@@ -20,6 +20,7 @@ __all__ = [
     "Contact",
     "Customer",
     "Decision",
+    "Grant",
     "QueueKey",
     "Reason",
     "SocialProfile",
@@ -194,6 +195,18 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """An entitlement a decision grants: its name, what it is, an amount where it has one (currency units),
+    whether it is owed to follower reach alone, and the facts it rests on."""
+
+    name: str
+    description: str
+    amount: float | None
+    owed_to_influence: bool
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of :func:`fairserve.policy.decide`: tier, queue order, SLA and the reasons for each."""
 
@@ -214,3 +227,4 @@ class Decision:
     guarantee_seconds: float = math.inf  # the longest wait the policy allows on this channel (inf: none)
     pass_window_min: float = 0.0  # a later contact of the same rank can pass only if it arrived within this
     channel_offset_min: float = 0.0  # the channel's target when the policy orders channels by due time
+    entitlements: tuple[Grant, ...] = ()  # the treatments beyond the queue this customer is entitled to

@@ -102,6 +102,19 @@ def policies(draw: st.DrawFn) -> Policy:
         "need": need,
         "influence": influence,
     }
+    entitlements = []
+    for i in range(draw(st.integers(0, 3))):
+        by_influence = draw(st.booleans())
+        ent: dict[str, Any] = {"name": f"e{i}", "by_influence": by_influence,
+                               "when": draw(conditions(by_influence))}
+        if draw(st.booleans()):
+            ent["tiers"] = draw(st.lists(st.sampled_from([t["name"] for t in tiers]), unique=True, min_size=1))
+        if draw(st.booleans()):
+            ent["amount"] = draw(st.sampled_from([0.0, 25.0, 100.0]))
+            if by_influence and draw(st.booleans()):
+                ent["influence_amount"] = {"slope": draw(st.sampled_from([0.0, 10.0, 50.0])),
+                                           "cap": draw(st.sampled_from([0.0, 5.0, 20.0]))}
+        entitlements.append(ent)
     if draw(st.booleans()):
         route = draw(st.sampled_from(["service", "social-care"]))
         risk: dict[str, Any] = {
@@ -113,6 +126,7 @@ def policies(draw: st.DrawFn) -> Policy:
         if route == "social-care":
             risk["sla"] = draw(slas())
         data["risk"] = risk
+    data["entitlements"] = entitlements
     try:
         return Policy(parse_policy(data, "random.toml"))
     except PolicyError as exc:  # pragma: no cover - the strategy only draws valid policies
@@ -209,6 +223,15 @@ def check_agreement(policy: Policy, pairs: list[tuple[Contact, Customer | None]]
                 assert _same(float(row[col]), float(value)), (col, row[col], value)
         assert row["reasons"] == d.reasons
         assert row["flags"] == d.flags
+        assert row["entitlements"] == d.entitlements
+        for g in d.entitlements:
+            assert row[f"entitled:{g.name}"]
+            assert row[f"entitled_by_influence:{g.name}"] == g.owed_to_influence
+            if g.amount is not None:
+                assert row[f"entitled_amount:{g.name}"] == g.amount
+        granted = {g.name for g in d.entitlements}
+        for e in policy.entitlements:
+            assert bool(row[f"entitled:{e.name}"]) == (e.name in granted)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError
-from fairserve.policy.engine import BATCH_OUTPUT_COLUMNS, CHANNELS, Policy, reasons_of
+from fairserve.policy.engine import CHANNELS, Policy, reasons_of
+from fairserve.policy.entitlement import EntitlementOutcome, evaluate_entitlements, grants_of
 from fairserve.policy.evaluator import ARRAY, SIGNALS, TEXT_SIGNALS, Outcome, evaluate
 
 __all__ = ["decide_batch", "signals_frame"]
@@ -36,7 +37,7 @@ def _text(s: pd.Series) -> pd.Categorical:
         return cat
     names = [str(c) for c in cat.categories]
     if len(set(names)) == len(names):  # e.g. numbers: the same categories, named as text
-        return cat.rename_categories(names)
+        return cat.rename_categories(dict(zip(cat.categories, names, strict=True)))
     return pd.Categorical([None if pd.isna(v) else str(v) for v in cat.astype(object)])  # 1 and "1" both
 
 
@@ -106,7 +107,9 @@ def decide_batch(frame: pd.DataFrame, policy: Policy, *, reasons: bool = False) 
     ``account``); NaN or None is unknown. Output, on the same index: :data:`BATCH_OUTPUT_COLUMNS` (``tier``,
     ``rank``, ``queue``, ``head_start_min``, ``influence_min``, ``virtual_arrival``, ``sla_seconds``,
     ``sla_deadline``, ``guarantee_seconds``, ``pass_window_min``), equal to :func:`decide` field for field.
-    With ``reasons=True`` also ``reasons`` and ``flags`` per row (slow: for the rows you need to explain).
+    For each entitlement ``E`` of the policy, ``entitled:E`` (granted), ``entitled_amount:E`` and
+    ``entitled_by_influence:E`` (owed to follower reach alone). With ``reasons=True`` also ``reasons``,
+    ``flags`` and ``entitlements`` (the grants) per row (slow: for the rows you need to explain).
 
     Raises
     ------
@@ -134,9 +137,23 @@ def decide_batch(frame: pd.DataFrame, policy: Policy, *, reasons: bool = False) 
         },
         index=frame.index,
     )
-    assert tuple(out.columns) == BATCH_OUTPUT_COLUMNS
+    ents = evaluate_entitlements(policy.entitlements, o, x, ARRAY) if policy.entitlements else []
+    for e, r in zip(policy.entitlements, ents, strict=True):
+        out[f"entitled:{e.name}"] = r.granted
+        out[f"entitled_amount:{e.name}"] = r.amount
+        out[f"entitled_by_influence:{e.name}"] = r.granted & ~r.granted0 | (r.amount > r.amount0)
     if reasons:
-        rendered = [reasons_of(policy, _row(o, i), _row_signals(x, i), 0.0) for i in range(n)]
+        rows = [(_row(o, i), _row_signals(x, i)) for i in range(n)]
+        rendered = [reasons_of(policy, oi, xi, 0.0) for oi, xi in rows]
         out["reasons"] = pd.Series([r for r, _ in rendered], index=out.index, dtype=object)
         out["flags"] = pd.Series([f for _, f in rendered], index=out.index, dtype=object)
+        grants = [
+            grants_of(policy.entitlements, [_ent_row(r, i) for r in ents], policy.tier_names, xi, float(oi.reach_x))
+            for i, (oi, xi) in enumerate(rows)
+        ]
+        out["entitlements"] = pd.Series(grants, index=out.index, dtype=object)
     return out
+
+
+def _ent_row(r: EntitlementOutcome, i: int) -> EntitlementOutcome:
+    return EntitlementOutcome(**{f.name: getattr(r, f.name)[i].item() for f in dataclasses.fields(r)})

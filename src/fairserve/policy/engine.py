@@ -31,9 +31,10 @@ import math
 from typing import Any
 
 from fairserve.errors import FairserveError
-from fairserve.model import Channel, Contact, Customer, Decision, QueueKey, Reason
+from fairserve.model import Channel, Contact, Customer, Decision, Grant, QueueKey, Reason
 from fairserve.policy import explain as _x
-from fairserve.policy.evaluator import SCALAR, Compiled, Outcome, evaluate
+from fairserve.policy.entitlement import CEntitlement, compile_entitlements, evaluate_entitlements, grants_of
+from fairserve.policy.evaluator import SCALAR, SIGNALS, Compiled, Outcome, evaluate
 from fairserve.policy.schema import CHANNELS, NUMERIC_SIGNALS, PolicySpec
 from fairserve.policy.schema import content_hash as _content_hash
 
@@ -114,7 +115,7 @@ class Policy:
         Where it came from (a built-in name or a path).
     """
 
-    __slots__ = ("_c", "_t", "content_hash", "source", "spec")
+    __slots__ = ("_c", "_e", "_t", "content_hash", "source", "spec")
 
     def __init__(self, spec: PolicySpec, source: str = "<policy>") -> None:
         self.spec = spec
@@ -122,6 +123,7 @@ class Policy:
         self.content_hash = _content_hash(spec)
         self._c = Compiled(spec)
         self._t = _Texts(spec, self._c)
+        self._e = compile_entitlements(spec)
 
     def __repr__(self) -> str:
         return f"Policy(name={self.name!r}, version={self.version!r}, hash={self.content_hash[:12]})"
@@ -158,8 +160,19 @@ class Policy:
 
     @property
     def required_signals(self) -> tuple[str, ...]:
-        """The signals this policy reads; a batch must have a column for each (NaN: unknown)."""
-        return self._c.required
+        """The signals this policy's queue and entitlements read; a batch needs a column for each (NaN: unknown)."""
+        used = set(self._c.required)
+        for e in self._e:
+            used.update(sig for sig, _ in e.conds)
+            used.update(sig for sig, _ in e.sets)
+            if e.by_influence and e.cap > 0.0:
+                used.add("influence")
+        return tuple(s for s in SIGNALS if s in used)
+
+    @property
+    def entitlements(self) -> tuple[CEntitlement, ...]:
+        """The compiled entitlements (:mod:`fairserve.policy.entitlement`)."""
+        return self._e
 
     @property
     def max_head_start_min(self) -> float:
@@ -338,6 +351,10 @@ def decide(contact: Contact, customer: Customer | None, policy: Policy, now: flo
     x = signals_of(contact, customer)
     o = evaluate(policy._c, x, SCALAR)
     reasons, flags = reasons_of(policy, o, x, now - contact.arrival)
+    grants: tuple[Grant, ...] = ()
+    if policy._e:
+        outs = evaluate_entitlements(policy._e, o, x, SCALAR)
+        grants = grants_of(policy._e, outs, policy.tier_names, x, float(o.reach_x))
     arrival = x["arrival"]
     head = o.head
     return Decision(
@@ -358,6 +375,7 @@ def decide(contact: Contact, customer: Customer | None, policy: Policy, now: flo
         guarantee_seconds=o.guarantee,
         pass_window_min=o.window,
         channel_offset_min=o.offset,
+        entitlements=grants,
     )
 
 

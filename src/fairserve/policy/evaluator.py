@@ -46,7 +46,7 @@ import pandas as pd
 
 from fairserve.policy.schema import CHANNELS, NUMERIC_SIGNALS, PolicySpec, per_channel
 
-__all__ = ["ARRAY", "SCALAR", "SIGNALS", "Compiled", "Outcome", "evaluate"]
+__all__ = ["ARRAY", "SCALAR", "SIGNALS", "Compiled", "Outcome", "conditions_hold", "conditions_of", "evaluate"]
 
 CONTACT_SIGNALS = ("channel", "arrival", "severity", "sentiment", "complaint", "repeat", "reach", "public")
 CUSTOMER_SIGNALS = (*NUMERIC_SIGNALS, "status", "account")
@@ -209,20 +209,12 @@ class Compiled:
         self.strict = spec.strict
         tiers = []
         for t in spec.tiers:
-            w = t.when
+            conds, sets = conditions_of(t.when)
             tiers.append(
                 CTier(
                     name=t.name,
-                    conds=tuple(
-                        (sig, float(getattr(w, f"{sig}_min")))
-                        for sig in NUMERIC_SIGNALS
-                        if getattr(w, f"{sig}_min") is not None
-                    ),
-                    sets=tuple(
-                        (sig, frozenset(getattr(w, f"{sig}_in")))
-                        for sig in TEXT_SIGNALS
-                        if getattr(w, f"{sig}_in") is not None
-                    ),
+                    conds=conds,
+                    sets=sets,
                     head_start=minutes(t.head_start),
                     sla=tuple(t.sla.minutes(ch) * 60.0 for ch in CHANNELS),
                 )
@@ -340,6 +332,34 @@ class Outcome:
     window: Any
 
 
+def conditions_hold(
+    conds: tuple[tuple[str, float], ...],
+    sets: tuple[tuple[str, frozenset[str]], ...],
+    x: dict[str, Any],
+    ops: Any,
+    no_influence: bool = False,
+) -> Any:
+    """Whether every condition holds (True when there is none); with ``no_influence`` reach counts as 0."""
+    mask: Any = True
+    for sig, lo in conds:
+        v = 0.0 if (no_influence and sig in _INFLUENCE_SIGNALS) else x[sig]
+        mask = mask & (v >= lo)  # NaN (unknown) never meets a condition
+    for sig, allowed in sets:
+        mask = mask & ops.isin(x[sig], allowed)
+    return mask
+
+
+def conditions_of(w: Any) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, frozenset[str]], ...]]:
+    """A :class:`~fairserve.policy.schema.Conditions` as (numeric minimums, allowed text values)."""
+    conds = tuple(
+        (sig, float(getattr(w, f"{sig}_min"))) for sig in NUMERIC_SIGNALS if getattr(w, f"{sig}_min") is not None
+    )
+    sets = tuple(
+        (sig, frozenset(getattr(w, f"{sig}_in"))) for sig in TEXT_SIGNALS if getattr(w, f"{sig}_in") is not None
+    )
+    return conds, sets
+
+
 def _tier_of(c: Compiled, x: dict[str, Any], ops: Any, no_influence: bool) -> tuple[Any, Any]:
     """Index of the first tier whose conditions all hold (else the last), and whether one held."""
     last = len(c.tiers) - 1
@@ -351,12 +371,7 @@ def _tier_of(c: Compiled, x: dict[str, Any], ops: Any, no_influence: bool) -> tu
             idx = ops.const(i, x["arrival"])
             matched = ops.const(True, x["arrival"])
             continue
-        mask: Any = True
-        for sig, lo in t.conds:
-            v = 0.0 if (no_influence and sig in _INFLUENCE_SIGNALS) else x[sig]
-            mask = mask & (v >= lo)  # NaN (unknown) never meets a condition
-        for sig, allowed in t.sets:
-            mask = mask & ops.isin(x[sig], allowed)
+        mask = conditions_hold(t.conds, t.sets, x, ops, no_influence)
         idx = ops.where(mask, i, idx)
         matched = matched | mask
     return idx, matched

@@ -176,6 +176,20 @@ def risk_text(audience: Any, score: float, threshold: float, queue: str, sla: fl
     return head + tail + extra + "."
 
 
+def entitlement_tier_text(tiers: list[str]) -> str:
+    """An entitlement that comes with a tier."""
+    names = " or ".join(tiers)
+    return f"It comes with the {names} tier{'s' if len(tiers) > 1 else ''}, which is yours."
+
+
+def entitlement_influence_text(x: float, without: bool, amount0: float) -> str:
+    """Follower reach granted or raised an entitlement."""
+    reach = fmt_value("influence", x)
+    if not without:
+        return f"Your follower reach ({reach} of customers) is why you have it: without it you would not."
+    return f"Your follower reach ({reach} of customers) raised the amount; without it, it would be {amount0:,.2f}."
+
+
 def _at_most(seconds: float) -> str:
     """A bound as a person reads it, rounded UP (so a stated bound is never smaller than the true one)."""
     if seconds < 120:
@@ -256,6 +270,10 @@ def agent_view(decision: Decision) -> str:
     for r in decision.reasons:
         part = f" [{r.minutes:+.1f} min]" if r.minutes else ""
         lines.append(f"  - {r.signal}: {r.text}{part}")
+    for g in decision.entitlements:
+        amount = f" up to {g.amount:,.2f}" if g.amount is not None else ""
+        owed = " [owed to follower reach]" if g.owed_to_influence else ""
+        lines.append(f"  - entitlement {g.name}{amount}{owed}: " + " ".join(r.text for r in g.reasons))
     lines.append(f"Policy {decision.policy_name} {decision.policy_version} ({decision.policy_hash[:12]}).")
     return "\n".join(lines)
 
@@ -293,7 +311,19 @@ def customer_statement(decision: Decision) -> str:
     else:
         lines.append("Your follower count played no part in this decision.")
     lines.append(f"We aim to answer within {_sla(decision.sla_seconds)}.")
+    lines.extend(_entitlement_lines(decision))
     return "\n".join(lines)
+
+
+def _entitlement_lines(decision: Decision) -> list[str]:
+    """Each granted entitlement with the facts it rests on (from the Decision's grants only)."""
+    lines = []
+    for g in decision.entitlements:
+        what = g.description or g.name
+        amount = f" (up to {g.amount:,.2f})" if g.amount is not None else ""
+        lines.append(f"You are entitled to: {what}{amount}.")
+        lines.extend(f"  - {r.text}" for r in g.reasons)
+    return lines
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
@@ -312,6 +342,19 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
         "pass_window_min": decision.pass_window_min,
         "channel_offset_min": decision.channel_offset_min,
         "flags": list(decision.flags),
+        "entitlements": [
+            {
+                "name": g.name,
+                "description": g.description,
+                "amount": g.amount,
+                "owed_to_influence": g.owed_to_influence,
+                "reasons": [
+                    {"signal": r.signal, "value": r.value, "effect": r.effect, "minutes": r.minutes, "text": r.text}
+                    for r in g.reasons
+                ],
+            }
+            for g in decision.entitlements
+        ],
         "reasons": [
             {"signal": r.signal, "value": r.value, "effect": r.effect, "minutes": r.minutes, "text": r.text}
             for r in decision.reasons

@@ -20,14 +20,20 @@ from fairserve.model import Channel
 
 __all__ = [
     "CHANNELS",
+    "CLAIM_FLAGS",
+    "CLAIM_SIGNALS",
+    "Allocation",
     "ChannelRule",
     "ChannelSLA",
     "Channels",
     "Conditions",
+    "Entitlement",
     "HeadStart",
+    "InfluenceAmount",
     "InfluenceRule",
     "Need",
     "PerChannel",
+    "Points",
     "PolicyError",
     "PolicySpec",
     "Risk",
@@ -181,6 +187,63 @@ class Risk(_Strict):
     sla: ChannelSLA | None = None
 
 
+class InfluenceAmount(_Strict):
+    """How much follower reach may add to an entitlement's amount: ``min(cap, slope x influence percentile)``."""
+
+    slope: float = Field(default=0.0, ge=0)
+    cap: float = Field(ge=0)
+
+
+class Entitlement(_Strict):
+    """A treatment a customer is entitled to (a fee waiver, a callback, goodwill credit up to an amount, ...).
+
+    Granted when the customer is in one of ``tiers`` (if given) and every condition in ``when`` holds (if any).
+    With ``by_influence = false`` (the default) follower reach can neither grant it nor raise its amount: the tier
+    it reads is the one the customer would have without influence, and ``when`` may not test influence.
+    """
+
+    name: str = Field(min_length=1, max_length=60)
+    description: str = ""
+    tiers: tuple[str, ...] | None = Field(default=None, min_length=1)
+    when: Conditions = Conditions()
+    amount: float | None = Field(default=None, ge=0)
+    by_influence: bool = False
+    influence_amount: InfluenceAmount | None = None
+
+
+CLAIM_SIGNALS = ("fare", "checked_in_hours", "severity")
+"""Numeric signals of a claimant beside the customer's: fare paid, hours checked in before departure, need 0-3."""
+CLAIM_FLAGS = ("medical", "reduced_mobility", "unaccompanied_minor", "children")
+"""Yes/no facts of a claimant a rank may give points for (urgent medical travel, reduced mobility, ...)."""
+
+
+class Points(_Strict):
+    """Points per unit of a numeric signal, at most ``max`` (unknown values earn none)."""
+
+    per: float
+    max: float | None = Field(default=None, ge=0)
+
+
+class Allocation(_Strict):
+    """How the policy ranks claimants for a scarce good, and who gets it.
+
+    A claimant's points are the sum of ``points`` (per unit of a numeric signal: clv, profit, loyalty,
+    value_percentile, fare, checked_in_hours, severity), ``status`` and ``tiers`` points by name (the tier
+    without influence), ``flags`` points for yes/no facts, and influence points ``min(cap, slope x
+    percentile)``. Ties are broken by earlier check-in, then by claimant id. ``direction = "highest"`` gives the
+    goods to the most points (an upgrade); ``"lowest"`` to the fewest (being denied boarding).
+    """
+
+    good: str = Field(default="good", min_length=1, max_length=60)
+    description: str = ""
+    direction: Literal["highest", "lowest"] = "highest"
+    points: dict[str, Points | float] = Field(default_factory=dict)
+    status: dict[str, float] = Field(default_factory=dict)
+    tiers: dict[str, float] = Field(default_factory=dict)
+    flags: dict[str, float] = Field(default_factory=dict)
+    influence: InfluenceAmount | None = None
+
+
 class PolicySpec(_Strict):
     """The whole policy file, validated."""
 
@@ -194,6 +257,8 @@ class PolicySpec(_Strict):
     need: Need = Need()
     influence: InfluenceRule = InfluenceRule()
     risk: Risk | None = None
+    entitlements: tuple[Entitlement, ...] = ()
+    allocation: Allocation | None = None
 
 
 _UNION_TAGS = ("float", "constrained-float", "PerChannel", "function-after")
@@ -286,10 +351,50 @@ def _check(spec: PolicySpec, file: str) -> None:
         raise PolicyError(file, "risk.sla", "route = 'social-care' needs the social-care queue's own SLA")
     if spec.risk is not None and spec.risk.route == "service" and spec.risk.sla is not None:
         raise PolicyError(file, "risk.sla", "an SLA for risk only applies with route = 'social-care'")
+    _check_treatment(spec, file)
     need = spec.need
     for each, most, ch in zip(per_channel(need.repeat_each), per_channel(need.repeat_max), CHANNELS, strict=True):
         if each > 0 and most == 0:
             raise PolicyError(file, "need.repeat_max", f"repeat_each > 0 on {ch} needs a cap there (repeat_max > 0)")
+
+
+def _check_treatment(spec: PolicySpec, file: str) -> None:
+    """Entitlements and allocation: names known, influence only where allowed."""
+    tier_names = {t.name for t in spec.tiers}
+    seen: set[str] = set()
+    for i, ent in enumerate(spec.entitlements):
+        where = f"entitlements[{i}]"
+        if ent.name in seen:
+            raise PolicyError(file, f"{where}.name", f"duplicate entitlement name '{ent.name}'")
+        seen.add(ent.name)
+        for t in ent.tiers or ():
+            if t not in tier_names:
+                raise PolicyError(file, f"{where}.tiers", f"no tier named '{t}' (tiers: {', '.join(tier_names)})")
+        for sig in ("influence_min", "followers_min"):
+            if getattr(ent.when, sig) is not None and not ent.by_influence:
+                raise PolicyError(file, f"{where}.when.{sig}", "a condition on reach needs by_influence = true")
+        if ent.influence_amount is not None:
+            if not ent.by_influence:
+                raise PolicyError(file, f"{where}.influence_amount", "reach may raise an amount only with "
+                                  "by_influence = true")
+            if ent.amount is None:
+                raise PolicyError(file, f"{where}.influence_amount", "needs an amount to raise")
+    alloc = spec.allocation
+    if alloc is None:
+        return
+    numeric = (*NUMERIC_SIGNALS, *CLAIM_SIGNALS)
+    for sig in alloc.points:
+        if sig not in numeric or sig in ("influence", "followers"):
+            allowed = ", ".join(s for s in numeric if s not in ("influence", "followers"))
+            hint = " (reach counts only through allocation.influence, with its cap)" if sig in (
+                "influence", "followers") else ""
+            raise PolicyError(file, f"allocation.points.{sig}", f"not a signal a rank may use{hint}; one of {allowed}")
+    for name in alloc.tiers:
+        if name not in tier_names:
+            raise PolicyError(file, f"allocation.tiers.{name}", f"no tier named '{name}'")
+    for flag in alloc.flags:
+        if flag not in CLAIM_FLAGS:
+            raise PolicyError(file, f"allocation.flags.{flag}", f"not a claimant flag; one of {', '.join(CLAIM_FLAGS)}")
 
 
 def parse_policy(data: dict[str, Any], file: str = "<policy>") -> PolicySpec:
