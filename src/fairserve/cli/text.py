@@ -1,0 +1,340 @@
+"""``fairserve text train|evaluate|classify`` and ``fairserve listen``: thin commands over :mod:`fairserve.text`.
+
+They read files (CSV, JSON lines, Parquet or plain text, one post a line), call the library and write results.
+Bad input gives a result or an error naming the file, row and field (exit 2), never a traceback: a file that is
+not UTF-8 is read with the bad bytes replaced and the rows named on stderr; a missing text column names the
+columns the file has.
+
+Which sentiment model ``classify``, ``listen`` and ``policy explain --text`` use: ``--model DIR`` (repeatable, one
+directory a task), else the directory in ``$FAIRSERVE_TEXT_MODEL``, else the VADER lexicon (said on stderr).
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from fairserve.cli.common import console, err_console, print_json
+from fairserve.errors import FairserveError
+
+__all__ = ["classify_one", "load_triage", "read_posts", "register"]
+
+text_app = typer.Typer(help="Text triage: train and evaluate models, classify posts and messages.",
+                       no_args_is_help=True)
+
+TextCol = Annotated[str, typer.Option("--text-col", help="The column holding the text.")]
+LabelCol = Annotated[str, typer.Option("--label-col", help="The column holding the label.")]
+Models = Annotated[list[Path] | None, typer.Option("--model", help="A trained model directory (repeat: one a task).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+# ------------------------------------------------------------------------------------------------- reading
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        err_console.print(f"warning: {source}: not valid UTF-8 (first bad byte 0x{data[exc.start]:02x} on line "
+                          f"{line}); bad bytes were replaced by U+FFFD and those texts are flagged")
+        return data.decode("utf-8-sig", errors="replace")
+
+
+def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a posts or labelled file: CSV/TSV, JSON lines, Parquet, or plain text (``.txt``, one text a line,
+    column ``text``). ``-`` reads standard input as plain text. Columns are read as strings."""
+    source = str(path)
+    if source == "-":
+        return pd.DataFrame({text_col: _decode(sys.stdin.buffer.read(), "<stdin>").splitlines()})
+    p = Path(path)
+    if not p.is_file():
+        raise FairserveError(f"{p}: no such file")
+    name = p.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            frame = pd.read_parquet(p)
+        elif name.endswith((".jsonl", ".ndjson")):
+            frame = pd.read_json(_io.StringIO(_decode(p.read_bytes(), source)), lines=True, dtype=False)
+        elif name.endswith(".txt"):
+            frame = pd.DataFrame({text_col: _decode(p.read_bytes(), source).splitlines()})
+        else:
+            sep = "\t" if name.endswith(".tsv") else ","
+            frame = pd.read_csv(_io.StringIO(_decode(p.read_bytes(), source)), dtype=str, sep=sep,
+                                keep_default_na=False)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise FairserveError(f"{p}: cannot read the file ({str(exc).splitlines()[0]})") from None
+    for col in (text_col, *required):
+        if col not in frame.columns:
+            have = ", ".join(map(str, frame.columns[:12])) or "none"
+            raise FairserveError(f"{p}: no column '{col}' (the file has: {have}); name it with "
+                                 f"{'--text-col' if col == text_col else 'the matching option'}")
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
+# -------------------------------------------------------------------------------------------------- models
+
+
+def load_triage(models: list[Path] | None, quiet: bool = False) -> Any:
+    """A :class:`~fairserve.text.classify.TextTriage` from model directories, ``$FAIRSERVE_TEXT_MODEL`` or VADER."""
+    from fairserve.text.classify import TextTriage
+    from fairserve.text.modeldir import load_model
+
+    dirs = list(models or [])
+    if not dirs and os.environ.get("FAIRSERVE_TEXT_MODEL"):
+        dirs = [Path(os.environ["FAIRSERVE_TEXT_MODEL"])]
+    sentiment = None
+    tasks: dict[str, Any] = {}
+    for d in dirs:
+        loaded = load_model(d)
+        if loaded.task == "sentiment":
+            sentiment = loaded.model
+        else:
+            tasks[loaded.task] = loaded.model
+    if sentiment is None and not quiet:
+        err_console.print("note: no trained sentiment model (--model or $FAIRSERVE_TEXT_MODEL); using the VADER "
+                          "lexicon (macro-F1 about 0.5 on brand tweets, see docs/listening.md)")
+    return TextTriage(sentiment=sentiment, task_models=tasks)
+
+
+def classify_one(text: str, models: list[Path] | None = None) -> dict[str, Any]:
+    """Classify one text (for ``policy explain --text``): the triage row and how each task was read."""
+    triage = load_triage(models, quiet=True)
+    row = triage.classify([text]).iloc[0].to_dict()
+    row["method"] = triage.method
+    return row
+
+
+# ------------------------------------------------------------------------------------------------ commands
+
+
+@text_app.command("train")
+def train_cmd(
+    labeled: Annotated[Path, typer.Argument(help="Labelled texts (.csv, .tsv, .jsonl, .parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="The model directory to write.")],
+    text_col: TextCol = "text",
+    label_col: LabelCol = "label",
+    task: Annotated[str, typer.Option("--task", help="sentiment, complaint, urgency or topic.")] = "sentiment",
+    kind: Annotated[str, typer.Option("--kind", help="fast (default) or accurate (adds MiniLM).")] = "fast",
+    group_col: Annotated[str | None, typer.Option(
+        "--group-col", help="Rows sharing this value (paraphrases of one tweet) weigh as one and stay on one "
+        "side of the hold-out split.")] = None,
+    holdout: Annotated[float, typer.Option("--holdout", min=0.0, max=0.5,
+                                           help="Share of groups held out to score the model (0: none).")] = 0.1,
+    c: Annotated[float | None, typer.Option("--C", help="Inverse regularisation strength (default 4).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a text model and write it, with its manifest, to a directory."""
+    from fairserve.text import train
+    from fairserve.text.modeldir import file_sha256, save_model
+
+    frame = read_posts(labeled, text_col, (label_col,) + ((group_col,) if group_col else ()))
+    rows = train.labelled_rows(frame, text_col, label_col, task)
+    if rows.empty:
+        raise FairserveError(f"{labeled}: no row has a usable '{label_col}' label for the {task} task")
+    encoder, files = None, None
+    if kind == "accurate":
+        from fairserve.text.corpora import minilm_files
+        from fairserve.text.embed import MiniLM
+
+        files = minilm_files()
+        encoder = MiniLM(files["model.onnx"], files["tokenizer.json"])
+    err_console.print(f"training the {task} model ({kind}) on {len(rows):,} rows of {labeled}")
+    model, held = train.train(rows, task=task, kind=kind, groups=group_col, holdout=holdout, C=c, encoder=encoder)
+    manifest = {
+        "task": task,
+        "kind": kind if task == "sentiment" else "fast",
+        "trained_on": {"file": Path(labeled).name, "sha256": file_sha256(Path(labeled)), "rows": len(rows),
+                       "text_col": text_col, "label_col": label_col, "group_col": group_col,
+                       "labels": {str(k): int(v) for k, v in rows["label"].value_counts().items()}},
+        "parameters": {"C": getattr(model, "C", None), "holdout": holdout},
+        "scores": {"holdout": held.to_dict() if held is not None else None},
+    }
+    full = save_model(model, out, manifest, files)
+    if as_json:
+        print_json(full)
+        return
+    score = f"hold-out macro-F1 {held.macro_f1:.3f}, accuracy {held.accuracy:.3f}" if held else "no hold-out"
+    console.print(f"wrote {out} ({task}, {kind}; {score}; hash {full['hash'][:12]})")
+
+
+@text_app.command("evaluate")
+def evaluate_cmd(
+    labeled: Annotated[Path, typer.Argument(help="Labelled texts (.csv, .tsv, .jsonl, .parquet).")],
+    model: Annotated[Path, typer.Option("--model", help="A trained model directory.")],
+    text_col: TextCol = "text",
+    label_col: LabelCol = "label",
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy, macro-F1, per-class report and confusion matrix of a trained model on labelled texts."""
+    from fairserve.text import train
+    from fairserve.text.modeldir import load_model
+
+    loaded = load_model(model)
+    frame = read_posts(labeled, text_col, (label_col,))
+    rows = train.labelled_rows(frame, text_col, label_col, loaded.task)
+    result = train.evaluate(loaded.model, rows["text"].tolist(), rows["label"].tolist())
+    payload = {"model": str(model), "model_hash": loaded.manifest.get("hash"), "task": loaded.task,
+               "file": str(labeled), **result.to_dict()}
+    if as_json:
+        print_json(payload)
+        return
+    console.print(f"{labeled}: {result.rows:,} rows; accuracy {result.accuracy:.3f}, macro-F1 {result.macro_f1:.3f}")
+    for name, m in result.per_class.items():
+        console.print(f"  {name:>12}: precision {m['precision']:.3f} recall {m['recall']:.3f} f1 {m['f1-score']:.3f}"
+                      f" (n={int(m['support'])})")
+    console.print("confusion matrix (rows: truth, columns: predicted; " + ", ".join(result.labels) + ")")
+    for name, row in zip(result.labels, result.confusion, strict=True):
+        console.print(f"  {name:>12}: " + " ".join(f"{v:6d}" for v in row))
+
+
+def _stream(triage: Any, text_col: str) -> Iterator[str]:
+    """One JSON line (an object with ``text_col``, or a JSON string) in, one JSON line out."""
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            yield json.dumps({"line": number, "error": "not valid JSON"})
+            continue
+        if isinstance(record, str):
+            record = {text_col: record}
+        if not isinstance(record, dict) or text_col not in record:
+            yield json.dumps({"line": number, "error": f"no field '{text_col}'"})
+            continue
+        row = triage.classify([record[text_col]]).iloc[0].to_dict()
+        out = {k: v for k, v in record.items() if k != text_col}
+        out.update({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+        yield json.dumps(out, ensure_ascii=False)
+
+
+@text_app.command("classify")
+def classify_cmd(
+    file: Annotated[str, typer.Argument(help="Posts file (.csv, .tsv, .jsonl, .parquet, .txt) or - for JSON "
+                                        "lines on stdin (one in, one out).")],
+    text_col: TextCol = "text",
+    models: Models = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Write JSON lines.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file (.csv, .jsonl, .parquet).")] = None,
+) -> None:
+    """Sentiment, complaint, urgency and topic for every text; other columns are kept."""
+    if file == "-":
+        triage = load_triage(models)
+        for line in _stream(triage, text_col):
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        return
+    frame = read_posts(file, text_col)
+    triage = load_triage(models)
+    result = triage.classify(frame[text_col].tolist())
+    result.index = frame.index
+    keep = frame.drop(columns=[c for c in result.columns if c in frame.columns])
+    table = pd.concat([keep, result], axis=1)
+    _write(table, out, as_json)
+
+
+def _write(table: pd.DataFrame, out: Path | None, as_json: bool) -> None:
+    if out is not None:
+        name = out.name.lower()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith((".parquet", ".pq")):
+            table.to_parquet(out, index=False)
+        elif name.endswith((".jsonl", ".ndjson")) or as_json:
+            table.to_json(out, orient="records", lines=True, force_ascii=False)
+        else:
+            table.to_csv(out, index=False)
+        err_console.print(f"wrote {len(table):,} rows to {out}")
+    elif as_json:
+        sys.stdout.write(table.to_json(orient="records", lines=True, force_ascii=False))
+    else:
+        table.to_csv(sys.stdout, index=False)
+
+
+# --------------------------------------------------------------------------------------------------- listen
+
+
+def listen_cmd(
+    posts: Annotated[Path, typer.Argument(help="Posts: text, date, and optionally handle, profile, followers, "
+                                          "reposts, replies, likes, verified, public.")],
+    customers: Annotated[Path | None, typer.Option("--customers", help="Scores file (`fairserve value score`); "
+                                                   "handle/email/phone columns link posts to customers.")] = None,
+    links: Annotated[Path | None, typer.Option("--links", help="Confirmed links: handle, customer_id.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only posts on or after this date (YYYY-MM-DD).")
+                     ] = None,
+    out: Annotated[Path, typer.Option("--out", help="The HTML report to write.")] = Path("listening.html"),
+    png: Annotated[Path | None, typer.Option("--png", help="Also write the charts as one PNG picture.")] = None,
+    text_col: TextCol = "text",
+    date_col: Annotated[str, typer.Option("--date-col", help="The column holding the post's date.")] = "date",
+    recent_days: Annotated[int, typer.Option("--recent-days", min=1, help="The window for rising topics.")] = 7,
+    threshold: Annotated[float, typer.Option("--risk-threshold", help="Flag posts at this risk or more.")] = 3.0,
+    models: Models = None,
+) -> None:
+    """The listening report: volume and sentiment over time, rising topics, top risks, anecdotes per topic."""
+    from fairserve import io
+    from fairserve.report.listening import render_listening, render_png
+    from fairserve.text import identity, listening, risk
+
+    frame = read_posts(posts, text_col, (date_col,))
+    dates = pd.to_datetime(frame[date_col], errors="coerce", utc=True)
+    bad = dates.isna()
+    if bad.all():
+        raise FairserveError(f"{posts}, field '{date_col}': no row has a readable date (row 1: "
+                             f"{frame[date_col].iloc[0]!r})")
+    if bad.any():
+        rows = ", ".join(map(str, frame.index[bad][:5]))
+        err_console.print(f"warning: {posts}, field '{date_col}': {int(bad.sum())} row(s) without a readable date "
+                          f"left out (rows {rows}{', ...' if bad.sum() > 5 else ''})")
+    frame = frame.loc[~bad].assign(date=dates[~bad].dt.tz_localize(None))
+    if since is not None:
+        try:
+            start = pd.Timestamp(date.fromisoformat(since))
+        except ValueError:
+            raise typer.BadParameter(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+        frame = frame.loc[frame["date"] >= start]
+        if frame.empty:
+            raise FairserveError(f"{posts}: no post on or after {since}")
+    triage = load_triage(models)
+    result = triage.classify(frame[text_col].tolist())
+    result.index = frame.index
+    scored = pd.concat([frame.drop(columns=[c for c in result.columns if c in frame.columns]), result], axis=1)
+    scored["text"] = frame[text_col]
+    scored = pd.concat([scored, risk.score_posts(scored, scored["sentiment_score"], threshold)], axis=1)
+    cust = io.read_scores(customers) if customers is not None else None
+    link_frame = read_posts(links, "handle", ("customer_id",)) if links is not None else None
+    scored = pd.concat([scored.drop(columns=["customer_id"], errors="ignore"),
+                        identity.link_posts(scored, cust, link_frame)], axis=1)
+    if cust is not None:
+        extra = [c for c in ("tier", "clv", "value", "loyalty") if c in cust.columns]
+        if extra:
+            scored = scored.merge(cust[["customer_id", *extra]].drop_duplicates("customer_id"), how="left",
+                                  on="customer_id")
+    summary = listening.listen(scored, recent_days=recent_days)
+    html = render_listening(summary, source=str(posts), method=triage.method, threshold=threshold)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    if png is not None:
+        png.parent.mkdir(parents=True, exist_ok=True)
+        png.write_bytes(render_png(summary))
+    flagged = int(scored["risk_flag"].sum())
+    rising = ", ".join(summary.rising.loc[summary.rising["rising"], "topic"]) or "none"
+    console.print(f"{summary.posts:,} posts ({summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}); "
+                  f"{summary.linked:,} linked to customers; {flagged:,} flagged for social care; rising: {rising}")
+    console.print(f"wrote {out}" + (f" and {png}" if png else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``text`` command group and the ``listen`` command to ``app``."""
+    app.add_typer(text_app, name="text")
+    app.command("listen")(listen_cmd)
+

@@ -1,0 +1,130 @@
+"""A trained text model on disk: a directory with ``model.joblib``, a ``manifest.json`` and (for the accurate
+kind) the MiniLM files it needs, so that loading needs no network.
+
+An edge module (it reads and writes files), like :mod:`fairserve.text.corpora`. The manifest records what the
+model was trained on (file name, its sha256, rows, columns, classes), when, with which versions, its measured
+scores, and the sha256 of every file in the directory. :func:`load_model` refuses a directory whose files do not
+match their hashes, whose format is unknown or whose task is not the one asked for, naming the file: a
+``joblib`` file is a pickle, so only a directory whose hashes match the manifest is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import sklearn
+
+from fairserve.errors import FairserveError
+
+__all__ = ["FORMAT", "LoadedModel", "file_sha256", "load_model", "save_model"]
+
+FORMAT = "fairserve-text-model/1"
+_MODEL = "model.joblib"
+_MANIFEST = "manifest.json"
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model read back from its directory, with its manifest."""
+
+    model: Any
+    manifest: dict[str, Any]
+    path: Path
+
+    @property
+    def task(self) -> str:
+        return str(self.manifest["task"])
+
+
+def save_model(model: Any, out: Path, manifest: dict[str, Any], encoder_files: dict[str, Path] | None = None
+               ) -> dict[str, Any]:
+    """Write ``model`` and its manifest into directory ``out`` (created; files in it are replaced).
+
+    ``manifest`` carries the caller's facts (task, trained_on, scores); this adds the format, the time, the
+    versions and the hash of every file. ``encoder_files`` (name -> path) are copied beside the model, and the
+    model is stored without its encoder (which :func:`load_model` rebuilds from those files).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    encoder = getattr(model, "encoder", None)
+    if encoder is not None:
+        model.encoder = None
+    try:
+        joblib.dump(model, out / _MODEL, compress=3)
+    finally:
+        if encoder is not None:
+            model.encoder = encoder
+    for name, src in (encoder_files or {}).items():
+        shutil.copyfile(src, out / name)
+    names = [_MODEL, *(encoder_files or {})]
+    full = {
+        "format": FORMAT,
+        **manifest,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": {"scikit-learn": sklearn.__version__, "fairserve": _version()},
+        "files": {name: file_sha256(out / name) for name in names},
+    }
+    full["hash"] = hashlib.sha256(json.dumps(full["files"], sort_keys=True).encode()).hexdigest()
+    (out / _MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return full
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fairserve")
+    except PackageNotFoundError:  # pragma: no cover - only from a source tree without install
+        return "unknown"
+
+
+def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedModel:
+    """Read a model directory, checking its manifest first (format, task, every file's sha256)."""
+    path = Path(path)
+    manifest_file = path / _MANIFEST
+    if not path.is_dir():
+        raise FairserveError(f"{path}: not a model directory (train one with `fairserve text train`)")
+    if not manifest_file.is_file():
+        raise FairserveError(f"{manifest_file}: missing; a model directory needs the manifest written by training")
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FairserveError(f"{manifest_file}: not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise FairserveError(f"{manifest_file}: format is not '{FORMAT}'")
+    if task is not None and manifest.get("task") != task:
+        raise FairserveError(f"{manifest_file}: a '{manifest.get('task')}' model, not a '{task}' model")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or _MODEL not in files:
+        raise FairserveError(f"{manifest_file}: lists no files")
+    for name, digest in files.items():
+        f = path / name
+        if not f.is_file():
+            raise FairserveError(f"{f}: missing (listed in the manifest)")
+        if file_sha256(f) != digest:
+            raise FairserveError(f"{f}: its sha256 does not match the manifest; the model was changed after training")
+    if manifest.get("versions", {}).get("scikit-learn") != sklearn.__version__:
+        raise FairserveError(
+            f"{manifest_file}: trained with scikit-learn {manifest.get('versions', {}).get('scikit-learn')}, "
+            f"this is {sklearn.__version__}; retrain the model")
+    model = joblib.load(path / _MODEL)
+    if "model.onnx" in files:
+        from fairserve.text.embed import MiniLM
+
+        model.encoder = MiniLM(path / "model.onnx", path / "tokenizer.json", threads=threads)
+    return LoadedModel(model, manifest, path)

@@ -1,0 +1,147 @@
+"""Sentiment of a post: negative / neutral / positive, and a score in [-1, 1].
+
+The model is a small ensemble that averages class probabilities (soft voting) of linear models, each on its own
+view of the text:
+
+* ``word``: TF-IDF of word 1-2 grams (sublinear tf) and logistic regression;
+* ``char``: TF-IDF of character 2-5 grams inside word boundaries and logistic regression (robust to typos,
+  hashtags, elongations, emoji);
+* ``minilm`` (the ``accurate`` kind only): MiniLM sentence embeddings (:mod:`fairserve.text.embed`) and logistic
+  regression.
+
+Averaging the probabilities of models on different views, rather than one model on concatenated features, is
+what lifted macro-F1 on brand tweets (``shared/research/text-triage.md``); see Kuncheva 2014, *Combining Pattern
+Classifiers*, ch. 5 (soft voting), and Joulin et al. 2017 (*Bag of Tricks for Efficient Text Classification*) for
+how far n-gram linear models go. Training is **paraphrase-aware**: when ``groups`` is given (a tweet id shared by
+its paraphrases), each row weighs ``1 / size of its group``, so a tweet counts once however often it was
+paraphrased, and the regularisation is not fooled by near-copies (the scikit-learn ``sample_weight`` convention).
+
+The score is ``P(positive) - P(negative)``, in [-1, 1]; the label is the most probable class.
+
+Follows scikit-learn's estimator rules: ``__init__`` stores parameters, ``fit`` returns self, learned values end
+in ``_``, predicting before ``fit`` raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from fairserve.errors import FairserveError
+
+__all__ = ["CLASSES", "KINDS", "SentimentModel"]
+
+CLASSES = ("negative", "neutral", "positive")
+KINDS = ("fast", "accurate")
+_ALIASES = {"neg": "negative", "negative": "negative", "-1": "negative", "pos": "positive", "positive": "positive",
+            "1": "positive", "+1": "positive", "neu": "neutral", "neutral": "neutral", "0": "neutral"}
+
+
+def normalise_label(value: Any) -> str | None:
+    """``Negative``, ``neg``, ``-1`` ... to one of :data:`CLASSES`; None when it is none of them."""
+    return _ALIASES.get(str(value).strip().lower())
+
+
+def _word() -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, dtype=np.float32)
+
+
+def _char() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, lowercase=True,
+                           dtype=np.float32)
+
+
+class SentimentModel:
+    """Soft-voting ensemble of linear models on word n-grams, character n-grams and (optionally) MiniLM.
+
+    Parameters
+    ----------
+    kind:
+        ``"fast"`` (word + char views) or ``"accurate"`` (adds the MiniLM view; needs ``encoder``).
+    C:
+        Inverse regularisation strength of every logistic regression (on paraphrase-weighted rows, whose weights
+        sum to the number of distinct tweets).
+    encoder:
+        An object with ``encode(list[str]) -> ndarray`` (a :class:`fairserve.text.embed.MiniLM`); only for
+        ``"accurate"``.
+    random_state:
+        Seed of the solvers (lbfgs is deterministic; kept for the estimator convention).
+
+    Attributes
+    ----------
+    views_:
+        ``[(name, vectorizer or None, LogisticRegression)]`` in voting order.
+    classes_:
+        The class names, as :data:`CLASSES`.
+    """
+
+    def __init__(self, kind: str = "fast", C: float = 4.0, encoder: Any = None, random_state: int = 0) -> None:
+        self.kind = kind
+        self.C = C
+        self.encoder = encoder
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------------------------------------ fitting
+    def fit(self, texts: Sequence[str], labels: Sequence[Any], groups: Sequence[Any] | None = None
+            ) -> SentimentModel:
+        """Fit every view on ``texts`` and ``labels`` (names as in :data:`CLASSES` or their aliases)."""
+        if self.kind not in KINDS:
+            raise FairserveError(f"unknown sentiment model kind '{self.kind}'; choose one of {', '.join(KINDS)}")
+        if self.kind == "accurate" and self.encoder is None:
+            raise FairserveError("the accurate sentiment model needs an encoder (MiniLM)")
+        y = np.array([normalise_label(v) for v in labels], dtype=object)
+        if any(v is None for v in y):
+            bad = next(str(v) for v, n in zip(labels, y, strict=True) if n is None)
+            raise FairserveError(f"label '{bad}' is not negative, neutral or positive")
+        present = set(y.tolist())
+        if len(present) < 2:
+            raise FairserveError("training needs at least two sentiment classes")
+        texts = list(texts)
+        weight = None
+        if groups is not None:
+            g = np.asarray(groups)
+            _, inverse, counts = np.unique(g.astype(str), return_inverse=True, return_counts=True)
+            weight = 1.0 / counts[inverse]
+        views: list[tuple[str, Any, LogisticRegression]] = []
+        for name, vec in (("word", _word()), ("char", _char())):
+            X = vec.fit_transform(texts)
+            views.append((name, vec, self._lr().fit(X, y, sample_weight=weight)))
+        if self.kind == "accurate":
+            E = self.encoder.encode(texts)
+            views.append(("minilm", None, self._lr().fit(E, y, sample_weight=weight)))
+        self.views_ = views
+        self.classes_ = CLASSES
+        return self
+
+    def _lr(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, max_iter=3000, random_state=self.random_state)
+
+    # --------------------------------------------------------------------------------------------- predicting
+    def _check(self) -> None:
+        if not hasattr(self, "views_"):
+            raise FairserveError("this sentiment model is not fitted yet; call fit() or load a trained model")
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """``(n, 3)`` probabilities in :data:`CLASSES` order, the mean of the views' probabilities."""
+        self._check()
+        texts = list(texts)
+        total = np.zeros((len(texts), len(CLASSES)))
+        for _, vec, lr in self.views_:
+            X = self.encoder.encode(texts) if vec is None else vec.transform(texts)
+            p = lr.predict_proba(X)
+            for j, cls in enumerate(lr.classes_):
+                total[:, CLASSES.index(cls)] += p[:, j]
+        return total / len(self.views_)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """The most probable class of each text."""
+        return np.array(CLASSES, dtype=object)[self.predict_proba(texts).argmax(axis=1)]
+
+    @staticmethod
+    def score_of(proba: np.ndarray) -> np.ndarray:
+        """Sentiment score in [-1, 1]: ``P(positive) - P(negative)``."""
+        return np.clip(proba[:, 2] - proba[:, 0], -1.0, 1.0)

@@ -1,0 +1,160 @@
+"""Train and evaluate text models on labelled rows: the pure part of ``fairserve text train|evaluate``.
+
+* :func:`train` fits the model of a task on a DataFrame; with ``holdout > 0`` it first fits on a grouped split
+  (every paraphrase group on one side), scores the held-out part, then refits on all rows, so the manifest
+  carries a measured score of the model it describes.
+* :func:`evaluate` scores a fitted model on labelled rows: accuracy, macro-F1 (the mean of per-class F1, every
+  class weighing the same; Sokolova & Lapalme 2009, *A systematic analysis of performance measures for
+  classification tasks*), a per-class report and the confusion matrix (scikit-learn's ``metrics``).
+
+Sentiment uses :class:`~fairserve.text.sentiment.SentimentModel`; complaint, urgency and topic use
+:class:`LabelModel`, the same word + character view soft vote on any label set, so a user's own labels replace the
+shipped rules (:mod:`fairserve.text.rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+
+from fairserve.errors import FairserveError
+from fairserve.text.classify import TASKS, prepare_texts
+from fairserve.text.corpora import grouped_split
+from fairserve.text.sentiment import CLASSES, SentimentModel, normalise_label
+
+__all__ = ["Evaluation", "LabelModel", "evaluate", "train"]
+
+
+class LabelModel:
+    """Soft vote of word 1-2 and char 2-5 TF-IDF logistic regressions on any labels (topic, complaint, urgency).
+
+    Parameters
+    ----------
+    C:
+        Inverse regularisation strength.
+    random_state:
+        Seed of the solver.
+    """
+
+    def __init__(self, C: float = 4.0, random_state: int = 0) -> None:
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, texts: Sequence[str], labels: Sequence[Any], groups: Sequence[Any] | None = None) -> LabelModel:
+        y = np.array([str(v).strip() for v in labels], dtype=object)
+        if len(set(y.tolist())) < 2:
+            raise FairserveError("training needs at least two different labels")
+        weight = None
+        if groups is not None:
+            _, inv, counts = np.unique(np.asarray(groups).astype(str), return_inverse=True, return_counts=True)
+            weight = 1.0 / counts[inv]
+        self.views_ = []
+        for vec in (TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32),
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32)):
+            lr = LogisticRegression(C=self.C, max_iter=3000, random_state=self.random_state)
+            self.views_.append((vec, lr.fit(vec.fit_transform(list(texts)), y, sample_weight=weight)))
+        self.classes_ = self.views_[0][1].classes_
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if not hasattr(self, "views_"):
+            raise FairserveError("this model is not fitted yet")
+        return np.mean([lr.predict_proba(vec.transform(list(texts))) for vec, lr in self.views_], axis=0)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.classes_, dtype=object)[self.predict_proba(texts).argmax(axis=1)]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores of a model on labelled rows."""
+
+    rows: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, dict[str, float]]
+    labels: list[str]
+    confusion: list[list[int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "accuracy": self.accuracy, "macro_f1": self.macro_f1,
+                "per_class": self.per_class, "labels": self.labels, "confusion_matrix": self.confusion}
+
+
+def _labels(task: str, values: pd.Series) -> np.ndarray:
+    if task == "sentiment":
+        norm = [normalise_label(v) for v in values]
+        return np.array(norm, dtype=object)
+    return np.array([str(v).strip() for v in values], dtype=object)
+
+
+def labelled_rows(frame: pd.DataFrame, text_col: str, label_col: str, task: str, drop: Sequence[str] = ()
+                  ) -> pd.DataFrame:
+    """Rows with a usable label: sentiment labels that are not negative/neutral/positive (for example
+    ``Irrelevant``) and labels in ``drop`` are left out. Returns columns ``text`` and ``label`` (and the rest)."""
+    if task not in TASKS:
+        raise FairserveError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
+    out = frame.copy()
+    out["text"], _ = prepare_texts(frame[text_col].tolist())
+    out["label"] = _labels(task, frame[label_col])
+    keep = out["label"].notna() & ~frame[label_col].astype(str).isin(list(drop)) & (out["text"] != "")
+    return out.loc[keep].reset_index(drop=True)
+
+
+def make_model(task: str, kind: str = "fast", C: float | None = None, encoder: Any = None,
+               random_state: int = 0) -> Any:
+    """A fresh estimator for ``task``."""
+    if task == "sentiment":
+        return SentimentModel(kind=kind, C=C if C is not None else 4.0, encoder=encoder, random_state=random_state)
+    return LabelModel(C=C if C is not None else 4.0, random_state=random_state)
+
+
+def evaluate(model: Any, texts: Sequence[str], labels: Sequence[Any]) -> Evaluation:
+    """Accuracy, macro-F1, the per-class report and the confusion matrix of ``model`` on labelled texts."""
+    truth = np.asarray(labels, dtype=object)
+    if len(truth) == 0:
+        raise FairserveError("no labelled rows to evaluate")
+    pred = np.asarray(model.predict(list(texts)), dtype=object)
+    names = list(CLASSES) if isinstance(model, SentimentModel) or set(truth) <= set(CLASSES) else sorted(
+        {str(v) for v in truth} | {str(v) for v in pred})
+    report = classification_report(truth, pred, labels=names, output_dict=True, zero_division=0)
+    per_class = {k: {m: round(float(v), 4) for m, v in report[k].items()} for k in names}
+    return Evaluation(
+        rows=len(truth),
+        accuracy=round(float(accuracy_score(truth, pred)), 4),
+        macro_f1=round(float(f1_score(truth, pred, labels=names, average="macro", zero_division=0)), 4),
+        per_class=per_class,
+        labels=names,
+        confusion=confusion_matrix(truth, pred, labels=names).tolist(),
+    )
+
+
+def train(rows: pd.DataFrame, task: str = "sentiment", kind: str = "fast", groups: str | None = None,
+          holdout: float = 0.1, C: float | None = None, encoder: Any = None, random_state: int = 0
+          ) -> tuple[Any, Evaluation | None]:
+    """Fit the model of ``task`` on ``rows`` (columns ``text``, ``label``, and ``groups`` if given).
+
+    Returns the model fitted on all rows and, when ``holdout > 0``, its evaluation on a grouped hold-out
+    (first paraphrase of each held-out group) by a model fitted on the rest.
+    """
+    if len(rows) < 10:
+        raise FairserveError(f"training needs at least 10 labelled rows, got {len(rows)}")
+    group_values = rows[groups] if groups is not None else pd.Series(np.arange(len(rows)))
+    held: Evaluation | None = None
+    if holdout > 0:
+        tr, te = grouped_split(group_values, test_size=holdout, random_state=random_state)
+        if te.sum() and len(set(rows["label"][tr])) >= 2:
+            part = make_model(task, kind, C, encoder, random_state)
+            part.fit(rows["text"][tr].tolist(), rows["label"][tr].tolist(),
+                     group_values[tr].tolist() if groups is not None else None)
+            held = evaluate(part, rows["text"][te].tolist(), rows["label"][te].tolist())
+    model = make_model(task, kind, C, encoder, random_state)
+    model.fit(rows["text"].tolist(), rows["label"].tolist(), group_values.tolist() if groups is not None else None)
+    return model, held

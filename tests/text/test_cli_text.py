@@ -1,0 +1,116 @@
+import io
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from cli_helpers import run_cli
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    def run(*args: str, stdin: str | None = None) -> SimpleNamespace:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        code, out, err = run_cli(list(args), capsys)
+        return SimpleNamespace(exit_code=code, stdout=out, output=out + "\n" + err)
+
+    return run
+
+
+def test_classify_a_csv_keeps_its_columns_and_adds_the_triage(cli, tmp_path: Path) -> None:
+    f = tmp_path / "posts.csv"
+    pd.DataFrame({"id": ["a", "b"], "body": ["my bag was lost, refund me", "thanks, lovely team"]}).to_csv(f,
+                                                                                                    index=False)
+    res = cli("text", "classify", str(f), "--text-col", "body", "--json")
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert rows[0]["topic"] == "baggage" and rows[0]["complaint"] is True
+
+
+def test_a_csv_without_the_text_column_is_a_clear_error(cli, tmp_path: Path) -> None:
+    f = tmp_path / "posts.csv"
+    f.write_text("id,message\n1,hello\n")
+    res = cli("text", "classify", str(f))
+    assert res.exit_code == 2
+    assert "no column 'text'" in res.output and "message" in res.output and "Traceback" not in res.output
+
+
+def test_a_file_that_is_not_utf8_is_read_and_the_line_named(cli, tmp_path: Path) -> None:
+    f = tmp_path / "posts.csv"
+    f.write_bytes(b"text\nfine words\ncaf\xe9 terrible\n")
+    res = cli("text", "classify", str(f))
+    assert res.exit_code == 0
+    assert "not valid UTF-8" in res.output and "line 3" in res.output
+
+
+def test_streaming_gives_one_json_line_per_line_and_names_bad_lines(cli) -> None:
+    lines = '{"text": "still waiting for my refund", "id": 7}\nnot json\n"plain string"\n{"other": 1}\n'
+    res = cli("text", "classify", "-", stdin=lines)
+    assert res.exit_code == 0
+    out = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert len(out) == 4
+    assert out[0]["id"] == 7 and out[0]["complaint"] is True
+    assert out[1] == {"line": 2, "error": "not valid JSON"}
+    assert "sentiment" in out[2]
+    assert out[3]["error"] == "no field 'text'"
+
+
+def test_train_then_evaluate_with_a_manifest(cli, tmp_path: Path, labelled) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "labelled.csv"
+    labelled.to_csv(f, index=False)
+    res = cli("text", "train", str(f), "--label-col", "label", "--group-col", "tweet_id", "--out",
+               str(tmp_path / "m"), "--holdout", "0.25")
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["task"] == "sentiment" and manifest["trained_on"]["rows"] == 48
+    assert manifest["trained_on"]["labels"] == {"negative": 16, "positive": 16, "neutral": 16}
+    assert manifest["scores"]["holdout"]["rows"] == 6
+    res = cli("text", "evaluate", str(f), "--label-col", "label", "--model", str(tmp_path / "m"), "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["accuracy"] == 1.0 and report["macro_f1"] == 1.0 and report["rows"] == 48
+    assert report["confusion_matrix"][0] == [16, 0, 0]
+
+
+def test_evaluate_names_a_model_directory_without_manifest(cli, tmp_path: Path) -> None:
+    f = tmp_path / "l.csv"
+    f.write_text("text,label\nhi,Positive\n")
+    (tmp_path / "m").mkdir()
+    res = cli("text", "evaluate", str(f), "--model", str(tmp_path / "m"))
+    assert res.exit_code == 2 and "manifest.json" in res.output
+
+
+@pytest.mark.parametrize("since", ["2026-01-20", None])
+def test_listen_writes_a_report_that_links_customers(cli, tmp_path: Path, since: str | None) -> None:
+    days = pd.date_range("2026-01-01", periods=28, freq="D")
+    texts = ["my flight was delayed again", "thanks for the lovely help", "charged twice on my bill, refund"]
+    posts = pd.DataFrame({
+        "date": [d.strftime("%Y-%m-%d") for d in days for _ in texts],
+        "text": [t for _ in days for t in texts],
+        "handle": [f"@u{i % 5}" for i in range(len(days) * len(texts))],
+        "followers": [10 ** (i % 7) for i in range(len(days) * len(texts))],
+    })
+    posts.loc[len(posts)] = ["not a date", "lost row", "@u1", 1]
+    p, c = tmp_path / "posts.csv", tmp_path / "scores.csv"
+    posts.to_csv(p, index=False)
+    pd.DataFrame({"customer_id": ["C1"], "handle": ["u1"], "tier": ["gold"], "clv": [1234.0]}).to_csv(c, index=False)
+    args = ["listen", str(p), "--customers", str(c), "--out", str(tmp_path / "r.html"),
+            "--png", str(tmp_path / "r.png")]
+    res = cli(*args, *(["--since", since] if since else []))
+    assert res.exit_code == 0, res.output
+    assert "1 row(s) without a readable date" in res.output
+    page = (tmp_path / "r.html").read_text()
+    assert "Representative anecdotes" in page and "tier gold" in page and "declared handle" in page
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_listen_without_a_date_column_is_a_clear_error(cli, tmp_path: Path) -> None:
+    p = tmp_path / "posts.csv"
+    p.write_text("text\nhello\n")
+    res = cli("listen", str(p), "--out", str(tmp_path / "r.html"))
+    assert res.exit_code == 2 and "no column 'date'" in res.output
