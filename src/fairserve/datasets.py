@@ -78,3 +78,36 @@ def cdnow_sample() -> pd.DataFrame:
     path = dataset_path("CDNOW_sample.txt")
     frame = _read(path, ["master_id", "customer_id", "date", "quantity", "amount"], False)
     return frame
+
+
+def synthetic_claimants(customer_ids: pd.Series | list[str], passengers: int, seed: int) -> pd.DataFrame:
+    """A synthetic oversold flight: ``passengers`` claimants drawn from ``customer_ids`` without replacement.
+
+    CDNOW has no flights, so the facts of each booking are drawn from documented, made-up distributions (seeded):
+    fare lognormal with median 250 (sigma 0.6), hours checked in before departure uniform on [0, 30], urgent
+    medical travel 1%, reduced mobility 2%, unaccompanied minor 0.5%, travelling with small children 8%, need 0,
+    frequent-flyer status gold 5%, silver 10%, bronze 15% (else none).
+    They make the allocation example runnable; they are not data about anyone.
+    """
+    import numpy as np
+    import pandas as pd
+
+    ids = pd.Series(customer_ids).astype(str).to_numpy()
+    if passengers > ids.size:
+        raise ValueError(f"{passengers} passengers but only {ids.size} customers to draw from")
+    rng = np.random.default_rng(seed)
+    n = passengers
+    return pd.DataFrame(
+        {
+            "claimant_id": [f"P{i:04d}" for i in range(1, n + 1)],
+            "customer_id": rng.choice(ids, n, replace=False),
+            "fare": np.round(rng.lognormal(np.log(250.0), 0.6, n), 2),
+            "checked_in_hours": np.round(rng.uniform(0.0, 30.0, n), 2),
+            "severity": np.zeros(n, dtype=int),
+            "medical": rng.random(n) < 0.01,
+            "reduced_mobility": rng.random(n) < 0.02,
+            "unaccompanied_minor": rng.random(n) < 0.005,
+            "children": rng.random(n) < 0.08,
+            "status": rng.choice(np.array(["gold", "silver", "bronze", ""], dtype=object), n, p=[0.05, 0.1, 0.15, 0.7]),
+        }
+    )

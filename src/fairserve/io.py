@@ -312,6 +312,19 @@ def read_contacts(
     return read_table(path, "contacts", columns=columns, skip_bad_rows=skip_bad_rows, rejects_path=rejects_path)
 
 
+def read_claimants(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+) -> Loaded:
+    """Read claimants of a scarce good: unique ``claimant_id``, optional ``customer_id``, ``fare`` (>= 0),
+    ``checked_in_hours`` (>= 0, hours before departure), ``severity`` (0-3) and the yes/no flags ``medical``,
+    ``reduced_mobility``, ``unaccompanied_minor``, ``children``. See :func:`read_table`."""
+    return read_table(path, "claimants", columns=columns, skip_bad_rows=skip_bad_rows, rejects_path=rejects_path)
+
+
 def validate_frame(
     frame: pd.DataFrame, kind: str, source: str, *, columns: Mapping[str, str] | None = None
 ) -> tuple[pd.DataFrame, list[Problem], pd.Series]:

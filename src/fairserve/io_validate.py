@@ -69,15 +69,28 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("repeat", "int", default=0, low=0),
         Field("reach", "float", low=0.0),
     ),
+    "claimants": (
+        Field("claimant_id", "id", required=True),
+        Field("customer_id", "id"),
+        Field("fare", "float", low=0.0),
+        Field("checked_in_hours", "float", low=0.0),
+        Field("severity", "int", default=0, low=0, high=3),
+        Field("medical", "bool", default=False),
+        Field("reduced_mobility", "bool", default=False),
+        Field("unaccompanied_minor", "bool", default=False),
+        Field("children", "bool", default=False),
+        Field("status", "str"),
+    ),
 }
 KINDS = tuple(SCHEMAS)
 _UNIQUE: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),
     "profiles": ("platform", "handle"),
     "contacts": ("contact_id",),
+    "claimants": ("claimant_id",),
 }
 _ALIASES = {"social_profiles": "profiles", "social": "profiles", "profile": "profiles", "contact": "contacts",
-            "customer": "customers", "transaction": "transactions"}
+            "customer": "customers", "transaction": "transactions", "claimant": "claimants"}
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _CHANNELS = tuple(c.value for c in Channel)

@@ -17,8 +17,8 @@ from fairserve.policy import builtin_names, decide, decide_batch, load_policy
 
 POLICIES = builtin_names()
 
-def test_builtin_policies_are_the_five_named() -> None:
-    assert POLICIES == ["balanced", "fifo", "influence-first", "tier-strict", "value-first"]
+def test_builtin_policies_are_the_six_named() -> None:
+    assert POLICIES == ["balanced", "denied-boarding", "fifo", "influence-first", "tier-strict", "value-first"]
 
 
 @settings(max_examples=100, deadline=None)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_strategies import contacts, customers
 
-from fairserve.model import Channel, Contact, Customer, Decision, QueueKey, Reason
+from fairserve.model import Channel, Contact, Customer, Decision, Grant, QueueKey, Reason
 from fairserve.policy import builtin_names, decide, load_policy
 from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
 
@@ -38,6 +38,11 @@ def _rebuilt(d: Decision) -> Decision:
         guarantee_seconds=math.inf if data["guarantee_seconds"] is None else data["guarantee_seconds"],
         pass_window_min=data["pass_window_min"],
         channel_offset_min=data["channel_offset_min"],
+        entitlements=tuple(
+            Grant(g["name"], g["description"], g["amount"], g["owed_to_influence"],
+                  tuple(Reason(**r) for r in g["reasons"]))
+            for g in data["entitlements"]
+        ),
     )
 
 

@@ -154,7 +154,8 @@ def test_mutated_builtin_policies_give_an_error_naming_the_mutated_field(data: s
     doc = copy.deepcopy(_builtin_data(name))
     kind = data.draw(st.sampled_from(["unknown", "wrong-type", "delete-required"]))
     if kind == "unknown":
-        table = data.draw(st.sampled_from(_tables(doc)))
+        # allocation.status maps status names, which are the company's own: any key there is a valid status
+        table = data.draw(st.sampled_from([t for t in _tables(doc) if t != "allocation.status"]))
         key = data.draw(st.from_regex(r"\A[a-z]{3,10}_x\Z"))
         _get(doc, table)[key] = 1
         expected = f"{table}.{key}" if table else key

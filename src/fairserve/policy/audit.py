@@ -7,6 +7,7 @@ For a scores table (``fairserve value score`` output: ``customer_id``, ``clv``, 
 * how many customers owe their tier to influence alone: their tier with influence (and followers) set to 0
   would be lower;
 * the influence head start customers would get (how many get any, its largest value);
+* for each entitlement of the policy, how many customers have it and how many owe it to influence alone;
 * between two policies, how many customers change tier (a diff matrix).
 
 Tiers depend only on the customer, so the audit runs :func:`fairserve.policy.decide_batch` on one routine phone
@@ -122,6 +123,7 @@ class AuditReport:
     with_influence_head_start: int
     max_influence_min: float
     notes: list[str] = field(default_factory=list)
+    entitlements: dict[str, dict[str, int]] = field(default_factory=dict)  # name -> granted, owed_to_influence
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -137,6 +139,7 @@ class AuditReport:
             "with_influence_head_start": self.with_influence_head_start,
             "max_influence_min": self.max_influence_min,
             "notes": self.notes,
+            "entitlements": self.entitlements,
         }
 
 
@@ -173,6 +176,13 @@ def audit_policy(scores: pd.DataFrame, policy: Policy) -> AuditReport:
         with_influence_head_start=int((with_infl["influence_min"] > 0).sum()),
         max_influence_min=float(with_infl["influence_min"].max()) if len(with_infl) else 0.0,
         notes=notes,
+        entitlements={
+            e.name: {
+                "granted": int(with_infl[f"entitled:{e.name}"].sum()),
+                "owed_to_influence": int(with_infl[f"entitled_by_influence:{e.name}"].sum()),
+            }
+            for e in policy.entitlements
+        },
     )
 
 

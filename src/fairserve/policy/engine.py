@@ -33,6 +33,7 @@ from typing import Any
 from fairserve.errors import FairserveError
 from fairserve.model import Channel, Contact, Customer, Decision, Grant, QueueKey, Reason
 from fairserve.policy import explain as _x
+from fairserve.policy.allocation import CAllocation, compile_allocation
 from fairserve.policy.entitlement import CEntitlement, compile_entitlements, evaluate_entitlements, grants_of
 from fairserve.policy.evaluator import SCALAR, SIGNALS, Compiled, Outcome, evaluate
 from fairserve.policy.schema import CHANNELS, NUMERIC_SIGNALS, PolicySpec
@@ -115,7 +116,7 @@ class Policy:
         Where it came from (a built-in name or a path).
     """
 
-    __slots__ = ("_c", "_e", "_t", "content_hash", "source", "spec")
+    __slots__ = ("_a", "_c", "_e", "_t", "content_hash", "source", "spec")
 
     def __init__(self, spec: PolicySpec, source: str = "<policy>") -> None:
         self.spec = spec
@@ -124,6 +125,7 @@ class Policy:
         self._c = Compiled(spec)
         self._t = _Texts(spec, self._c)
         self._e = compile_entitlements(spec)
+        self._a = compile_allocation(spec)
 
     def __repr__(self) -> str:
         return f"Policy(name={self.name!r}, version={self.version!r}, hash={self.content_hash[:12]})"
@@ -168,6 +170,11 @@ class Policy:
             if e.by_influence and e.cap > 0.0:
                 used.add("influence")
         return tuple(s for s in SIGNALS if s in used)
+
+    @property
+    def allocation(self) -> CAllocation | None:
+        """The compiled allocation rule (:mod:`fairserve.policy.allocation`), or None when the policy has none."""
+        return self._a
 
     @property
     def entitlements(self) -> tuple[CEntitlement, ...]:

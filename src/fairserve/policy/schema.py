@@ -261,7 +261,7 @@ class PolicySpec(_Strict):
     allocation: Allocation | None = None
 
 
-_UNION_TAGS = ("float", "constrained-float", "PerChannel", "function-after")
+_UNION_TAGS = ("float", "constrained-float", "PerChannel", "Points", "function-after")
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
@@ -307,7 +307,7 @@ def _first_error(errors: list[Any]) -> Any:
         prefix = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(_UNION_TAGS)))
         for other in errors:
             oloc = tuple(other.get("loc", ()))
-            if "PerChannel" in oloc and oloc[: len(prefix)] == prefix:
+            if ("PerChannel" in oloc or "Points" in oloc) and oloc[: len(prefix)] == prefix:
                 return other
     return err
 
