@@ -125,7 +125,7 @@ def _print_comparison(summary: dict[str, object]) -> None:
         table.add_column(col, overflow="fold", justify="right")
     for name, r in rows.items():
         table.add_row(name, f"{r['receives']:,}", f"{r['owed_to_influence']:,}",
-                      "-" if r["value_at_risk"] is None else f"{r['value_at_risk']:,.0f}",
+                      "-" if r["value_at_risk"] is None else f"{r['value_at_risk']:,.2f}",
                       f"{r['by_value_decile'].get('10', 0):,}", f"{r['by_influence_decile'].get('10', 0):,}")
     console.print(table)
     you = summary.get("customer")
