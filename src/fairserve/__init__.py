@@ -8,32 +8,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fairserve.errors import FairserveError, InputError, Problem
-from fairserve.influence import influence_percentiles, reach_score, synthetic_followers
-from fairserve.io import Loaded, read_contacts, read_customers, read_social_profiles, read_transactions, validate_frame
-from fairserve.model import (
-    Channel,
-    Contact,
-    Customer,
-    Decision,
-    QueueKey,
-    Reason,
-    SocialProfile,
-    Transaction,
-    to_seconds,
-)
-from fairserve.policy import Policy, PolicyError, builtin_names, decide, decide_batch, load_policy
-from fairserve.value import (
-    BetaGeoModel,
-    GammaGammaModel,
-    NotFittedError,
-    ParetoNBDModel,
-    discounted_clv,
-    fit_value_model,
-    score_customers,
-    summarise,
-)
 
 if TYPE_CHECKING:
+    from fairserve.influence import influence_percentiles, reach_score, synthetic_followers
+    from fairserve.io import (
+        Loaded,
+        read_contacts,
+        read_customers,
+        read_social_profiles,
+        read_transactions,
+        validate_frame,
+    )
+    from fairserve.model import (
+        Channel,
+        Contact,
+        Customer,
+        Decision,
+        QueueKey,
+        Reason,
+        SocialProfile,
+        Transaction,
+        to_seconds,
+    )
+    from fairserve.policy import Policy, PolicyError, builtin_names, decide, decide_batch, load_policy
     from fairserve.sim import (
         Scenario,
         ScenarioError,
@@ -45,22 +42,32 @@ if TYPE_CHECKING:
         staffing,
         whatif,
     )
-
-# The simulator's names load on first use: fairserve.sim imports numba, which costs about a second and 50 MiB
-# that scoring customers or deciding a contact should not pay (PEP 562 module __getattr__).
-_LAZY = {
-    name: "fairserve.sim"
-    for name in (
-        "Scenario",
-        "ScenarioError",
-        "agents_needed",
-        "compare_policies",
-        "erlang_a",
-        "erlang_c",
-        "load_scenario",
-        "staffing",
-        "whatif",
+    from fairserve.value import (
+        BetaGeoModel,
+        GammaGammaModel,
+        NotFittedError,
+        ParetoNBDModel,
+        discounted_clv,
+        fit_value_model,
+        score_customers,
+        summarise,
     )
+
+# Every name but the errors loads on first use (PEP 562 module __getattr__): a command that only lists policies
+# should not pay for pandas, SciPy or the simulator's numba (about a second together), and scoring customers
+# should not pay for numba. ``import fairserve`` itself costs a few milliseconds.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("influence_percentiles", "reach_score", "synthetic_followers"), "fairserve.influence"),
+    **dict.fromkeys(("Loaded", "read_contacts", "read_customers", "read_social_profiles", "read_transactions",
+                     "validate_frame"), "fairserve.io"),
+    **dict.fromkeys(("Channel", "Contact", "Customer", "Decision", "QueueKey", "Reason", "SocialProfile",
+                     "Transaction", "to_seconds"), "fairserve.model"),
+    **dict.fromkeys(("Policy", "PolicyError", "builtin_names", "decide", "decide_batch", "load_policy"),
+                    "fairserve.policy"),
+    **dict.fromkeys(("Scenario", "ScenarioError", "agents_needed", "compare_policies", "erlang_a", "erlang_c",
+                     "load_scenario", "staffing", "whatif"), "fairserve.sim"),
+    **dict.fromkeys(("BetaGeoModel", "GammaGammaModel", "NotFittedError", "ParetoNBDModel", "discounted_clv",
+                     "fit_value_model", "score_customers", "summarise"), "fairserve.value"),
 }
 
 
@@ -72,6 +79,10 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'fairserve' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __version__ = "0.1.0"

@@ -105,3 +105,36 @@ def test_check_of_a_missing_file_and_explain_on_an_unknown_channel_are_exit_2(
     code, _, err = _run(["policy", "explain", "--policy", "fifo", "--scores", str(cdnow_scores_file),
                          "--customer", "00001", "--channel", "fax"], capsys)
     assert code == 2 and "fax" in err
+
+
+def _piped(argv: list[str]) -> str:
+    """Run ``fairserve ARGV`` as a whole process with stdout piped and COLUMNS=60; return stdout."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "60"}
+    run = subprocess.run([sys.executable, "-m", "fairserve", *argv], capture_output=True, text=True, env=env,
+                         check=True)
+    return run.stdout
+
+
+def test_every_table_command_piped_at_60_columns_shows_every_name_whole(cdnow_scores_file: Path) -> None:
+    names = builtin_names()
+    listed = _piped(["policy", "list"])
+    for name in names:
+        assert name in listed.split(), name  # a whole word: not 'influenc…'
+        assert " > ".join(load_policy(name).tier_names) in listed
+    assert "…" not in listed
+    scores = ["--scores", str(cdnow_scores_file)]
+    for name in names:
+        audit = _piped(["policy", "audit", "--policy", name, *scores, "--synthetic-followers", str(FOLLOWER_SEED)])
+        assert name in audit and "…" not in audit
+        header = next(line for line in audit.splitlines() if line.startswith("value decile"))
+        assert header.split() == ["value", "decile", *load_policy(name).tier_names]
+    diff = _piped(["policy", "diff", "influence-first", "tier-strict", *scores])
+    assert "…" not in diff
+    words = diff.split()
+    for name in ("influence-first", "tier-strict"):
+        for tier in load_policy(name).tier_names:  # rows and columns are labelled policy:tier, whole
+            assert tier in words or f"{name}:{tier}" in words, tier

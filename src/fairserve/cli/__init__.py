@@ -1,21 +1,77 @@
 """The command line: thin Typer commands that translate arguments and call the library.
 
-One module per command group (``value``, ``policy``, ``sim``, ``demo``); each exposes ``register(app)``.
+One module per command group (``value``, ``policy``, ``sim``, ``demo``, ...); each exposes ``register(app)``.
 Errors the library raises on purpose (:class:`~fairserve.errors.FairserveError`) become a message on stderr and
 exit code 2; nothing else is caught.
+
+A command loads only what it needs. The root group (:class:`LazyGroup`) knows each command's name, module and
+one-line help (:data:`COMMANDS`), and imports a command's module only when that command runs or its own help is
+asked for: ``fairserve --help`` or ``fairserve policy list`` does not import the simulator (numba), SciPy or the
+value models. ``tests/test_cli.py`` holds each line of :data:`COMMANDS` to the help its module really gives.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 import typer
-from rich.markup import escape
+from typer import _click as click  # Typer vendors its own click; its groups and commands are of that one
+from typer.core import TyperCommand, TyperGroup
 
-from fairserve.cli import common, data, demo, policy, sim, value
 from fairserve.errors import FairserveError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "LazyGroup", "app", "main"]
+
+# name -> (module whose register(app) adds it, its one-line help as the module gives it); in the order of --help
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("fairserve.cli.demo",
+             "The main job on real CDNOW data: value, influence, policy audit, one simulated week, what-if."),
+    "check": ("fairserve.cli.data",
+              "Validate an input file row by row; exit 2 and list every bad row when any is wrong."),
+    "value": ("fairserve.cli.value", "Customer value: fit CLV models on a transaction log, score customers."),
+    "policy": ("fairserve.cli.policy",
+               "Policies: list, check, explain a decision, audit on a customer base, diff two."),
+    "simulate": ("fairserve.cli.sim",
+                 "Simulate the contact centre under each policy; compare waits, abandonment, displacements and "
+                 "costs."),
+    "whatif": ("fairserve.cli.sim",
+               "What if that was you? One customer's wait, tier and who overtook them, under each policy."),
+    "staff": ("fairserve.cli.sim",
+              "Erlang C (or Erlang A with --patience-mean): service of N agents, or the agents a target needs."),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module of command ``name`` and return the click command its ``register`` adds."""
+    module = importlib.import_module(COMMANDS[name][0])
+    scratch = typer.Typer(add_completion=False)
+    module.register(scratch)
+    built = typer.main.get_command(scratch)
+    commands = getattr(built, "commands", None)
+    return commands[name] if commands is not None else built
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command from :data:`COMMANDS`, imports one only when it is resolved."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.commands, *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
+        # listed in the root help: a stand-in with the one-line help, no import
+        return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][1])
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] in COMMANDS and args[0] not in self.commands:
+            self.commands[args[0]] = load_command(args[0])
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="fairserve",
@@ -23,10 +79,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
-
-for _module in (demo, data, value, policy, sim):
-    _module.register(app)
 
 
 @app.callback()
@@ -34,7 +88,7 @@ def _root() -> None:
     """Decide which customer is served first, and why."""
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a :class:`FairserveError` prints its message and exits with its code (2).
 
     Usage errors are Typer's own (exit 2); anything else is a bug and keeps its traceback.
@@ -42,5 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="fairserve")
     except FairserveError as exc:
+        from rich.markup import escape
+
+        from fairserve.cli import common
+
         common.err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False, markup=True)
         sys.exit(exc.exit_code)

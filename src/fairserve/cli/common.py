@@ -1,14 +1,21 @@
-"""Shared pieces of the CLI: consoles (stdout for results, stderr for progress and errors) and JSON output."""
+"""Shared pieces of the CLI: consoles (stdout for results, stderr for progress and errors), tables and JSON.
+
+Tables (:func:`table`) never cut an identifier (a policy, tier, segment, customer or channel name): in a terminal
+the identifier columns do not wrap and the other columns fold; when that cannot fit the terminal, or when stdout
+is not a terminal (a pipe, a file), the table is printed as plain aligned columns, one row a line, whatever the
+width. Every listing command also has ``--json``.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 
-__all__ = ["console", "err_console", "print_json"]
+__all__ = ["console", "err_console", "plain_table", "print_json", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -29,3 +36,48 @@ def _clean(value: Any) -> Any:
 def print_json(payload: Any) -> None:
     """Print ``payload`` as one JSON document on stdout (non-finite floats become null)."""
     print(json.dumps(_clean(payload), indent=2, default=str))
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """``columns`` and ``rows`` as plain text: a header line, then one line a row, columns padded to align."""
+    lines = [list(columns), *(list(r) for r in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+                     for line in lines) + "\n"
+
+
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    keys: Sequence[int] = (0,),
+    right: Sequence[int] = (),
+) -> None:
+    """Print a table on stdout; the cells of the ``keys`` columns (identifiers) are never cut or wrapped.
+
+    ``right`` lists the columns to right-justify (numbers). Not a terminal: :func:`plain_table` with the title
+    above it. A terminal: a rich table at the terminal's width, unless some identifier would not show whole in
+    it, then the plain form.
+    """
+    cells = [[str(c) for c in r] for r in rows]
+    if console.is_terminal:
+        from rich.table import Table
+
+        rich_table = Table(title=title)
+        for i, name in enumerate(columns):
+            if i in keys:
+                rich_table.add_column(name, no_wrap=True, min_width=max([len(name), *(len(r[i]) for r in cells)]))
+            else:
+                rich_table.add_column(name, overflow="fold", justify="right" if i in right else "left")
+        for r in cells:
+            rich_table.add_row(*r)
+        with console.capture() as captured:
+            console.print(rich_table)
+        text = captured.get()
+        lines = text.splitlines()
+        if all(any(r[i] in line for line in lines) for r in cells for i in keys):
+            console.file.write(text)
+            return
+    console.file.write(f"{title}\n{plain_table(columns, cells)}")
+    console.file.flush()

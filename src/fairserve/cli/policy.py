@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
-from rich.table import Table
 
-from fairserve import io
-from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.common import console, err_console, print_json, table
 from fairserve.errors import FairserveError
-from fairserve.influence import synthetic_followers
-from fairserve.model import Contact, customer_from_record
-from fairserve.policy import builtin_names, decide, load_policy
-from fairserve.policy.audit import AuditReport, DiffReport, audit_policy, diff_policies, prepare_scores
-from fairserve.policy.engine import CHANNELS, Policy, channel_of
-from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
+from fairserve.policy import builtin_names, load_policy
+from fairserve.policy.engine import CHANNELS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from fairserve.policy.audit import AuditReport, DiffReport
+    from fairserve.policy.engine import Policy
+
+# Only what `policy list` and `policy check` need is imported above; the scores readers, the audit and the
+# explanations load inside the commands that use them (start-up under half a second, issue 9).
 
 __all__ = ["register"]
 
@@ -47,6 +48,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (policy name, 
 
 def _scores(path: Path, profiles: Path | None, synthetic: int | None) -> tuple[pd.DataFrame, str]:
     """The prepared scores and a sentence saying where the follower counts came from."""
+    from fairserve import io
+    from fairserve.influence import synthetic_followers
+    from fairserve.policy.audit import prepare_scores
+
     frame = io.read_scores(path)
     if profiles is not None and synthetic is not None:
         raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
@@ -84,7 +89,7 @@ def _crude_text(text: str) -> tuple[int, float | None, bool]:
     if not text.strip():
         return 0, None, False
     neg, pos = len(_NEGATIVE.findall(text)), len(_POSITIVE.findall(text))
-    sentiment = float(np.clip((pos - neg) / 2.0, -1.0, 1.0)) if (neg or pos) else 0.0
+    sentiment = float(min(1.0, max(-1.0, (pos - neg) / 2.0))) if (neg or pos) else 0.0
     severity = 3 if _CRITICAL.search(text) else (2 if _URGENT.search(text) else (1 if neg else 0))
     return severity, sentiment, bool(_COMPLAINT.search(text))
 
@@ -99,17 +104,15 @@ def list_cmd(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([_summary(p) for p in policies])
         return
-    table = Table(title="Built-in policies")
-    for col in ("name", "version", "tiers", "strict", "phone head start", "phone reach cap", "phone guarantee",
-                "hash"):
-        table.add_column(col)
+    rows = []
     for p in policies:
         g = p.guarantee_min("phone")
-        table.add_row(p.name, p.version, " > ".join(p.tier_names), "yes" if p.strict else "no",
-                      f"{p.max_head_start_by_channel()['phone']:g} min",
-                      f"{p.influence_cap_by_channel()['phone']:g} min",
-                      "none" if g is None else f"{g:g} min", p.content_hash[:12])
-    console.print(table)
+        rows.append([p.name, p.version, " > ".join(p.tier_names), "yes" if p.strict else "no",
+                     f"{p.max_head_start_by_channel()['phone']:g} min",
+                     f"{p.influence_cap_by_channel()['phone']:g} min",
+                     "none" if g is None else f"{g:g} min", p.content_hash[:12]])
+    table("Built-in policies", ["name", "version", "tiers", "strict", "phone head start", "phone reach cap",
+                                "phone guarantee", "hash"], rows, keys=(0, 2, 7))
 
 
 def _summary(p: Policy) -> dict[str, Any]:
@@ -162,6 +165,11 @@ def explain_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Explain the decision for one customer's contact: the agent's view and the customer's statement."""
+    from fairserve.model import Contact, customer_from_record
+    from fairserve.policy import decide
+    from fairserve.policy.engine import channel_of
+    from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
+
     pol = load_policy(policy)
     frame, source = _scores(scores, profiles, synthetic)
     rows = frame.loc[frame["customer_id"] == customer]
@@ -200,13 +208,9 @@ def _print_audit(report: AuditReport, source: str) -> None:
     for note in report.notes:
         console.print(f"  note: {note}")
     for title, tab in (("value decile", report.by_value_decile), ("influence decile", report.by_influence_decile)):
-        table = Table(title=f"Tier by {title} (10 = top)")
-        table.add_column(title)
-        for t in tab.columns:
-            table.add_column(str(t), justify="right")
-        for idx, row in tab.iterrows():
-            table.add_row(str(idx), *(f"{int(v):,}" for v in row))
-        console.print(table)
+        table(f"Tier by {title} (10 = top)", [title, *(str(t) for t in tab.columns)],
+              [[str(idx), *(f"{int(v):,}" for v in row)] for idx, row in tab.iterrows()],
+              keys=range(len(tab.columns) + 1), right=range(1, len(tab.columns) + 1))
 
 
 @policy_app.command("audit")
@@ -218,6 +222,8 @@ def audit_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Tier mix by value and influence decile, and who owes their tier to influence alone."""
+    from fairserve.policy.audit import audit_policy
+
     pol = load_policy(policy)
     frame, source = _scores(scores, profiles, synthetic)
     report = audit_policy(frame, pol)
@@ -236,13 +242,10 @@ def _print_diff(report: DiffReport) -> None:
     else:
         console.print(f"{report.changed:,} of {report.customers:,} customers change tier from "
                       f"{report.a[0]} {report.a[1]} to {report.b[0]} {report.b[1]}")
-    table = Table(title="Rows: tier under the first policy; columns: under the second")
-    table.add_column("")
-    for col in report.matrix.columns:
-        table.add_column(str(col), justify="right")
-    for idx, row in report.matrix.iterrows():
-        table.add_row(str(idx), *(f"{int(v):,}" for v in row))
-    console.print(table)
+    table("Rows: tier under the first policy; columns: under the second",
+          ["", *(str(c) for c in report.matrix.columns)],
+          [[str(idx), *(f"{int(v):,}" for v in row)] for idx, row in report.matrix.iterrows()],
+          keys=range(len(report.matrix.columns) + 1), right=range(1, len(report.matrix.columns) + 1))
 
 
 @policy_app.command("diff")
@@ -255,6 +258,8 @@ def diff_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """How many customers change tier between two policies, as a matrix."""
+    from fairserve.policy.audit import diff_policies
+
     pa, pb = load_policy(a), load_policy(b)
     frame, source = _scores(scores, profiles, synthetic)
     report = diff_policies(frame, pa, pb)
