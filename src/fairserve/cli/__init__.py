@@ -40,6 +40,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "What if that was you? One customer's wait, tier and who overtook them, under each policy."),
     "staff": ("fairserve.cli.sim",
               "Erlang C (or Erlang A with --patience-mean): service of N agents, or the agents a target needs."),
+    "text": ("fairserve.cli.text", "Text triage: train and evaluate models, classify posts and messages."),
+    "listen": ("fairserve.cli.text",
+               "The listening report: volume and sentiment over time, rising topics, top risks, anecdotes per topic."),
 }
 
 
