@@ -141,3 +141,23 @@ def test_score_refuses_a_missing_model_file(log_csv: Path, tmp_path: Path, capsy
     code, _, err = run(["value", "score", str(log_csv), "--model", str(tmp_path / "none.json"),
                         "--out", str(tmp_path / "s.csv")], capsys)
     assert code == 2 and "no such model file" in err
+
+
+def test_fit_scores_out_gives_exactly_what_fit_then_score_give(
+    log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model.json"
+    two_step = tmp_path / "two.parquet"
+    assert run(["value", "fit", str(log_csv), *FIT, "--out", str(model)], capsys)[0] == 0
+    assert run(["value", "score", str(log_csv), "--model", str(model), "--out", str(two_step),
+                "--horizon-months", "6"], capsys)[0] == 0
+    one_pass = tmp_path / "one.parquet"
+    code, out, err = run(["value", "fit", str(log_csv), *FIT, "--scores-out", str(one_pass), "--horizon-months", "6",
+                          "--json"], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    pd.testing.assert_frame_equal(pd.read_parquet(one_pass), pd.read_parquet(two_step), check_exact=True)
+    assert payload["scores"]["customers"] == 2357 and payload["scores"]["horizon_months"] == 6
+    assert payload["scores"]["calibration_end"] == "1997-09-30"
+    code, out, _ = run(["value", "fit", str(log_csv), *FIT, "--scores-out", str(tmp_path / "s.txt")], capsys)
+    assert code == 2  # refused before the log is read

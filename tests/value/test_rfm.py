@@ -283,3 +283,55 @@ def test_compressed_summaries_equal_a_grouped_count_in_key_order() -> None:
     expected = (buyers.groupby(["frequency", "monetary_value"]).size().rename("weight").astype(np.int64)
                 .reset_index())
     pd.testing.assert_frame_equal(_spend(customers), expected)
+
+
+def _unstaged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path before issue 9: the check and the summary each parse the CSV themselves."""
+    from fairserve.value.rfm_engine import Runner
+
+    def no_stage(self: Runner, spec: RFMSpec) -> None:
+        self.raw_source, self.raw_types = self.source, self.types
+
+    monkeypatch.setattr(Runner, "stage", no_stage)
+
+
+def test_a_csv_parsed_once_gives_the_summary_fit_and_clv_of_the_two_pass_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fairserve.value import fit_value_model, score_customers
+
+    rng = np.random.default_rng(9)
+    n = 20_000
+    days = rng.integers(0, 700, n)
+    log = pd.DataFrame({
+        "customer_id": [f"{c:05d}" for c in rng.integers(0, 2_000, n)],
+        "date": (np.datetime64("2020-01-01") + days).astype(str),
+        "amount": np.round(rng.gamma(2.0, 20.0, n), 2).astype(str),
+    })
+    log.loc[::7, "date"] = [d.replace("-", "") for d in log.loc[::7, "date"]]  # YYYYMMDD dates too
+    log.loc[3::14, "date"] = log.loc[3::14, "date"] + "T10:30:00"
+    log = pd.concat([log, log.iloc[::5]])  # same-day repeats
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    new = summarise(path, calibration_end=dt.date(2021, 9, 30))
+    with monkeypatch.context() as m:
+        _unstaged(m)
+        old = summarise(path, calibration_end=dt.date(2021, 9, 30))
+    assert new.info == old.info
+    pd.testing.assert_frame_equal(new.customers, old.customers, check_exact=True)
+    vm_new, vm_old = fit_value_model(new), fit_value_model(old)
+    for a, b in ((vm_new.transaction.params_, vm_old.transaction.params_),
+                 (vm_new.spend.params_, vm_old.spend.params_)):
+        assert a.keys() == b.keys()
+        assert all(abs(a[k] - b[k]) <= 1e-9 * abs(b[k]) for k in a)
+    clv_new = score_customers(new.customers, vm_new)["clv"].to_numpy()
+    clv_old = score_customers(old.customers, vm_old)["clv"].to_numpy()
+    assert np.array_equal(clv_new, clv_old)
+
+
+def test_bad_rows_of_a_staged_csv_keep_their_file_row_numbers(tmp_path: Path) -> None:
+    path = _write(tmp_path, "customer_id,date,amount\n1,2020-01-01,3\n2,2020-13-01,4\n,2020-01-02,5\n3,2020-01-03,x\n")
+    with pytest.raises(InputError) as exc:
+        summarise(path)
+    rows = {(p.field, p.row) for p in exc.value.problems}
+    assert rows == {("date", 2), ("customer_id", 3), ("amount", 4)}

@@ -4,6 +4,10 @@
 the spend model and writes ``MODEL.json``; ``--json`` prints one JSON object (``model``, ``params``,
 ``log_likelihood``, ``spend``, ``customers``, ...). ``score`` reads a log and a ``MODEL.json`` and writes one row
 per customer (CSV or Parquet): the input of the policy engine.
+
+``fit --scores-out SCORES`` also scores the customers of the log it was fitted on, from the summary it has
+already built: the log is read, validated and aggregated once, where ``fit`` then ``score`` do it twice. The
+scores are the same as ``score`` gives with the saved model (a test holds them equal).
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ import datetime as dt
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.errors import FairserveError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["register"]
 
@@ -47,6 +53,9 @@ DateCol = Annotated[str | None, typer.Option("--date-col", help="Purchase date c
 AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Amount column [amount].")]
 CalEnd = Annotated[str | None, typer.Option("--calibration-end", help="Last day of calibration, YYYY-MM-DD.")]
 Engine = Annotated[EngineName, typer.Option("--engine", help="SQL engine for the RFM summary.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon-months", min=0, help="CLV horizon.")]
+DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")]
+MarginOpt = Annotated[float | None, typer.Option("--margin", help="Default gross margin [0.3].")]
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
@@ -89,11 +98,20 @@ def fit(
     calibration_end: CalEnd = None,
     engine: Engine = EngineName.duckdb,
     out: Annotated[Path | None, typer.Option("--out", help="Write both models to this MODEL.json.")] = None,
+    scores_out: Annotated[
+        Path | None,
+        typer.Option("--scores-out", help="Also score the log's customers into this .csv/.parquet (one pass)."),
+    ] = None,
+    horizon_months: HorizonOpt = 12,
+    discount_rate: DiscountOpt = 0.01,
+    margin: MarginOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
     from fairserve.value import fit_value_model
 
+    if scores_out is not None:
+        _check_out(scores_out)
     summary = _summarise(
         transactions, engine,
         customer_col=customer_col, date_col=date_col, amount_col=amount_col,
@@ -117,6 +135,10 @@ def fit(
         "engine": engine.value,
         "out": str(out) if out is not None else None,
     }
+    if scores_out is not None:
+        scored = _score(summary, vm, scores_out, horizon_months=horizon_months, discount_rate=discount_rate,
+                        margin=margin)
+        payload["scores"] = scored
     if as_json:
         print_json(payload)
         return
@@ -128,9 +150,13 @@ def fit(
                   f"period {vm.period}, calibration end {payload['calibration_end']}")
     if out is not None:
         console.print(f"saved {out}")
+    if scores_out is not None:
+        _print_scored(payload["scores"])
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.is_file():
         raise FairserveError(f"{path}: no such file")
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -149,9 +175,9 @@ def score(
     calibration_end: Annotated[
         str | None, typer.Option("--calibration-end", help="Score as of this day [the model's calibration end].")
     ] = None,
-    horizon_months: Annotated[int, typer.Option("--horizon-months", min=0, help="CLV horizon.")] = 12,
-    discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
-    margin: Annotated[float | None, typer.Option("--margin", help="Default gross margin [0.3].")] = None,
+    horizon_months: HorizonOpt = 12,
+    discount_rate: DiscountOpt = 0.01,
+    margin: MarginOpt = None,
     product_col: Annotated[str | None, typer.Option("--product-col", help="Product line column.")] = None,
     line_margin: Annotated[
         list[str] | None, typer.Option("--line-margin", help="LINE=MARGIN per product line (repeatable).")
@@ -174,10 +200,9 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """Score every customer: p_alive, expected purchases and spend, CLV, profit, loyalty, value percentile."""
-    from fairserve.value import DEFAULT_CHANNEL_COST, ValueModel, account_scores, contact_rates, score_customers
+    from fairserve.value import DEFAULT_CHANNEL_COST, ValueModel, contact_rates
 
-    if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise FairserveError(f"{out}: the output must end in .csv or .parquet")
+    _check_out(out)
     if not model_file.is_file():
         raise FairserveError(f"{model_file}: no such model file (write one with `fairserve value fit --out`)")
     try:
@@ -202,28 +227,45 @@ def score(
     if contacts is not None:
         rates = contact_rates(_read_table(contacts), customer_col=spec.customer_col, source=str(contacts))
     ladder = [t.strip() for t in status_order.split(",")] if status_order else None
+    payload = _score(summary, vm, out, horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
+                     contact_rates=rates, channel_cost=costs, status_ladder=ladder, accounts_out=accounts_out)
+    if as_json:
+        print_json(payload)
+    else:
+        _print_scored(payload)
+
+
+def _check_out(path: Path) -> None:
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise FairserveError(f"{path}: the output must end in .csv or .parquet")
+
+
+def _score(summary: Any, vm: Any, out: Path, *, horizon_months: int, discount_rate: float, margin: float | None,
+           accounts_out: Path | None = None, **options: Any) -> dict[str, Any]:
+    """Score the summary's customers with ``vm``, write them to ``out``; return the JSON summary of the scores."""
+    from fairserve.value import account_scores, score_customers
+
     with err_console.status(f"Scoring {len(summary.customers)} customers ..."):
-        scores = score_customers(
-            summary.customers, vm, horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
-            contact_rates=rates, channel_cost=costs, status_ladder=ladder,
-        )
+        scores = score_customers(summary.customers, vm, horizon_months=horizon_months, discount_rate=discount_rate,
+                                 margin=margin, **options)
     _write(scores, out)
     if accounts_out is not None:
         _write(account_scores(scores), accounts_out)
-    payload = {
+    spec = summary.spec
+    return {
         "customers": len(scores),
         "out": str(out),
         "clv_total": float(scores["clv"].sum()),
         "profit_total": float(scores["profit"].sum()),
         "clv_median": float(scores["clv"].median()) if len(scores) else None,
-        "calibration_end": spec.calibration_end.isoformat() if spec.calibration_end else None,
+        "calibration_end": (spec.calibration_end or vm.calibration_end).isoformat(),
         "horizon_months": horizon_months,
     }
-    if as_json:
-        print_json(payload)
-    else:
-        console.print(f"scored {payload['customers']} customers -> {out} "
-                      f"(total CLV {payload['clv_total']:.2f}, total profit {payload['profit_total']:.2f})")
+
+
+def _print_scored(payload: dict[str, Any]) -> None:
+    console.print(f"scored {payload['customers']} customers -> {payload['out']} "
+                  f"(total CLV {payload['clv_total']:.2f}, total profit {payload['profit_total']:.2f})")
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:

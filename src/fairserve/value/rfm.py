@@ -84,6 +84,7 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
             Problem(run.label, None, col, f"no {role} column '{col}' (columns are: {have})")
             for role, col in missing
         ])
+    run.stage(spec)  # a CSV is parsed once, here, for this check and the summary both
     n_rows, bad_cust, bad_date, bad_amount, min_date, max_date = run.rows(
         check_sql(spec, run.source, run.engine, run.types)
     )[0]
@@ -92,7 +93,8 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
                               ("date", bad_date, "a date that is missing or not a date (YYYY-MM-DD or YYYYMMDD)"),
                               ("amount", bad_amount, "an amount that is missing or not a number")):
         if count:
-            shown = run.rows(bad_rows_sql(spec, run.source, run.engine, role, run.types))
+            shown = run.rows(bad_rows_sql(spec, run.raw_source or run.source, run.engine, role,
+                                          run.raw_types or run.types))
             for rn, value in shown:
                 problems.append(Problem(run.label, int(rn), spec.columns[role], f"{value!r} is not valid: {what}"))
             if count > len(shown):

@@ -21,7 +21,7 @@ from typing import Literal
 from fairserve.errors import FairserveError
 from fairserve.value.units import PERIOD_DAYS, Period
 
-__all__ = ["Engine", "RFMSpec", "Types", "bad_rows_sql", "check_sql", "summary_sql"]
+__all__ = ["Engine", "RFMSpec", "Types", "bad_rows_sql", "check_sql", "staged_sql", "summary_sql"]
 
 Engine = Literal["duckdb", "spark"]
 
@@ -294,6 +294,23 @@ FROM cust AS c
   CROSS JOIN bounds AS b{extra_join}
 ORDER BY c.customer_id
 """
+
+
+def staged_sql(spec: RFMSpec, source: str, engine: Engine, types: Types | None = None) -> tuple[str, Types]:
+    """A SELECT that parses the columns ``spec`` reads ONCE, keeping their names, and the types it gives them.
+
+    Staged into a table, a text log (CSV) is parsed once for the check and the summary both: customer ids as
+    text, dates as DATE, amounts as the exact decimal the summary sums (values that do not parse become NULL,
+    as the summary's own parse makes them); the optional columns are kept as text.
+    """
+    d = _DIALECTS[engine]
+    e = _exprs(spec, d, types)
+    roles = spec.columns
+    parts = [f"{e[role]} AS {d.q(roles[role])}" for role in ("customer", "date", "amount")]
+    parts += [f"CAST({d.q(col)} AS STRING) AS {d.q(col)}" for role, col in roles.items()
+              if role not in ("customer", "date", "amount")]
+    staged: Types = {roles["customer"]: "VARCHAR", roles["date"]: "DATE", roles["amount"]: "DECIMAL(18,6)"}
+    return f"SELECT {', '.join(parts)} FROM {source}", staged
 
 
 def check_sql(spec: RFMSpec, source: str, engine: Engine, types: Types | None = None) -> str:
