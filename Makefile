@@ -8,7 +8,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not slow'"` to skip the slow checks locally.
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck test-fast java clean
+.PHONY: demo test lint typecheck test-fast java browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ java:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) \
 	  || echo "warning: no Java runtime; the Spark tests will be skipped"; }
 
+# The report's browser tests drive Debian's chromium through Playwright; install it when the machine has none
+# (Playwright's own browser download is never used).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "warning: no chromium; the browser tests will fail"; }
+
 demo: $(VENV)/.demo-installed
 	$(BIN)/fairserve demo
 
@@ -36,7 +44,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
-test: $(VENV)/.dev-installed java lint
+test: $(VENV)/.dev-installed java browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast:
