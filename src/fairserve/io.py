@@ -10,8 +10,8 @@ A file with bad rows is refused whole: :class:`~fairserve.errors.InputError` lis
 data row, column, what is wrong). With ``skip_bad_rows=True`` the good rows are returned instead and the bad ones,
 with their original values and a ``_problem`` column, are written to a side file, so no row is lost silently.
 
-TOML documents (scenario and policy files) are read by :func:`read_toml`, which only reads and parses: each
-caller validates the dict it returns.
+TOML documents (scenario and policy files) are read by :func:`read_toml` (:mod:`fairserve.io_toml`), which only
+reads and parses: each caller validates the dict it returns.
 """
 
 from __future__ import annotations
@@ -20,17 +20,16 @@ import csv
 import gzip
 import io
 import json
-import tomllib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.io_toml import TomlFileError, read_toml
 from fairserve.io_validate import KINDS, canonical_kind, validate_rows
 
 __all__ = [
@@ -366,87 +365,24 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-class TomlFileError(FairserveError):
-    """A TOML file could not be read or parsed; ``path`` is the file and ``reason`` says why, without the path.
+def columns_in_file(path: str | Path) -> list[str]:
+    """The column names a CSV, Parquet or JSON-lines file declares (its header, schema or first record).
 
-    ``str(err)`` is ``"<path>: <reason>"``. Callers with their own error type (scenario, policy) may re-raise
-    with ``reason`` and their own way of naming the file.
-    """
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-
-def read_toml(path: str | Path, what: str = "") -> dict[str, Any]:
-    """Read the TOML file at ``path`` and return the parsed document (a dict).
-
-    ``what`` names the kind of file in the messages (``"scenario"`` gives ``"<path>: no such scenario file"``).
-
-    Raises
-    ------
-    TomlFileError
-        ``"<path>: no such [what ]file"``, ``"... is a folder, not a [what ]file"``, ``"... not UTF-8 text:
-        byte 0x.. at byte offset N, line L"``, ``"... not valid TOML: <the parser's message, with line and
-        column>"`` or ``"... cannot read the file: <why>"``.
-    """
-    path = Path(path)
-    kind = f"{what} file" if what else "file"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise TomlFileError(path, f"no such {kind}") from None
-    except IsADirectoryError:
-        raise TomlFileError(path, f"is a folder, not a {kind}") from None
-    except OSError as exc:
-        if path.is_dir():  # some systems report a folder as a permission error
-            raise TomlFileError(path, f"is a folder, not a {kind}") from None
-        raise TomlFileError(path, f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is dropped
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise TomlFileError(
-            path, f"not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start}, line {line}"
-        ) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TomlFileError(path, f"not valid TOML: {exc}") from None
-
-
-def read_package_toml(package: str, folder: str, name: str) -> dict[str, Any]:
-    """Read ``<folder>/<name>.toml`` shipped inside ``package`` (a built-in policy or scenario) and parse it.
-
-    Raises
-    ------
-    TomlFileError
-        ``"<built-in NAME>: not valid TOML: ..."`` (a broken built-in is a bug, but the message says where).
-    """
-    import importlib.resources
-
-    res = importlib.resources.files(package).joinpath(folder, f"{name}.toml")
-    try:
-        return tomllib.loads(res.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise TomlFileError(f"<built-in {name}>", f"not valid TOML: {exc}") from None
-
-
-def package_names(package: str, folder: str, suffix: str = ".toml") -> list[str]:
-    """The names (without ``suffix``) of the files shipped in ``package``'s ``folder``, sorted."""
-    import importlib.resources
-
-    files = importlib.resources.files(package).joinpath(folder)
-    return sorted(p.name[: -len(suffix)] for p in files.iterdir() if p.name.endswith(suffix))
-
-
-def file_version(path: str | Path) -> tuple[str, int] | None:
-    """``(resolved path, modification time in ns)`` of a regular file, or None when there is no such file.
-
-    Lets a cache of parsed files notice an edit without reading the file again.
+    Lets a command tell a column the file gave from one the reader filled with its documented default.
     """
     p = Path(path)
-    if not p.is_file():
-        return None
-    return str(p.resolve()), p.stat().st_mtime_ns
+    suffix = _suffix(p)
+    if suffix in _PARQUET:
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(p).names)
+    opener = gzip.open if p.name.endswith(".gz") else open
+    with opener(p, "rt", encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    if suffix in _JSONL:
+        try:
+            record = json.loads(first)
+        except ValueError:
+            return []
+        return list(record) if isinstance(record, dict) else []
+    return next(csv.reader([first]), [])

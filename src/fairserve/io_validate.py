@@ -68,6 +68,7 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("complaint", "bool", default=False),
         Field("repeat", "int", default=0, low=0),
         Field("reach", "float", low=0.0),
+        Field("public", "bool"),
     ),
     "claimants": (
         Field("claimant_id", "id", required=True),

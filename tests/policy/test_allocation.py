@@ -238,6 +238,6 @@ def test_allocate_cli_refuses_a_claimant_missing_from_the_scores(
     code, _, err = run_cli(["policy", "allocate", str(flight), "--scores", str(scores), "--policy",
                             "denied-boarding", "--goods", "2"], capsys)
     assert code == 2
-    assert "row 6" in err.replace("rows", "row") and "nobody" in err and "Traceback" not in err
+    assert "row 5" in err.replace("rows", "row") and "nobody" in err and "Traceback" not in err
     code, _, err = run_cli(["policy", "allocate", str(flight), "--policy", "denied-boarding", "--goods", "0"], capsys)
     assert code == 2

@@ -7,25 +7,27 @@ Thin: reads the claimants (validated like every input) and the scores, joins the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from fairserve import io
 from fairserve.cli.common import console, print_json
 from fairserve.cli.policy import JsonOpt, ProfilesOpt, SyntheticOpt, _scores, policy_app
 from fairserve.errors import FairserveError
-from fairserve.policy import load_policy
-from fairserve.policy.allocation import AllocationResult, allocate
-from fairserve.policy.allocation_report import compare
+
+if TYPE_CHECKING:  # the command's own imports load when it runs (start-up of every other command, issue 9)
+    import pandas as pd
+
+    from fairserve.policy.allocation import AllocationResult
 
 __all__ = ["allocate_cmd"]
 
 
 def _claimants(path: Path, scores: Path | None, profiles: Path | None, synthetic: int | None) -> pd.DataFrame:
     """The claimants with their customers' scores merged in; a claimant whose customer is not scored is an error."""
+    from fairserve import io
+
     claim = io.read_claimants(path).frame
     if scores is None:
         return claim
@@ -35,7 +37,7 @@ def _claimants(path: Path, scores: Path | None, profiles: Path | None, synthetic
         raise FairserveError(f"{path}: no customer_id column to match the claimants to {scores}")
     known = claim["customer_id"].isna() | claim["customer_id"].astype(str).isin(base["customer_id"].astype(str))
     if not known.all():
-        rows = [int(i) + 2 for i in claim.index[~known][:5]]  # file rows: header is row 1
+        rows = [int(i) + 1 for i in claim.index[~known][:5]]  # data rows, counted from 1 as every reader does
         ids = ", ".join(str(v) for v in claim.loc[~known, "customer_id"].head(5))
         raise FairserveError(
             f"{path}: {int((~known).sum())} claimant(s) name a customer that is not in {scores} "
@@ -93,6 +95,10 @@ def allocate_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Rank claimants of a scarce good by the policy and allocate it, each outcome with its reasons."""
+    from fairserve.policy import load_policy
+    from fairserve.policy.allocation import allocate
+    from fairserve.policy.allocation_report import compare
+
     frame = _claimants(claimants, scores, profiles, synthetic)
     policies = [load_policy(policy)] + [load_policy(p) for p in (compare_with or [])]
     results = [allocate(frame, p, goods) for p in policies]

@@ -205,6 +205,9 @@ def _print_audit(report: AuditReport, source: str) -> None:
     console.print(f"  owe their tier to influence alone: {report.owed_to_influence:,}; "
                   f"get an influence head start: {report.with_influence_head_start:,} "
                   f"(largest {report.max_influence_min:g} min)")
+    for name, e in report.entitlements.items():
+        console.print(f"  entitlement {name}: {e['granted']:,} customers, of whom {e['owed_to_influence']:,} owe it "
+                      "to influence alone")
     for note in report.notes:
         console.print(f"  note: {note}")
     for title, tab in (("value decile", report.by_value_decile), ("influence decile", report.by_influence_decile)):
@@ -273,5 +276,7 @@ def diff_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``policy`` command group to ``app``."""
+    """Add the ``policy`` command group to ``app`` (with ``policy allocate``, from :mod:`fairserve.cli.allocate`)."""
+    from fairserve.cli import allocate, decide  # noqa: F401  (their modules register commands on policy_app)
+
     app.add_typer(policy_app, name="policy")

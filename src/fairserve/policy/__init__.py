@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from fairserve.io import TomlFileError, file_version, package_names, read_package_toml
-from fairserve.policy.batch import decide_batch
+from fairserve.io_toml import TomlFileError, file_version, package_names, read_package_toml
 from fairserve.policy.engine import Policy, decide
 from fairserve.policy.schema import PolicyError, parse_policy, read_policy_file
 
+if TYPE_CHECKING:
+    from fairserve.policy.batch import decide_batch
+
 __all__ = ["Policy", "PolicyError", "builtin_names", "decide", "decide_batch", "load_policy"]
+
+
+def __getattr__(name: str) -> Any:
+    """``decide_batch`` loads on first use: it needs pandas, which deciding one contact does not (PEP 562)."""
+    if name == "decide_batch":
+        from fairserve.policy.batch import decide_batch
+
+        return decide_batch
+    raise AttributeError(f"module 'fairserve.policy' has no attribute {name!r}")
 
 _PACKAGE = "fairserve.policy"
 _FOLDER = "policies"

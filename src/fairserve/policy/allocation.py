@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from fairserve.errors import FairserveError
 from fairserve.policy.evaluator import ARRAY, TEXT_SIGNALS, evaluate
 from fairserve.policy.explain import fmt_value
 from fairserve.policy.schema import CLAIM_FLAGS, CLAIM_SIGNALS, NUMERIC_SIGNALS, Points
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["AllocationResult", "CAllocation", "allocate", "compile_allocation", "points_of"]
 
@@ -145,6 +147,8 @@ class AllocationResult:
 
 def _ranked(points: np.ndarray, checked: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Positions best first: more points, then earlier check-in (more hours before; unknown last), then id."""
+    import pandas as pd
+
     order = pd.DataFrame({"p": points, "c": checked, "i": ids}).sort_values(
         ["p", "c", "i"], ascending=[False, False, True], na_position="last", kind="mergesort"
     )
@@ -186,6 +190,8 @@ def allocate(claimants: pd.DataFrame, policy: Any, goods: int) -> AllocationResu
         ``receives_without_influence``, ``owed_to_influence`` (the outcome differs without reach, in the
         claimant's favour), ``reasons`` (list of sentences) and ``statement`` (the written statement).
     """
+    import pandas as pd
+
     ca = policy.allocation
     if ca is None:
         raise FairserveError(f"policy {policy.name!r} has no [allocation] table: it does not rank claimants")

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from fairserve.policy.schema import CHANNELS, NUMERIC_SIGNALS, PolicySpec, per_channel
 
@@ -126,7 +125,8 @@ class _ArrayOps:
         return np.where(np.isnan(x), 0.0, x)
 
     @staticmethod
-    def isin(x: pd.Categorical, allowed: frozenset[str]) -> np.ndarray:
+    def isin(x: Any, allowed: frozenset[str]) -> np.ndarray:
+        """Whether each value of the categorical ``x`` is one of ``allowed`` (missing: never)."""
         cats = x.categories
         codes = np.flatnonzero(cats.isin(list(allowed)))
         return np.isin(x.codes, codes)

@@ -416,7 +416,7 @@ def parse_policy(data: dict[str, Any], file: str = "<policy>") -> PolicySpec:
 
 def read_policy_file(path: str | Path) -> PolicySpec:
     """Read and validate the TOML policy file at ``path`` (the reading is :func:`fairserve.io.read_toml`'s)."""
-    from fairserve.io import TomlFileError, read_toml
+    from fairserve.io_toml import TomlFileError, read_toml
 
     try:
         data = read_toml(path, "policy")

@@ -28,7 +28,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fairserve.errors import FairserveError
-from fairserve.io import TomlFileError, read_toml
+from fairserve.io_toml import TomlFileError, read_toml
 from fairserve.model import Channel
 
 __all__ = [

@@ -1,0 +1,148 @@
+"""``fairserve policy decide``: apply a policy to a file of contacts, one decision and its reasons per row.
+
+Thin: reads the contacts (validated like every input) and the scores, fills missing need signals from the text
+with the listening classifier (:class:`fairserve.text.TextTriage`), and calls
+:func:`fairserve.policy.decide_batch` -- the one evaluator -- with ``reasons=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.policy import JsonOpt, ProfilesOpt, SyntheticOpt, _scores, policy_app
+from fairserve.errors import FairserveError
+
+__all__ = ["decide_cmd", "decisions_table"]
+
+_CUSTOMER_COLUMNS = ("clv", "profit", "loyalty", "value_percentile", "influence", "followers", "status", "account")
+
+
+def decisions_table(contacts: Any, base: Any, policy: Any, given: list[str], use_text: bool) -> Any:
+    """One row per contact: the contact's id and customer, its decision, and the reasons in plain words.
+
+    ``given`` lists the columns the contacts file declared: need signals it gave win over the text's.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from fairserve.model import to_seconds
+    from fairserve.policy import decide_batch
+
+    frame = contacts.copy()
+    frame["arrival"] = [to_seconds(t.to_pydatetime()) for t in pd.to_datetime(frame["arrival"])]
+    read: dict[str, str] = {}
+    if use_text and "text" in frame.columns and frame["text"].astype(str).str.strip().ne("").any():
+        from fairserve.text import TextTriage
+
+        triage = TextTriage()
+        has_text = frame["text"].astype(str).str.strip().ne("")
+        out = triage.classify(frame.loc[has_text, "text"].tolist())
+        out.index = frame.index[has_text]
+        if "sentiment" not in given:
+            frame["sentiment"] = frame["sentiment"].astype(float) if "sentiment" in frame else np.nan
+            frame.loc[has_text, "sentiment"] = out["sentiment_score"].to_numpy()
+            read["sentiment"] = triage.method["sentiment"]
+        if "severity" not in given:
+            frame.loc[has_text, "severity"] = out["urgency"].to_numpy()
+            read["severity"] = triage.method["urgency"]
+        if "complaint" not in given:
+            frame.loc[has_text, "complaint"] = out["complaint"].to_numpy()
+            read["complaint"] = triage.method["complaint"]
+    if base is not None:
+        cust = base.drop_duplicates("customer_id").assign(customer_id=lambda b: b["customer_id"].astype(str))
+        keep = ["customer_id", *[c for c in _CUSTOMER_COLUMNS if c in cust.columns]]
+        frame = frame.drop(columns=[c for c in _CUSTOMER_COLUMNS if c in frame.columns]).merge(
+            cust[keep], on="customer_id", how="left"
+        )
+    for col in _CUSTOMER_COLUMNS:
+        if col not in frame.columns:
+            frame[col] = None if col in ("status", "account") else np.nan
+    for col in ("sentiment", "reach", "public"):
+        if col not in frame.columns:
+            frame[col] = np.nan
+    dec = decide_batch(frame, policy, reasons=True)
+    table = pd.DataFrame(
+        {
+            "contact_id": frame["contact_id"].to_numpy(),
+            "customer_id": frame["customer_id"].to_numpy() if "customer_id" in frame else None,
+            "channel": frame["channel"].to_numpy(),
+            "tier": dec["tier"].to_numpy(),
+            "queue": dec["queue"].to_numpy(),
+            "rank": dec["rank"].to_numpy(),
+            "head_start_min": dec["head_start_min"].to_numpy(),
+            "influence_min": dec["influence_min"].to_numpy(),
+            "virtual_arrival": dec["virtual_arrival"].to_numpy(),
+            "sla_seconds": dec["sla_seconds"].to_numpy(),
+            "sla_deadline": dec["sla_deadline"].to_numpy(),
+            "guarantee_seconds": dec["guarantee_seconds"].to_numpy(),
+            "pass_window_min": dec["pass_window_min"].to_numpy(),
+            "flags": [" ".join(f) for f in dec["flags"]],
+            "entitlements": [" ".join(g.name for g in gs) for gs in dec["entitlements"]],
+            "reasons": [" | ".join(r.text for r in rs) for rs in dec["reasons"]],
+        }
+    )
+    table.attrs["text_signals"] = read
+    return table
+
+
+@policy_app.command("decide")
+def decide_cmd(
+    contacts: Annotated[Path, typer.Argument(help="Contacts file: contact_id, channel, arrival, customer_id, text, "
+                                             "severity, sentiment, complaint, repeat, reach, public.")],
+    policy: Annotated[str, typer.Option("--policy", help="A built-in policy name or a policy file.")],
+    scores: Annotated[Path | None, typer.Option("--scores", help="Scores file to join on customer_id.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the decisions here (.csv, .parquet or "
+                                             ".jsonl).")] = None,
+    use_text: Annotated[bool, typer.Option("--text/--no-text", help="Read missing need signals from the text.")] = True,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Decide the good rows; write the bad ones "
+                                                "to a side file.")] = False,
+    profiles: ProfilesOpt = None,
+    synthetic: SyntheticOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide every contact of a file under a policy: tier, queue order, SLA, guarantee and reasons per row."""
+    from fairserve import io
+    from fairserve.policy import load_policy
+
+    pol = load_policy(policy)
+    loaded = io.read_contacts(contacts, skip_bad_rows=skip_bad_rows)
+    if loaded.rejects_path is not None:
+        err_console.print(f"{len(loaded.problems)} problem(s); rejected rows written to {loaded.rejects_path}")
+    base = _scores(scores, profiles, synthetic)[0] if scores is not None else None
+    table = decisions_table(loaded.frame, base, pol, io.columns_in_file(contacts), use_text)
+    if base is not None and "customer_id" in table:
+        unknown = table["customer_id"].notna() & ~table["customer_id"].astype(str).isin(base["customer_id"])
+        if unknown.any():
+            err_console.print(f"note: {int(unknown.sum()):,} contact(s) name a customer not in {scores}: decided "
+                              "as unknown senders (lowest tier unless a tier has no conditions)")
+    for signal, how in table.attrs["text_signals"].items():
+        err_console.print(f"note: {signal} read from the text ({how}) where the file gives none")
+    if out is not None:
+        _write(table, out)
+    if as_json:
+        print_json({"policy": {"name": pol.name, "version": pol.version, "hash": pol.content_hash},
+                    "contacts": len(table), "text_signals": table.attrs["text_signals"],
+                    "decisions": table.to_dict(orient="records")})
+        return
+    counts = table["tier"].value_counts()
+    console.print(f"[bold]{pol.name}[/] {pol.version} ({pol.content_hash[:12]}): {len(table):,} contacts decided; "
+                  + ", ".join(f"{t} {int(counts.get(t, 0)):,}" for t in pol.tier_names))
+    if out is not None:
+        console.print(f"wrote {out}")
+
+
+def _write(table: Any, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    name = out.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        table.to_parquet(out, index=False)
+    elif name.endswith((".jsonl", ".ndjson")):
+        table.to_json(out, orient="records", lines=True)
+    elif name.endswith(".csv"):
+        table.to_csv(out, index=False)
+    else:
+        raise FairserveError(f"{out}: write .csv, .parquet or .jsonl")
