@@ -13,6 +13,11 @@ unit (load 0.9), handle mean 1; optionally exponential patience (mean 2) for bot
 * ``simpy``: a ``PriorityResource`` with one process per contact (a request raced against a patience timeout);
 * ``ciw``: a ``priority_classes`` network (``reneging_time_distributions`` for patience).
 
+``--whole`` first prints the table a user sees: ``fairserve simulate`` on a scenario file of this model (the
+built-in ``tier-strict`` policy, one replication, ``--json``), timed as a whole process from start to exit, with
+the ``elapsed_s`` it reports, against simpy run as one whole script (imports, drawing the contacts, the run) in
+the same run; medians of ``--repeat`` runs, and simpy's time over fairserve's.
+
 Each engine runs the requested number of arrivals (ciw, much slower, on fewer unless ``--ciw-arrivals`` says
 otherwise); with ``--repeat K`` every timing is the best of K runs (the machine is shared, so the best run is the
 least disturbed one). Engines are compared in arrivals per second. Run:
@@ -156,6 +161,92 @@ def bench_ciw(n: int, patience: bool) -> tuple[float, float]:
     return dt, float(np.mean([r.waiting_time for r in recs])), len(recs)  # type: ignore[return-value]
 
 
+SIMPY_SCRIPT = """
+import sys, time
+t_start = time.perf_counter()
+import numpy as np
+import simpy
+
+n, agents, rates = int(sys.argv[1]), int(sys.argv[2]), (float(sys.argv[3]), float(sys.argv[4]))
+rng = np.random.default_rng(1)
+lam = sum(rates)
+a = np.cumsum(rng.exponential(1 / lam, n)).tolist()
+k = (rng.uniform(size=n) >= rates[0] / lam).astype(int).tolist()
+s = rng.exponential(1.0, n).tolist()
+waits = [[], []]
+env = simpy.Environment()
+desk = simpy.PriorityResource(env, capacity=agents)
+
+def contact(i):
+    with desk.request(priority=k[i]) as req:
+        yield req
+        waits[k[i]].append(env.now - a[i])
+        yield env.timeout(s[i])
+
+def source():
+    for i in range(n):
+        yield env.timeout(a[i] - env.now)
+        env.process(contact(i))
+
+env.process(source())
+t0 = time.perf_counter()
+env.run()
+print("run_s", time.perf_counter() - t0, "mean_wait", [sum(w) / len(w) for w in waits])
+"""
+
+
+def _scenario_toml(n: int) -> str:
+    lam = sum(RATES)
+    segments = "".join(
+        f'[[segments]]\nname = "{name}"\narrival_rate = {rate}\nhandle_mean = 1.0\ntier = "{name}"\n'
+        for name, rate in zip(("gold", "basic"), RATES, strict=True)
+    )
+    return f'name = "mm{AGENTS}"\n[center]\nagents = {AGENTS}\nduration = {n / lam!r}\nwarmup = 0.0\n{segments}'
+
+
+def _process(cmd: list[str]) -> tuple[float, str]:
+    import subprocess
+
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return time.perf_counter() - t0, run.stdout
+
+
+def bench_whole(n: int, repeat: int, skip_simpy: bool) -> list[tuple[str, float, str]]:
+    """Median whole-process times: ``fairserve simulate`` (and its ``elapsed_s``) and simpy's whole script."""
+    import json
+    import statistics
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    cli = Path(sys.executable).with_name("fairserve")
+    fairserve = [str(cli)] if cli.exists() else [sys.executable, "-m", "fairserve"]
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Path(tmp) / "mm50.toml"
+        scenario.write_text(_scenario_toml(n))
+        script = Path(tmp) / "simpy_mm50.py"
+        script.write_text(SIMPY_SCRIPT)
+        runs: dict[str, list[tuple[float, float, str]]] = {"fairserve": [], "simpy": []}
+        for _ in range(max(1, repeat)):
+            wall, out = _process([*fairserve, "simulate", str(scenario), "--policy", "tier-strict",
+                                  "--replications", "1", "--json"])
+            payload = json.loads(out)
+            segs = payload["policies"]["tier-strict"]["segments"]
+            waits = ", ".join(f"{name} {segs[name]['mean_wait']:.4f}" for name in ("gold", "basic"))
+            runs["fairserve"].append((wall, float(payload["elapsed_s"]), waits))
+            if not skip_simpy:
+                wall, out = _process([sys.executable, str(script), str(n), str(AGENTS), *map(str, RATES)])
+                words = out.split()
+                runs["simpy"].append((wall, float(words[1]), " ".join(words[3:])))
+    rows = []
+    for name, got in runs.items():
+        if got:
+            rows.append((name, statistics.median(r[0] for r in got), statistics.median(r[1] for r in got),
+                         got[0][2]))
+    return rows  # type: ignore[return-value]
+
+
 def best(run: Any, repeat: int, *args: Any) -> Any:
     """The run with the least time of ``repeat`` runs of ``run(*args)`` (its other outputs with it)."""
     runs = [run(*args) for _ in range(max(1, repeat))]
@@ -169,12 +260,33 @@ def main() -> None:
     ap.add_argument("--python-arrivals", type=int, default=None, help="default: --arrivals")
     ap.add_argument("--skip", nargs="*", default=[], help="any of: simpy ciw python")
     ap.add_argument("--repeat", type=int, default=1, help="best of this many runs per engine")
+    ap.add_argument("--whole", action="store_true", help="first the whole-process table (fairserve simulate)")
+    ap.add_argument("--only-whole", action="store_true", help="the whole-process table alone")
     args = ap.parse_args()
     n = args.arrivals
     print(
         f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, numpy {np.__version__}"
     )
+    if args.whole or args.only_whole:
+        import datetime as dt
+        import os
+
+        rows = bench_whole(n, args.repeat, "simpy" in args.skip)
+        simpy_row = next((r for r in rows if r[0] == "simpy"), None)
+        print(f"\nwhole processes, {n:,} arrivals, M/M/{AGENTS}, two strict-priority classes, load 0.9; "
+              f"medians of {max(1, args.repeat)} run(s), {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+              f"{os.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print("| command | whole process | in-process run | simpy / this, whole | simpy / this, run | mean waits |")
+        print("|---|---|---|---|---|---|")
+        for name, wall, inner, waits in rows:
+            label = ("`fairserve simulate mm50.toml --policy tier-strict --replications 1 --json` (run: elapsed_s)"
+                     if name == "fairserve" else "simpy, one script (run: env.run())")
+            ratio_w = f"{simpy_row[1] / wall:.1f}x" if simpy_row else "n/a"
+            ratio_r = f"{simpy_row[2] / inner:.1f}x" if simpy_row else "n/a"
+            print(f"| {label} | {wall:.2f} s | {inner:.2f} s | {ratio_w} | {ratio_r} | {waits} |")
+        if args.only_whole:
+            return
     print(f"M/M/{AGENTS}, two strict-priority classes, load 0.9, handle mean 1")
     print(
         f"{'patience':<9}{'engine':<35}{'arrivals':>10}{'seconds':>10}{'arrivals/s':>13}{'mean wait':>11}{'x simpy':>9}"

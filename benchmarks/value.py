@@ -14,6 +14,13 @@ runs. pymc-marketing is run with ``--pymc-python`` (a separate environment; it i
 reported as not installed when that interpreter cannot import it.
 
     python benchmarks/value.py --customers 1000000 --repeats 1 --out-md /tmp/value.md
+
+The first table (``--mode whole``, the default) times what a user runs, as whole processes from start to exit,
+imports and file reading included: the ``fairserve value`` commands on the log as CSV and as Parquet (``fit``
+then ``score``, two processes; and ``fit --scores-out``, one), against lifetimes run as one whole script on the
+same file (read, RFM summary, BG/NBD + Gamma-Gamma fit, p_alive and 12-month CLV, scores written to Parquet), in
+the same run. Each is the median of ``--repeats`` runs; the ratio is lifetimes' time (or peak memory) over
+fairserve's. ``--mode library`` gives the per-stage table of library calls described above; ``--mode both`` both.
 """
 
 from __future__ import annotations
@@ -211,6 +218,130 @@ def spawn_measured(lib: str, data: Path, python: str, timeout: float, memory_lim
     return result
 
 
+# ---------------------------------------------------------------------------- whole processes (the CLI)
+
+LIFETIMES_SCRIPT = """
+import sys, warnings
+import pandas as pd
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.utils import summary_data_from_transaction_data
+
+warnings.filterwarnings("ignore")
+src, out = sys.argv[1], sys.argv[2]
+if src.endswith(".parquet"):
+    log = pd.read_parquet(src)
+else:
+    log = pd.read_csv(src, dtype={"customer_id": str}, parse_dates=["date"])
+s = summary_data_from_transaction_data(log, "customer_id", "date", monetary_value_col="amount", freq="D")
+bgf = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+ggf = GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
+s["p_alive"] = bgf.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
+s["clv"] = ggf.customer_lifetime_value(bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+                                       time=12, discount_rate=0.01, freq="D")
+s.to_parquet(out)
+print("clv_total", float(s["clv"].sum()), "customers", len(s))
+"""
+
+
+def run_process(cmd: list[str], timeout: float) -> dict[str, Any]:
+    """Run ``cmd`` as a whole process; its wall time from start to exit and its peak RSS (``os.wait4``)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                return {"error": f"timed out after {timeout:.0f} s"}
+            time.sleep(0.01)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        tail = errors.strip().splitlines()[-1] if errors.strip() else ""
+        return {"error": f"exit {os.waitstatus_to_exitcode(status)}: {tail}"}
+    return {"wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024.0, "stdout": text}
+
+
+def whole_commands(data: Path, work: Path) -> dict[str, list[list[str]]]:
+    """What each contender types, as lists of whole processes run one after the other."""
+    cli = Path(sys.executable).with_name("fairserve")
+    fairserve = [str(cli)] if cli.exists() else [sys.executable, "-m", "fairserve"]
+    model, scores = str(work / "model.json"), str(work / "scores.parquet")
+    script = work / "lifetimes_clv.py"
+    script.write_text(LIFETIMES_SCRIPT)
+    return {
+        "fairserve value fit --scores-out": [[*fairserve, "value", "fit", str(data), "--scores-out", scores]],
+        "fairserve value fit; value score": [
+            [*fairserve, "value", "fit", str(data), "--out", model],
+            [*fairserve, "value", "score", str(data), "--model", model, "--out", scores],
+        ],
+        "lifetimes (one script)": [[sys.executable, str(script), str(data), str(work / "lifetimes.parquet")]],
+    }
+
+
+def bench_whole(data: Path, repeats: int, timeout: float, skip: set[str]) -> dict[str, dict[str, Any]]:
+    """Median wall time and peak RSS of each contender's processes on ``data`` (runs interleaved)."""
+    results: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = whole_commands(data, Path(tmp))
+        for i in range(repeats):
+            for name, steps in commands.items():
+                if any(s in name for s in skip) or "error" in (results.get(name) or [{}])[-1]:
+                    continue
+                print(f"  {data.suffix[1:]}: {name} ({i + 1}/{repeats}) ...", file=sys.stderr, flush=True)
+                runs = [run_process(cmd, timeout) for cmd in steps]
+                bad = next((r for r in runs if "error" in r), None)
+                results.setdefault(name, []).append(bad or {
+                    "wall": sum(r["wall"] for r in runs),
+                    "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                })
+    out: dict[str, dict[str, Any]] = {}
+    for name, runs in results.items():
+        ok = [r for r in runs if "error" not in r]
+        out[name] = runs[-1] if not ok else {
+            "wall": statistics.median(r["wall"] for r in ok),
+            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok),
+            "runs": len(ok),
+        }
+    return out
+
+
+def whole_table(by_format: dict[str, dict[str, dict[str, Any]]]) -> str:
+    lines = ["| input | command (whole processes) | wall time | peak RSS (MiB) | lifetimes / this, time "
+             "| lifetimes / this, memory |", "|---|---|---|---|---|---|"]
+    for fmt, results in by_format.items():
+        peer = results.get("lifetimes (one script)", {})
+        for name, r in results.items():
+            if "error" in r:
+                lines.append(f"| {fmt} | {name} | {r['error']} | | | |")
+                continue
+            ratio_t = ratio_m = "n/a"
+            if "wall" in peer:
+                ratio_t = f"{peer['wall'] / r['wall']:.1f}x"
+                ratio_m = f"{peer['peak_rss_mb'] / r['peak_rss_mb']:.2f}x"
+            lines.append(f"| {fmt} | `{name}` | {r['wall']:.2f} s | {r['peak_rss_mb']:,.0f} | {ratio_t} "
+                         f"| {ratio_m} |")
+    return "\n".join(lines)
+
+
+def write_csv(parquet: Path, csv: Path) -> None:
+    """The same log as CSV (``customer_id,date,amount``, dates YYYY-MM-DD), as a user would have it."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet)
+    table = table.set_column(1, "date", pc.strftime(table["date"], "%Y-%m-%d"))
+    pcsv.write_csv(table, csv, pcsv.WriteOptions(quoting_style="none"))
+
+
 # -------------------------------------------------------------------------------------------- report
 
 
@@ -296,6 +427,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="DuckDB memory limit for fairserve, e.g. 1GB (default: summarise sizes it from the log)")
     ap.add_argument("--out-md", type=Path, default=None, help="append the tables to this Markdown file")
     ap.add_argument("--json-out", type=Path, default=None)
+    ap.add_argument("--mode", choices=("whole", "library", "both"), default="whole",
+                    help="whole processes (the CLI), library calls by stage, or both")
+    ap.add_argument("--formats", default="csv,parquet", help="inputs of the whole-process table")
+    ap.add_argument("--skip", default="", help="comma-separated contenders to leave out of the whole table")
     ap.add_argument("--child", choices=LIBS, help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -308,8 +443,17 @@ def main(argv: list[str] | None = None) -> None:
         rows = generate(args.customers, data)
         print(f"generated {rows:,} transactions for {args.customers:,} customers in "
               f"{time.perf_counter() - t0:.1f} s -> {data}", file=sys.stderr)
+        whole: dict[str, dict[str, dict[str, Any]]] = {}
+        if args.mode in ("whole", "both"):
+            for fmt in args.formats.split(","):
+                path = data
+                if fmt == "csv":
+                    path = data.with_suffix(".csv")
+                    write_csv(data, path)
+                whole[f"{fmt} ({path.stat().st_size / 2**20:,.0f} MiB)"] = bench_whole(
+                    path, args.repeats, args.timeout, {s for s in args.skip.split(",") if s})
         results: dict[str, dict[str, Any]] = {}
-        for lib in args.libs.split(","):
+        for lib in args.libs.split(",") if args.mode in ("library", "both") else []:
             python = args.pymc_python if lib == "pymc-marketing" else sys.executable
             runs = []
             for i in range(args.repeats):
@@ -322,15 +466,21 @@ def main(argv: list[str] | None = None) -> None:
             if "error" not in results[lib]:
                 print(f"  {lib}: end to end {results[lib]['times']['end to end']:.1f} s, "
                       f"peak {results[lib]['peak_rss_mb']:.0f} MiB", file=sys.stderr, flush=True)
-        for lib, ll in loglik_at(data, results).items():
-            results[lib]["bgnbd_loglik"] = ll
+        if results:
+            for lib, ll in loglik_at(data, results).items():
+                results[lib]["bgnbd_loglik"] = ll
     cmd = "python benchmarks/value.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     report = (
         f"### {args.customers:,} customers, {rows:,} transactions\n\n"
         f"`{cmd}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; medians of {args.repeats} run(s).\n\n"
-        f"{table(results)}\n\n{param_table(results)}\n"
+        f"Python {platform.python_version()}; medians of {args.repeats} run(s); load average at the end "
+        f"{load}.\n\n"
     )
+    if whole:
+        report += f"{whole_table(whole)}\n\n"
+    if results:
+        report += f"{table(results)}\n\n{param_table(results)}\n"
     print(report)
     if args.out_md is not None:
         with args.out_md.open("a") as handle:
