@@ -29,6 +29,9 @@ Policies = Annotated[
 Replications = Annotated[int, typer.Option("--replications", "-r", min=1, help="Independent replications.")]
 Seed = Annotated[int, typer.Option("--seed", help="Root seed (replications get SeedSequence children).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+Currency = Annotated[
+    str, typer.Option("--currency", help="Symbol or code put on every amount of money, e.g. €, £, EUR.")
+]
 Scores = Annotated[
     Path | None,
     typer.Option("--customers", help="Scored customer base (CSV or Parquet): customer_id, clv, influence, ..."),
@@ -39,7 +42,10 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 
 def _ci(row: dict[str, Any], key: str) -> str:
-    lo, hi = row[f"{key}_ci95"]
+    """Mean and 95% interval, cut to the quantity's range (waits and counts are never negative)."""
+    from fairserve.report.fmt import clip_interval
+
+    lo, hi = clip_interval(*row[f"{key}_ci95"])
     return f"{_fmt(row[key])} [{_fmt(lo)}, {_fmt(hi)}]"
 
 
@@ -74,6 +80,7 @@ def simulate(
     json_out: Json = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
     customers: Scores = None,
+    currency: Currency = "$",
 ) -> None:
     """Simulate the contact centre under each policy; compare waits, abandonment, displacements and costs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -83,6 +90,10 @@ def simulate(
     scen = load_scenario(scenario)
     base = None if customers is None else read_scores(customers)
     policies = policy or ["fifo"]
+    from fairserve.report.staffing import overload_warnings
+
+    for warning in overload_warnings(scen):  # said before the run, whose waits would only say "it grew"
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     with Progress(
         TextColumn("simulating"),
         BarColumn(),
@@ -95,13 +106,21 @@ def simulate(
         result = compare_policies(scen, policies, replications, seed, base, progress=lambda _r: bar.advance(task))
     if report is not None:
         from fairserve.report import write_report
+        from fairserve.sim.engine import resolve_policy
 
-        write_report(result, report)
+        command = " ".join(
+            ["fairserve simulate", str(scenario), *(f"-p {p}" for p in policies), f"-r {replications}",
+             f"--seed {seed}", *([f"--customers {customers}"] if customers is not None else [])]
+        )
+        loaded = dict(resolve_policy(p) for p in policies)
+        write_report(result, report, scenario=scen, policies=loaded, currency=currency, command=command)
         err_console.print(f"report written to {report}")
     if json_out:
         print_json(result)
         return
     from rich.table import Table
+
+    from fairserve.report.fmt import money
 
     unit = result["time_unit"]
     console.print(f"SLA measured against the scenario's targets: {result['targets_text']}")
@@ -135,7 +154,7 @@ def simulate(
                 _fmt(row["promise_kept"]),
                 _fmt(row["abandon_rate"]),
                 f"{_fmt(row['overtaken'])} ({_fmt(row['overtaken_by_influence'])})",
-                f"{row['revenue_at_risk']:,.0f}",
+                money(row["revenue_at_risk"], currency),
                 f"{row['reputational_exposure']:,.0f}",
             )
         console.print(table)

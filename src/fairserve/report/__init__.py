@@ -1,18 +1,58 @@
-"""Reports: a policy comparison as a self-contained HTML page with inline SVG charts."""
+"""Reports: the policy comparison as one self-contained HTML page with interactive Plotly charts, offline.
+
+:func:`render_html` builds the page (pure); :func:`write_report` adds what the scenario and the policy files
+tell (staffing for the targets, overload warnings, where each policy came from) and writes the file.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from fairserve.report.fmt import DEFAULT_CURRENCY
 from fairserve.report.html import render_html
 
-__all__ = ["render_html", "write_report"]
+__all__ = ["render_html", "report_html", "write_report"]
 
 
-def write_report(result: dict[str, Any], path: str | Path, title: str | None = None) -> Path:
-    """Write :func:`render_html` of ``result`` to ``path`` (UTF-8) and return the path."""
+def report_html(
+    result: dict[str, Any],
+    *,
+    scenario: Any = None,
+    policies: dict[str, Any] | None = None,
+    whatifs: dict[str, dict[str, Any]] | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    command: str | None = None,
+    title: str | None = None,
+) -> str:
+    """The full report of a comparison: :func:`render_html` with staffing, warnings and policy files filled in.
+
+    ``scenario`` (a :class:`fairserve.sim.Scenario`) gives the staffing section and the overload warnings;
+    ``policies`` maps each label to its loaded :class:`fairserve.policy.Policy` (its ``source`` and tier order).
+    """
+    staffing = warnings = None
+    if scenario is not None:
+        from fairserve.report.staffing import overload_warnings, staffing_table
+
+        order = {k: list(p.tier_names) for k, p in (policies or {}).items() if hasattr(p, "tier_names")}
+        staffing = staffing_table(scenario, result, order)
+        warnings = overload_warnings(scenario)
+    files = {k: str(getattr(p, "source", k)) for k, p in (policies or {}).items()}
+    return render_html(
+        result,
+        title,
+        currency=currency,
+        staffing=staffing,
+        whatifs=whatifs,
+        policy_files=files,
+        command=command,
+        warnings=warnings,
+    )
+
+
+def write_report(result: dict[str, Any], path: str | Path, title: str | None = None, **kwargs: Any) -> Path:
+    """Write :func:`report_html` of ``result`` to ``path`` (UTF-8, folders made as needed) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(result, title), encoding="utf-8")
+    path.write_text(report_html(result, title=title, **kwargs), encoding="utf-8")
     return path

@@ -1,80 +1,248 @@
-"""Matplotlib charts of a policy comparison, returned as inline SVG text (no files, no network).
+"""Interactive Plotly charts of a policy comparison (figures only; :mod:`fairserve.report.html` places them).
 
-Each chart is a grouped bar chart: one group per segment, one bar per policy, with the 95% interval over
-replications as an error bar where there is one.
+Every chart has one colour per policy, the same in every chart, from the Okabe-Ito palette (safe for the
+common colour-blindnesses). Deciles run D1..D10 left to right; intervals are the 95% intervals over
+replications, cut to what the quantity can be (a wait is never negative, a share never above 1).
 """
 
 from __future__ import annotations
 
-import io
+import math
 from typing import Any
 
-import matplotlib
-import numpy as np
-from matplotlib.figure import Figure
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-__all__ = ["abandonment_chart", "bar_chart", "displacement_chart", "wait_chart"]
+from fairserve.report.fmt import DEFAULT_CURRENCY, clip_interval, ordered
 
-# text stays text (smaller, searchable); a fixed salt gives stable ids, so the same result gives the same SVG
-_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-_RC: Any = {"svg.fonttype": "none", "svg.hashsalt": "fairserve"}
+__all__ = [
+    "COLOURS",
+    "cost_chart",
+    "decile_wait_chart",
+    "displacement_chart",
+    "service_chart",
+    "staffing_chart",
+]
 
-
-def _svg(fig: Figure) -> str:
-    """The figure as SVG text; a bare ``Figure`` (no pyplot), so no global backend or state is touched."""
-    buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    text = buf.getvalue()
-    return text[text.index("<svg") :]  # drop the XML prolog: the SVG is inlined in HTML
-
-
-def bar_chart(result: dict[str, Any], metric: str, title: str, ylabel: str, *, overlay: str | None = None) -> str:
-    """Grouped bars of ``metric`` per segment (x) and policy (colour); ``overlay`` hatches a part of each bar."""
-    policies = list(result["policies"])
-    segments: list[str] = []
-    for entry in result["policies"].values():
-        segments += [s for s in entry["segments"] if s not in segments]
-    x = np.arange(len(segments))
-    width = 0.8 / max(len(policies), 1)
-    fig = Figure(figsize=(max(5.0, 1.2 * len(segments) + 2), 3.2))
-    ax = fig.subplots()
-    for k, label in enumerate(policies):
-        rows = result["policies"][label]["segments"]
-        vals = np.array([rows.get(s, {}).get(metric, np.nan) for s in segments], dtype=float)
-        cis = np.array([rows.get(s, {}).get(f"{metric}_ci95", [np.nan, np.nan]) for s in segments], dtype=float)
-        err = np.vstack([vals - cis[:, 0], cis[:, 1] - vals])
-        err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
-        pos = x - 0.4 + width * (k + 0.5)
-        colour = _COLOURS[k % len(_COLOURS)]  # one colour per policy, the same in every chart
-        ax.bar(pos, np.nan_to_num(vals), width, yerr=err, capsize=2, label=label, color=colour)
-        if overlay is not None:
-            part = np.array([rows.get(s, {}).get(overlay, np.nan) for s in segments], dtype=float)
-            ax.bar(pos, np.nan_to_num(part), width, color="none", edgecolor="black", hatch="///", linewidth=0.5)
-    ax.set_xticks(x, segments)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
+_LAYOUT: dict[str, Any] = {
+    "template": "plotly_white",
+    "height": 380,
+    "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
+    "barmode": "group",
+    "legend": {"orientation": "h", "y": -0.18},
+    "font": {"family": "system-ui, sans-serif", "size": 12},
+    "separators": ".,",
+}
 
 
-def wait_chart(result: dict[str, Any]) -> str:
-    """Mean wait by segment per policy."""
-    return bar_chart(result, "mean_wait", "Mean wait by segment (95% CI)", f"wait ({result['time_unit']})")
+def colour(k: int) -> str:
+    """The colour of the ``k``-th policy."""
+    return COLOURS[k % len(COLOURS)]
 
 
-def abandonment_chart(result: dict[str, Any]) -> str:
-    """Abandonment rate by segment per policy."""
-    return bar_chart(result, "abandon_rate", "Abandonment by segment (95% CI)", "share abandoned")
+def _values(rows: dict[str, Any], names: list[str], metric: str, upper: float | None) -> dict[str, list[float]]:
+    """Means and error-bar lengths of ``metric`` for groups ``names`` (intervals cut to ``[0, upper]``)."""
+    y, plus, minus = [], [], []
+    for name in names:
+        row = rows.get(name, {})
+        v = row.get(metric, math.nan)
+        v = math.nan if v is None else float(v)
+        ci = row.get(f"{metric}_ci95", [math.nan, math.nan])
+        lo, hi = clip_interval(ci[0], ci[1], 0.0, upper)
+        y.append(v)
+        plus.append(max(hi - v, 0.0) if math.isfinite(hi) and math.isfinite(v) else 0.0)
+        minus.append(max(v - lo, 0.0) if math.isfinite(lo) and math.isfinite(v) else 0.0)
+    return {"y": y, "plus": plus, "minus": minus}
 
 
-def displacement_chart(result: dict[str, Any]) -> str:
-    """Later arrivals served first, per contact; the hatched part is owed to influence alone."""
-    return bar_chart(
-        result,
-        "overtaken",
-        "Overtaken per contact by later arrivals (hatched: by influence)",
-        "overtakes per contact",
-        overlay="overtaken_by_influence",
+def _bars(
+    fig: go.Figure,
+    result: dict[str, Any],
+    section: str,
+    metric: str,
+    *,
+    col: int = 1,
+    row: int = 1,
+    names: list[str] | None = None,
+    upper: float | None = None,
+    hover: str = "%{y:,.3g}",
+    legend: bool = True,
+) -> None:
+    """One bar per policy for each group of ``section`` (x), with its interval as an error bar."""
+    if names is None:
+        names = []
+        for entry in result["policies"].values():
+            names += [n for n in entry.get(section, {}) if n not in names]
+        if section.endswith("deciles"):
+            names = ordered(names)
+    for k, (label, entry) in enumerate(result["policies"].items()):
+        v = _values(entry.get(section, {}), names, metric, upper)
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=v["y"],
+                name=label,
+                legendgroup=label,
+                showlegend=legend,
+                marker_color=colour(k),
+                error_y={"type": "data", "array": v["plus"], "arrayminus": v["minus"], "thickness": 1, "width": 3},
+                hovertemplate=f"{label}<br>%{{x}}: {hover}<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
+
+
+def decile_wait_chart(result: dict[str, Any], section: str = "value_deciles") -> go.Figure:
+    """Waits per decile (``value_deciles`` or ``influence_deciles``), per policy: mean, 90th and 95th percentile.
+
+    The simulator gives each decile's mean wait and its 90th and 95th percentiles (over all arrivals, zero for
+    those answered at once); the three side by side show where the distribution's bulk and its tail lie.
+    """
+    what = "value" if section.startswith("value") else "influence"
+    unit = result["time_unit"]
+    fig = make_subplots(
+        rows=1, cols=3, subplot_titles=("mean wait", "90th percentile", "95th percentile"), horizontal_spacing=0.06
     )
+    for col, metric in enumerate(("mean_wait", "p90_wait", "p95_wait"), start=1):
+        _bars(fig, result, section, metric, col=col, legend=col == 1, hover=f"%{{y:,.3g}} {unit}s")
+    fig.update_layout(
+        **_LAYOUT,
+        title={"text": f"Wait by {what} decile (D1 lowest, D10 highest; {unit}s)", "font": {"size": 15}},
+    )
+    fig.update_yaxes(rangemode="tozero", tickformat=",")
+    fig.update_yaxes(title_text=f"{unit}s", row=1, col=1)
+    return fig
+
+
+def service_chart(result: dict[str, Any]) -> go.Figure:
+    """Service level against the scenario's targets and abandonment, per channel and per tier, per policy."""
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        subplot_titles=(
+            "answered within the target, by channel",
+            "answered within the target, by tier",
+            "abandoned, by channel",
+            "abandoned, by tier",
+        ),
+        vertical_spacing=0.16,
+        horizontal_spacing=0.08,
+    )
+    pct = "%{y:.1%}"
+    _bars(fig, result, "channels", "sla", row=1, col=1, upper=1.0, hover=pct)
+    _bars(fig, result, "tiers", "sla", row=1, col=2, upper=1.0, hover=pct, legend=False)
+    _bars(fig, result, "channels", "abandon_rate", row=2, col=1, upper=1.0, hover=pct, legend=False)
+    _bars(fig, result, "tiers", "abandon_rate", row=2, col=2, upper=1.0, hover=pct, legend=False)
+    targets = result.get("targets", {})
+    channels = [c for c in targets if any(c in e.get("channels", {}) for e in result["policies"].values())]
+    if channels:
+        fig.add_trace(
+            go.Scatter(
+                x=channels,
+                y=[targets[c]["share"] for c in channels],
+                mode="markers",
+                marker={"symbol": "line-ew-open", "size": 40, "color": "#444", "line": {"width": 2}},
+                name="target share",
+                hovertemplate="target: %{y:.0%} of %{x} contacts in time<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.update_layout(**{**_LAYOUT, "height": 640})
+    title = "Service level against the scenario's targets, and abandonment"
+    fig.update_layout(title={"text": title, "font": {"size": 15}})
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return fig
+
+
+def displacement_chart(result: dict[str, Any]) -> go.Figure:
+    """Later arrivals served first, per contact and value decile; and how many of them passed by influence alone."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(
+            "overtaken per contact, by value decile (all reasons)",
+            "of which by the overtaker's influence alone",
+        ),
+        horizontal_spacing=0.08,
+    )
+    section = "value_deciles" if any(e.get("value_deciles") for e in result["policies"].values()) else "tiers"
+    _bars(fig, result, section, "overtaken", col=1)
+    _bars(fig, result, section, "overtaken_by_influence", col=2, legend=False)
+    fig.update_layout(**_LAYOUT, title={"text": "Who is bumped, and by whom", "font": {"size": 15}})
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def cost_chart(result: dict[str, Any], currency: str = DEFAULT_CURRENCY) -> go.Figure:
+    """Revenue at risk and reputational exposure side by side, one bar per policy."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(f"revenue at risk ({currency}, per run)", "reputational exposure (reach x negativity)"),
+        horizontal_spacing=0.1,
+    )
+    for col, metric in enumerate(("revenue_at_risk", "reputational_exposure"), start=1):
+        for k, (label, entry) in enumerate(result["policies"].items()):
+            v = _values(entry.get("all", {}), ["all"], metric, None)
+            hover = f"{currency}%{{y:,.0f}}" if col == 1 else "%{y:,.0f}"
+            fig.add_trace(
+                go.Bar(
+                    x=[label],
+                    y=v["y"],
+                    name=label,
+                    legendgroup=label,
+                    showlegend=col == 1,
+                    marker_color=colour(k),
+                    error_y={"type": "data", "array": v["plus"], "arrayminus": v["minus"], "thickness": 1},
+                    hovertemplate=f"{label}: {hover}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(**_LAYOUT, title={"text": "What each policy costs", "font": {"size": 15}})
+    fig.update_layout(barmode="relative")
+    fig.update_yaxes(tickformat=",", rangemode="tozero")
+    fig.update_yaxes(tickprefix=currency if not currency.isalpha() else "", row=1, col=1)
+    return fig
+
+
+def staffing_chart(table: dict[str, Any], policies: list[str]) -> go.Figure:
+    """Agents each policy needs per channel for every tier to meet the target, beside the any-order need."""
+    channels = list(table["channels"])
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=channels,
+            y=[table["channels"][c]["any_order"] for c in channels],
+            name="any order (Erlang A)",
+            marker_color="#bbbbbb",
+            hovertemplate="any order: %{y} agents for %{x}<extra></extra>",
+        )
+    )
+    for k, label in enumerate(policies):
+        needs = table["policies"].get(label, {})
+        fig.add_trace(
+            go.Bar(
+                x=channels,
+                y=[needs.get(c) for c in channels],
+                name=f"{label}: every tier",
+                marker_color=colour(k),
+                hovertemplate=f"{label}: %{{y}} agents for every tier of %{{x}}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=channels,
+            y=[table["staffed"].get(c) for c in channels],
+            mode="markers",
+            marker={"symbol": "line-ew-open", "size": 40, "color": "#444", "line": {"width": 2}},
+            name="agents in the scenario (its pool)",
+            hovertemplate="the scenario staffs %{x}'s pool with %{y} agents<extra></extra>",
+        )
+    )
+    fig.update_layout(**_LAYOUT, title={"text": "Agents needed for the targets", "font": {"size": 15}})
+    fig.update_yaxes(title_text="agents", rangemode="tozero")
+    return fig

@@ -1,0 +1,98 @@
+"""The JSON summary of a comparison: the verdict and its numbers, the top line per policy, deciles in order.
+
+What ``fairserve demo`` writes as ``summary.json`` and prints with ``--json``; the report's verdict paragraph is
+``summary["verdict"]["text"]``, so a reader (or a test) can check the page against these numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fairserve.report.fmt import DEFAULT_CURRENCY, ordered
+from fairserve.report.verdict import answer, baseline_of, contrast, focus_of, verdict
+
+__all__ = ["TOP_LINE", "summary"]
+
+TOP_LINE = (
+    "mean_wait",
+    "p95_wait",
+    "sla",
+    "promise_kept",
+    "abandon_rate",
+    "overtaken",
+    "overtaken_by_influence",
+    "revenue_at_risk",
+    "reputational_exposure",
+)
+
+
+def _clean(x: Any) -> Any:
+    """NaN and infinities as None, so the summary is strict JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    return x
+
+
+def summary(
+    result: dict[str, Any],
+    *,
+    currency: str = DEFAULT_CURRENCY,
+    whatifs: dict[str, dict[str, Any]] | None = None,
+    staffing: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The comparison in brief: verdict, the answer for the focus policy, per-policy top line and deciles.
+
+    Returns ``{"scenario", "seed", "replications", "time_unit", "currency", "targets", "baseline", "focus",
+    "answer", "verdict": {...}, "policies": {label: {"policy", "all", "value_deciles", "influence_deciles",
+    "tiers", "channels"}}, "whatifs", "staffing"}``, each group with the :data:`TOP_LINE` metrics and their
+    ``*_ci95``; deciles in order D1..D10; NaN written as null.
+    """
+    focus = focus_of(result)
+    base = baseline_of(result)
+    policies: dict[str, Any] = {}
+    for label, entry in result["policies"].items():
+        out: dict[str, Any] = {"policy": entry.get("policy", {}), "arrivals": entry.get("arrivals")}
+        for section in ("all", "tiers", "channels", "value_deciles", "influence_deciles"):
+            groups = entry.get(section) or {}
+            names = ordered(groups) if section.endswith("deciles") else list(groups)
+            out[section] = {
+                g: {m: groups[g].get(m) for k in TOP_LINE for m in (k, f"{k}_ci95") if m in groups[g]}
+                for g in names
+            }
+        out["all"] = out["all"].get("all", {})
+        policies[label] = out
+    said = verdict(result, currency)
+    return _clean(
+        {
+            "scenario": result["scenario"],
+            "seed": result["seed"],
+            "replications": result["replications"],
+            "time_unit": result["time_unit"],
+            "currency": currency,
+            "targets": result["targets"],
+            "targets_text": result["targets_text"],
+            "baseline": base,
+            "focus": focus,
+            "answer": answer(contrast(result, focus, base), currency) if focus else "",
+            "verdict": said,
+            "policies": policies,
+            "whatifs": {
+                role: {
+                    "customer": w["customer"],
+                    "segment": w["segment"],
+                    "target": w["target"],
+                    "policies": {
+                        k: {m: v[m] for m in ("tier", "mean_wait", "mean_wait_ci95", "p_abandon", "p_sla")}
+                        for k, v in w["policies"].items()
+                    },
+                }
+                for role, w in (whatifs or {}).items()
+            },
+            "staffing": staffing,
+        }
+    )
