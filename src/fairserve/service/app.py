@@ -1,0 +1,193 @@
+"""The FastAPI application factory: :func:`create_app` builds one worker's app from :class:`Settings`.
+
+Every error is answered as JSON naming the problem: ``{"error": "...", "field": "..."}`` (a validation error also
+lists each bad field under ``problems``); malformed JSON is 400, an oversized body 413, a bad field 422, a missing
+or unknown key 401, another role's route 403. Logs are JSON lines carrying ids only (contact, customer, agent,
+request), never names, e-mail addresses, phone numbers or message text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fairserve.errors import FairserveError
+from fairserve.service.auth import token_secret
+from fairserve.service.intake import Triage
+from fairserve.service.policies import PolicyHolder, activate, policy_text, store_policy
+from fairserve.service.routes.deps import ApiError
+from fairserve.service.settings import Settings
+from fairserve.service.store import make_engine, policies, upgrade
+
+__all__ = ["Service", "create_app", "ensure_policy"]
+
+log = logging.getLogger("fairserve.service")
+
+
+@dataclass
+class Service:
+    """What one worker holds: settings, the database engine, the policy holder, the text triage and the clock."""
+
+    settings: Settings
+    engine: Engine
+    holder: PolicyHolder
+    triage: Triage
+    clock: Callable[[], float] = time.time
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def token_secret(self) -> bytes:
+        """The key of customer tokens (configured, or made once and kept in the database)."""
+        if "token_secret" not in self.extra:
+            self.extra["token_secret"] = token_secret(self.engine, self.settings.token_secret)
+        return bytes(self.extra["token_secret"])
+
+    def log(self, event: str, **ids: Any) -> None:
+        """One structured log line (ids and counts only)."""
+        if log.isEnabledFor(logging.INFO):
+            log.info(json.dumps({"event": event, **ids}, default=str))
+
+
+def ensure_policy(engine: Engine, name_or_path: str, now: float) -> None:
+    """Store and activate ``name_or_path`` when the database has no active policy yet."""
+    with engine.begin() as conn:
+        active = conn.execute(select(policies.c.hash).where(policies.c.role == "active")).first()
+        if active is not None:
+            return
+        text, source = policy_text(name_or_path)
+        policy = store_policy(conn, text, source, now)
+        activate(conn, policy.content_hash, "active", now)
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes with 413 (by its Content-Length, or while it streams in)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
+                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await _too_large(send, self.limit)
+                return
+        seen = 0
+
+        async def limited() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLargeError:
+            await _too_large(send, self.limit)
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+async def _too_large(send: Callable[[dict[str, Any]], Awaitable[None]], limit: int) -> None:
+    body = json.dumps({"error": f"request body larger than {limit} bytes", "field": "body"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"error": "malformed JSON body", "field": "body"}, status_code=400)
+        problems = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors]
+        first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+        return JSONResponse({"error": f"{first['field']}: {first['message']}", "field": first["field"],
+                             "problems": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail), "field": None}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(FairserveError)
+    async def _fairserve(_request: Request, exc: FairserveError) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "field": None}, status_code=422)
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
+    """Build one worker's app: open the database (migrating it when ``settings.migrate``), make sure a policy is
+    active, load the customers file when given, and mount the routes."""
+    from fairserve.service.routes import agents, audit, contacts, customers, health, me, policies, webhooks
+    from fairserve.service.sla import SlaClock
+
+    settings = settings or Settings()
+    engine = make_engine(settings.db_url)
+    if settings.migrate:
+        upgrade(engine)
+    ensure_policy(engine, settings.policy, clock())
+    svc = Service(settings, engine, PolicyHolder(engine), Triage(settings.classify_text), clock)
+    sla_clock = SlaClock(svc)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sla_clock.start()
+        try:
+            yield
+        finally:
+            await sla_clock.stop()
+            engine.dispose()
+
+    app = FastAPI(title="fairserve", version="1", lifespan=lifespan,
+                  description="Decide which customer is served first, and why: the live queues.")
+    app.state.service = svc
+    svc.extra["sla_clock"] = sla_clock
+    _install_errors(app)
+    for module in (contacts, agents, customers, me, webhooks, policies, audit, health):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def _request_log(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["x-request-id"] = rid
+        if log.isEnabledFor(logging.INFO):
+            log.info(json.dumps({"event": "request", "request_id": rid, "method": request.method,
+                                 "route": getattr(request.scope.get("route"), "path", None),
+                                 "status": response.status_code,
+                                 "ms": round((time.perf_counter() - start) * 1000, 2)}))
+        return response
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

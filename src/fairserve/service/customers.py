@@ -1,0 +1,292 @@
+"""Customers in the service: bulk upsert of a scores file, identity links, and who a sender is.
+
+A scores file (the output of ``fairserve value score``, or any table with ``customer_id``) is validated row by
+row: a bad row is reported by its 1-based number and field, the good rows are kept. Its columns ``clv``,
+``profit``, ``loyalty``, ``status``, ``account``, ``influence``, ``followers`` and ``value_percentile`` are the
+policy's facts about the customer; ``email``, ``phone`` and ``handle`` (with ``platform``, default ``generic``)
+become identity links; other numeric or text columns are kept as the customer's facts.
+
+A sender is found by, in order: ``customer_id`` (which must exist), then an e-mail, phone or handle identity link.
+An unknown e-mail, phone or handle is kept as a **guest** customer (``guest-<hash>``), linked to that identity, so
+a later contact from the same sender finds the same guest; a guest has no scores and no tier facts.
+Identities are normalised as :mod:`fairserve.text.identity` does (handles lower-cased without ``@``, the last 10
+digits of a phone, e-mails lower-cased).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from fairserve.errors import Problem
+from fairserve.model import Customer
+from fairserve.service.store import customers, dumps, identities, is_postgres
+from fairserve.text.identity import normalise_handle, normalise_phone
+
+__all__ = [
+    "BulkResult",
+    "UnknownCustomerError",
+    "customer_of",
+    "link_identity",
+    "normalise_identity",
+    "read_upload",
+    "resolve_sender",
+    "upsert_frame",
+]
+
+_NUMBERS = {"clv": (None, None), "profit": (None, None), "loyalty": (0.0, 1.0), "influence": (0.0, 1.0),
+            "value_percentile": (0.0, 1.0), "followers": (0.0, None)}
+_TEXTS = ("status", "account")
+_IDENTITY = ("email", "phone", "handle", "platform")
+_CHUNK = 2_000
+
+
+class UnknownCustomerError(LookupError):
+    """A ``customer_id`` that the service does not know."""
+
+
+def normalise_identity(kind: str, value: object) -> str:
+    """The stored form of an identity: handles and e-mails lower-cased (no ``@`` before a handle), phones' digits."""
+    if kind == "handle":
+        return normalise_handle(value)
+    if kind == "phone":
+        return normalise_phone(value)
+    return "" if value is None else str(value).strip().lower()
+
+
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    if not rows:
+        return
+    ins = (postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)).values(rows)
+    cols = {c: ins.excluded[c] for c in rows[0] if c not in keys}
+    conn.execute(ins.on_conflict_do_update(index_elements=keys, set_=cols) if cols else ins.on_conflict_do_nothing())
+
+
+def link_identity(conn: Connection, kind: str, value: object, customer_id: str, platform: str = "") -> bool:
+    """Map an identity to ``customer_id`` (replacing an earlier link); False when the value normalises to empty."""
+    norm = normalise_identity(kind, value)
+    if not norm:
+        return False
+    plat = (platform or "generic").lower() if kind == "handle" else ""
+    _upsert(conn, identities, [{"kind": kind, "platform": plat, "value": norm, "customer_id": customer_id}],
+            ["kind", "platform", "value"])
+    return True
+
+
+def _customer(row: Any) -> Customer:
+    facts: tuple[tuple[str, float | str], ...] = ()
+    if row.facts:
+        facts = tuple(sorted(json.loads(row.facts).items()))
+    return Customer(
+        customer_id=row.customer_id, clv=row.clv, profit=row.profit, loyalty=row.loyalty, status=row.status,
+        account=row.account, influence=row.influence, followers=row.followers,
+        value_percentile=row.value_percentile, facts=facts,
+    )
+
+
+def customer_of(conn: Connection, customer_id: str) -> Customer | None:
+    """The stored customer ``customer_id``, or None."""
+    row = conn.execute(select(customers).where(customers.c.customer_id == customer_id)).first()
+    return None if row is None else _customer(row)
+
+
+def resolve_sender(
+    conn: Connection,
+    now: float,
+    *,
+    customer_id: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    handle: str | None = None,
+    platform: str | None = None,
+) -> tuple[Customer, bool]:
+    """Who sent a contact: the customer and whether it is a guest made now or before.
+
+    Raises
+    ------
+    UnknownCustomerError
+        When ``customer_id`` is given and not stored.
+    ValueError
+        When no identity is given, or every one given normalises to nothing.
+    """
+    if customer_id is not None:
+        found = customer_of(conn, customer_id)
+        if found is None:
+            raise UnknownCustomerError(customer_id)
+        return found, False
+    tried: list[tuple[str, str, str]] = []
+    for kind, value in (("email", email), ("phone", phone), ("handle", handle)):
+        norm = normalise_identity(kind, value) if value is not None else ""
+        if norm:
+            plat = (platform or "generic").lower() if kind == "handle" else ""
+            tried.append((kind, plat, norm))
+    if not tried:
+        raise ValueError("one of customer_id, email, phone or handle is required")
+    for kind, plat, norm in tried:
+        hit = conn.execute(select(identities.c.customer_id).where(
+            identities.c.kind == kind, identities.c.platform == plat, identities.c.value == norm)).first()
+        if hit is not None:
+            found = customer_of(conn, hit[0])
+            if found is not None:
+                return found, False
+    kind, plat, norm = tried[0]
+    guest_id = "guest-" + hashlib.sha256(f"{kind}:{plat}:{norm}".encode()).hexdigest()[:16]
+    _upsert(conn, customers, [{"customer_id": guest_id, "guest": True, "updated_at": now}], ["customer_id"])
+    for k, p, v in tried:
+        hit = conn.execute(select(identities.c.customer_id).where(
+            identities.c.kind == k, identities.c.platform == p, identities.c.value == v)).first()
+        if hit is None:
+            _upsert(conn, identities, [{"kind": k, "platform": p, "value": v, "customer_id": guest_id}],
+                    ["kind", "platform", "value"])
+    return Customer(customer_id=guest_id), True
+
+
+def read_upload(data: bytes, kind: str, source: str = "upload") -> tuple[pd.DataFrame, list[Problem]]:
+    """A scores upload (``csv``, ``jsonl`` or ``parquet``) as a frame of strings and values, rows numbered from 1.
+
+    A JSON line that does not parse is a problem of its row; an unreadable file is one problem without a row.
+    """
+    problems: list[Problem] = []
+    try:
+        if kind == "parquet":
+            frame = pd.read_parquet(io.BytesIO(data))
+        elif kind == "jsonl":
+            records: list[dict[str, Any]] = []
+            numbers: list[int] = []
+            for i, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    problems.append(Problem(source, i, None, f"not valid JSON: {exc.msg}"))
+                    continue
+                if not isinstance(obj, dict):
+                    problems.append(Problem(source, i, None, "a JSON line must be an object"))
+                    continue
+                records.append(obj)
+                numbers.append(i)
+            frame = pd.DataFrame.from_records(records)
+            frame.index = pd.Index(numbers)
+            return frame, problems
+        else:
+            frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        return pd.DataFrame(), [Problem(source, None, None, f"cannot read the {kind} upload: {exc}")]
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame, problems
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk upsert did: rows read, customers upserted, identities linked, and every bad row."""
+
+    rows: int
+    upserted: int
+    identities: int
+    problems: tuple[Problem, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, each problem with its row, field and message."""
+        return {
+            "rows": self.rows, "upserted": self.upserted, "identities": self.identities,
+            "rejected": len({p.row for p in self.problems if p.row is not None}),
+            "problems": [{"row": p.row, "field": p.field, "message": p.message} for p in self.problems[:1000]],
+        }
+
+
+def _row(rec: dict[str, Any], n: int, source: str, now: float) -> tuple[dict[str, Any] | None, list[Problem]]:
+    problems: list[Problem] = []
+    cid = rec.get("customer_id")
+    if _blank(cid):
+        return None, [Problem(source, n, "customer_id", "missing customer id")]
+    out: dict[str, Any] = {"customer_id": str(cid).strip(), "guest": False, "updated_at": now}
+    for col, (lo, hi) in _NUMBERS.items():
+        v = rec.get(col)
+        if _blank(v):
+            out[col] = None
+            continue
+        try:
+            x = float(str(v)) if isinstance(v, str) else float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            problems.append(Problem(source, n, col, f"not a number: {str(v)[:40]!r}"))
+            continue
+        if not math.isfinite(x) or (lo is not None and x < lo) or (hi is not None and x > hi):
+            rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+            problems.append(Problem(source, n, col, f"{x} is outside {rng}"))
+            continue
+        out[col] = int(x) if col == "followers" else x
+    for col in _TEXTS:
+        v = rec.get(col)
+        out[col] = None if _blank(v) else str(v).strip()
+    facts: dict[str, float | str] = {}
+    for col, v in rec.items():
+        if col in _NUMBERS or col in _TEXTS or col in _IDENTITY or col == "customer_id" or _blank(v):
+            continue
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            facts[str(col)] = float(v)
+        else:
+            s = str(v).strip()
+            try:
+                facts[str(col)] = float(s)
+            except ValueError:
+                facts[str(col)] = s[:200]
+    out["facts"] = dumps(facts) if facts else None
+    return (None if problems else out), problems
+
+
+def upsert_frame(conn: Connection, frame: pd.DataFrame, now: float, source: str = "upload",
+                 problems: list[Problem] | None = None) -> BulkResult:
+    """Validate each row of ``frame`` (index: the row numbers) and upsert the good ones, with their identities.
+
+    A customer id seen twice in one upload keeps its last row (and the earlier one is reported). Existing
+    customers are updated in place; their identities are added (an identity points at one customer: the last
+    upload that named it wins).
+    """
+    found: list[Problem] = list(problems or [])
+    if "customer_id" not in frame.columns and len(frame):
+        found.append(Problem(source, None, "customer_id", "no 'customer_id' column"))
+        return BulkResult(len(frame), 0, 0, tuple(found))
+    good: dict[str, dict[str, Any]] = {}
+    links: list[dict[str, Any]] = []
+    seen_at: dict[str, int] = {}
+    for n, rec in zip(frame.index, frame.to_dict(orient="records"), strict=True):
+        row, bad = _row({str(k): v for k, v in rec.items()}, int(n), source, now)
+        found.extend(bad)
+        if row is None:
+            continue
+        cid = row["customer_id"]
+        if cid in seen_at:
+            found.append(Problem(source, seen_at[cid], "customer_id", f"customer {cid!r} again in row {n}; "
+                                 "the later row is kept"))
+        seen_at[cid] = int(n)
+        good[cid] = row
+        plat = rec.get("platform")
+        plat = "generic" if _blank(plat) else str(plat).strip().lower()
+        for kind in ("email", "phone", "handle"):
+            v = rec.get(kind)
+            norm = "" if _blank(v) else normalise_identity(kind, v)
+            if norm:
+                links.append({"kind": kind, "platform": plat if kind == "handle" else "", "value": norm,
+                              "customer_id": cid})
+    rows = list(good.values())
+    for i in range(0, len(rows), _CHUNK):
+        _upsert(conn, customers, rows[i:i + _CHUNK], ["customer_id"])
+    unique_links = list({(r["kind"], r["platform"], r["value"]): r for r in links}.values())
+    for i in range(0, len(unique_links), _CHUNK):
+        _upsert(conn, identities, unique_links[i:i + _CHUNK], ["kind", "platform", "value"])
+    found.sort(key=lambda p: p.row or 0)
+    return BulkResult(len(frame), len(rows), len(unique_links), tuple(found))

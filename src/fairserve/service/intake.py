@@ -1,0 +1,222 @@
+"""Intake: one contact from any channel, normalised to a :class:`~fairserve.model.Contact`, decided and stored.
+
+Store, decide and answer happen in one transaction: the contact row carries its Decision (the key's fields as
+columns, the whole Decision as JSON with the policy's name, version and hash), so a contact is never stored
+without its decision nor decided without being stored. ``external_id`` (per source: ``api``, ``zendesk``, ...)
+makes intake idempotent: a retry finds the stored contact and answers it with ``created = False``; two
+concurrent first deliveries meet at the unique constraint and the loser answers with the winner's contact.
+
+Missing need signals (severity, sentiment, complaint) are read from the text by
+:class:`fairserve.text.TextTriage` (VADER sentiment, the documented rules for complaint and urgency); signals
+given in the request win.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from fairserve.model import Channel, Contact
+from fairserve.policy import decide
+from fairserve.policy.explain import decision_to_dict
+from fairserve.service.customers import resolve_sender
+from fairserve.service.policies import PolicyHolder
+from fairserve.service.store import contacts, dumps, write_audit
+
+__all__ = ["ContactIn", "IntakeResult", "Triage", "contact_view", "intake", "position_of"]
+
+ChannelName = Literal["phone", "email", "chat", "social"]
+
+
+class ContactIn(BaseModel):
+    """The body of ``POST /v1/contacts``: who, on which channel, what they wrote, and optional need signals."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ChannelName
+    customer_id: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=320)
+    phone: str | None = Field(default=None, min_length=3, max_length=40)
+    handle: str | None = Field(default=None, min_length=1, max_length=200)
+    platform: str | None = Field(default=None, min_length=1, max_length=50)
+    text: str = Field(default="", max_length=20_000)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    severity: int | None = Field(default=None, ge=0, le=3)
+    sentiment: float | None = Field(default=None, ge=-1.0, le=1.0)
+    complaint: bool | None = None
+    repeat: int | None = Field(default=None, ge=0, le=1000)
+    public: bool | None = None
+    reach: float | None = Field(default=None, ge=0.0, le=1e12)
+    arrival: float | None = Field(default=None, gt=0.0, description="POSIX seconds; default: when received")
+
+    @model_validator(mode="after")
+    def _someone(self) -> ContactIn:
+        if not any((self.customer_id, self.email, self.phone, self.handle)):
+            raise ValueError("one of customer_id, email, phone or handle is required")
+        return self
+
+
+class Triage:
+    """The text classifier, made once per worker on first use (VADER's lexicon takes a moment to load)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def signals(self, text: str) -> dict[str, Any]:
+        """``severity``, ``sentiment`` and ``complaint`` read from ``text`` (empty when disabled or no text)."""
+        if not self.enabled or not text.strip():
+            return {}
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    from fairserve.text import TextTriage
+
+                    self._model = TextTriage()
+        row = self._model.classify([text]).iloc[0]
+        return {"severity": int(row["urgency"]), "sentiment": float(row["sentiment_score"]),
+                "complaint": bool(row["complaint"])}
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """The stored contact (a row of ``contacts``) and whether this call created it."""
+
+    created: bool
+    row: Any
+    position: int | None = None
+
+
+def position_of(conn: Connection, row: Any) -> int:
+    """How many waiting contacts of the same queue are ahead of ``row`` by its key (1: next in line)."""
+    c = contacts.c
+    ahead = conn.execute(
+        select(func.count()).select_from(contacts).where(
+            c.state == "waiting", c.queue == row.queue,
+            tuple_(c.rank, c.virtual_arrival, c.arrival, c.id)
+            < tuple_(row.rank, row.virtual_arrival, row.arrival, row.id),
+        )
+    ).scalar_one()
+    return int(ahead) + 1
+
+
+def _existing(conn: Connection, source: str, external_id: str | None) -> Any:
+    if external_id is None:
+        return None
+    return conn.execute(
+        select(contacts).where(contacts.c.source == source, contacts.c.external_id == external_id)
+    ).first()
+
+
+def intake(
+    engine: Engine,
+    holder: PolicyHolder,
+    triage: Triage,
+    item: ContactIn,
+    source: str,
+    now: float,
+    actor: str = "api",
+) -> IntakeResult:
+    """Store and decide one contact, or find the one already stored under ``(source, external_id)``.
+
+    Raises
+    ------
+    fairserve.service.customers.UnknownCustomerError
+        When ``customer_id`` names no stored customer (nothing is stored).
+    """
+    if item.external_id is not None:
+        with engine.connect() as conn:
+            found = _existing(conn, source, item.external_id)
+            conn.rollback()
+        if found is not None:
+            return IntakeResult(False, found)
+    policy, _shadow = holder.current()
+    read = {k: v for k, v in triage.signals(item.text).items() if getattr(item, k) is None}
+    arrival = float(item.arrival) if item.arrival is not None else now
+    contact_id = uuid.uuid4().hex
+    try:
+        with engine.begin() as conn:
+            found = _existing(conn, source, item.external_id)
+            if found is not None:
+                return IntakeResult(False, found)
+            customer, guest = resolve_sender(conn, now, customer_id=item.customer_id, email=item.email,
+                                             phone=item.phone, handle=item.handle, platform=item.platform)
+            contact = Contact(
+                contact_id=contact_id,
+                channel=Channel(item.channel),
+                arrival=arrival,
+                text=item.text,
+                customer_id=customer.customer_id,
+                handle=item.handle,
+                severity=item.severity if item.severity is not None else read.get("severity", 0),
+                sentiment=item.sentiment if item.sentiment is not None else read.get("sentiment"),
+                complaint=item.complaint if item.complaint is not None else read.get("complaint", False),
+                repeat=item.repeat or 0,
+                reach=item.reach,
+                public=item.public,
+            )
+            decision = decide(contact, customer, policy, now)
+            data = decision_to_dict(decision)
+            data["signals_from_text"] = sorted(read)
+            g = decision.guarantee_seconds
+            values = {
+                "id": contact_id, "source": source, "external_id": item.external_id, "channel": item.channel,
+                "customer_id": customer.customer_id, "text": item.text, "severity": contact.severity,
+                "sentiment": contact.sentiment, "complaint": contact.complaint, "repeat": contact.repeat,
+                "reach": contact.reach, "public": contact.public, "arrival": arrival, "tier": decision.tier,
+                "queue": decision.queue, "rank": decision.key.rank, "virtual_arrival": decision.key.virtual_arrival,
+                "head_start_min": decision.head_start_min, "influence_min": decision.influence_min,
+                "sla_seconds": decision.sla_seconds, "sla_deadline": decision.sla_deadline,
+                "guarantee_deadline": arrival + g if math.isfinite(g) else None,
+                "policy_name": decision.policy_name, "policy_version": decision.policy_version,
+                "policy_hash": decision.policy_hash, "decision": dumps(data), "state": "waiting",
+                "sla_state": "ok", "created_at": now,
+            }
+            conn.execute(contacts.insert().values(**values))
+            write_audit(conn, now, actor, "contact_created", contact_id=contact_id,
+                        customer_id=customer.customer_id,
+                        detail={"source": source, "tier": decision.tier, "queue": decision.queue,
+                                "policy_hash": decision.policy_hash, "guest": guest})
+            row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).one()
+            pos = position_of(conn, row)
+    except IntegrityError:
+        if item.external_id is None:
+            raise
+        with engine.connect() as conn:  # a concurrent first delivery won: answer with its contact
+            found = _existing(conn, source, item.external_id)
+            conn.rollback()
+        if found is None:
+            raise
+        return IntakeResult(False, found)
+    return IntakeResult(True, row, pos)
+
+
+def contact_view(row: Any, created: bool | None = None, position: int | None = None) -> dict[str, Any]:
+    """The JSON answer for a contact: its id, state, and the Decision it was stored with (never re-decided)."""
+    out: dict[str, Any] = {
+        "id": row.id,
+        "source": row.source,
+        "external_id": row.external_id,
+        "channel": row.channel,
+        "customer_id": row.customer_id,
+        "state": row.state,
+        "arrival": row.arrival,
+        "agent_id": row.agent_id,
+        "sla_state": row.sla_state,
+        "decision": json.loads(row.decision),
+    }
+    if created is not None:
+        out["created"] = created
+    if position is not None:
+        out["position"] = position
+    return out

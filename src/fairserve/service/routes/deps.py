@@ -1,0 +1,62 @@
+"""What every route needs: the running :class:`~fairserve.service.app.Service`, the caller's role, errors as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from fairserve.service.auth import Principal, lookup_key
+
+__all__ = ["AdminKey", "AgentKey", "AgentOrIntake", "ApiError", "IntakeKey", "Svc", "bearer", "require", "service"]
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": message, "field": field}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+                 ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.headers = headers
+
+
+def service(request: Request) -> Any:
+    """The app's :class:`~fairserve.service.app.Service`."""
+    return request.app.state.service
+
+
+def bearer(request: Request) -> str | None:
+    """The bearer token of the request, or None."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require(*roles: str) -> Callable[[Request], Principal]:
+    """A dependency that lets through a key of one of ``roles`` (or ``admin``), else 401 / 403."""
+
+    def check(request: Request) -> Principal:
+        key = bearer(request)
+        if key is None:
+            raise ApiError(401, "missing API key: send 'Authorization: Bearer KEY'", "authorization",
+                           {"WWW-Authenticate": "Bearer"})
+        who = lookup_key(service(request).engine, key)
+        if who is None:
+            raise ApiError(401, "unknown or revoked API key", "authorization", {"WWW-Authenticate": "Bearer"})
+        if who.role != "admin" and who.role not in roles:
+            raise ApiError(403, f"a {who.role} key may not call this route (needs {' or '.join(roles or ('admin',))})",
+                           "authorization")
+        return who
+
+    return check
+
+
+Svc = Annotated[Any, Depends(service)]
+AdminKey = Annotated[Principal, Depends(require())]
+AgentKey = Annotated[Principal, Depends(require("agent"))]
+IntakeKey = Annotated[Principal, Depends(require("intake"))]
+AgentOrIntake = Annotated[Principal, Depends(require("agent", "intake"))]

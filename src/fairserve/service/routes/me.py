@@ -1,0 +1,42 @@
+"""``/v1/me/explanation``: the customer's own page, opened by the signed token of their link."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from fairserve.service.auth import BadTokenError, read_token
+from fairserve.service.customers import customer_of
+from fairserve.service.explanation import explain_customer, render_html
+from fairserve.service.routes.deps import ApiError, Svc, bearer
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/me", tags=["customer"])
+
+
+@router.get("/explanation", responses={200: {"content": {"text/html": {}}}})
+def explanation(request: Request, svc: Svc, token: Annotated[str | None, Query(max_length=2000)] = None,
+                format: Annotated[Literal["json", "html"] | None, Query()] = None) -> Any:
+    """Why am I in this tier? The tier, its facts, reach's part, what would change it, the place in line."""
+    raw = token or bearer(request)
+    if raw is None:
+        raise ApiError(401, "missing customer token: open the link you were given", "token")
+    now = svc.clock()
+    try:
+        customer_id = read_token(svc.token_secret(), raw, now)
+    except BadTokenError as exc:
+        raise ApiError(401, str(exc), "token") from None
+    policy, _ = svc.holder.current()
+    with svc.engine.connect() as conn:
+        customer = customer_of(conn, customer_id)
+        if customer is None:
+            raise ApiError(404, "this link's customer is no longer known", "token")
+        answer = explain_customer(conn, customer, policy, now)
+        conn.rollback()
+    wants_html = format == "html" or (format is None and "text/html" in request.headers.get("accept", ""))
+    if wants_html:
+        return HTMLResponse(render_html(answer))
+    return answer

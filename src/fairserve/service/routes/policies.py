@@ -1,0 +1,62 @@
+"""``/v1/policies``: upload (validated), list, activate and shadow a policy without a restart."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+
+from fairserve.policy.schema import PolicyError
+from fairserve.service.policies import activate, store_policy
+from fairserve.service.routes.deps import AdminKey, AgentKey, ApiError, Svc
+from fairserve.service.store import policies
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/policies", tags=["policies"])
+
+
+@router.get("")
+def list_policies(svc: Svc, who: AgentKey) -> list[dict[str, Any]]:
+    """Every stored policy: name, version, hash, role (active, shadow or none)."""
+    c = policies.c
+    with svc.engine.connect() as conn:
+        rows = conn.execute(select(c.hash, c.name, c.version, c.source, c.role, c.created_at)
+                            .order_by(c.created_at)).all()
+        conn.rollback()
+    return [dict(r._mapping) for r in rows]
+
+
+@router.post("", status_code=201, openapi_extra={"requestBody": {"content": {
+    "application/toml": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}}})
+async def upload(request: Request, svc: Svc, who: AdminKey
+                 ) -> dict[str, Any]:
+    """Upload a policy file (TOML text); refused with 422 naming the bad field."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the policy must be UTF-8 TOML text", "body") from None
+    now = svc.clock()
+    try:
+        with svc.engine.begin() as conn:
+            policy = store_policy(conn, text, "<upload>", now)
+    except PolicyError as exc:
+        raise ApiError(422, str(exc), exc.field if hasattr(exc, "field") else None) from None
+    return {"hash": policy.content_hash, "name": policy.name, "version": policy.version}
+
+
+@router.post("/{policy_hash}/{role}")
+def set_role(policy_hash: str, role: Literal["activate", "shadow", "unshadow"], svc: Svc,
+             who: AdminKey) -> dict[str, Any]:
+    """Activate a stored policy (new contacts are decided by it within a second, in every worker), run it in
+    shadow beside the active one, or stop the shadow."""
+    target = {"activate": "active", "shadow": "shadow", "unshadow": "none"}[role]
+    with svc.engine.begin() as conn:
+        found = conn.execute(select(policies.c.hash).where(policies.c.hash == policy_hash)).first()
+        if found is None:
+            raise ApiError(404, f"no stored policy with hash {policy_hash!r}", "policy_hash")
+        activate(conn, policy_hash, target, svc.clock(), who.actor)
+    svc.holder.invalidate()
+    return {"hash": policy_hash, "role": target}

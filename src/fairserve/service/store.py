@@ -1,0 +1,269 @@
+"""The service's tables (SQLAlchemy Core) and the engine that reaches them, on SQLite or PostgreSQL.
+
+The queue order lives in indexed columns: a contact's :class:`~fairserve.model.QueueKey` is stored as its fields
+(``rank``, ``virtual_arrival``, ``arrival``, ``id``), so the database orders exactly as
+:func:`fairserve.policy.decide` said; ``guarantee_deadline`` (``arrival + guarantee``, NULL where the channel has
+no guarantee) is the second, indexed probe that :mod:`fairserve.service.queue` runs at every hand-out.
+
+SQLite (the default) runs in WAL mode and every transaction starts ``BEGIN IMMEDIATE``: one writer at a time, so
+a hand-out can never race another. PostgreSQL takes several workers; the hand-out locks its row with
+``FOR UPDATE SKIP LOCKED``. The schema itself is made by the Alembic migrations (``migrations/``), never by
+``create_all``; :func:`upgrade` runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection
+
+__all__ = [
+    "agents",
+    "api_keys",
+    "audit",
+    "contacts",
+    "customers",
+    "identities",
+    "is_postgres",
+    "kv",
+    "make_engine",
+    "metadata",
+    "normalise_url",
+    "outbox",
+    "policies",
+    "upgrade",
+    "write_audit",
+]
+
+metadata = MetaData()
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(200), primary_key=True),
+    Column("clv", Float),
+    Column("profit", Float),
+    Column("loyalty", Float),
+    Column("status", String(100)),
+    Column("account", String(200)),
+    Column("influence", Float),
+    Column("followers", Integer),
+    Column("value_percentile", Float),
+    Column("facts", Text),  # JSON object: the numbers behind the scores
+    Column("guest", Boolean, nullable=False, default=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("kind", String(20), primary_key=True),  # email | phone | handle
+    Column("platform", String(50), primary_key=True),  # "" for email and phone
+    Column("value", String(320), primary_key=True),  # normalised
+    Column("customer_id", String(200), nullable=False, index=True),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source", String(20), nullable=False),  # api | zendesk | chatwoot | zammad | social
+    Column("external_id", String(200)),
+    Column("channel", String(10), nullable=False),
+    Column("customer_id", String(200)),
+    Column("text", Text, nullable=False, default=""),
+    Column("severity", Integer, nullable=False),
+    Column("sentiment", Float),
+    Column("complaint", Boolean, nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("reach", Float),
+    Column("public", Boolean),
+    Column("arrival", Float, nullable=False),
+    Column("tier", String(40), nullable=False),
+    Column("queue", String(20), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("virtual_arrival", Float, nullable=False),
+    Column("head_start_min", Float, nullable=False),
+    Column("influence_min", Float, nullable=False),
+    Column("sla_seconds", Float, nullable=False),
+    Column("sla_deadline", Float, nullable=False),
+    Column("guarantee_deadline", Float),
+    Column("policy_name", String(60), nullable=False),
+    Column("policy_version", String(40), nullable=False),
+    Column("policy_hash", String(64), nullable=False),
+    Column("decision", Text, nullable=False),  # decision_to_dict, as JSON
+    Column("state", String(12), nullable=False),  # waiting | assigned | resolved | abandoned
+    Column("agent_id", String(100)),
+    Column("assigned_at", Float),
+    Column("closed_at", Float),
+    Column("sla_state", String(10), nullable=False, default="ok"),  # ok | near | breached
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("source", "external_id", name="uq_contacts_source_external"),
+    Index("ix_contacts_order", "state", "queue", "rank", "virtual_arrival", "arrival", "id"),
+    Index("ix_contacts_guarantee", "state", "queue", "guarantee_deadline", "arrival", "id"),
+    Index("ix_contacts_sla", "state", "sla_state", "sla_deadline"),
+    Index("ix_contacts_customer", "customer_id", "state"),
+    Index("ix_contacts_agent", "agent_id", "state"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("channels", String(100), nullable=False),  # comma-separated channels
+    Column("queues", String(100), nullable=False),  # comma-separated queues
+    Column("capacity", Integer, nullable=False),  # chats held at once
+    Column("updated_at", Float, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("hash", String(64), primary_key=True),  # sha256 hex of the key: the key itself is never stored
+    Column("role", String(10), nullable=False),
+    Column("label", String(100), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("contact_id", String(40), index=True),
+    Column("customer_id", String(200)),
+    Column("detail", Text, nullable=False, default="{}"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("name", String(60), nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("body", Text, nullable=False),  # the TOML text
+    Column("role", String(10), nullable=False, default="none"),  # active | shadow | none
+    Column("created_at", Float, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the delivery id
+    Column("kind", String(30), nullable=False),
+    Column("contact_id", String(40)),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", Float, nullable=False),
+    Column("delivered_at", Float),
+    Column("last_error", String(300)),
+    Index("ix_outbox_due", "delivered_at", "next_attempt"),
+)
+
+kv = Table(
+    "kv",
+    metadata,
+    Column("key", String(50), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` are taken with the psycopg 3 driver; anything else as given."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_postgres(conn_or_engine: Connection | Engine) -> bool:
+    """Whether the database is PostgreSQL (the hand-out then locks with SKIP LOCKED)."""
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite in WAL mode with ``BEGIN IMMEDIATE`` transactions, or PostgreSQL."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # a killed process loses no committed transaction in WAL
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` on ``engine``'s database."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a column; non-finite floats become null."""
+    return json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
+
+
+def write_audit(
+    conn: Connection,
+    at: float,
+    actor: str,
+    action: str,
+    *,
+    contact_id: str | None = None,
+    customer_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one line to the audit log, in the caller's transaction (ids only: never names or message text)."""
+    conn.execute(
+        audit.insert().values(
+            at=at, actor=actor, action=action, contact_id=contact_id, customer_id=customer_id,
+            detail=dumps(detail or {}),
+        )
+    )
