@@ -133,9 +133,12 @@ def _summary(p: Policy) -> dict[str, Any]:
 
 
 @policy_app.command("check")
-def check_cmd(file: Annotated[Path, typer.Argument(help="A policy TOML file.")], as_json: JsonOpt = False) -> None:
+def check_cmd(
+    file: Annotated[str, typer.Argument(help="A policy TOML file, or a built-in policy's name.")],
+    as_json: JsonOpt = False,
+) -> None:
     """Validate a policy file: exit 0 with a summary, or exit 2 naming the bad field and why."""
-    policy = load_policy(file)
+    policy = load_policy(file)  # a file of that name wins over a built-in of that name
     if as_json:
         print_json(_summary(policy))
         return

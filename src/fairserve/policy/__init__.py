@@ -63,7 +63,7 @@ def load_policy(name_or_path: str | Path) -> Policy:
         nor an existing file.
     """
     text = str(name_or_path)
-    if not isinstance(name_or_path, Path) and text in builtin_names():
+    if not isinstance(name_or_path, Path) and text in builtin_names() and file_version(text) is None:
         return _builtin(text)
     version = file_version(text)
     if version is None:

@@ -197,7 +197,8 @@ class Policy:
         for k, ch in enumerate(CHANNELS):
             hs = [t.head_start[k] for t in c.tiers]
             spread = max(hs) - min(hs) if c.infl_tier else 0.0
-            out[ch] = c.cap.py[k] + spread + c.risk_hs.py[k]
+            risk = c.risk_hs.py[k] if c.risk_on.py[k] > 0.5 else 0.0  # risk is scored on its channels only
+            out[ch] = c.cap.py[k] + spread + risk
         return out
 
     @property

@@ -259,7 +259,7 @@ class Compiled:
             + self.complaint.py[k]
             + self.repeat_max.py[k]
             + self.cap.py[k]
-            + self.risk_hs.py[k]
+            + (self.risk_hs.py[k] if self.risk_on.py[k] > 0.5 else 0.0)  # risk is scored on its channels only
             for k in range(4)
         ]
         self.max_head = tuple(tuple(t.head_start[k] + extra[k] for k in range(4)) for t in self.tiers)

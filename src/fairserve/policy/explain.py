@@ -214,11 +214,16 @@ def order_text(higher: str, window: float, guarantees: bool, own_guarantee: floa
         parts.append(f"contacts in a higher tier ({higher}) are always answered first")
     same = "of your tier " if higher else ""
     if window > 0.0:
-        due = " (contacts of other channels count how soon each is due)" if by_due else ""
+        if by_due:
+            rule = (
+                "it is due earlier than yours (due = arrival + its channel's target - its head start; a queue "
+                "shared by several channels serves the one due first)"
+            )
+        else:
+            rule = "its head start is larger than yours by more than the time between the two arrivals"
         parts.append(
-            f"a later contact {same}is answered first only if its head start is larger than yours by more than "
-            f"the time between the two arrivals, so only one that arrived within {_at_most(window * 60.0)} "
-            f"after yours{due}"
+            f"a later contact {same}is answered first only if {rule}, so only one that arrived within "
+            f"{_at_most(window * 60.0)} after yours"
         )
     else:
         parts.append(f"no later contact {same}can pass yours with a head start")
