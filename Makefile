@@ -8,7 +8,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not slow'"` to skip the slow checks locally.
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck test-fast java browser clean
+.PHONY: demo test lint typecheck test-fast java browser postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || echo "warning: no chromium; the browser tests will fail"; }
 
+# The service tests start a private PostgreSQL server (initdb into a temporary folder, loopback only, stopped at the
+# end); install Debian's server when the machine has none, without creating or starting a cluster of its own.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's PostgreSQL server for the service tests"; \
+	  mkdir -p /etc/postgresql-common/createcluster.d; \
+	  echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/fairserve.conf; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
+	  || echo "warning: no PostgreSQL server; the service tests on PostgreSQL will fail"; }
+
 demo: $(VENV)/.demo-installed
 	$(BIN)/fairserve demo
 
@@ -44,7 +54,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
-test: $(VENV)/.dev-installed java browser lint
+test: $(VENV)/.dev-installed java browser postgres lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast:

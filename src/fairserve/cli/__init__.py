@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "text": ("fairserve.cli.text", "Text triage: train and evaluate models, classify posts and messages."),
     "listen": ("fairserve.cli.text",
                "The listening report: volume and sentiment over time, rising topics, top risks, anecdotes per topic."),
+    "serve": ("fairserve.cli.serve",
+              "Run the live service: intake, queues, agents, webhooks, transparency links (HTTP API)."),
+    "keys": ("fairserve.cli.serve", "API keys of the live service: create one for a role (admin, agent, intake)."),
+    "db": ("fairserve.cli.serve", "The live service's database: run the schema migrations."),
 }
 
 

@@ -1,0 +1,177 @@
+"""``fairserve serve``, ``fairserve keys create`` and ``fairserve db upgrade``: the live service's commands.
+
+``serve`` migrates the database and makes the start-up policy active once, loads the customers file when given,
+then starts the API workers (uvicorn) with its settings in their environment (``FAIRSERVE_*``), so every worker
+reads the same :class:`~fairserve.service.settings.Settings`. Logs are JSON lines of ids (no names, e-mails,
+phones or message text); SIGTERM or Ctrl-C stops the workers gracefully (requests in flight finish, and a contact
+is answered only after its transaction committed, so none that was accepted is lost).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fairserve.errors import FairserveError
+
+__all__ = ["register"]
+
+SERVE_HELP = "Run the live service: intake, queues, agents, webhooks, transparency links (HTTP API)."
+KEYS_HELP = "API keys of the live service: create one for a role (admin, agent, intake)."
+DB_HELP = "The live service's database: run the schema migrations."
+
+keys_app = typer.Typer(help=KEYS_HELP, no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help=DB_HELP, no_args_is_help=True, add_completion=False)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: FAIRSERVE_DB_URL, else "
+                                              "sqlite:///fairserve.db in the working directory).")]
+
+
+def _engine(db: str | None) -> Any:
+    try:
+        from fairserve.service.settings import Settings
+        from fairserve.service.store import make_engine, upgrade
+    except ImportError as exc:  # pragma: no cover - only without the extra
+        raise FairserveError(f"the service needs its extra: pip install 'fairserve[service]' ({exc})") from None
+    url = db or Settings().db_url
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if name.endswith((".csv", ".txt")):
+        return "csv"
+    raise FairserveError(f"{path}: a customers file must be .csv, .parquet or .jsonl")
+
+
+def load_customers(engine: Any, path: Path, now: float) -> dict[str, Any]:
+    """Upsert a scores file into the service's database; each bad row is reported on stderr by number and field."""
+    from fairserve.service.customers import read_upload, upsert_frame
+    from fairserve.service.store import write_audit
+
+    if not path.is_file():
+        raise FairserveError(f"{path}: no such customers file")
+    frame, problems = read_upload(path.read_bytes(), _kind(path), str(path))
+    if any(p.row is None for p in problems):
+        raise FairserveError("; ".join(str(p) for p in problems))
+    with engine.begin() as conn:
+        result = upsert_frame(conn, frame, now, str(path), problems)
+        write_audit(conn, now, "cli", "customers_upserted", detail={"rows": result.rows, "upserted": result.upserted})
+    for p in result.problems[:50]:
+        print(f"warning: {p}", file=sys.stderr)
+    return result.to_dict()
+
+
+def _activate_start_policy(engine: Any, name_or_path: str, now: float) -> str:
+    from fairserve.service.policies import activate, policy_text, store_policy
+    from fairserve.service.store import policies
+
+    text, source = policy_text(name_or_path)
+    with engine.begin() as conn:
+        policy = store_policy(conn, text, source, now)
+        active = conn.execute(policies.select().where(policies.c.role == "active")).first()
+        if active is None or active.hash != policy.content_hash:
+            activate(conn, policy.content_hash, "active", now, "cli")
+    return f"{policy.name} {policy.version} ({policy.content_hash[:12]})"
+
+
+def _log_config() -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"format": '{"t": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
+                                          '"msg": %(message)s}'},
+                       "plain": {"format": '{"t": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
+                                           '"msg": "%(message)s"}'}},
+        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+                     "plain": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "loggers": {"fairserve.service": {"handlers": ["json"], "level": "INFO", "propagate": False},
+                    "uvicorn": {"handlers": ["plain"], "level": "INFO", "propagate": False},
+                    "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False}},
+    }
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API worker processes (PostgreSQL for more than "
+                                         "one on a busy service; SQLite serialises writes).")] = 1,
+    customers: Annotated[Path | None, typer.Option(help="Scored customers to upsert at start (CSV, Parquet or "
+                                                   "JSON lines).")] = None,
+    policy: Annotated[str | None, typer.Option(help="The policy to activate at start (built-in name or file); "
+                                               "default: keep the active one, else 'balanced'.")] = None,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run the live service: intake, queues, agents, webhooks, transparency links (HTTP API).
+
+    Migrates the database and activates the start-up policy once, loads --customers, then starts the workers.
+    """
+    import uvicorn
+
+    from fairserve.service.app import ensure_policy
+    from fairserve.service.settings import Settings
+
+    settings = Settings(db_url=db) if db else Settings()
+    engine = _engine(settings.db_url)
+    now = time.time()
+    if policy is not None:
+        chosen = _activate_start_policy(engine, policy, now)
+    else:
+        ensure_policy(engine, settings.policy, now)
+        chosen = "the active policy"
+    if customers is not None:
+        summary = load_customers(engine, customers, now)
+        print(f"customers: {summary['upserted']} upserted, {summary['rejected']} rows rejected", file=sys.stderr)
+    engine.dispose()
+    os.environ["FAIRSERVE_DB_URL"] = settings.db_url
+    os.environ["FAIRSERVE_MIGRATE"] = "false"
+    os.environ.pop("FAIRSERVE_CUSTOMERS", None)
+    print(f"fairserve: serving on http://{host}:{port} with {workers} worker(s), {chosen}; "
+          f"database {engine.dialect.name}", file=sys.stderr)
+    uvicorn.run("fairserve.service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=_log_config(), log_level=log_level, timeout_graceful_shutdown=30, access_log=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, agent or intake.")],
+    db: DbOption = None,
+    label: Annotated[str, typer.Option(help="A note to tell keys apart (not secret).")] = "",
+) -> None:
+    """Create an API key for ROLE and print it alone on stdout (only its hash is stored)."""
+    from fairserve.service.auth import ROLES, create_key
+
+    if role not in ROLES:
+        raise FairserveError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+    engine = _engine(db)
+    with engine.begin() as conn:
+        key = create_key(conn, role, label)
+    engine.dispose()
+    print(key)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Run the schema migrations (Alembic) up to the newest."""
+    _engine(db).dispose()
+    print("database is up to date", file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``keys`` and ``db`` to ``app``."""
+    app.command("serve", help=SERVE_HELP + "\n\nMigrates the database and activates the start-up policy once, "
+                "loads --customers, then starts the workers.")(serve)
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(db_app, name="db")
