@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from fairserve.cli import main
 from fairserve.demo import DEMO_POLICIES, demo_scenario, pick_customers, run_demo
 from fairserve.policy import load_policy
+from fairserve.report.fmt import money, num, pct
 from fairserve.sim.engine import decide_contacts
 from fairserve.sim.scenario import draw_contacts
 
@@ -76,12 +83,68 @@ def load_top_tier(name: str) -> str:
     return load_policy(name).tier_names[0]
 
 
-def test_demo_command_exits_0_and_prints_the_comparison(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_command_writes_one_folder_and_ends_with_the_computed_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exc:
-        main(["demo", "--replications", "1", "--whatif-replications", "2"])
+        main(["demo", "--replications", "1", "--whatif-replications", "2", "--currency", "€"])
     assert exc.value.code in (0, None)
     out = capsys.readouterr().out
     for name in DEMO_POLICIES:
         assert name in out
     assert "What if that was you?" in out
     assert "SLA measured against the scenario's targets" in " ".join(out.split())
+    folder = tmp_path / "fairserve-demo"
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "scores.csv", "summary.json"]
+    lines = [line for line in out.splitlines() if line.strip()]
+    paths = [line.split(":", 1)[1].strip() for line in lines if line.startswith(("scores:", "summary:", "report:"))]
+    assert paths == ["fairserve-demo/scores.csv", "fairserve-demo/summary.json", "fairserve-demo/report.html"]
+    # the report's path is the last path printed, and the answer, computed from the JSON's numbers, ends the output
+    data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    ending = " ".join(out.split("report:  fairserve-demo/report.html", 1)[1].split())
+    assert ending == f"The answer. {data['answer']}"
+    c = contrast_of(data)
+    assert c["policy"] == "influence-first" and c["baseline"] == "fifo"
+    top = data["policies"]["influence-first"]["value_deciles"]["D10"]
+    base = data["policies"]["fifo"]["value_deciles"]["D10"]
+    assert f"{num(top['mean_wait'])} against {num(base['mean_wait'])} minutes" in data["answer"]
+    assert f"{pct(top['abandon_rate'])} against {pct(base['abandon_rate'])}" in data["answer"]
+    rar = data["policies"]["influence-first"]["all"]["revenue_at_risk"]
+    assert f"to {money(rar, '€')}" in data["answer"]
+    assert list(data["policies"]["fifo"]["value_deciles"])[:3] == ["D1", "D2", "D3"]
+    # every next: command runs as printed, from the folder the demo ran in
+    commands = [line[len("next: "):] for line in lines if line.startswith("next: ")]
+    assert commands == data["next"] and len(commands) == 2
+    exe = Path(sys.executable).with_name("fairserve")
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[0] == "fairserve"
+        done = subprocess.run([str(exe), *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr
+    assert (folder / "rerun.html").exists()  # the rerun wrote its report where it said
+
+
+def contrast_of(data: dict[str, object]) -> dict[str, object]:
+    verdict = data["verdict"]
+    assert isinstance(verdict, dict)
+    return verdict["contrasts"]["influence-first"]  # type: ignore[no-any-return]
+
+
+def test_demo_json_prints_the_summary_and_nothing_else(
+    result, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    import fairserve.cli.demo
+
+    monkeypatch.setattr(fairserve.cli.demo, "run_demo", lambda **_kw: result)  # the real run is the test above
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--json", "--out", "out dir"])
+    assert exc.value.code in (0, None)
+    data = json.loads(capsys.readouterr().out)  # one JSON object, no tables
+    assert data["files"]["report"] == "out dir/report.html" and (tmp_path / "out dir" / "report.html").exists()
+    assert data["answer"].startswith("Under influence-first, customers in the top value decile")
+    assert data["focus"] == "influence-first" and data["baseline"] == "fifo"
+    assert set(data["whatifs"]) == {"loyal", "influencer"}
+    assert "'out dir/scores.csv'" in data["next"][0]  # a folder with a space is quoted, so the command still runs

@@ -11,6 +11,9 @@
    the four built-in policies, with the same ``decide`` the live service uses.
 6. "What if that was you?" for the highest-value customer with no followers and for the most-followed
    customer with little value.
+7. The answer to the seeds' question, in plain words (:func:`demo_summary`, through
+   :mod:`fairserve.report.verdict`), and the commands to go further on the files it wrote
+   (:func:`next_commands`).
 
 Every figure the demo prints is computed here; nothing is typed in.
 """
@@ -18,6 +21,7 @@ Every figure the demo prints is computed here; nothing is typed in.
 from __future__ import annotations
 
 import importlib.resources
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,10 +37,22 @@ from fairserve.sim import compare_policies, load_scenario, whatif
 from fairserve.sim.scenario import Scenario
 from fairserve.value import ValueModel, fit_value_model, score_customers, summarise
 
-__all__ = ["DEMO_POLICIES", "DemoResult", "demo_scenario", "pick_customers", "run_demo", "score_cdnow"]
+__all__ = [
+    "DEMO_FILES",
+    "DEMO_POLICIES",
+    "DemoResult",
+    "demo_scenario",
+    "demo_summary",
+    "next_commands",
+    "pick_customers",
+    "run_demo",
+    "score_cdnow",
+]
 
 DEMO_POLICIES = ("fifo", "value-first", "influence-first", "balanced")
 FOLLOWER_SEED = 20261122
+DEMO_FILES = {"scores": "scores.csv", "summary": "summary.json", "report": "report.html"}
+"""What the demo writes into its output folder (``fairserve-demo/`` by default), the report last."""
 
 
 @dataclass
@@ -113,3 +129,53 @@ def run_demo(
             replications=whatif_replications, seed=seed,
         )
     return DemoResult(transactions, len(problems), value_model, scores, audits, comparison, picks, whatifs)
+
+
+def next_commands(out: str, result: DemoResult, replications: int, seed: int) -> list[str]:
+    """Commands to go further on the files the demo wrote into ``out`` (each runs as written, from the same folder).
+
+    Rerun the comparison from the written scores (the same scenario, policies, replications and seed), and
+    follow the loyal customer through fifo and the focus policy.
+    """
+    q = shlex.quote
+    scores = q(f"{out.rstrip('/')}/{DEMO_FILES['scores']}")
+    policies = list(result.comparison["policies"])
+    cmds = [
+        " ".join(
+            ["fairserve simulate demo-week.toml --customers", scores, *(f"-p {q(p)}" for p in policies),
+             f"-r {replications} --seed {seed} --report", q(f"{out.rstrip('/')}/rerun.html")]
+        )
+    ]
+    if "loyal" in result.picks:
+        cmds.append(
+            f"fairserve whatif demo-week.toml --customer {q(result.picks['loyal'])} --customers {scores} "
+            "-p fifo -p influence-first -r 5"
+        )
+    return cmds
+
+
+def demo_summary(
+    result: DemoResult, *, currency: str = "$", files: dict[str, str] | None = None, commands: list[str] | None = None
+) -> dict[str, Any]:
+    """The demo's JSON summary: :func:`fairserve.report.summary.summary` of its comparison, with the data, the
+    two customers, the files written and the next commands."""
+    from fairserve.report.staffing import staffing_table
+    from fairserve.report.summary import summary
+
+    comp = result.comparison
+    order = {name: list(load_policy(name).tier_names) for name in comp["policies"]}
+    out = summary(comp, currency=currency, whatifs=result.whatifs,
+                  staffing=staffing_table(demo_scenario(), comp, order))
+    frame = result.transactions
+    out["data"] = {
+        "source": "CDNOW_master",
+        "customers": int(frame["customer_id"].nunique()),
+        "transactions": len(frame),
+        "rows_with_problems": result.problems,
+        "followers": "synthetic (fairserve.influence.synthetic_followers)",
+        "follower_seed": FOLLOWER_SEED,
+    }
+    out["picks"] = dict(result.picks)
+    out["files"] = dict(files or {})
+    out["next"] = list(commands or [])
+    return out

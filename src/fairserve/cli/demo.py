@@ -1,4 +1,4 @@
-"""``fairserve demo``: the main job on the embedded default data (CDNOW), printed as tables.
+"""``fairserve demo``: the main job on the embedded default data (CDNOW), printed as tables, written to a folder.
 
 The work is :func:`fairserve.demo.run_demo`; this module only shows its results.
 """
@@ -13,14 +13,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fairserve.cli.common import console, err_console
+from fairserve.cli.common import console, err_console, print_json
 from fairserve.cli.sim import print_whatif
-from fairserve.demo import DEMO_POLICIES, DemoResult, run_demo
+from fairserve.demo import DemoResult, run_demo
+from fairserve.report.fmt import clip_interval, money, num
 
 __all__ = ["register"]
 
 
-def _data_table(result: DemoResult) -> Table:
+def _data_table(result: DemoResult, currency: str) -> Table:
     frame = result.transactions
     table = Table(title="CDNOW_master (computed from the file)", title_justify="left")
     table.add_column("measure")
@@ -29,12 +30,12 @@ def _data_table(result: DemoResult) -> Table:
     table.add_row("transactions", f"{len(frame):,}")
     table.add_row("first date", str(frame["date"].min().date()))
     table.add_row("last date", str(frame["date"].max().date()))
-    table.add_row("total spend ($)", f"{frame['amount'].sum():,.2f}")
+    table.add_row("total spend", money(frame["amount"].sum(), currency))
     table.add_row("rows with problems", f"{result.problems:,}")
     return table
 
 
-def _value_table(result: DemoResult) -> Table:
+def _value_table(result: DemoResult, currency: str) -> Table:
     vm, scores = result.value_model, result.scores
     table = Table(title="Customer value (BG/NBD + Gamma-Gamma, weeks, 12-month CLV at 1%/month)",
                   title_justify="left")
@@ -45,7 +46,7 @@ def _value_table(result: DemoResult) -> Table:
     table.add_row("BG/NBD log-likelihood", f"{vm.transaction.log_likelihood_:,.2f}")
     table.add_row("Gamma-Gamma parameters", ", ".join(f"{k}={v:.4g}" for k, v in vm.spend.params_.items()))
     for q in (0.5, 0.9, 0.99):
-        table.add_row(f"CLV, {int(q * 100)}th percentile ($)", f"{scores['clv'].quantile(q):,.2f}")
+        table.add_row(f"CLV, {int(q * 100)}th percentile", money(scores["clv"].quantile(q), currency))
     table.add_row("customers with no followers", f"{(scores['followers'] == 0).mean():.1%}")
     table.add_row("median / largest follower count",
                   f"{int(scores['followers'].median()):,} / {int(scores['followers'].max()):,}")
@@ -63,10 +64,10 @@ def _audit_table(result: DemoResult) -> Table:
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
-    return "-" if x is None or x != x else f"{x:.{digits}g}"
+    return num(x, digits)
 
 
-def _comparison_table(result: DemoResult) -> Table:
+def _comparison_table(result: DemoResult, currency: str) -> Table:
     comp = result.comparison
     unit = comp["time_unit"]
     table = Table(
@@ -80,7 +81,7 @@ def _comparison_table(result: DemoResult) -> Table:
     )
     cols = ("policy", "mean wait", "p95 wait", "within SLA", "promise kept", "abandoned", "overtakes /contact",
             "of which influence", "top-10% value wait", "bottom-10% value wait", "top-10% reach wait",
-            "revenue at risk ($)", "reputational exposure")
+            "revenue at risk", "reputational exposure")
     names = max(len(name) for name in comp["policies"])
     for col in cols:
         if col == "policy":
@@ -90,7 +91,7 @@ def _comparison_table(result: DemoResult) -> Table:
     for name, entry in comp["policies"].items():
         a = entry["all"]["all"]
         vd, idec = entry.get("value_deciles", {}), entry.get("influence_deciles", {})
-        lo, hi = a["mean_wait_ci95"]
+        lo, hi = clip_interval(*a["mean_wait_ci95"])
         table.add_row(
             name,
             f"{_fmt(a['mean_wait'])} [{_fmt(lo)}, {_fmt(hi)}]",
@@ -103,7 +104,7 @@ def _comparison_table(result: DemoResult) -> Table:
             _fmt(vd.get("D10", {}).get("mean_wait")),
             _fmt(vd.get("D1", {}).get("mean_wait")),
             _fmt(idec.get("D10", {}).get("mean_wait")),
-            f"{a['revenue_at_risk']:,.0f}",
+            money(a["revenue_at_risk"], currency),
             f"{a['reputational_exposure']:,.0f}",
         )
     return table
@@ -115,12 +116,30 @@ def demo(
     whatif_replications: Annotated[
         int, typer.Option("--whatif-replications", min=1, help="Replications of each what-if.")
     ] = 20,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the scores, the JSON summary and the HTML report.")
+    ] = Path("fairserve-demo"),
+    currency: Annotated[
+        str, typer.Option("--currency", help="Symbol or code put on every amount of money, e.g. €, £, EUR.")
+    ] = "$",
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the JSON summary on stdout (and nothing else).")
+    ] = False,
     scores_out: Annotated[
         Path | None, typer.Option("--scores-out", help="Also write the scored customer base (CSV) here.")
     ] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML report here.")] = None,
 ) -> None:
-    """The main job on real CDNOW data: value, influence, policy audit, one simulated week, what-if."""
+    """The main job on real CDNOW data: value, influence, policy audit, one simulated week, what-if, the answer.
+
+    Writes scores.csv, summary.json and report.html into the --out folder and prints their paths, the report
+    last, then the answer to "does serving influencers first hurt our valuable customers, and by how much?".
+    """
+    import json
+
+    from fairserve.demo import DEMO_FILES, demo_scenario, demo_summary, next_commands
+    from fairserve.policy import load_policy
+    from fairserve.report import write_report
+
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
@@ -134,32 +153,45 @@ def demo(
 
         result = run_demo(replications=replications, seed=seed, step=step, whatif_replications=whatif_replications,
                           progress=lambda _r: bar.advance(task))
-    console.print(_data_table(result))
-    console.print(_value_table(result))
-    console.print(_audit_table(result))
-    console.print(_comparison_table(result))
-    roles = {"loyal": "the highest-value customer with no followers",
-             "influencer": "the most-followed customer with below-median value"}
-    for role, res in result.whatifs.items():
-        c = res["customer"]
-        console.print(
-            f"\n[bold]What if that was you?[/] Customer {escape(str(c['customer_id']))}, {roles[role]}: "
-            f"CLV ${c['clv']:,.2f}, {int(c['followers']):,} followers; a phone call, "
-            f"{res['replications']} replications"
-        )
-        print_whatif(res)
-    if scores_out is not None:
+    if not json_out:
+        console.print(_data_table(result, currency))
+        console.print(_value_table(result, currency))
+        console.print(_audit_table(result))
+        console.print(_comparison_table(result, currency))
+        roles = {"loyal": "the highest-value customer with no followers",
+                 "influencer": "the most-followed customer with below-median value"}
+        for role, res in result.whatifs.items():
+            c = res["customer"]
+            console.print(
+                f"\n[bold]What if that was you?[/] Customer {escape(str(c['customer_id']))}, {roles[role]}: "
+                f"CLV {money(c['clv'], currency)}, {int(c['followers']):,} followers; a phone call, "
+                f"{res['replications']} replications"
+            )
+            print_whatif(res)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {key: str(out / name) for key, name in DEMO_FILES.items()}
+    commands = next_commands(str(out), result, replications, seed)
+    result.scores.to_csv(files["scores"], index=False)
+    if scores_out is not None:  # a second copy where an older guide asks for it
         result.scores.to_csv(scores_out, index=False)
-        err_console.print(f"scores written to {scores_out}")
-    if report is not None:
-        from fairserve.report import write_report
-
-        write_report(result.comparison, report)
-        err_console.print(f"report written to {report}")
-    err_console.print(
-        "next: fairserve simulate demo-week.toml --customers SCORES.csv "
-        + " ".join(f"-p {p}" for p in DEMO_POLICIES)
+    data = demo_summary(result, currency=currency, files=files, commands=commands)
+    Path(files["summary"]).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    policies = {name: load_policy(name) for name in result.comparison["policies"]}
+    rerun = f"fairserve demo -r {replications} --seed {seed} --whatif-replications {whatif_replications}"
+    write_report(
+        result.comparison, files["report"], title="fairserve demo: does serving influencers first cost valuable "
+        "customers, and how much?", scenario=demo_scenario(), policies=policies, whatifs=result.whatifs,
+        currency=currency, command=rerun,
     )
+    if json_out:
+        print_json(data)
+        return
+    for command in commands:
+        console.print(f"next: {escape(command)}", soft_wrap=True)
+    console.print(f"scores:  {escape(files['scores'])}", soft_wrap=True)
+    console.print(f"summary: {escape(files['summary'])}", soft_wrap=True)
+    console.print(f"report:  {escape(files['report'])}", soft_wrap=True)
+    console.print(f"\n[bold]The answer.[/] {escape(data['answer'])}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -38,7 +38,10 @@ Scores = Annotated[
 ]
 
 def _fmt(x: Any, digits: int = 3) -> str:
-    return "-" if x is None or x != x else f"{x:.{digits}g}"
+    """``digits`` significant digits with thousands separators, never scientific (``2,195``, not ``2.2e+03``)."""
+    from fairserve.report.fmt import num
+
+    return num(x, digits)
 
 
 def _ci(row: dict[str, Any], key: str) -> str:

@@ -28,7 +28,11 @@ TOP_LINE = (
 
 
 def _clean(x: Any) -> Any:
-    """NaN and infinities as None, so the summary is strict JSON."""
+    """Strict JSON: NaN and infinities as None, dates as ISO text, NumPy scalars as Python numbers."""
+    if hasattr(x, "isoformat"):
+        return x.isoformat()
+    if hasattr(x, "item") and not isinstance(x, list | tuple | dict):
+        x = x.item()
     if isinstance(x, float) and not math.isfinite(x):
         return None
     if isinstance(x, dict):
