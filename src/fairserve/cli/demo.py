@@ -129,7 +129,7 @@ def demo(
         Path | None, typer.Option("--scores-out", help="Also write the scored customer base (CSV) here.")
     ] = None,
 ) -> None:
-    """The main job on real CDNOW data: value, influence, policy audit, one simulated week, what-if, the answer.
+    """The main job on real CDNOW data: value, influence, policy audit, one simulated week, what-if.
 
     Writes scores.csv, summary.json and report.html into the --out folder and prints their paths, the report
     last, then the answer to "does serving influencers first hurt our valuable customers, and by how much?".
