@@ -13,7 +13,7 @@ from fairserve.report.verdict import verdict
 
 
 def _write(comparison: dict[str, Any], path: Path, **kw: Any) -> str:
-    kwargs = {k: comparison[k] for k in ("scenario", "policies", "whatifs")}
+    kwargs = {k: comparison[k] for k in ("scenario", "policies", "whatifs", "customers")}
     return write_report(comparison["result"], path, **{**kwargs, **kw}).read_text(encoding="utf-8")
 
 
@@ -23,7 +23,10 @@ def test_report_inlines_plotly_once_and_fetches_nothing(comparison: dict[str, An
     for fetch in ("<link", "<img", "<iframe", " src=", "cdn.plot.ly/plotly", "@import"):
         assert fetch not in text, fetch
     charts = re.findall(r'data-chart="([^"]+)"', text)
-    assert charts == ["wait-value", "wait-influence", "service", "displacement", "cost", "staffing"]
+    assert charts == [
+        "wait-value", "spread-value", "wait-influence", "spread-influence",
+        "service", "displacement", "cost", "staffing",
+    ]
     assert text.count("Plotly.newPlot(") == len(charts)
 
 

@@ -181,7 +181,7 @@ def demo(
     write_report(
         result.comparison, files["report"], title="fairserve demo: does serving influencers first cost valuable "
         "customers, and how much?", scenario=demo_scenario(), policies=policies, whatifs=result.whatifs,
-        currency=currency, command=rerun,
+        currency=currency, command=rerun, customers=result.scores,
     )
     if json_out:
         print_json(data)

@@ -116,7 +116,9 @@ def simulate(
              f"--seed {seed}", *([f"--customers {customers}"] if customers is not None else [])]
         )
         loaded = dict(resolve_policy(p) for p in policies)
-        write_report(result, report, scenario=scen, policies=loaded, currency=currency, command=command)
+        write_report(
+            result, report, scenario=scen, policies=loaded, currency=currency, command=command, customers=base
+        )
         err_console.print(f"report written to {report}")
     if json_out:
         print_json(result)

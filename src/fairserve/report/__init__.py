@@ -24,13 +24,22 @@ def report_html(
     currency: str = DEFAULT_CURRENCY,
     command: str | None = None,
     title: str | None = None,
+    customers: Any = None,
+    distribution: bool = True,
 ) -> str:
     """The full report of a comparison: :func:`render_html` with staffing, warnings and policy files filled in.
 
     ``scenario`` (a :class:`fairserve.sim.Scenario`) gives the staffing section and the overload warnings;
     ``policies`` maps each label to its loaded :class:`fairserve.policy.Policy` (its ``source`` and tier order).
+    With the scenario, the policies and the ``customers`` the comparison ran on, and ``distribution`` true, the
+    first replication is run again to draw each decile's wait distribution
+    (:mod:`fairserve.report.distribution`).
     """
-    staffing = warnings = None
+    staffing = warnings = spread = None
+    if distribution and scenario is not None and policies and customers is not None:
+        from fairserve.report.distribution import replication_waits, wait_quantiles
+
+        spread = wait_quantiles(replication_waits(scenario, list(policies.values()), result["seed"], customers))
     if scenario is not None:
         from fairserve.report.staffing import overload_warnings, staffing_table
 
@@ -47,6 +56,7 @@ def report_html(
         policy_files=files,
         command=command,
         warnings=warnings,
+        distribution=spread,
     )
 
 

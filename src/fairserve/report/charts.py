@@ -20,6 +20,7 @@ __all__ = [
     "cost_chart",
     "decile_wait_chart",
     "displacement_chart",
+    "distribution_chart",
     "service_chart",
     "staffing_chart",
 ]
@@ -113,6 +114,48 @@ def decile_wait_chart(result: dict[str, Any], section: str = "value_deciles") ->
     )
     fig.update_yaxes(rangemode="tozero", tickformat=",")
     fig.update_yaxes(title_text=f"{unit}s", row=1, col=1)
+    return fig
+
+
+def distribution_chart(quantiles: dict[str, Any], section: str, unit: str) -> go.Figure:
+    """Box per decile and policy from precomputed quantiles (:func:`fairserve.report.distribution.wait_quantiles`).
+
+    The box spans the quartiles with the median inside and the mean as a dashed line; the whiskers reach the
+    5th and 95th percentiles.
+    """
+    what = "value" if section.startswith("value") else "influence"
+    fig = go.Figure()
+    for k, (label, kinds) in enumerate(quantiles.items()):
+        groups = kinds.get(section, {})
+        names = ordered(groups)
+        if not names:
+            continue
+        q = {key: [groups[n][key] for n in names] for key in ("p05", "q1", "median", "q3", "p95", "mean")}
+        fig.add_trace(
+            go.Box(
+                x=names,
+                q1=q["q1"],
+                median=q["median"],
+                q3=q["q3"],
+                lowerfence=q["p05"],
+                upperfence=q["p95"],
+                mean=q["mean"],
+                name=label,
+                marker_color=colour(k),
+                boxpoints=False,
+                hoverinfo="x+y+name",
+            )
+        )
+    fig.update_layout(
+        **{**_LAYOUT, "barmode": None},
+        boxmode="group",
+        title={
+            "text": f"Distribution of waits by {what} decile, one simulated run (box: quartiles and median; "
+            f"whiskers: 5th-95th percentile; dashed: mean)",
+            "font": {"size": 14},
+        },
+    )
+    fig.update_yaxes(title_text=f"{unit}s", rangemode="tozero", tickformat=",")
     return fig
 
 

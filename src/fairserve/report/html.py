@@ -171,6 +171,7 @@ def render_html(
     policy_files: dict[str, str] | None = None,
     command: str | None = None,
     warnings: list[str] | None = None,
+    distribution: dict[str, Any] | None = None,
 ) -> str:
     """The report of a :func:`fairserve.sim.compare_policies` result, as one self-contained HTML document.
 
@@ -190,6 +191,8 @@ def render_html(
         The command that reruns this comparison.
     warnings:
         Shown before the verdict (for example an overloaded pool).
+    distribution:
+        :func:`fairserve.report.distribution.wait_quantiles` of one replication, drawn as boxes per decile.
     """
     title = title or f"fairserve: policy comparison on {result.get('scenario', 'scenario')}"
     labels = list(result["policies"])
@@ -212,10 +215,13 @@ def render_html(
     ]
     has_value = any(e.get("value_deciles") for e in result["policies"].values())
     has_influence = any(e.get("influence_deciles") for e in result["policies"].values())
-    if has_value:
-        parts.append(_figure(charts.decile_wait_chart(result, "value_deciles"), "wait-value"))
-    if has_influence:
-        parts.append(_figure(charts.decile_wait_chart(result, "influence_deciles"), "wait-influence"))
+    unit = result["time_unit"]
+    for kind, key, shown in (("value_deciles", "value", has_value), ("influence_deciles", "influence", has_influence)):
+        if not shown:
+            continue
+        parts.append(_figure(charts.decile_wait_chart(result, kind), f"wait-{key}"))
+        if distribution and any(kind in d for d in distribution.values()):
+            parts.append(_figure(charts.distribution_chart(distribution, kind, unit), f"spread-{key}"))
     if not (has_value or has_influence):
         parts.append("<p class=note>No customer base was given, so there are no value or influence deciles.</p>")
     parts += [

@@ -1,0 +1,33 @@
+"""The wait distributions re-run the comparison's first replication: the same contacts, the same waits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_data import POLICIES, small_base, small_scenario
+
+from fairserve.report.distribution import replication_waits, wait_quantiles
+from fairserve.sim import compare_policies
+
+
+def test_the_rerun_replication_is_the_comparisons_first() -> None:
+    base, scen = small_base(), small_scenario()
+    one = compare_policies(scen, POLICIES, replications=1, seed=7, customers=base)
+    quantiles = wait_quantiles(replication_waits(scen, POLICIES, 7, base))
+    for label in POLICIES:
+        for kind in ("value_deciles", "influence_deciles"):
+            for decile, row in one["policies"][label][kind].items():
+                if decile == "unknown":
+                    continue
+                mine = quantiles[label][kind][decile]
+                assert mine["mean"] == pytest.approx(row["mean_wait"], rel=1e-12), (label, kind, decile)
+                assert mine["n"] == row["arrivals"]
+
+
+def test_quantiles_are_per_decile_and_in_order() -> None:
+    frame = pd.DataFrame({"wait": np.arange(100.0), "value_percentile": np.repeat([0.95, 0.05], 50)})
+    q = wait_quantiles({"p": frame})["p"]["value_deciles"]
+    assert list(q) == ["D1", "D10"]
+    assert q["D10"]["median"] == np.median(np.arange(50.0)) and q["D1"]["q3"] == np.quantile(np.arange(50.0, 100), 0.75)
+    assert q["D1"]["p05"] <= q["D1"]["q1"] <= q["D1"]["median"] <= q["D1"]["q3"] <= q["D1"]["p95"]
