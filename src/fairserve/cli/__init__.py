@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Validate an input file row by row; exit 2 and list every bad row when any is wrong."),
     "value": ("fairserve.cli.value", "Customer value: fit CLV models on a transaction log, score customers."),
     "policy": ("fairserve.cli.policy",
-               "Policies: list, check, explain a decision, audit on a customer base, diff two."),
+               "Policies: list, check, explain, audit, diff; decide a file of contacts; allocate scarce goods."),
     "simulate": ("fairserve.cli.sim",
                  "Simulate the contact centre under each policy; compare waits, abandonment, displacements and "
                  "costs."),

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-policy_app = typer.Typer(help="Policies: list, check, explain a decision, audit on a customer base, diff two.",
+policy_app = typer.Typer(help="Policies: list, check, explain, audit, diff; decide a file of contacts; allocate scarce goods.",
                          no_args_is_help=True)
 
 ScoresOpt = Annotated[Path, typer.Option("--scores", help="Scores file from `fairserve value score` (.csv/.parquet).")]
