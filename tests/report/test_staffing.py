@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from fairserve.report.staffing import overload_warnings, pool_loads, staffing_table
 from fairserve.sim.erlang import agents_needed
@@ -50,3 +54,34 @@ def test_strict_tiers_cost_agents_when_the_bottom_tier_is_small() -> None:
     one_queue = _every_tier(50.0, 1.0, [1.0], 1 / 3, 0.8)
     assert one_queue == agents_needed(50.0, 1.0, 0.8, 1 / 3).agents  # one tier: Erlang C exactly
     assert _every_tier(50.0, 1.0, [0.9, 0.1], 1 / 3, 0.8) > _every_tier(50.0, 1.0, [0.5, 0.5], 1 / 3, 0.8) > one_queue
+
+
+def test_simulate_and_whatif_warn_before_running_an_overloaded_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from report_data import small_base
+
+    import fairserve.sim
+    from cli_helpers import run_cli
+
+    path = tmp_path / "over.toml"
+    path.write_text('[center]\nagents = 1\nduration = 50.0\n[[segments]]\nname = "a"\narrival_rate = 5.0\n'
+                    'handle_mean = 1.0\ncustomers = "base"\n')
+    scores = tmp_path / "scores.csv"
+    small_base().to_csv(scores, index=False)
+    code, _, err = run_cli(["simulate", str(path), "-r", "1", "--customers", str(scores)], capsys)
+    assert code == 0, err
+    assert "warning: pool 'service' (phone) is overloaded" in err and "load 5.00 per agent" in err
+
+    said: list[str] = []
+
+    def refuse(*_a: object, **_k: object) -> None:
+        said.append(" ".join(capsys.readouterr().err.split()))  # what was said before the simulation began
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(fairserve.sim, "compare_policies", refuse)
+    monkeypatch.setattr(fairserve.sim, "whatif", refuse)
+    for argv in (["simulate", str(path)], ["whatif", str(path), "--customer", "c0001"]):
+        with contextlib.suppress(RuntimeError):
+            run_cli([*argv, "--customers", str(scores)], capsys)
+    assert len(said) == 2 and all("is overloaded" in text for text in said)

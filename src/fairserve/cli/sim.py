@@ -52,6 +52,14 @@ def _ci(row: dict[str, Any], key: str) -> str:
     return f"{_fmt(row[key])} [{_fmt(lo)}, {_fmt(hi)}]"
 
 
+def _warn_if_overloaded(scenario: Any) -> None:
+    """Say so before the run when a pool's queue can only grow (load >= 1 per agent and nobody abandons)."""
+    from fairserve.report.staffing import overload_warnings
+
+    for warning in overload_warnings(scenario):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
 def print_whatif(result: dict[str, Any]) -> None:
     """Print one customer's what-if (the dict of :func:`fairserve.sim.whatif`) in plain language."""
     unit = result["time_unit"]
@@ -93,10 +101,7 @@ def simulate(
     scen = load_scenario(scenario)
     base = None if customers is None else read_scores(customers)
     policies = policy or ["fifo"]
-    from fairserve.report.staffing import overload_warnings
-
-    for warning in overload_warnings(scen):  # said before the run, whose waits would only say "it grew"
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
+    _warn_if_overloaded(scen)
     with Progress(
         TextColumn("simulating"),
         BarColumn(),
@@ -183,6 +188,7 @@ def whatif(
 
     scen = load_scenario(scenario)
     base = read_scores(customers)
+    _warn_if_overloaded(scen)
     with err_console.status(f"simulating {replications} replications ..."):
         result = run_whatif(
             customer, scen, policy or ["fifo", "balanced"], base, segment=segment, replications=replications, seed=seed
