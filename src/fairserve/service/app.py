@@ -104,6 +104,35 @@ class BodyLimit:
             await _too_large(send, self.limit)
 
 
+class RequestLog:
+    """One JSON log line per request: request id, method, route template (never the path's values), status, ms."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
+                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        rid = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex[:16]
+        status = [0]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            log.info(json.dumps({"event": "request", "request_id": rid, "method": scope.get("method"),
+                                 "route": getattr(route, "path", None), "status": status[0],
+                                 "ms": round((time.perf_counter() - start) * 1000, 2)}))
+
+
 class _TooLargeError(Exception):
     pass
 
@@ -176,18 +205,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     for module in (contacts, agents, customers, me, webhooks, policies, audit, health):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def _request_log(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["x-request-id"] = rid
-        if log.isEnabledFor(logging.INFO):
-            log.info(json.dumps({"event": "request", "request_id": rid, "method": request.method,
-                                 "route": getattr(request.scope.get("route"), "path", None),
-                                 "status": response.status_code,
-                                 "ms": round((time.perf_counter() - start) * 1000, 2)}))
-        return response
-
+    app.add_middleware(RequestLog)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -93,9 +93,15 @@ def _customer(row: Any) -> Customer:
     )
 
 
+_BY_ID = select(customers).where(customers.c.customer_id == bindparam("cid"))
+_BY_IDENTITY = select(customers).join(identities, identities.c.customer_id == customers.c.customer_id).where(
+    identities.c.kind == bindparam("kind"), identities.c.platform == bindparam("platform"),
+    identities.c.value == bindparam("value"))
+
+
 def customer_of(conn: Connection, customer_id: str) -> Customer | None:
     """The stored customer ``customer_id``, or None."""
-    row = conn.execute(select(customers).where(customers.c.customer_id == customer_id)).first()
+    row = conn.execute(_BY_ID, {"cid": customer_id}).first()
     return None if row is None else _customer(row)
 
 
@@ -132,12 +138,9 @@ def resolve_sender(
     if not tried:
         raise ValueError("one of customer_id, email, phone or handle is required")
     for kind, plat, norm in tried:
-        hit = conn.execute(select(identities.c.customer_id).where(
-            identities.c.kind == kind, identities.c.platform == plat, identities.c.value == norm)).first()
+        hit = conn.execute(_BY_IDENTITY, {"kind": kind, "platform": plat, "value": norm}).first()
         if hit is not None:
-            found = customer_of(conn, hit[0])
-            if found is not None:
-                return found, False
+            return _customer(hit), False
     kind, plat, norm = tried[0]
     guest_id = "guest-" + hashlib.sha256(f"{kind}:{plat}:{norm}".encode()).hexdigest()[:16]
     _upsert(conn, customers, [{"customer_id": guest_id, "guest": True, "updated_at": now}], ["customer_id"])

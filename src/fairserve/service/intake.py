@@ -18,10 +18,11 @@ import math
 import threading
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -97,25 +98,28 @@ class IntakeResult:
     position: int | None = None
 
 
+_c = contacts.c
+# Built once: executed with parameters, so SQLAlchemy compiles each only once per dialect.
+_AHEAD = select(func.count()).select_from(contacts).where(
+    _c.state == "waiting", _c.queue == bindparam("queue"),
+    tuple_(_c.rank, _c.virtual_arrival, _c.arrival, _c.id)
+    < tuple_(bindparam("rank"), bindparam("va"), bindparam("arrival"), bindparam("id")),
+)
+_BY_EXTERNAL = select(contacts).where(_c.source == bindparam("source"), _c.external_id == bindparam("external_id"))
+_INSERT = contacts.insert()
+
+
 def position_of(conn: Connection, row: Any) -> int:
     """How many waiting contacts of the same queue are ahead of ``row`` by its key (1: next in line)."""
-    c = contacts.c
-    ahead = conn.execute(
-        select(func.count()).select_from(contacts).where(
-            c.state == "waiting", c.queue == row.queue,
-            tuple_(c.rank, c.virtual_arrival, c.arrival, c.id)
-            < tuple_(row.rank, row.virtual_arrival, row.arrival, row.id),
-        )
-    ).scalar_one()
+    ahead = conn.execute(_AHEAD, {"queue": row.queue, "rank": row.rank, "va": row.virtual_arrival,
+                                  "arrival": row.arrival, "id": row.id}).scalar_one()
     return int(ahead) + 1
 
 
 def _existing(conn: Connection, source: str, external_id: str | None) -> Any:
     if external_id is None:
         return None
-    return conn.execute(
-        select(contacts).where(contacts.c.source == source, contacts.c.external_id == external_id)
-    ).first()
+    return conn.execute(_BY_EXTERNAL, {"source": source, "external_id": external_id}).first()
 
 
 def intake(
@@ -145,10 +149,7 @@ def intake(
     arrival = float(item.arrival) if item.arrival is not None else now
     contact_id = uuid.uuid4().hex
     try:
-        with engine.begin() as conn:
-            found = _existing(conn, source, item.external_id)
-            if found is not None:
-                return IntakeResult(False, found)
+        with engine.begin() as conn:  # a concurrent first delivery meets this one at the unique constraint
             customer, guest = resolve_sender(conn, now, customer_id=item.customer_id, email=item.email,
                                              phone=item.phone, handle=item.handle, platform=item.platform)
             contact = Contact(
@@ -182,12 +183,12 @@ def intake(
                 "policy_hash": decision.policy_hash, "decision": dumps(data), "state": "waiting",
                 "sla_state": "ok", "created_at": now,
             }
-            conn.execute(contacts.insert().values(**values))
+            conn.execute(_INSERT, values)
             write_audit(conn, now, actor, "contact_created", contact_id=contact_id,
                         customer_id=customer.customer_id,
                         detail={"source": source, "tier": decision.tier, "queue": decision.queue,
                                 "policy_hash": decision.policy_hash, "guest": guest})
-            row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).one()
+            row = SimpleNamespace(**values, agent_id=None, assigned_at=None, closed_at=None)
             pos = position_of(conn, row)
     except IntegrityError:
         if item.external_id is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fairserve.service.store import agents, contacts, is_postgres, write_audit
@@ -85,13 +85,25 @@ def agent_of(conn: Connection, agent_id: str) -> AgentSpec | None:
     return AgentSpec(row.id, tuple(row.channels.split(",")), tuple(row.queues.split(",")), row.capacity)
 
 
+_c = contacts.c
+# Built once and executed with parameters (the IN lists expand), so each is compiled once per dialect.
+_HELD = (select(_c.channel, func.count()).where(_c.agent_id == bindparam("agent"), _c.state == "assigned")
+         .group_by(_c.channel))
+_BASE = select(_c.id, _c.guarantee_deadline, _c.arrival).where(
+    _c.state == "waiting", _c.queue.in_(bindparam("queues", expanding=True)),
+    _c.channel.in_(bindparam("channels", expanding=True)))
+_PROBE = _BASE.where(_c.guarantee_deadline < bindparam("now")).order_by(
+    _c.guarantee_deadline, _c.arrival, _c.id).limit(1)
+_ORDERED = _BASE.order_by(_c.rank, _c.virtual_arrival, _c.arrival, _c.id).limit(1)
+_PROBE_LOCK = _PROBE.with_for_update(skip_locked=True)
+_ORDERED_LOCK = _ORDERED.with_for_update(skip_locked=True)
+_TAKE = update(contacts).where(_c.id == bindparam("cid"), _c.state == "waiting").values(
+    state="assigned", agent_id=bindparam("agent"), assigned_at=bindparam("now"))
+_ROW = select(contacts).where(_c.id == bindparam("cid"))
+
+
 def _allowed_channels(conn: Connection, spec: AgentSpec) -> tuple[str, ...]:
-    held = conn.execute(
-        select(contacts.c.channel, func.count()).where(contacts.c.agent_id == spec.agent_id,
-                                                        contacts.c.state == "assigned")
-        .group_by(contacts.c.channel)
-    ).all()
-    counts = {ch: int(n) for ch, n in held}
+    counts = {ch: int(n) for ch, n in conn.execute(_HELD, {"agent": spec.agent_id}).all()}
     if not counts:
         return spec.channels
     if set(counts) == {"chat"} and counts["chat"] < spec.capacity and "chat" in spec.channels:
@@ -107,33 +119,22 @@ def next_contact(engine: Engine, spec: AgentSpec, now: float) -> Any | None:
     AgentBusyError
         When the agent already holds a non-chat contact, or as many chats as their capacity.
     """
-    c = contacts.c
     with engine.begin() as conn:
         channels = _allowed_channels(conn, spec)
         lock = is_postgres(conn)
-        base = select(c.id, c.guarantee_deadline, c.arrival).where(
-            c.state == "waiting", c.queue.in_(spec.queues), c.channel.in_(channels))
-        probe = base.where(c.guarantee_deadline < now).order_by(c.guarantee_deadline, c.arrival, c.id).limit(1)
-        if lock:
-            probe = probe.with_for_update(skip_locked=True)
-        hit = conn.execute(probe).first()
+        params = {"queues": list(spec.queues), "channels": list(channels), "now": now}
+        hit = conn.execute(_PROBE_LOCK if lock else _PROBE, params).first()
         by_guarantee = hit is not None
         if hit is None:
-            ordered = base.order_by(c.rank, c.virtual_arrival, c.arrival, c.id).limit(1)
-            if lock:
-                ordered = ordered.with_for_update(skip_locked=True)
-            hit = conn.execute(ordered).first()
+            hit = conn.execute(_ORDERED_LOCK if lock else _ORDERED, params).first()
         if hit is None:
             return None
-        done = conn.execute(
-            update(contacts).where(c.id == hit.id, c.state == "waiting")
-            .values(state="assigned", agent_id=spec.agent_id, assigned_at=now)
-        ).rowcount
+        done = conn.execute(_TAKE, {"cid": hit.id, "agent": spec.agent_id, "now": now}).rowcount
         if done != 1:  # pragma: no cover - the lock (or the single writer) makes this impossible
             raise ContactStateError(f"contact {hit.id} was taken by another agent")
         write_audit(conn, now, f"agent:{spec.agent_id}", "contact_assigned", contact_id=hit.id,
                     detail={"by_guarantee": by_guarantee, "waited_seconds": now - hit.arrival})
-        return conn.execute(select(contacts).where(c.id == hit.id)).one()
+        return conn.execute(_ROW, {"cid": hit.id}).one()
 
 
 def _move(engine: Engine, contact_id: str, now: float, actor: str, action: str, allowed: tuple[str, ...],

@@ -250,6 +250,9 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
 
 
+_AUDIT_INSERT = audit.insert()
+
+
 def write_audit(
     conn: Connection,
     at: float,
@@ -261,9 +264,5 @@ def write_audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one line to the audit log, in the caller's transaction (ids only: never names or message text)."""
-    conn.execute(
-        audit.insert().values(
-            at=at, actor=actor, action=action, contact_id=contact_id, customer_id=customer_id,
-            detail=dumps(detail or {}),
-        )
-    )
+    conn.execute(_AUDIT_INSERT, {"at": at, "actor": actor, "action": action, "contact_id": contact_id,
+                                 "customer_id": customer_id, "detail": dumps(detail or {})})
