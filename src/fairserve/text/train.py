@@ -27,6 +27,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 from fairserve.errors import FairserveError
 from fairserve.text.classify import TASKS, prepare_texts
 from fairserve.text.corpora import grouped_split
+from fairserve.text.features import HashedCharNgrams
 from fairserve.text.sentiment import CLASSES, SentimentModel, normalise_label
 
 __all__ = ["Evaluation", "LabelModel", "evaluate", "train"]
@@ -57,7 +58,7 @@ class LabelModel:
             weight = 1.0 / counts[inv]
         self.views_ = []
         for vec in (TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32),
-                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32)):
+                    HashedCharNgrams(ngram_range=(2, 5))):
             lr = LogisticRegression(C=self.C, max_iter=3000, random_state=self.random_state)
             self.views_.append((vec, lr.fit(vec.fit_transform(list(texts)), y, sample_weight=weight)))
         self.classes_ = self.views_[0][1].classes_
