@@ -87,7 +87,7 @@ def test_report_opens_offline_and_every_chart_draws_its_data(browser: Any, writt
     )
     assert [c["id"] for c in charts] == [
         "wait-value", "spread-value", "wait-influence", "spread-influence",
-        "service", "displacement", "cost", "staffing",
+        "service", "displacement", "causes", "cost", "staffing",
     ]
     for c in charts:
         assert c["svg"] > 0 and c["traces"] > 0, c

@@ -25,7 +25,7 @@ def test_report_inlines_plotly_once_and_fetches_nothing(comparison: dict[str, An
     charts = re.findall(r'data-chart="([^"]+)"', text)
     assert charts == [
         "wait-value", "spread-value", "wait-influence", "spread-influence",
-        "service", "displacement", "cost", "staffing",
+        "service", "displacement", "causes", "cost", "staffing",
     ]
     assert text.count("Plotly.newPlot(") == len(charts)
 

@@ -31,15 +31,16 @@ def report_html(
 
     ``scenario`` (a :class:`fairserve.sim.Scenario`) gives the staffing section and the overload warnings;
     ``policies`` maps each label to its loaded :class:`fairserve.policy.Policy` (its ``source`` and tier order).
-    With the scenario, the policies and the ``customers`` the comparison ran on, and ``distribution`` true, the
-    first replication is run again to draw each decile's wait distribution
-    (:mod:`fairserve.report.distribution`).
+    With the scenario and the policies (and the ``customers`` the comparison ran on, if any), and
+    ``distribution`` true, the first replication is run again to draw each decile's wait distribution and to say
+    what caused each overtake (:mod:`fairserve.report.distribution`).
     """
-    staffing = warnings = spread = None
-    if distribution and scenario is not None and policies and customers is not None:
-        from fairserve.report.distribution import replication_waits, wait_quantiles
+    staffing = warnings = spread = causes = None
+    if distribution and scenario is not None and policies:
+        from fairserve.report.distribution import overtake_causes, replication_waits, wait_quantiles
 
-        spread = wait_quantiles(replication_waits(scenario, list(policies.values()), result["seed"], customers))
+        frames = replication_waits(scenario, list(policies.values()), result["seed"], customers)
+        spread, causes = wait_quantiles(frames), overtake_causes(frames)
     if scenario is not None:
         from fairserve.report.staffing import overload_warnings, staffing_table
 
@@ -57,6 +58,7 @@ def report_html(
         command=command,
         warnings=warnings,
         distribution=spread,
+        causes=causes,
     )
 
 

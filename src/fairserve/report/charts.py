@@ -17,6 +17,7 @@ from fairserve.report.fmt import DEFAULT_CURRENCY, clip_interval, ordered
 
 __all__ = [
     "COLOURS",
+    "cause_chart",
     "cost_chart",
     "decile_wait_chart",
     "displacement_chart",
@@ -215,6 +216,59 @@ def displacement_chart(result: dict[str, Any]) -> go.Figure:
     _bars(fig, result, section, "overtaken", col=1)
     _bars(fig, result, section, "overtaken_by_influence", col=2, legend=False)
     fig.update_layout(**_LAYOUT, title={"text": "Who is bumped, and by whom", "font": {"size": 15}})
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+_CAUSE_COLOURS = {
+    "tier": "#332288",
+    "tier_head_start": "#88CCEE",
+    "need": "#999933",
+    "influence": "#CC6677",
+    "guarantee": "#777777",
+}
+
+
+def cause_chart(causes: dict[str, Any], labels: dict[str, str]) -> go.Figure:
+    """Overtakes per contact by cause: by value decile of the contact passed (left) and of the one passing (right).
+
+    One row per policy that let anyone pass; ``causes`` is :func:`fairserve.report.distribution.overtake_causes`,
+    ``labels`` the words for each cause.
+    """
+    rows = [p for p, e in causes.items() if sum(e.get("totals", {}).values()) > 0 and e.get("passed")]
+    fig = make_subplots(
+        rows=max(len(rows), 1),
+        cols=2,
+        shared_xaxes=True,
+        subplot_titles=[t for p in rows for t in (f"{p}: passed, by their value decile",
+                                                  f"{p}: passing others, by their value decile")],
+        vertical_spacing=0.08 if len(rows) > 2 else 0.15,
+        horizontal_spacing=0.08,
+    )
+    for r, policy in enumerate(rows, start=1):
+        for col, side in ((1, "passed"), (2, "passing")):
+            groups = causes[policy][side]
+            names = ordered(groups)
+            for cause, words in labels.items():
+                fig.add_trace(
+                    go.Bar(
+                        x=names,
+                        y=[groups[d].get(cause, 0.0) for d in names],
+                        name=words,
+                        legendgroup=cause,
+                        showlegend=r == 1 and col == 1,
+                        marker_color=_CAUSE_COLOURS.get(cause, "#444"),
+                        hovertemplate=f"{policy}, %{{x}}: %{{y:.3f}} per contact ({words})<extra></extra>",
+                    ),
+                    row=r,
+                    col=col,
+                )
+    fig.update_layout(**{**_LAYOUT, "barmode": "stack", "height": 160 + 230 * max(len(rows), 1)})
+    fig.update_layout(
+        title={"text": "Why later contacts were served first, one simulated run (overtakes per contact)",
+               "font": {"size": 15}},
+        legend={"orientation": "h", "y": -0.06},
+    )
     fig.update_yaxes(rangemode="tozero")
     return fig
 

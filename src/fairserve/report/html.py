@@ -133,6 +133,25 @@ def _whatif_panel(role: str, res: dict[str, Any], currency: str) -> str:
     )
 
 
+def _causes_table(causes: dict[str, Any], labels: dict[str, str]) -> str:
+    head = "".join(f"<th>{html.escape(w)}</th>" for w in labels.values())
+    rows = ""
+    for policy, entry in causes.items():
+        totals = entry.get("totals", {})
+        n = sum(totals.values())
+        cells = "".join(f"<td>{pct(totals.get(c, 0) / n) if n else '–'}</td>" for c in labels)
+        rows += f"<tr><td>{html.escape(policy)}</td><td>{n:,}</td>{cells}</tr>"
+    return (
+        f"<table><tr><th>policy</th><th>overtakes in the run</th>{head}</tr>{rows}</table>"
+        "<p class=note>Every overtake of the comparison's first replication, run again on the same contacts, "
+        "by what put the later contact first, checked in this order: a wait guarantee that ran out; a higher tier "
+        "in strict order; influence minutes without which it would have come after; another tier's head start "
+        "(a tier rests on what the policy's tiers rest on: value, loyalty or reach); else the same tier and due "
+        "sooner (need signals, or its channel's target). The counts per contact add up to the simulator's, and "
+        "those by influence to its count by influence.</p>"
+    )
+
+
 def _staffing_html(table: dict[str, Any], policies: list[str], unit: str) -> str:
     channels = list(table["channels"])
     head = "".join(f"<th>{html.escape(c)}</th>" for c in channels)
@@ -172,6 +191,7 @@ def render_html(
     command: str | None = None,
     warnings: list[str] | None = None,
     distribution: dict[str, Any] | None = None,
+    causes: dict[str, Any] | None = None,
 ) -> str:
     """The report of a :func:`fairserve.sim.compare_policies` result, as one self-contained HTML document.
 
@@ -193,6 +213,8 @@ def render_html(
         Shown before the verdict (for example an overloaded pool).
     distribution:
         :func:`fairserve.report.distribution.wait_quantiles` of one replication, drawn as boxes per decile.
+    causes:
+        :func:`fairserve.report.distribution.overtake_causes` of the same replication.
     """
     title = title or f"fairserve: policy comparison on {result.get('scenario', 'scenario')}"
     labels = list(result["policies"])
@@ -232,6 +254,15 @@ def render_html(
         "<p class=note>A contact is overtaken when a later arrival is served while it waits. The share owed to "
         "influence alone is the overtakes that would not have happened without the overtaker's influence minutes; "
         "the rest come from the policy's value and need rules and its channel targets.</p>",
+    ]
+    if causes and any(sum(e.get("totals", {}).values()) > 0 for e in causes.values()):
+        from fairserve.report.distribution import CAUSES
+
+        parts += [
+            _figure(charts.cause_chart(causes, CAUSES), "causes"),
+            _causes_table(causes, CAUSES),
+        ]
+    parts += [
         "<h2>What each policy costs</h2>",
         _figure(charts.cost_chart(result, currency), "cost"),
     ]
