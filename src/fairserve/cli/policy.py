@@ -1,13 +1,11 @@
 """``fairserve policy``: list, check, explain, audit and diff policies.
 
-Thin commands: they read files, call :mod:`fairserve.policy` and print. ``explain --text`` classifies the text
-with a tiny keyword heuristic (:func:`_crude_text`) until the text classifier lands; it is a stand-in, not a
-model, and the output says so.
+Thin commands: they read files, call :mod:`fairserve.policy` and print. ``explain --text`` reads the text with
+:mod:`fairserve.text` (urgency as severity, sentiment score, complaint), and the output says which model did.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,26 +70,14 @@ def _scores(path: Path, profiles: Path | None, synthetic: int | None) -> tuple[p
     return prepare_scores(frame), "no follower data (influence 0 for everyone)"
 
 
-_NEGATIVE = re.compile(
-    r"\b(angry|awful|terrible|worst|useless|disgust\w*|furious|unacceptable|disappoint\w*|ridiculous|hate|"
-    r"rubbish|broken|never again|scam|fail\w*|still waiting|no one|nobody)\b",
-    re.IGNORECASE,
-)
-_POSITIVE = re.compile(r"\b(thanks?|thank you|great|love|happy|excellent|brilliant|helpful)\b", re.IGNORECASE)
-_COMPLAINT = re.compile(r"\b(complain\w*|refund|compensation|unacceptable|escalat\w*|ombudsman)\b", re.IGNORECASE)
-_CRITICAL = re.compile(r"\b(fraud|stolen|hacked|emergency|locked out|cannot access|can't access|outage)\b",
-                       re.IGNORECASE)
-_URGENT = re.compile(r"\b(urgent\w*|asap|immediately|today|deadline)\b", re.IGNORECASE)
-
-
-def _crude_text(text: str) -> tuple[int, float | None, bool]:
-    """Severity, sentiment and complaint from keywords: a stand-in until the text classifier lands."""
+def _text_signals(text: str, model: Path | None) -> tuple[int, float | None, bool, dict[str, str]]:
+    """Severity (urgency), sentiment and complaint of ``text`` from :mod:`fairserve.text`, and how each was read."""
     if not text.strip():
-        return 0, None, False
-    neg, pos = len(_NEGATIVE.findall(text)), len(_POSITIVE.findall(text))
-    sentiment = float(min(1.0, max(-1.0, (pos - neg) / 2.0))) if (neg or pos) else 0.0
-    severity = 3 if _CRITICAL.search(text) else (2 if _URGENT.search(text) else (1 if neg else 0))
-    return severity, sentiment, bool(_COMPLAINT.search(text))
+        return 0, None, False, {}
+    from fairserve.cli.text import classify_one
+
+    row = classify_one(text, [model] if model is not None else None)
+    return int(row["urgency"]), float(row["sentiment_score"]), bool(row["complaint"]), row["method"]
 
 
 # ----------------------------------------------------------------------------------------------- commands
@@ -162,7 +148,9 @@ def explain_cmd(
     scores: ScoresOpt,
     customer: Annotated[str, typer.Option("--customer", help="The customer id to explain.")],
     channel: Annotated[str, typer.Option("--channel", help="phone, email, chat or social.")] = "phone",
-    text: Annotated[str, typer.Option("--text", help="The message (classified by a crude keyword rule).")] = "",
+    text: Annotated[str, typer.Option("--text", help="The message (read by fairserve's text triage).")] = "",
+    text_model: Annotated[Path | None, typer.Option("--text-model", help="A trained sentiment model directory "
+                                                    "(default $FAIRSERVE_TEXT_MODEL, else VADER).")] = None,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
     as_json: JsonOpt = False,
@@ -179,20 +167,20 @@ def explain_cmd(
     if rows.empty:
         raise FairserveError(f"{scores}: no customer '{customer}'")
     cust = customer_from_record(rows.iloc[0])
-    severity, sentiment, complaint = _crude_text(text)
+    severity, sentiment, complaint, method = _text_signals(text, text_model)
     contact = Contact(f"{customer}-1", channel_of(channel), 0.0, text=text, customer_id=customer,
                       severity=severity, sentiment=sentiment, complaint=complaint)
     decision = decide(contact, cust, pol, 0.0)
     if as_json:
         payload = decision_to_dict(decision)
         payload["followers_source"] = source
-        payload["text_classification"] = {"method": "keyword heuristic (stand-in)", "severity": severity,
+        payload["text_classification"] = {"method": method, "severity": severity,
                                           "sentiment": sentiment, "complaint": complaint}
         print_json(payload)
         return
     if text:
-        err_console.print(f"text read by a crude keyword rule: severity {severity}, sentiment {sentiment}, "
-                          f"complaint {complaint}")
+        err_console.print(f"text read by fairserve.text ({method.get('sentiment', '')}): severity {severity}, "
+                          f"sentiment {sentiment:+.2f}, complaint {complaint}")
     console.print("[bold]For the agent[/]")
     console.print(agent_view(decision), markup=False)
     console.print()

@@ -131,7 +131,7 @@ def train_cmd(
         "side of the hold-out split.")] = None,
     holdout: Annotated[float, typer.Option("--holdout", min=0.0, max=0.5,
                                            help="Share of groups held out to score the model (0: none).")] = 0.1,
-    c: Annotated[float | None, typer.Option("--C", help="Inverse regularisation strength (default 4).")] = None,
+    c: Annotated[float | None, typer.Option("--C", help="Inverse regularisation strength (default 2).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a text model and write it, with its manifest, to a directory."""

@@ -85,7 +85,7 @@ class SentimentModel:
         The class names, as :data:`CLASSES`.
     """
 
-    def __init__(self, kind: str = "fast", C: float = 4.0, encoder: Any = None, embed_per_group: int = 2,
+    def __init__(self, kind: str = "fast", C: float = 2.0, encoder: Any = None, embed_per_group: int = 2,
                  random_state: int = 0) -> None:
         self.kind = kind
         self.C = C
