@@ -236,8 +236,8 @@ def _duckdb_memory_limit(run: _Runner) -> float:
 def test_duckdb_memory_is_sized_from_the_log_unless_given(log_csv: Path) -> None:
     run = _Runner(log_csv, "duckdb")
     try:
-        run.size_memory(10_000_000)  # 100 bytes per transaction
-        assert _duckdb_memory_limit(run) == pytest.approx(10_000_000 * 100 / 2**20, abs=1.0)
+        run.size_memory(10_000_000)  # 90 bytes per transaction
+        assert _duckdb_memory_limit(run) == pytest.approx(10_000_000 * 90 / 2**20, abs=1.0)
         run.size_memory(1_000)  # a small log gets the floor
         assert _duckdb_memory_limit(run) == pytest.approx(512.0, abs=0.1)
     finally:

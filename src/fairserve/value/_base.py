@@ -20,7 +20,6 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from fairserve.errors import FairserveError
@@ -136,6 +135,10 @@ def maximise(
     Returns the parameters (not logged) and the objective at the optimum. Log-parameters are boxed to
     [-30, 30] so no step overflows ``exp``. BLAS runs on one thread during the fit (see the module docstring).
     """
+    # imported here, not with the module: scipy.optimize is ~30 MiB and a few tenths of a second that a
+    # command pays only when it fits (and then after the log's summary, whose memory peak it would add to)
+    from scipy.optimize import minimize
+
     bounds = [(-30.0, 30.0)] * start.shape[0]
     with threadpool_limits(limits=1, user_api="blas"):
         result = minimize(

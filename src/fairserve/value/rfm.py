@@ -215,7 +215,7 @@ def summarise(
         ``"duckdb"`` (embedded default) or ``"spark"`` (PySpark; ``spark`` may pass a session).
     threads, memory_limit:
         DuckDB settings. ``threads`` defaults to all cores. ``memory_limit`` (e.g. ``"4GB"``) defaults to what
-        the summary needs, about 100 bytes per transaction of the log (at least 512 MB), rather than DuckDB's
+        the summary needs, about 90 bytes per transaction of the log (at least 512 MB), rather than DuckDB's
         80% of RAM; below its need DuckDB spills to a temporary directory and slows down.
 
     Raises
