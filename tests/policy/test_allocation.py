@@ -223,9 +223,14 @@ def test_allocate_cli_compares_policies_and_answers_what_if(tmp_path: Path, caps
     assert set(data["comparison"]["customer"]["policies"]) == set(POLICIES)
     bumped = [r for r in data["claimants_table"] if r["receives"]]
     assert len(bumped) == 3 and all("Priority rules and criteria" in r["statement"] for r in bumped)
-    out_csv = tmp_path / "out.csv"
-    code, _, _ = run_cli([*args[:-1], "--out", str(out_csv)], capsys)
+    out_csv, page = tmp_path / "out.csv", tmp_path / "alloc.html"
+    code, _, _ = run_cli([*args[:-1], "--out", str(out_csv), "--report", str(page)], capsys)
     assert code == 0 and len(pd.read_csv(out_csv)) == 20
+    text = page.read_text()
+    assert "<script src" not in text and "<link" not in text  # offline: Plotly is inlined, nothing is fetched
+    assert text.count('data-chart="alloc-') == 2 and "Priority rules and criteria" in text
+    for name in POLICIES:
+        assert name in text
 
 
 def test_allocate_cli_refuses_a_claimant_missing_from_the_scores(

@@ -89,6 +89,7 @@ def allocate_cmd(
     churn: Annotated[float, typer.Option("--churn", min=0.0, max=1.0, help="P(a customer who receives a "
                                          "'lowest' good, e.g. is bumped, leaves): value at risk = CLV x this.")] = 0.2,
     out: Annotated[Path | None, typer.Option("--out", help="Write one row per claimant (CSV).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an offline HTML page with charts.")] = None,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
     show: Annotated[int, typer.Option("--show", min=0, help="Rows to print.")] = 10,
@@ -108,7 +109,14 @@ def allocate_cmd(
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
-    summary = compare(frame, results, churn=churn, customer=customer) if (compare_with or customer) else None
+    wanted = compare_with or customer or report is not None
+    summary = compare(frame, results, churn=churn, customer=customer) if wanted else None
+    if report is not None:
+        from fairserve.report.allocation import render_allocation_html
+
+        assert summary is not None
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(render_allocation_html(summary, results), encoding="utf-8")
     if as_json:
         payload = results[0].to_dict()
         if summary is not None:
@@ -118,8 +126,9 @@ def allocate_cmd(
     _print(results[0], show)
     if summary is not None:
         _print_comparison(summary)
-    if out is not None:
-        console.print(f"wrote {out}")
+    for path in (out, report):
+        if path is not None:
+            console.print(f"wrote {path}")
 
 
 def _print_comparison(summary: dict[str, object]) -> None:
