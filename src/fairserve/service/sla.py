@@ -89,7 +89,7 @@ def deliver(engine: Engine, url: str, secret: str | None, now: float, client: An
             conn.execute(update(outbox).where(c.id == row.id).values(next_attempt=now + _LEASE))
     sent = 0
     own = client is None
-    http = client or httpx.Client(timeout=5.0)
+    http = client or httpx.Client(timeout=5.0, trust_env=False)
     try:
         for row in due:
             body = row.payload.encode()
