@@ -71,7 +71,30 @@ def _bars(
     hover: str = "%{y:,.3g}",
     legend: bool = True,
 ) -> None:
-    """One bar per policy for each group of ``section`` (x), with its interval as an error bar."""
+    """One bar per policy for each group of ``section`` (x), with its interval as an error bar.
+
+    Tiers differ from policy to policy, so ``tiers`` are drawn each policy on its own stretch of the axis (its
+    tiers in its own order) instead of one slot per tier name with gaps for the policies that lack it.
+    """
+    if section == "tiers" and names is None:
+        for k, (label, entry) in enumerate(result["policies"].items()):
+            tiers = list(entry.get(section, {}))
+            v = _values(entry.get(section, {}), tiers, metric, upper)
+            fig.add_trace(
+                go.Bar(
+                    x=[[label] * len(tiers), tiers],
+                    y=v["y"],
+                    name=label,
+                    legendgroup=label,
+                    showlegend=legend,
+                    marker_color=colour(k),
+                    error_y={"type": "data", "array": v["plus"], "arrayminus": v["minus"], "thickness": 1},
+                    hovertemplate=f"{label}, tier %{{x}}: {hover}<extra></extra>",
+                ),
+                row=row,
+                col=col,
+            )
+        return
     if names is None:
         names = []
         for entry in result["policies"].values():
@@ -171,7 +194,7 @@ def service_chart(result: dict[str, Any]) -> go.Figure:
             "abandoned, by channel",
             "abandoned, by tier",
         ),
-        vertical_spacing=0.16,
+        vertical_spacing=0.26,
         horizontal_spacing=0.08,
     )
     pct = "%{y:.1%}"
@@ -194,7 +217,7 @@ def service_chart(result: dict[str, Any]) -> go.Figure:
             row=1,
             col=1,
         )
-    fig.update_layout(**{**_LAYOUT, "height": 640})
+    fig.update_layout(**{**_LAYOUT, "height": 760})
     title = "Service level against the scenario's targets, and abandonment"
     fig.update_layout(title={"text": title, "font": {"size": 15}})
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
@@ -284,7 +307,8 @@ def cost_chart(result: dict[str, Any], currency: str = DEFAULT_CURRENCY) -> go.F
     for col, metric in enumerate(("revenue_at_risk", "reputational_exposure"), start=1):
         for k, (label, entry) in enumerate(result["policies"].items()):
             v = _values(entry.get("all", {}), ["all"], metric, None)
-            hover = f"{currency}%{{y:,.0f}}" if col == 1 else "%{y:,.0f}"
+            amount = f"%{{y:,.0f}} {currency}" if currency.isalpha() else f"{currency}%{{y:,.0f}}"
+            hover = amount if col == 1 else "%{y:,.0f}"
             fig.add_trace(
                 go.Bar(
                     x=[label],
