@@ -31,7 +31,7 @@ from fairserve.policy import decide
 from fairserve.policy.explain import decision_to_dict
 from fairserve.service.customers import resolve_sender
 from fairserve.service.policies import PolicyHolder
-from fairserve.service.store import contacts, dumps, write_audit
+from fairserve.service.store import contacts, dumps, shadow_decisions, write_audit
 
 __all__ = ["ContactIn", "IntakeResult", "Triage", "contact_view", "intake", "position_of"]
 
@@ -107,6 +107,7 @@ _AHEAD = select(func.count()).select_from(contacts).where(
 )
 _BY_EXTERNAL = select(contacts).where(_c.source == bindparam("source"), _c.external_id == bindparam("external_id"))
 _INSERT = contacts.insert()
+_SHADOW_INSERT = shadow_decisions.insert()
 
 
 def position_of(conn: Connection, row: Any) -> int:
@@ -144,7 +145,7 @@ def intake(
             conn.rollback()
         if found is not None:
             return IntakeResult(False, found)
-    policy, _shadow = holder.current()
+    policy, shadow = holder.current()
     read = {k: v for k, v in triage.signals(item.text).items() if getattr(item, k) is None}
     arrival = float(item.arrival) if item.arrival is not None else now
     contact_id = uuid.uuid4().hex
@@ -188,6 +189,12 @@ def intake(
                         customer_id=customer.customer_id,
                         detail={"source": source, "tier": decision.tier, "queue": decision.queue,
                                 "policy_hash": decision.policy_hash, "guest": guest})
+            if shadow is not None:  # the candidate policy decides the same contact, beside the active one
+                other = decide(contact, customer, shadow, now)
+                conn.execute(_SHADOW_INSERT, {
+                    "contact_id": contact_id, "policy_hash": other.policy_hash, "tier": other.tier,
+                    "queue": other.queue, "rank": other.key.rank, "virtual_arrival": other.key.virtual_arrival,
+                    "decision": dumps(decision_to_dict(other)), "created_at": now})
             row = SimpleNamespace(**values, agent_id=None, assigned_at=None, closed_at=None)
             pos = position_of(conn, row)
     except IntegrityError:

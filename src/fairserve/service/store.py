@@ -49,6 +49,7 @@ __all__ = [
     "normalise_url",
     "outbox",
     "policies",
+    "shadow_decisions",
     "upgrade",
     "write_audit",
 ]
@@ -180,6 +181,20 @@ outbox = Table(
     Column("delivered_at", Float),
     Column("last_error", String(300)),
     Index("ix_outbox_due", "delivered_at", "next_attempt"),
+)
+
+shadow_decisions = Table(
+    "shadow_decisions",
+    metadata,
+    Column("contact_id", String(40), primary_key=True),
+    Column("policy_hash", String(64), primary_key=True),
+    Column("tier", String(40), nullable=False),
+    Column("queue", String(20), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("virtual_arrival", Float, nullable=False),
+    Column("decision", Text, nullable=False),  # decision_to_dict, as JSON
+    Column("created_at", Float, nullable=False),
+    Index("ix_shadow_policy", "policy_hash", "created_at"),
 )
 
 kv = Table(

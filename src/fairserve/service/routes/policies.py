@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from fairserve.policy.schema import PolicyError
 from fairserve.service.policies import activate, store_policy
 from fairserve.service.routes.deps import AdminKey, AgentKey, ApiError, Svc
+from fairserve.service.shadow import shadow_report
 from fairserve.service.store import policies
 
 __all__ = ["router"]
@@ -43,8 +44,20 @@ async def upload(request: Request, svc: Svc, who: AdminKey
         with svc.engine.begin() as conn:
             policy = store_policy(conn, text, "<upload>", now)
     except PolicyError as exc:
-        raise ApiError(422, str(exc), exc.field if hasattr(exc, "field") else None) from None
+        raise ApiError(422, str(exc), exc.field) from None
     return {"hash": policy.content_hash, "name": policy.name, "version": policy.version}
+
+
+@router.get("/shadow/report")
+def shadow(svc: Svc, who: AgentKey, limit: Annotated[int, Query(ge=1, le=100_000)] = 5000) -> dict[str, Any]:
+    """Where the shadow policy disagrees with the active one: who would be served earlier or later, and why."""
+    _, candidate = svc.holder.current()
+    if candidate is None:
+        raise ApiError(404, "no policy is in shadow: POST /v1/policies/{hash}/shadow first", "policy")
+    with svc.engine.connect() as conn:
+        report = shadow_report(conn, candidate.content_hash, limit)
+        conn.rollback()
+    return report
 
 
 @router.post("/{policy_hash}/{role}")
