@@ -31,6 +31,7 @@ from fairserve.policy import decide
 from fairserve.policy.explain import decision_to_dict
 from fairserve.service.customers import resolve_sender
 from fairserve.service.policies import PolicyHolder
+from fairserve.service.routing import routing_hints
 from fairserve.service.store import contacts, dumps, shadow_decisions, write_audit
 
 __all__ = ["ContactIn", "IntakeResult", "Triage", "contact_view", "intake", "position_of"]
@@ -223,6 +224,7 @@ def contact_view(row: Any, created: bool | None = None, position: int | None = N
         "sla_state": row.sla_state,
         "decision": json.loads(row.decision),
     }
+    out["routing"] = routing_hints(out["decision"])
     if created is not None:
         out["created"] = created
     if position is not None:
