@@ -1,15 +1,14 @@
 import numpy as np
-import pandas as pd
 
 from fairserve.text import rules
 
 
 def _run(texts: list[str], sentiment: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    s = pd.Series(texts)
+    hits = rules.keyword_hits(texts)
     sent = np.array(sentiment, dtype=object)
-    topic = rules.topic_rule(s, sent)
-    complaint = rules.complaint_rule(s, sent, topic)
-    return topic, complaint, rules.urgency_rule(s, sent, complaint)
+    topic = rules.topic_rule(hits, sent)
+    complaint = rules.complaint_rule(hits, sent, topic)
+    return topic, complaint, rules.urgency_rule(hits, sent, complaint)
 
 
 def test_complaint_language_a_lexicon_misses_is_a_complaint() -> None:
@@ -40,3 +39,20 @@ def test_every_topic_name_is_listed() -> None:
     topic, _, _ = _run(texts, ["negative"] * len(texts))
     assert set(topic) <= set(rules.TOPICS)
     assert "other" not in set(topic)
+
+
+def test_a_match_counts_for_its_own_text_only() -> None:
+    texts = ["nothing here", "my bag", "", "still nothing", "LOST LUGGAGE", "x"]
+    hits = rules.keyword_hits(texts)
+    assert list(hits["baggage"]) == [False, True, False, False, True, False]
+
+
+def test_re2_and_python_re_agree_on_every_rule() -> None:
+    import re
+
+    texts = ["bumped again after 15 min on hold", "charged twice!! $40 fee", "can't log in since the update",
+             "where is my parcel", "thanks, great crew", "server is down again", "locked out, urgent"]
+    hits = rules.keyword_hits(texts)
+    for name, pattern in rules._PATTERNS.items():
+        expected = [re.search(pattern, t.lower()) is not None for t in texts]
+        assert list(hits[name]) == expected, name

@@ -121,11 +121,11 @@ class TextTriage:
         empty = np.array([t == "" for t in texts])
         proba[empty] = (0.0, 1.0, 0.0)
         label = np.array(CLASSES, dtype=object)[proba.argmax(axis=1)]
-        series = pd.Series(texts, dtype=object)
-        topic = self._task("topic", texts, lambda: rules.topic_rule(series, label))
-        complaint = self._task("complaint", texts, lambda: rules.complaint_rule(series, label, topic))
+        hits = rules.keyword_hits(texts)
+        topic = self._task("topic", texts, lambda: rules.topic_rule(hits, label))
+        complaint = self._task("complaint", texts, lambda: rules.complaint_rule(hits, label, topic))
         complaint = np.array([_truthy(v) for v in complaint], dtype=bool)
-        urgency = self._task("urgency", texts, lambda: rules.urgency_rule(series, label, complaint))
+        urgency = self._task("urgency", texts, lambda: rules.urgency_rule(hits, label, complaint))
         urgency = np.clip(np.array([_int(v) for v in urgency], dtype=np.int64), 0, 3)
         topic = np.where(empty, "other", topic)
         complaint &= ~empty
