@@ -320,7 +320,7 @@ def listen_cmd(
             scored = scored.merge(cust[["customer_id", *extra]].drop_duplicates("customer_id"), how="left",
                                   on="customer_id")
     summary = listening.listen(scored, recent_days=recent_days)
-    html = render_listening(summary, source=str(posts), method=triage.method, threshold=threshold)
+    html = render_listening(summary, source=Path(posts).name, method=triage.method, threshold=threshold)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     if png is not None:

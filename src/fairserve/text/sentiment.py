@@ -40,6 +40,7 @@ __all__ = ["CLASSES", "KINDS", "SentimentModel"]
 
 CLASSES = ("negative", "neutral", "positive")
 KINDS = ("fast", "accurate")
+_BATCH = 20_000
 _ALIASES = {"neg": "negative", "negative": "negative", "-1": "negative", "pos": "positive", "positive": "positive",
             "1": "positive", "+1": "positive", "neu": "neutral", "neutral": "neutral", "0": "neutral"}
 
@@ -143,11 +144,13 @@ class SentimentModel:
         self._check()
         texts = list(texts)
         total = np.zeros((len(texts), len(CLASSES)))
-        for _, vec, lr in self.views_:
-            X = self.encoder.encode(texts) if vec is None else vec.transform(texts)
-            p = lr.predict_proba(X)
-            for j, cls in enumerate(lr.classes_):
-                total[:, CLASSES.index(cls)] += p[:, j]
+        for start in range(0, len(texts), _BATCH):  # in batches: the feature matrices stay small
+            part = texts[start:start + _BATCH]
+            for _, vec, lr in self.views_:
+                X = self.encoder.encode(part) if vec is None else vec.transform(part)
+                p = lr.predict_proba(X)
+                for j, cls in enumerate(lr.classes_):
+                    total[start:start + len(part), CLASSES.index(cls)] += p[:, j]
         return total / len(self.views_)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
