@@ -105,7 +105,7 @@ def pg_server() -> Iterator[PgServer]:
         yield server
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)  # fast shutdown, by the postmaster's pid
+            os.kill(pid, signal.SIGQUIT)  # immediate shutdown (the cluster is thrown away), by its pid
         for _ in range(300):
             try:
                 os.kill(pid, 0)

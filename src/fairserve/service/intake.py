@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,7 @@ from fairserve.service.customers import resolve_sender
 from fairserve.service.policies import PolicyHolder
 from fairserve.service.routing import routing_hints
 from fairserve.service.store import contacts, dumps, shadow_decisions, write_audit
+from fairserve.text.identity import normalise_handle, normalise_phone
 
 __all__ = ["ContactIn", "IntakeResult", "Triage", "contact_view", "intake", "position_of"]
 
@@ -59,6 +60,27 @@ class ContactIn(BaseModel):
     public: bool | None = None
     reach: float | None = Field(default=None, ge=0.0, le=1e12)
     arrival: float | None = Field(default=None, gt=0.0, description="POSIX seconds; default: when received")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v is not None and not normalise_phone(v):
+            raise ValueError("a phone number needs at least 7 digits")
+        return v
+
+    @field_validator("handle")
+    @classmethod
+    def _handle(cls, v: str | None) -> str | None:
+        if v is not None and not normalise_handle(v):
+            raise ValueError("a handle needs a character besides '@' and spaces")
+        return v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and "@" not in v.strip().strip("@"):
+            raise ValueError("an e-mail address needs an '@' between two parts")
+        return v
 
     @model_validator(mode="after")
     def _someone(self) -> ContactIn:

@@ -26,6 +26,8 @@ def run_intake(svc: Any, item: ContactIn, source: str, actor: str, response: Res
         result = intake(svc.engine, svc.holder, svc.triage, item, source, svc.clock(), actor)
     except UnknownCustomerError as exc:
         raise ApiError(404, f"unknown customer {exc.args[0]!r}", "customer_id") from None
+    except ValueError as exc:  # an identity that names nobody (the body's validators refuse most before)
+        raise ApiError(422, str(exc), "body") from None
     response.status_code = 201 if result.created else 200
     svc.log("contact_intake", contact_id=result.row.id, source=source, created=result.created)
     return contact_view(result.row, created=result.created, position=result.position)
