@@ -430,9 +430,9 @@ def test_read_scores_keeps_id_zeros_and_names_a_missing_id_column(tmp_path: Path
     assert frame["customer_id"].tolist() == ["00042"] and frame["status"].tolist() == ["007"]
     bad = tmp_path / "bad.csv"
     bad.write_text("id,clv\n1,2\n", encoding="utf-8")
-    with pytest.raises(FairserveError, match="no 'customer_id' column"):
+    with pytest.raises(FairserveError, match="missing column 'customer_id'"):
         read_scores(bad)
     other = tmp_path / "scores.xlsx"
     other.write_text("x", encoding="utf-8")
-    with pytest.raises(FairserveError, match=r"must be \.csv"):
+    with pytest.raises(FairserveError, match=r"unsupported file type '\.xlsx'"):
         read_scores(other)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.errors import InputError, Problem
 from fairserve.io_toml import TomlFileError, read_toml
 from fairserve.io_validate import KINDS, canonical_kind, validate_rows
 
@@ -161,7 +161,8 @@ def _json_text(value: object) -> str | None:
 def _load_raw(path: Path, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Read ``path`` into a raw frame (index = reported row number) plus problems found while reading."""
     if not path.is_file():
-        raise InputError([Problem(source, None, None, "file not found")])
+        what = "is a folder, not a file" if path.is_dir() else "file not found"
+        raise InputError([Problem(source, None, None, what)])
     ext = _suffix(path)
     if ext in _PARQUET:
         try:
@@ -335,34 +336,92 @@ def validate_frame(
     return validate_rows(frame, kind, source, columns, np.arange(1, len(frame) + 1))
 
 
-def read_scores(path: str | Path) -> pd.DataFrame:
-    """Read a scored customer base (the output of ``fairserve value score``), CSV or Parquet.
+def read_scores(
+    path: str | Path,
+    *,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+) -> pd.DataFrame:
+    """Read and validate a scored customer base (the output of ``fairserve value score``), CSV, Parquet or JSONL.
 
-    ``customer_id``, ``status`` and ``account`` stay strings (an id ``00042`` keeps its zeros); the policy audit,
-    ``policy explain``, ``simulate --customers`` and ``whatif`` all read their base through this function.
+    Validated as every input is (:func:`read_table`, kind ``scores``): a unique ``customer_id`` (kept as text:
+    ``00042`` keeps its zeros) and a numeric ``clv`` are required; ``loyalty``, ``value_percentile``,
+    ``influence`` and ``p_alive`` must lie in [0, 1]; ``followers`` and the expected purchases and spend must not
+    be negative. Other columns are kept, as numbers when every value is one. The policy audit, ``policy
+    explain``, ``policy decide``, ``simulate --customers`` and ``whatif`` all read their base through this
+    function.
 
     Raises
     ------
-    FairserveError
-        When the file is missing, of another format, unreadable, or has no ``customer_id`` column.
+    InputError
+        Naming the file, row and field of every problem (see :func:`read_table`), or that the file has no rows.
+    """
+    loaded = read_table(path, "scores", skip_bad_rows=skip_bad_rows, rejects_path=rejects_path)
+    if loaded.rows_read == 0:
+        raise InputError([Problem(str(path), None, None, "the scores file has no rows")], total_rows=0)
+    if loaded.frame.empty:
+        raise InputError([Problem(str(path), None, None, "every row of the scores file was rejected "
+                                  f"(see {loaded.rejects_path})")], total_rows=loaded.rows_read)
+    return loaded.frame
+
+
+def read_raw_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, Parquet or JSON-lines table as it is (values as text, the file's own column names).
+
+    For handing a format an engine cannot read itself (JSON lines) to one that validates by column. The file
+    as a whole is checked as :func:`read_table` checks it: missing, a folder, empty, not UTF-8, a line that is
+    not a JSON object.
+
+    Raises
+    ------
+    InputError
+        Naming the file, and the row and field where there is one.
     """
     path = Path(path)
-    name = path.name.lower()
+    raw, problems = _load_raw(path, str(path))
+    if problems:
+        raise InputError(problems, total_rows=len(raw))
+    return raw.reset_index(drop=True)
+
+
+def engine_reads_itself(path: str | Path) -> bool:
+    """True for the formats a SQL engine reads directly (CSV, gzipped CSV, Parquet); False for JSON lines."""
+    return _suffix(Path(path)) in (".csv", ".csv.gz", ".txt", *_PARQUET)
+
+
+def read_json_object(path: str | Path, what: str) -> dict[str, object]:
+    """Read a JSON document that must be one object (a saved model), with errors that name the file.
+
+    Raises
+    ------
+    InputError
+        ``no such <what> file``, ``is a folder``, ``file is empty``, ``not valid UTF-8 text (...)``, ``not valid
+        JSON (line L, column C: ...)`` or ``holds a JSON <type>, not an object``.
+    """
+    path = Path(path)
+    source = str(path)
+
+    def refuse(message: str) -> InputError:
+        return InputError([Problem(source, None, None, message)])
+
     if not path.is_file():
-        raise FairserveError(f"{path}: no such scores file")
+        raise refuse(f"is a folder, not a {what} file" if path.is_dir() else f"no such {what} file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise refuse(f"file is empty (expected a {what})")
     try:
-        if name.endswith((".parquet", ".pq")):
-            frame = pd.read_parquet(path)
-        elif name.endswith((".csv", ".csv.gz", ".txt")):
-            frame = pd.read_csv(path, dtype={"customer_id": str, "status": str, "account": str})
-        else:
-            raise FairserveError(f"{path}: a scores file must be .csv, .csv.gz or .parquet")
-    except (ValueError, OSError) as exc:
-        raise FairserveError(f"{path}: cannot read the scores file ({exc})") from None
-    if "customer_id" not in frame.columns:
-        raise FairserveError(f"{path}: the scores file has no 'customer_id' column")
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    return frame
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refuse(f"not valid UTF-8 text (first bad byte 0x{data[exc.start]:02x} at byte offset {exc.start}, "
+                     f"line {line})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise refuse(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(doc, dict):
+        raise refuse(f"holds a JSON {type(doc).__name__}, not an object: not a {what}")
+    return doc
 
 
 def columns_in_file(path: str | Path) -> list[str]:

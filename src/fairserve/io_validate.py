@@ -82,16 +82,40 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("children", "bool", default=False),
         Field("status", "str"),
     ),
+    "contact_history": (  # past contacts, for the cost to serve (`value score --contacts`)
+        Field("customer_id", "id", required=True),
+        Field("channel", "str", required=True),  # any channel a --channel-cost may price
+        Field("date", "date", required=True),
+    ),
+    "scores": (  # the output of `fairserve value score`; columns not listed here are kept (numbers as numbers)
+        Field("customer_id", "id", required=True),
+        Field("clv", "float", required=True),
+        Field("profit", "float"),
+        Field("loyalty", "float", low=0.0, high=1.0),
+        Field("value_percentile", "float", low=0.0, high=1.0),
+        Field("influence", "float", low=0.0, high=1.0),
+        Field("followers", "float", low=0.0),
+        Field("p_alive", "float", low=0.0, high=1.0),
+        Field("monetary_value", "float", low=0.0),
+        Field("expected_purchases", "float", low=0.0),
+        Field("expected_spend", "float", low=0.0),
+        Field("status", "str"),
+        Field("account", "str"),
+    ),
 }
 KINDS = tuple(SCHEMAS)
+_KEEPS_OTHER_COLUMNS = frozenset({"customers", "scores"})
+"""Kinds whose columns outside the schema are kept; for ``scores`` a field the file lacks stays absent."""
 _UNIQUE: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),
     "profiles": ("platform", "handle"),
     "contacts": ("contact_id",),
     "claimants": ("claimant_id",),
+    "scores": ("customer_id",),
 }
 _ALIASES = {"social_profiles": "profiles", "social": "profiles", "profile": "profiles", "contact": "contacts",
-            "customer": "customers", "transaction": "transactions", "claimant": "claimants"}
+            "customer": "customers", "transaction": "transactions", "claimant": "claimants",
+            "score": "scores", "history": "contact_history", "contact-history": "contact_history"}
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _CHANNELS = tuple(c.value for c in Channel)
@@ -335,7 +359,23 @@ def validate_rows(
     good = ~bad.to_numpy()
     specs = {spec.name: spec for spec in SCHEMAS[kind]}
     canon = pd.DataFrame({str(n): _finish(series[good], specs[str(n)]) for n, series in canon.items()})
-    if kind == "customers":
+    if kind == "scores":  # an absent optional field stays absent (e.g. no influence: derived from followers)
+        canon = canon[[name for name in canon.columns if name in found]]
+    if kind in _KEEPS_OTHER_COLUMNS:
         extra = [c for c in header if c not in set(found.values())]
-        canon = pd.concat([canon, frame.loc[good, extra]], axis=1)
+        kept = frame.loc[good, extra]
+        if kind == "scores":  # value score's other outputs: numbers stay numbers, dates and text stay text
+            kept = kept.apply(_numbers_where_all_are)
+        canon = pd.concat([canon, kept], axis=1)
+    if kind == "scores":  # in the file's order
+        position = {str(name): header.index(found.get(str(name), str(name))) for name in canon.columns}
+        canon = canon[sorted(position, key=position.__getitem__)]
     return canon.reset_index(drop=True), problems, bad
+
+
+def _numbers_where_all_are(column: pd.Series) -> pd.Series:
+    """``column`` as float64 when every non-empty value is a number, else as it is."""
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column
+    parsed = pd.to_numeric(column, errors="coerce")
+    return parsed if bool((parsed.notna() | column.isna()).all()) else column

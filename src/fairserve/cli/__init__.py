@@ -90,15 +90,47 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"fairserve {version('fairserve')}")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            from fairserve import __version__
+
+            print(f"fairserve {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
     """Decide which customer is served first, and why."""
+
+
+def _report_crash(exc: BaseException, argv: list[str] | None) -> str:
+    """Write the traceback of an unexpected error to a file in the temporary folder; return its path."""
+    import datetime as dt
+    import os
+    import tempfile
+    import traceback
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fd, path = tempfile.mkstemp(prefix=f"fairserve-crash-{stamp}-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"fairserve {' '.join(sys.argv[1:] if argv is None else argv)}\n\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    return path
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a :class:`FairserveError` prints its message and exits with its code (2).
 
-    Usage errors are Typer's own (exit 2); anything else is a bug and keeps its traceback.
+    Usage errors are Typer's own (exit 2). Any other exception is a bug: one line on stderr says what it was
+    and where its full traceback was written (a file in the temporary folder), and the exit code is 1.
     """
     try:
         app(args=argv, prog_name="fairserve")
@@ -109,3 +141,11 @@ def main(argv: list[str] | None = None) -> Any:
 
         common.err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False, markup=True)
         sys.exit(exc.exit_code)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
+        path = _report_crash(exc, argv)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"internal error ({type(exc).__name__}: {first[:200]}); this is a bug in fairserve, not in "
+              f"your input. The full report is in {path}", file=sys.stderr)
+        sys.exit(1)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from fairserve.cli.common import console, err_console, print_json
-from fairserve.errors import FairserveError
+from fairserve.errors import FairserveError, InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,10 +81,42 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, float]:
 
 
 def _summarise(path: Path, engine: EngineName, **spec: Any) -> Any:
-    from fairserve.value import RFMSpec, summarise
+    from fairserve.value import RFMSpec
 
-    with err_console.status(f"Summarising {path} with {engine.value} ..."):
-        return summarise(path, RFMSpec(**{k: v for k, v in spec.items() if v is not None}), engine=engine.value)
+    return _summarise_spec(path, RFMSpec(**{k: v for k, v in spec.items() if v is not None}), engine)
+
+
+def _summarise_spec(path: Path, spec: Any, engine: EngineName) -> Any:
+    """Summarise the log at ``path``; the input gate of ``value fit`` and ``value score``.
+
+    The engine validates the log as it reads it (ids, dates, amounts, row by row). A format it cannot read
+    itself (JSON lines) is read and checked by :mod:`fairserve.io` first. When the engine refuses the file, the
+    file is checked as ``fairserve check --kind transactions`` checks it, so that the message names the file,
+    row and field (an empty file, bytes that are not UTF-8, ...) rather than the engine's own words.
+    """
+    from fairserve import io
+    from fairserve.value import summarise
+
+    columns = {"customer_id": spec.customer_col, "date": spec.date_col, "amount": spec.amount_col}
+    source: Any = path
+    if not io.engine_reads_itself(path):
+        io.read_transactions(path, customer_col=spec.customer_col, date_col=spec.date_col,
+                             amount_col=spec.amount_col)
+        source = io.read_raw_table(path)
+    try:
+        with err_console.status(f"Summarising {path} with {engine.value} ..."):
+            return summarise(source, spec, engine=engine.value)
+    except InputError as exc:
+        if not any(p.row is not None for p in exc.problems):  # the file as a whole: empty, not UTF-8, ...?
+            io.read_raw_table(path)
+        raise
+    except FairserveError:
+        io.read_raw_table(path)  # raises the precise problems, when the file as a whole is at fault
+        raise
+    except Exception as exc:  # the engine's own error on a file it could not parse
+        io.read_table(path, "transactions", columns=columns)
+        raise FairserveError(f"{path}: cannot be read as a transaction log ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
 
 
 @value_app.command("fit")
@@ -154,16 +186,6 @@ def fit(
         _print_scored(payload["scores"])
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    if not path.is_file():
-        raise FairserveError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str)
-
-
 @value_app.command("score")
 def score(
     transactions: Transactions,
@@ -197,19 +219,37 @@ def score(
         Path | None, typer.Option("--accounts-out", help="Also write one row per account here.")
     ] = None,
     engine: Engine = EngineName.duckdb,
+    profiles: Annotated[
+        Path | None, typer.Option("--profiles", help="Social profiles (handle, followers, customer_id): write "
+                                  "followers and influence.")
+    ] = None,
+    synthetic: Annotated[
+        int | None, typer.Option("--synthetic-followers", help="Draw follower counts with this seed (labelled "
+                                 "synthetic) for data without profiles.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """Score every customer: p_alive, expected purchases and spend, CLV, profit, loyalty, value percentile."""
+    from fairserve import io
     from fairserve.value import DEFAULT_CHANNEL_COST, ValueModel, contact_rates
 
     _check_out(out)
-    if not model_file.is_file():
+    if profiles is not None and synthetic is not None:
+        raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
+    if not model_file.exists():
         raise FairserveError(f"{model_file}: no such model file (write one with `fairserve value fit --out`)")
+    record = io.read_json_object(model_file, "model")
     try:
-        record = json.loads(model_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise FairserveError(f"{model_file}: not JSON ({exc})") from exc
-    vm = ValueModel.from_dict(record, str(model_file))
+        vm = ValueModel.from_dict(record, str(model_file))
+    except FairserveError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type or shape
+        raise FairserveError(f"{model_file}: not a usable fairserve value model ({type(exc).__name__}: "
+                             f"{exc})") from None
+    follower_counts = _followers(profiles) if profiles is not None else None
+    if contacts is not None:
+        history = io.read_table(contacts, "contact_history",
+                                columns={"customer_id": customer_col} if customer_col else None).frame
     margins = _pairs(line_margin, "--line-margin")
     costs = {**DEFAULT_CHANNEL_COST, **_pairs(channel_cost, "--channel-cost")}
     spec = vm.spec(
@@ -219,16 +259,16 @@ def score(
         margins=tuple(margins.items()) or None,
         default_margin=margin,
     )
-    from fairserve.value import summarise
-
-    with err_console.status(f"Summarising {transactions} with {engine.value} ..."):
-        summary = summarise(transactions, spec, engine=engine.value)
+    summary = _summarise_spec(transactions, spec, engine)
     rates = None
     if contacts is not None:
-        rates = contact_rates(_read_table(contacts), customer_col=spec.customer_col, source=str(contacts))
+        rates = contact_rates(history, customer_col="customer_id", source=str(contacts))
     ladder = [t.strip() for t in status_order.split(",")] if status_order else None
     payload = _score(summary, vm, out, horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
-                     contact_rates=rates, channel_cost=costs, status_ladder=ladder, accounts_out=accounts_out)
+                     contact_rates=rates, channel_cost=costs, status_ladder=ladder, accounts_out=accounts_out,
+                     followers=(follower_counts, f"followers from {profiles}") if profiles is not None
+                     else (synthetic, f"synthetic followers (seed {synthetic}), not real data")
+                     if synthetic is not None else None)
     if as_json:
         print_json(payload)
     else:
@@ -240,14 +280,49 @@ def _check_out(path: Path) -> None:
         raise FairserveError(f"{path}: the output must end in .csv or .parquet")
 
 
+def _followers(profiles: Path) -> Any:
+    """Follower counts by customer id from a social profiles file (a customer's largest account counts)."""
+    from fairserve import io
+
+    prof = io.read_social_profiles(profiles).frame
+    if prof["customer_id"].isna().all():
+        raise FairserveError(f"{profiles}: the profiles need a customer_id column to match the customers")
+    prof = prof.dropna(subset=["customer_id"])
+    return prof.groupby(prof["customer_id"].astype(str))["followers"].max()
+
+
+def _with_influence(scores: pd.DataFrame, counts: Any) -> pd.DataFrame:
+    """``scores`` with ``followers`` (from profiles by customer id, or drawn with a seed) and ``influence``."""
+    import pandas as pd
+
+    from fairserve.influence import influence_percentiles, synthetic_followers
+
+    out = scores.copy()
+    ids = out["customer_id"].astype(str)
+    if isinstance(counts, int):
+        out["followers"] = synthetic_followers(len(out), counts).astype("int64")
+    else:
+        out["followers"] = ids.map(counts).fillna(0).to_numpy(dtype="int64")
+    pct = influence_percentiles(pd.DataFrame({"customer_id": ids.to_numpy(), "followers": out["followers"]}))
+    out["influence"] = ids.map(pct).fillna(0.0).clip(0.0, 1.0).to_numpy(dtype=float)
+    return out
+
+
 def _score(summary: Any, vm: Any, out: Path, *, horizon_months: int, discount_rate: float, margin: float | None,
-           accounts_out: Path | None = None, **options: Any) -> dict[str, Any]:
-    """Score the summary's customers with ``vm``, write them to ``out``; return the JSON summary of the scores."""
+           accounts_out: Path | None = None, followers: tuple[Any, str] | None = None,
+           **options: Any) -> dict[str, Any]:
+    """Score the summary's customers with ``vm``, write them to ``out``; return the JSON summary of the scores.
+
+    ``followers`` (counts by customer id, or a seed for synthetic counts, and where they came from) adds the
+    ``followers`` and ``influence`` columns.
+    """
     from fairserve.value import account_scores, score_customers
 
     with err_console.status(f"Scoring {len(summary.customers)} customers ..."):
         scores = score_customers(summary.customers, vm, horizon_months=horizon_months, discount_rate=discount_rate,
                                  margin=margin, **options)
+    if followers is not None:
+        scores = _with_influence(scores, followers[0])
     _write(scores, out)
     if accounts_out is not None:
         _write(account_scores(scores), accounts_out)
@@ -260,12 +335,17 @@ def _score(summary: Any, vm: Any, out: Path, *, horizon_months: int, discount_ra
         "clv_median": float(scores["clv"].median()) if len(scores) else None,
         "calibration_end": (spec.calibration_end or vm.calibration_end).isoformat(),
         "horizon_months": horizon_months,
+        "followers_source": followers[1] if followers is not None else None,
+        "customers_with_followers": int((scores["followers"] > 0).sum()) if followers is not None else None,
     }
 
 
 def _print_scored(payload: dict[str, Any]) -> None:
     console.print(f"scored {payload['customers']} customers -> {payload['out']} "
                   f"(total CLV {payload['clv_total']:.2f}, total profit {payload['profit_total']:.2f})")
+    if payload.get("followers_source"):
+        console.print(f"followers and influence: {payload['followers_source']} "
+                      f"({payload['customers_with_followers']:,} customers with followers)", markup=False)
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:

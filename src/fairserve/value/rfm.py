@@ -85,16 +85,19 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
             for role, col in missing
         ])
     run.stage(spec)  # a CSV is parsed once, here, for this check and the summary both
-    n_rows, bad_cust, bad_date, bad_amount, min_date, max_date = run.rows(
+    n_rows, bad_cust, bad_date, bad_amount, negative, min_date, max_date = run.rows(
         check_sql(spec, run.source, run.engine, run.types)
     )[0]
     problems: list[Problem] = []
-    for role, count, what in (("customer", bad_cust, "a missing customer id"),
-                              ("date", bad_date, "a date that is missing or not a date (YYYY-MM-DD or YYYYMMDD)"),
-                              ("amount", bad_amount, "an amount that is missing or not a number")):
+    for role, count, what, test in (
+        ("customer", bad_cust, "a missing customer id", "IS NULL"),
+        ("date", bad_date, "a date that is missing or not a date (YYYY-MM-DD or YYYYMMDD)", "IS NULL"),
+        ("amount", bad_amount, "an amount that is missing or not a number", "IS NULL"),
+        ("amount", negative, "a negative amount (amounts must be >= 0)", "< 0"),
+    ):
         if count:
             shown = run.rows(bad_rows_sql(spec, run.raw_source or run.source, run.engine, role,
-                                          run.raw_types or run.types))
+                                          run.raw_types or run.types, test))
             for rn, value in shown:
                 problems.append(Problem(run.label, int(rn), spec.columns[role], f"{value!r} is not valid: {what}"))
             if count > len(shown):

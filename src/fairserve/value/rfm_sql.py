@@ -323,17 +323,22 @@ SELECT COUNT(*) AS n_rows,
        COUNT(*) - COUNT({e["customer"]}) AS bad_customer,
        COUNT(*) - COUNT({e["date"]}) AS bad_date,
        COUNT(*) - COUNT({e["amount"]}) AS bad_amount,
+       SUM(CASE WHEN {e["amount"]} < 0 THEN 1 ELSE 0 END) AS negative_amount,
        CAST(MIN({e["date"]}) AS STRING) AS min_date,
        CAST(MAX({e["date"]}) AS STRING) AS max_date
 FROM {source}
 """
 
 
-def bad_rows_sql(spec: RFMSpec, source: str, engine: Engine, role: str, types: Types | None = None) -> str:
-    """The row numbers (from 1, in file order) and values of the first few rows whose ``role`` column is bad."""
+def bad_rows_sql(spec: RFMSpec, source: str, engine: Engine, role: str, types: Types | None = None,
+                 test: str = "IS NULL") -> str:
+    """The row numbers (from 1, in file order) and values of the first few rows whose ``role`` column is bad.
+
+    ``test`` completes the condition on the parsed value: ``IS NULL`` (missing or unparseable), ``< 0``.
+    """
     d = _DIALECTS[engine]
     col = d.q(spec.columns[role])
-    cond = f"{_exprs(spec, d, types)[role]} IS NULL"
+    cond = f"{_exprs(spec, d, types)[role]} {test}"
     return f"""
 SELECT rn, CAST(v AS STRING) AS v FROM (
   SELECT {d.rownum} AS rn, {col} AS v, {cond} AS bad FROM {source}
