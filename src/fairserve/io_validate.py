@@ -369,7 +369,7 @@ def validate_rows(
         canon = pd.concat([canon, kept], axis=1)
     if kind == "scores":  # in the file's order
         position = {str(name): header.index(found.get(str(name), str(name))) for name in canon.columns}
-        canon = canon[sorted(position, key=position.__getitem__)]
+        canon = canon[[name for _, name in sorted((i, name) for name, i in position.items())]]
     return canon.reset_index(drop=True), problems, bad
 
 
