@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-policy_app = typer.Typer(help="Policies: list, check, explain, audit, diff; decide a file of contacts; allocate scarce goods.",
-                         no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Policies: list, check, explain, audit, diff; decide a file of contacts; allocate scarce goods.",
+    no_args_is_help=True,
+)
 
 ScoresOpt = Annotated[Path, typer.Option("--scores", help="Scores file from `fairserve value score` (.csv/.parquet).")]
 ProfilesOpt = Annotated[
@@ -44,15 +46,31 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (policy name, 
 # ------------------------------------------------------------------------------------------------ inputs
 
 
-def _scores(path: Path, profiles: Path | None, synthetic: int | None) -> tuple[pd.DataFrame, str]:
+def _read_scores(path: Path, skip_bad_rows: bool = False) -> pd.DataFrame:
+    """The scores file, validated; with ``skip_bad_rows`` the bad rows go to a side file, and a note says so."""
+    from fairserve import io
+
+    if not skip_bad_rows:
+        return io.read_scores(path)
+    loaded = io.read_table(path, "scores", skip_bad_rows=True)
+    if loaded.rejects_path is not None:
+        err_console.print(f"note: {loaded.rows_read - len(loaded.frame):,} bad row(s) of {path} skipped, written "
+                          f"with their problems to {loaded.rejects_path}", markup=False, soft_wrap=True)
+    if loaded.frame.empty:
+        raise FairserveError(f"{path}: no usable rows")
+    return loaded.frame
+
+
+def _scores(path: Path, profiles: Path | None, synthetic: int | None,
+            skip_bad_rows: bool = False) -> tuple[pd.DataFrame, str]:
     """The prepared scores and a sentence saying where the follower counts came from."""
     from fairserve import io
     from fairserve.influence import synthetic_followers
     from fairserve.policy.audit import prepare_scores
 
-    frame = io.read_scores(path)
     if profiles is not None and synthetic is not None:
         raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
+    frame = _read_scores(path, skip_bad_rows)
     if profiles is not None:
         prof = io.read_social_profiles(profiles).frame
         if "customer_id" not in prof.columns or prof["customer_id"].isna().all():

@@ -17,7 +17,6 @@ from rich.markup import escape
 
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.errors import FairserveError
-from fairserve.io import read_scores
 
 __all__ = ["print_whatif", "register"]
 
@@ -36,6 +35,57 @@ Scores = Annotated[
     Path | None,
     typer.Option("--customers", help="Scored customer base (CSV or Parquet): customer_id, clv, influence, ..."),
 ]
+Profiles = Annotated[
+    Path | None,
+    typer.Option("--profiles", help="Social profiles (handle, followers, customer_id): the customers' influence."),
+]
+Synthetic = Annotated[
+    int | None,
+    typer.Option("--synthetic-followers", help="Draw follower counts with this seed (labelled synthetic)."),
+]
+SkipBad = Annotated[
+    bool, typer.Option("--skip-bad-rows", help="Use the good rows of --customers; write the bad ones to a side file.")
+]
+
+
+def _customer_base(customers: Path | None, profiles: Path | None, synthetic: int | None,
+                   skip_bad_rows: bool) -> tuple[Any, str | None]:
+    """The validated customer base, with followers and influence from ``--profiles`` or drawn, and their source."""
+    if customers is None:
+        if profiles is not None or synthetic is not None:
+            raise typer.BadParameter("needs --customers: the profiles are matched to its customer_id",
+                                     param_hint="--profiles / --synthetic-followers")
+        return None, None
+    from fairserve.cli.policy import _read_scores, _scores
+
+    if profiles is None and synthetic is None:
+        return _read_scores(customers, skip_bad_rows), None
+    frame, source = _scores(customers, profiles, synthetic, skip_bad_rows)
+    err_console.print(f"influence: {source}", markup=False)
+    return frame, source
+
+
+def _warn_if_no_influence(policies: list[str], base: Any, customers: Path | None) -> None:
+    """Say so when a policy reads influence and the customer base gives none (it would count as zero)."""
+    import numpy as np
+
+    from fairserve.sim.engine import resolve_policy
+
+    if base is None:
+        return
+    cols = [c for c in ("influence", "followers") if c in base.columns]
+    has = any(bool(np.nan_to_num(base[c].to_numpy(dtype=float)).any()) for c in cols)
+    if has:
+        return
+    for name in policies:
+        pol = resolve_policy(name)[1]
+        used = set(getattr(pol, "required_signals", ())) & {"influence", "followers"}
+        if used:
+            what = "no followers or influence column" if not cols else "influence 0 for every customer"
+            err_console.print(
+                f"[yellow]warning:[/] policy {escape(name)} uses {', '.join(sorted(used))}, but "
+                f"{escape(str(customers))} has {what}: influence counts as zero for everyone. Give --profiles FILE (or "
+                "--synthetic-followers SEED to try the policy on drawn counts).")
 
 def _fmt(x: Any, digits: int = 3) -> str:
     """``digits`` significant digits with thousands separators, never scientific (``2,195``, not ``2.2e+03``)."""
@@ -92,6 +142,9 @@ def simulate(
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
     customers: Scores = None,
     currency: Currency = "$",
+    profiles: Profiles = None,
+    synthetic: Synthetic = None,
+    skip_bad_rows: SkipBad = False,
 ) -> None:
     """Simulate the contact centre under each policy; compare waits, abandonment, displacements and costs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -99,8 +152,9 @@ def simulate(
     from fairserve.sim import compare_policies, load_scenario
 
     scen = load_scenario(scenario)
-    base = None if customers is None else read_scores(customers)
+    base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     policies = policy or ["fifo"]
+    _warn_if_no_influence(policies, base, customers)
     _warn_if_overloaded(scen)
     with Progress(
         TextColumn("simulating"),
@@ -118,7 +172,9 @@ def simulate(
 
         command = " ".join(
             ["fairserve simulate", str(scenario), *(f"-p {p}" for p in policies), f"-r {replications}",
-             f"--seed {seed}", *([f"--customers {customers}"] if customers is not None else [])]
+             f"--seed {seed}", *([f"--customers {customers}"] if customers is not None else []),
+             *([f"--profiles {profiles}"] if profiles is not None else []),
+             *([f"--synthetic-followers {synthetic}"] if synthetic is not None else [])]
         )
         loaded = dict(resolve_policy(p) for p in policies)
         write_report(
@@ -181,17 +237,22 @@ def whatif(
     replications: Replications = 20,
     seed: Seed = 0,
     json_out: Json = False,
+    profiles: Profiles = None,
+    synthetic: Synthetic = None,
+    skip_bad_rows: SkipBad = False,
 ) -> None:
     """What if that was you? One customer's wait, tier and who overtook them, under each policy."""
     from fairserve.sim import load_scenario
     from fairserve.sim import whatif as run_whatif
 
     scen = load_scenario(scenario)
-    base = read_scores(customers)
+    base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
+    policies = policy or ["fifo", "balanced"]
+    _warn_if_no_influence(policies, base, customers)
     _warn_if_overloaded(scen)
     with err_console.status(f"simulating {replications} replications ..."):
         result = run_whatif(
-            customer, scen, policy or ["fifo", "balanced"], base, segment=segment, replications=replications, seed=seed
+            customer, scen, policies, base, segment=segment, replications=replications, seed=seed
         )
     if json_out:
         print_json(result)

@@ -267,7 +267,7 @@ def score(
     payload = _score(summary, vm, out, horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
                      contact_rates=rates, channel_cost=costs, status_ladder=ladder, accounts_out=accounts_out,
                      followers=(follower_counts, f"followers from {profiles}") if profiles is not None
-                     else (synthetic, f"synthetic followers (seed {synthetic}), not real data")
+                     else (synthetic, f"synthetic followers (seed {synthetic})")
                      if synthetic is not None else None)
     if as_json:
         print_json(payload)
