@@ -35,7 +35,8 @@ def _problem_json(problem: Problem) -> dict[str, object]:
 
 def check(
     file: Annotated[Path, typer.Argument(help="A .csv, .csv.gz, .parquet, .pq, .jsonl or .ndjson file.")],
-    kind: Annotated[str, typer.Option("--kind", "-k", help="transactions, customers, profiles or contacts.")],
+    kind: Annotated[str, typer.Option("--kind", "-k", help="transactions, customers, profiles, contacts, claimants, "
+                                      "contact_history, scores (tables); scenario, policy, model (documents).")],
     customer_col: Annotated[str | None, typer.Option(help="Column holding the customer id.")] = None,
     date_col: Annotated[str | None, typer.Option(help="Column holding the transaction date.")] = None,
     amount_col: Annotated[str | None, typer.Option(help="Column holding the transaction amount.")] = None,
@@ -51,10 +52,13 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Validate an input file row by row; exit 2 and list every bad row when any is wrong."""
+    if kind.strip().lower() in DOCUMENTS:
+        _check_document(file, kind.strip().lower(), as_json)
+        return
     try:
         kind = canonical_kind(kind)
     except ValueError:
-        raise typer.BadParameter(f"expected one of {', '.join(KINDS)}", param_hint="--kind") from None
+        raise typer.BadParameter(f"expected one of {', '.join((*KINDS, *DOCUMENTS))}", param_hint="--kind") from None
     columns = _mapping(customer_col, date_col, amount_col, column)
     try:
         loaded = io.read_table(file, kind, columns=columns, skip_bad_rows=skip_bad_rows, rejects_path=rejects)
@@ -79,6 +83,33 @@ def check(
             err_console.print(f"  {problem}", markup=False, soft_wrap=True)
         if len(loaded.problems) > 20:
             err_console.print(f"  ... and {len(loaded.problems) - 20:,} more in {loaded.rejects_path}")
+
+
+DOCUMENTS = ("scenario", "policy", "model")
+"""The kinds of file that are one document rather than rows: scenario and policy TOML, MODEL.json."""
+
+
+def _check_document(file: Path, kind: str, as_json: bool) -> None:
+    """Load a scenario, policy or model as the commands that use it do; their errors name the file and field."""
+    if kind == "scenario":
+        from fairserve.sim import load_scenario
+
+        scen = load_scenario(file)
+        summary = f"scenario {scen.name}: {len(scen.segments)} segment(s)"
+    elif kind == "policy":
+        from fairserve.policy import load_policy
+
+        pol = load_policy(str(file))
+        summary = f"policy {pol.name} {pol.version}: tiers {' > '.join(pol.tier_names)}"
+    else:
+        from fairserve.cli.value import load_model
+
+        vm = load_model(file)
+        summary = f"model {vm.model}, calibration end {vm.calibration_end.isoformat()}"
+    if as_json:
+        print_json({"file": str(file), "kind": kind, "valid": True, "summary": summary})
+        return
+    console.print(f"{file}: valid {summary}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

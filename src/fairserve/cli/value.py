@@ -231,21 +231,12 @@ def score(
 ) -> None:
     """Score every customer: p_alive, expected purchases and spend, CLV, profit, loyalty, value percentile."""
     from fairserve import io
-    from fairserve.value import DEFAULT_CHANNEL_COST, ValueModel, contact_rates
+    from fairserve.value import DEFAULT_CHANNEL_COST, contact_rates
 
     _check_out(out)
     if profiles is not None and synthetic is not None:
         raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
-    if not model_file.exists():
-        raise FairserveError(f"{model_file}: no such model file (write one with `fairserve value fit --out`)")
-    record = io.read_json_object(model_file, "model")
-    try:
-        vm = ValueModel.from_dict(record, str(model_file))
-    except FairserveError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type or shape
-        raise FairserveError(f"{model_file}: not a usable fairserve value model ({type(exc).__name__}: "
-                             f"{exc})") from None
+    vm = load_model(model_file)
     follower_counts = _followers(profiles) if profiles is not None else None
     if contacts is not None:
         history = io.read_table(contacts, "contact_history",
@@ -273,6 +264,24 @@ def score(
         print_json(payload)
     else:
         _print_scored(payload)
+
+
+def load_model(model_file: Path) -> Any:
+    """Read and check a ``MODEL.json`` written by ``value fit --out``; every error names the file."""
+    from fairserve import io
+    from fairserve.value import ValueModel
+
+    if not model_file.exists():
+        raise FairserveError(f"{model_file}: no such model file (write one with `fairserve value fit --out`)")
+    record = io.read_json_object(model_file, "model")
+    try:
+        return ValueModel.from_dict(record, str(model_file))
+    except FairserveError as exc:
+        message = str(exc)
+        raise FairserveError(message if message.startswith(str(model_file)) else f"{model_file}: {message}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type or shape
+        raise FairserveError(f"{model_file}: not a usable fairserve value model ({type(exc).__name__}: "
+                             f"{exc})") from None
 
 
 def _check_out(path: Path) -> None:
