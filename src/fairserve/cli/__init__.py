@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> Any:
 
         from fairserve.cli import common
 
-        common.err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False, markup=True)
+        common.err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False, markup=True,
+                                  soft_wrap=True)  # a path or a value is never broken across lines
         sys.exit(exc.exit_code)
     except (SystemExit, KeyboardInterrupt):
         raise

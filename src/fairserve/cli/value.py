@@ -86,6 +86,22 @@ def _summarise(path: Path, engine: EngineName, **spec: Any) -> Any:
     return _summarise_spec(path, RFMSpec(**{k: v for k, v in spec.items() if v is not None}), engine)
 
 
+def _explain_refusal(path: Path, columns: dict[str, str]) -> None:
+    """After the engine refused ``path`` as a whole: raise what ``fairserve check`` finds wrong, if it is sharper.
+
+    The file as a whole (missing, a folder, empty, not UTF-8) or any row (a line cut short confuses the engine's
+    dialect sniffing, for one). Returns when the check finds only what the engine said (a missing column).
+    """
+    from fairserve import io
+
+    io.read_raw_table(path)
+    try:
+        io.read_table(path, "transactions", columns=columns)
+    except InputError as found:
+        if any(p.row is not None for p in found.problems):
+            raise found from None
+
+
 def _summarise_spec(path: Path, spec: Any, engine: EngineName) -> Any:
     """Summarise the log at ``path``; the input gate of ``value fit`` and ``value score``.
 
@@ -108,13 +124,13 @@ def _summarise_spec(path: Path, spec: Any, engine: EngineName) -> Any:
             return summarise(source, spec, engine=engine.value)
     except InputError as exc:
         if not any(p.row is not None for p in exc.problems):  # the file as a whole: empty, not UTF-8, ...?
-            io.read_raw_table(path)
+            _explain_refusal(path, columns)
         raise
     except FairserveError:
-        io.read_raw_table(path)  # raises the precise problems, when the file as a whole is at fault
+        _explain_refusal(path, columns)
         raise
     except Exception as exc:  # the engine's own error on a file it could not parse
-        io.read_table(path, "transactions", columns=columns)
+        _explain_refusal(path, columns)
         raise FairserveError(f"{path}: cannot be read as a transaction log ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
 
@@ -268,12 +284,24 @@ def score(
 
 def load_model(model_file: Path) -> Any:
     """Read and check a ``MODEL.json`` written by ``value fit --out``; every error names the file."""
+    from math import inf
+
     from fairserve import io
     from fairserve.value import ValueModel
 
     if not model_file.exists():
         raise FairserveError(f"{model_file}: no such model file (write one with `fairserve value fit --out`)")
     record = io.read_json_object(model_file, "model")
+    for part in ("transaction_model", "spend_model"):  # the numbers a model is made of, each named if wrong
+        section = record.get(part)
+        params = section.get("params") if isinstance(section, dict) else None
+        if not isinstance(params, dict):
+            raise FairserveError(f"{model_file}: field '{part}.params' is missing or not an object: not a "
+                                 "model written by `fairserve value fit --out`")
+        for name, value in params.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or value == inf:
+                raise FairserveError(f"{model_file}: field '{part}.params.{name}' must be a positive number, "
+                                     f"not {value!r}")
     try:
         return ValueModel.from_dict(record, str(model_file))
     except FairserveError as exc:
