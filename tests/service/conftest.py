@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from fairserve.service.app import create_app
 from fairserve.service.auth import create_key
 from fairserve.service.settings import Settings
+from fairserve.service.store import write
 
 
 def _pg_bindir() -> Path | None:
@@ -166,7 +167,7 @@ def make_api(url: str, clock: Clock | None = None, **settings: Any) -> Iterator[
     opts.update(settings)
     app = create_app(Settings(**opts), clock=clock)
     keys = {}
-    with app.state.service.engine.begin() as conn:
+    with write(app.state.service.engine) as conn:
         for role in ("admin", "agent", "intake"):
             keys[role] = create_key(conn, role, now=clock())
     with TestClient(app) as client:

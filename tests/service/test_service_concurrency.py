@@ -26,7 +26,7 @@ from fairserve.service.app import create_app
 from fairserve.service.intake import ContactIn
 from fairserve.service.queue import AgentSpec, next_contact
 from fairserve.service.settings import Settings
-from fairserve.service.store import audit, contacts
+from fairserve.service.store import audit, contacts, write
 
 
 def _order_violations(handed: list[tuple[Any, ...]]) -> int:
@@ -67,7 +67,7 @@ def test_concurrent_agents_never_take_the_same_contact(db_url: str) -> None:
                 if row is None:
                     return
                 got[i].append(row.id)
-                with engine.begin() as conn:  # resolve at once, so the agent may take the next
+                with write(engine) as conn:  # resolve at once, so the agent may take the next
                     conn.execute(contacts.update().where(contacts.c.id == row.id).values(state="resolved"))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

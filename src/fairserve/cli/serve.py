@@ -58,14 +58,14 @@ def _kind(path: Path) -> str:
 def load_customers(engine: Any, path: Path, now: float) -> dict[str, Any]:
     """Upsert a scores file into the service's database; each bad row is reported on stderr by number and field."""
     from fairserve.service.customers import read_upload, upsert_frame
-    from fairserve.service.store import write_audit
+    from fairserve.service.store import write, write_audit
 
     if not path.is_file():
         raise FairserveError(f"{path}: no such customers file")
     frame, problems = read_upload(path.read_bytes(), _kind(path), str(path))
     if any(p.row is None for p in problems):
         raise FairserveError("; ".join(str(p) for p in problems))
-    with engine.begin() as conn:
+    with write(engine) as conn:
         result = upsert_frame(conn, frame, now, str(path), problems)
         write_audit(conn, now, "cli", "customers_upserted", detail={"rows": result.rows, "upserted": result.upserted})
     for p in result.problems[:50]:
@@ -75,10 +75,10 @@ def load_customers(engine: Any, path: Path, now: float) -> dict[str, Any]:
 
 def _activate_start_policy(engine: Any, name_or_path: str, now: float) -> str:
     from fairserve.service.policies import activate, policy_text, store_policy
-    from fairserve.service.store import policies
+    from fairserve.service.store import policies, write
 
     text, source = policy_text(name_or_path)
-    with engine.begin() as conn:
+    with write(engine) as conn:
         policy = store_policy(conn, text, source, now)
         active = conn.execute(policies.select().where(policies.c.role == "active")).first()
         if active is None or active.hash != policy.content_hash:
@@ -152,11 +152,12 @@ def keys_create(
 ) -> None:
     """Create an API key for ROLE and print it alone on stdout (only its hash is stored)."""
     from fairserve.service.auth import ROLES, create_key
+    from fairserve.service.store import write
 
     if role not in ROLES:
         raise FairserveError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
     engine = _engine(db)
-    with engine.begin() as conn:
+    with write(engine) as conn:
         key = create_key(conn, role, label)
     engine.dispose()
     print(key)

@@ -30,7 +30,7 @@ from fairserve.service.intake import Triage
 from fairserve.service.policies import PolicyHolder, activate, policy_text, store_policy
 from fairserve.service.routes.deps import ApiError
 from fairserve.service.settings import Settings
-from fairserve.service.store import make_engine, policies, upgrade
+from fairserve.service.store import make_engine, policies, upgrade, write
 
 __all__ = ["Service", "create_app", "ensure_policy"]
 
@@ -62,7 +62,7 @@ class Service:
 
 def ensure_policy(engine: Engine, name_or_path: str, now: float) -> None:
     """Store and activate ``name_or_path`` when the database has no active policy yet."""
-    with engine.begin() as conn:
+    with write(engine) as conn:
         active = conn.execute(select(policies.c.hash).where(policies.c.role == "active")).first()
         if active is not None:
             return

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from fairserve.service.store import api_keys, kv
+from fairserve.service.store import api_keys, kv, write
 
 __all__ = [
     "ROLES",
@@ -94,7 +94,7 @@ def token_secret(engine: Engine, configured: str | None) -> bytes:
     """The key that signs customer tokens: the configured one, else one made once and kept in the database."""
     if configured:
         return configured.encode()
-    with engine.begin() as conn:
+    with write(engine) as conn:
         row = conn.execute(select(kv.c.value).where(kv.c.key == "token_secret")).first()
         if row is None:
             value = secrets.token_hex(32)

@@ -32,7 +32,7 @@ from fairserve.policy.explain import decision_to_dict
 from fairserve.service.customers import resolve_sender
 from fairserve.service.policies import PolicyHolder
 from fairserve.service.routing import routing_hints
-from fairserve.service.store import contacts, dumps, shadow_decisions, write_audit
+from fairserve.service.store import contacts, dumps, shadow_decisions, write, write_audit
 from fairserve.text.identity import normalise_handle, normalise_phone
 
 __all__ = ["ContactIn", "IntakeResult", "Triage", "contact_view", "intake", "position_of"]
@@ -118,7 +118,6 @@ class IntakeResult:
 
     created: bool
     row: Any
-    position: int | None = None
 
 
 _c = contacts.c
@@ -173,7 +172,7 @@ def intake(
     arrival = float(item.arrival) if item.arrival is not None else now
     contact_id = uuid.uuid4().hex
     try:
-        with engine.begin() as conn:  # a concurrent first delivery meets this one at the unique constraint
+        with write(engine) as conn:  # a concurrent first delivery meets this one at the unique constraint
             customer, guest = resolve_sender(conn, now, customer_id=item.customer_id, email=item.email,
                                              phone=item.phone, handle=item.handle, platform=item.platform)
             contact = Contact(
@@ -219,7 +218,6 @@ def intake(
                     "queue": other.queue, "rank": other.key.rank, "virtual_arrival": other.key.virtual_arrival,
                     "decision": dumps(decision_to_dict(other)), "created_at": now})
             row = SimpleNamespace(**values, agent_id=None, assigned_at=None, closed_at=None)
-            pos = position_of(conn, row)
     except IntegrityError:
         if item.external_id is None:
             raise
@@ -229,7 +227,7 @@ def intake(
         if found is None:
             raise
         return IntakeResult(False, found)
-    return IntakeResult(True, row, pos)
+    return IntakeResult(True, row)
 
 
 def contact_view(row: Any, created: bool | None = None, position: int | None = None) -> dict[str, Any]:

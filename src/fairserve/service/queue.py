@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from fairserve.service.store import agents, contacts, is_postgres, write_audit
+from fairserve.service.store import agents, contacts, is_postgres, write, write_audit
 
 __all__ = [
     "AgentBusyError",
@@ -119,7 +119,7 @@ def next_contact(engine: Engine, spec: AgentSpec, now: float) -> Any | None:
     AgentBusyError
         When the agent already holds a non-chat contact, or as many chats as their capacity.
     """
-    with engine.begin() as conn:
+    with write(engine) as conn:
         channels = _allowed_channels(conn, spec)
         lock = is_postgres(conn)
         params = {"queues": list(spec.queues), "channels": list(channels), "now": now}
@@ -140,7 +140,7 @@ def next_contact(engine: Engine, spec: AgentSpec, now: float) -> Any | None:
 def _move(engine: Engine, contact_id: str, now: float, actor: str, action: str, allowed: tuple[str, ...],
           values: dict[str, Any], detail: dict[str, Any] | None = None) -> Any:
     c = contacts.c
-    with engine.begin() as conn:
+    with write(engine) as conn:
         row = conn.execute(select(c.id, c.state, c.customer_id).where(c.id == contact_id)).first()
         if row is None:
             raise LookupError(contact_id)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from fairserve.service.store import contacts, dumps, is_postgres, outbox, write_audit
+from fairserve.service.store import contacts, dumps, is_postgres, outbox, write, write_audit
 
 __all__ = ["MAX_ATTEMPTS", "SlaClock", "deliver", "sign", "sweep"]
 
@@ -39,7 +39,7 @@ def sweep(engine: Engine, now: float, near_fraction: float, limit: int = 500) ->
     """Raise the near-breach and breach events that are due; returns how many were raised."""
     c = contacts.c
     raised = 0
-    with engine.begin() as conn:
+    with write(engine) as conn:
         q = (select(c.id, c.customer_id, c.sla_state, c.sla_deadline, c.queue, c.channel, c.tier, c.arrival)
              .where(c.state == "waiting", c.sla_state != "breached",
                     c.arrival + near_fraction * c.sla_seconds <= now)
@@ -78,7 +78,7 @@ def deliver(engine: Engine, url: str, secret: str | None, now: float, client: An
     import httpx
 
     c = outbox.c
-    with engine.begin() as conn:
+    with write(engine) as conn:
         q = (select(c.id, c.payload, c.attempts).where(c.delivered_at.is_(None), c.next_attempt <= now,
                                                        c.attempts < MAX_ATTEMPTS)
              .order_by(c.next_attempt).limit(limit))
@@ -106,7 +106,7 @@ def deliver(engine: Engine, url: str, secret: str | None, now: float, client: An
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             attempts = row.attempts + 1
-            with engine.begin() as conn:
+            with write(engine) as conn:
                 if error is None:
                     conn.execute(update(outbox).where(c.id == row.id).values(delivered_at=now, attempts=attempts))
                     sent += 1

@@ -13,8 +13,11 @@ a hand-out can never race another. PostgreSQL takes several workers; the hand-ou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,7 @@ __all__ = [
     "policies",
     "shadow_decisions",
     "upgrade",
+    "write",
     "write_audit",
 ]
 
@@ -236,10 +240,39 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
+        _LOCKS[id(engine)] = threading.Lock()
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+_LOCKS: dict[int, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: ``with write(engine) as conn: ...`` commits at the end, rolls back on an error.
+
+    On SQLite it is ``BEGIN IMMEDIATE`` (the database's one writer, so a hand-out cannot race another) and the
+    worker's threads queue for it on a lock of their own, rather than in SQLite's busy handler, which sleeps up to
+    100 ms between tries; reads outside it are plain deferred transactions, which WAL never blocks. On PostgreSQL
+    it is an ordinary transaction (rows are locked where the queue needs it: ``FOR UPDATE SKIP LOCKED``).
+    """
+    lock = _LOCKS.get(id(engine))
+    if lock is not None:
+        lock.acquire()
+    try:
+        with engine.connect() as conn:
+            conn.info["write"] = True
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.info.pop("write", None)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -249,7 +282,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
-    with engine.begin() as conn:
+    with write(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fairserve.service import queue
 from fairserve.service.intake import contact_view
 from fairserve.service.routes.deps import AgentKey, ApiError, Svc
+from fairserve.service.store import write
 
 __all__ = ["router"]
 
@@ -32,7 +33,7 @@ def _agent(svc: Any, agent_id: str) -> queue.AgentSpec:
         conn.rollback()
     if spec is None:  # an agent not registered yet serves every channel of the service queue
         spec = queue.AgentSpec(agent_id, capacity=svc.settings.chat_capacity)
-        with svc.engine.begin() as conn:
+        with write(svc.engine) as conn:
             queue.put_agent(conn, spec, svc.clock())
     return spec
 
@@ -45,7 +46,7 @@ def put_agent(agent_id: str, body: AgentIn, svc: Svc,
         raise ApiError(422, "agent id must have 1 to 100 characters", "agent_id")
     spec = queue.AgentSpec(agent_id, tuple(dict.fromkeys(body.channels)), tuple(dict.fromkeys(body.queues)),
                            body.capacity)
-    with svc.engine.begin() as conn:
+    with write(svc.engine) as conn:
         queue.put_agent(conn, spec, svc.clock())
     return spec.to_dict()
 

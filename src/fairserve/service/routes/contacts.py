@@ -11,7 +11,7 @@ from sqlalchemy import select
 from fairserve.service import queue
 from fairserve.service.auth import Principal
 from fairserve.service.customers import UnknownCustomerError
-from fairserve.service.intake import ContactIn, contact_view, intake
+from fairserve.service.intake import ContactIn, contact_view, intake, position_of
 from fairserve.service.routes.deps import AgentKey, AgentOrIntake, ApiError, IntakeKey, Svc
 from fairserve.service.store import contacts
 
@@ -30,7 +30,7 @@ def run_intake(svc: Any, item: ContactIn, source: str, actor: str, response: Res
         raise ApiError(422, str(exc), "body") from None
     response.status_code = 201 if result.created else 200
     svc.log("contact_intake", contact_id=result.row.id, source=source, created=result.created)
-    return contact_view(result.row, created=result.created, position=result.position)
+    return contact_view(result.row, created=result.created)
 
 
 @router.post("", status_code=201)
@@ -43,13 +43,14 @@ def post_contact(item: ContactIn, response: Response, svc: Svc,
 @router.get("/{contact_id}")
 def get_contact(contact_id: str, svc: Svc,
                 who: AgentOrIntake) -> dict[str, Any]:
-    """One contact with its stored Decision."""
+    """One contact with its stored Decision and, while it waits, its place in its queue by key (1: next)."""
     with svc.engine.connect() as conn:
         row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).first()
+        position = position_of(conn, row) if row is not None and row.state == "waiting" else None
         conn.rollback()
     if row is None:
         raise ApiError(404, f"no contact {contact_id!r}", "contact_id")
-    return contact_view(row)
+    return contact_view(row, position=position)
 
 
 def _move(fn: Any, svc: Any, contact_id: str, who: Principal, *args: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fairserve.service.auth import make_token
 from fairserve.service.customers import customer_of, link_identity, read_upload, upsert_frame
 from fairserve.service.routes.deps import AdminKey, AgentKey, ApiError, Svc
-from fairserve.service.store import write_audit
+from fairserve.service.store import write, write_audit
 
 __all__ = ["router"]
 
@@ -40,7 +40,7 @@ async def bulk(request: Request, svc: Svc, who: AdminKey,
     now = svc.clock()
 
     def work() -> Any:
-        with svc.engine.begin() as conn:
+        with write(svc.engine) as conn:
             result = upsert_frame(conn, frame, now, problems=problems)
             write_audit(conn, now, who.actor, "customers_upserted",
                         detail={"rows": result.rows, "upserted": result.upserted,
@@ -81,7 +81,7 @@ def add_identity(customer_id: str, body: IdentityIn, svc: Svc,
                  who: AgentKey) -> dict[str, Any]:
     """Link an e-mail address, phone number or social handle to the customer."""
     now = svc.clock()
-    with svc.engine.begin() as conn:
+    with write(svc.engine) as conn:
         if customer_of(conn, customer_id) is None:
             raise ApiError(404, f"unknown customer {customer_id!r}", "customer_id")
         if not link_identity(conn, body.kind, body.value, customer_id, body.platform or ""):
@@ -101,7 +101,7 @@ class LinkIn(BaseModel):
 def make_link(customer_id: str, svc: Svc, who: AgentKey, body: LinkIn | None = None) -> dict[str, Any]:
     """A signed, expiring link to the customer's "why am I in this tier?" page."""
     now = svc.clock()
-    with svc.engine.begin() as conn:
+    with write(svc.engine) as conn:
         if customer_of(conn, customer_id) is None:
             raise ApiError(404, f"unknown customer {customer_id!r}", "customer_id")
         ttl = body.ttl_seconds if body is not None and body.ttl_seconds else svc.settings.token_ttl_seconds

@@ -11,7 +11,7 @@ from fairserve.policy.schema import PolicyError
 from fairserve.service.policies import activate, store_policy
 from fairserve.service.routes.deps import AdminKey, AgentKey, ApiError, Svc
 from fairserve.service.shadow import shadow_report
-from fairserve.service.store import policies
+from fairserve.service.store import policies, write
 
 __all__ = ["router"]
 
@@ -41,7 +41,7 @@ async def upload(request: Request, svc: Svc, who: AdminKey
         raise ApiError(400, "the policy must be UTF-8 TOML text", "body") from None
     now = svc.clock()
     try:
-        with svc.engine.begin() as conn:
+        with write(svc.engine) as conn:
             policy = store_policy(conn, text, "<upload>", now)
     except PolicyError as exc:
         raise ApiError(422, str(exc), exc.field) from None
@@ -66,7 +66,7 @@ def set_role(policy_hash: str, role: Literal["activate", "shadow", "unshadow"], 
     """Activate a stored policy (new contacts are decided by it within a second, in every worker), run it in
     shadow beside the active one, or stop the shadow."""
     target = {"activate": "active", "shadow": "shadow", "unshadow": "none"}[role]
-    with svc.engine.begin() as conn:
+    with write(svc.engine) as conn:
         found = conn.execute(select(policies.c.hash).where(policies.c.hash == policy_hash)).first()
         if found is None:
             raise ApiError(404, f"no stored policy with hash {policy_hash!r}", "policy_hash")
