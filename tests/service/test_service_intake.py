@@ -144,3 +144,17 @@ def test_each_intake_writes_an_audit_line_with_ids_and_no_text(api: Api) -> None
     assert lines[0]["detail"]["policy_hash"] == r.json()["decision"]["policy"]["hash"]
     assert "private" not in str(lines) and "secret@" not in str(lines)
     assert count(api, audit) >= 1
+
+
+def test_logs_carry_ids_never_names_emails_phones_or_text(sqlite_api: Api, caplog: Any) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="fairserve.service")
+    r = sqlite_api.client.post("/v1/contacts", json={"channel": "chat", "email": "mary.secret@example.com",
+                                                      "phone": "+44 7700 900123", "text": "my diagnosis is private"},
+                               headers=sqlite_api.h("intake"))
+    assert r.status_code == 201
+    logged = " ".join(rec.getMessage() for rec in caplog.records if rec.name == "fairserve.service")
+    assert r.json()["id"] in logged and '"route": "/v1/contacts"' in logged
+    for secret in ("mary", "secret@", "7700", "diagnosis", "private"):
+        assert secret not in logged

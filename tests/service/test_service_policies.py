@@ -61,3 +61,26 @@ def test_a_shadow_policy_reports_who_would_be_served_earlier_or_later_and_why(ap
     assert first["customer_id"] == "rich"
     assert api.client.post(f"/v1/policies/{h}/unshadow", headers=api.h()).status_code == 200
     assert api.client.get("/v1/policies/shadow/report", headers=api.h("agent")).status_code == 404
+
+
+def test_an_activation_reaches_another_worker_within_a_second(sqlite_url: str) -> None:
+    import time
+
+    from conftest import make_api
+
+    first = make_api(sqlite_url)
+    a = next(first)
+    second = make_api(sqlite_url, migrate=False)
+    b = next(second)
+    try:
+        body = {"channel": "phone", "email": "w@example.com"}
+        assert b.client.post("/v1/contacts", json=body, headers=b.h("intake")).json()["decision"]["policy"][
+            "name"] == "balanced"
+        h = a.client.post("/v1/policies", content=policy_text("fifo")[0], headers=a.h()).json()["hash"]
+        a.client.post(f"/v1/policies/{h}/activate", headers=a.h())
+        time.sleep(1.1)  # the other worker looks at the database at most once a second
+        assert b.client.post("/v1/contacts", json=body, headers=b.h("intake")).json()["decision"]["policy"][
+            "hash"] == h
+    finally:
+        second.close()
+        first.close()
