@@ -168,3 +168,22 @@ def test_a_signed_payload_of_the_wrong_shape_is_422_naming_the_field(hooks: Api)
     body = b"not json"
     r = hooks.client.post("/v1/webhooks/zammad", content=body, headers=zammad_headers(body))
     assert r.status_code == 422 and r.json()["field"] == "body"
+
+
+def test_a_vendor_secret_can_come_from_the_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from fairserve.service.app import create_app
+
+    settings = tmp_path / "fairserve.env"
+    settings.write_text(f"FAIRSERVE_DB_URL=sqlite:///{tmp_path / 'f.db'}\nFAIRSERVE_ZAMMAD_SECRET=from-file\n"
+                        "FAIRSERVE_SLA_CHECK_SECONDS=0\n", encoding="utf-8")
+    monkeypatch.setenv("FAIRSERVE_SETTINGS_FILE", str(settings))
+    monkeypatch.delenv("FAIRSERVE_ZAMMAD_SECRET", raising=False)
+    app = create_app()
+    body = raw("zammad_ticket.json")
+    with TestClient(app) as client:
+        assert client.post("/v1/webhooks/zammad", content=body, headers=zammad_headers(body, "from-file")
+                           ).status_code == 201
+        assert client.post("/v1/webhooks/zammad", content=body, headers=zammad_headers(body, "zm-secret")
+                           ).status_code == 401

@@ -113,6 +113,8 @@ def serve(
     policy: Annotated[str | None, typer.Option(help="The policy to activate at start (built-in name or file); "
                                                "default: keep the active one, else 'balanced'.")] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    settings_file: Annotated[Path | None, typer.Option("--settings", help="A settings file of FAIRSERVE_*=value "
+                                                       "lines (secrets and the rest); the environment wins.")] = None,
 ) -> None:
     """Run the live service: intake, queues, agents, webhooks, transparency links (HTTP API).
 
@@ -121,9 +123,15 @@ def serve(
     import uvicorn
 
     from fairserve.service.app import ensure_policy
-    from fairserve.service.settings import Settings
+    from fairserve.service.settings import load_settings
 
-    settings = Settings(db_url=db) if db else Settings()
+    if settings_file is not None:
+        if not settings_file.is_file():
+            raise FairserveError(f"{settings_file}: no such settings file")
+        os.environ["FAIRSERVE_SETTINGS_FILE"] = str(settings_file.resolve())
+    settings = load_settings()
+    if db:
+        settings = settings.model_copy(update={"db_url": db})
     engine = _engine(settings.db_url)
     now = time.time()
     if policy is not None:

@@ -29,7 +29,7 @@ from fairserve.service.auth import token_secret
 from fairserve.service.intake import Triage
 from fairserve.service.policies import PolicyHolder, activate, policy_text, store_policy
 from fairserve.service.routes.deps import ApiError
-from fairserve.service.settings import Settings
+from fairserve.service.settings import Settings, load_settings
 from fairserve.service.store import make_engine, policies, upgrade, write
 
 __all__ = ["Service", "create_app", "ensure_policy"]
@@ -180,7 +180,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     from fairserve.service.routes import agents, audit, contacts, customers, health, me, policies, webhooks
     from fairserve.service.sla import SlaClock
 
-    settings = settings or Settings()
+    settings = settings or load_settings()
     engine = make_engine(settings.db_url)
     if settings.migrate:
         upgrade(engine)

@@ -2,15 +2,19 @@
 
 Every knob of the live service is here and nowhere else (pydantic-settings, as in the FastAPI project template's
 ``core/config.py``). The command ``fairserve serve`` writes its flags into the environment of its workers, so
-several worker processes read the same settings.
+several worker processes read the same settings. A settings file (``KEY=value`` lines, the same names as the
+environment: ``FAIRSERVE_ZENDESK_SECRET=...``) is named by ``FAIRSERVE_SETTINGS_FILE`` or ``serve --settings``;
+the environment wins over the file.
 """
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "default_db_url"]
+__all__ = ["Settings", "default_db_url", "load_settings"]
 
 
 def default_db_url() -> str:
@@ -74,3 +78,11 @@ class Settings(BaseSettings):
     chat_capacity: int = 3
     public_url: str = "http://127.0.0.1:8000"
     classify_text: bool = True
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, and from the file ``FAIRSERVE_SETTINGS_FILE`` names, if any."""
+    path = os.environ.get("FAIRSERVE_SETTINGS_FILE")
+    if path and not os.path.isfile(path):
+        raise FileNotFoundError(f"FAIRSERVE_SETTINGS_FILE={path}: no such file")
+    return Settings(_env_file=path or None)  # type: ignore[call-arg]
