@@ -138,3 +138,17 @@ def test_every_table_command_piped_at_60_columns_shows_every_name_whole(cdnow_sc
     for name in ("influence-first", "tier-strict"):
         for tier in load_policy(name).tier_names:  # rows and columns are labelled policy:tier, whole
             assert tier in words or f"{name}:{tier}" in words, tier
+
+
+def test_diff_names_each_policy_on_its_side_of_the_matrix(
+    cdnow_scores_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(["policy", "diff", "balanced", "influence-first", "--scores", str(cdnow_scores_file)],
+                        capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert "Rows: tier under balanced 2.0; columns: tier under influence-first 2.0" in lines
+    header = next(line for line in lines if line.startswith("balanced \\ influence-first"))
+    assert header.split()[3:] == list(load_policy("influence-first").tier_names)  # columns: the second's tiers
+    rows = [line.split()[0] for line in lines[lines.index(header) + 1:] if line.strip()]
+    assert rows == list(load_policy("balanced").tier_names)  # rows: the first's, no policy prefix

@@ -254,9 +254,14 @@ def _print_diff(report: DiffReport) -> None:
     else:
         console.print(f"{report.changed:,} of {report.customers:,} customers change tier from "
                       f"{report.a[0]} {report.a[1]} to {report.b[0]} {report.b[1]}")
-    table("Rows: tier under the first policy; columns: under the second",
-          ["", *(str(c) for c in report.matrix.columns)],
-          [[str(idx), *(f"{int(v):,}" for v in row)] for idx, row in report.matrix.iterrows()],
+    a, b = f"{report.a[0]} {report.a[1]}", f"{report.b[0]} {report.b[1]}"
+
+    def tier(label: object, policy: str) -> str:  # the matrix labels are "<policy>:<tier>"
+        return str(label).removeprefix(f"{policy}:")
+
+    table(f"Rows: tier under {a}; columns: tier under {b}",
+          [f"{report.a[0]} \\ {report.b[0]}", *(tier(c, report.b[0]) for c in report.matrix.columns)],
+          [[tier(idx, report.a[0]), *(f"{int(v):,}" for v in row)] for idx, row in report.matrix.iterrows()],
           keys=range(len(report.matrix.columns) + 1), right=range(1, len(report.matrix.columns) + 1))
 
 
