@@ -453,3 +453,32 @@ def test_hypothesis_mutated_files_are_refused_the_same_way(
     bad.write_text(text, encoding="utf-8")
     code, out, err = run_cli([a.format(bad=bad) for a in argv], capsys)
     assert_refused(code, out, err, bad, row, field, case / "nothing")
+
+
+# ---------------------------------------------------------------------------------------- --skip-bad-rows
+
+SKIPPABLE = [("value fit", "tx"), ("value score", "tx"), ("policy audit", "scores"), ("policy explain", "scores"),
+             ("policy diff", "scores"), ("policy decide", "contacts"), ("policy decide", "scores"),
+             ("policy allocate", "claimants"), ("simulate", "scores"), ("whatif", "scores"),
+             *((f"check {kind}", slot) for slot, kind in (("tx", "transactions"), ("scores", "scores"),
+                                                           ("profiles", "profiles"), ("contacts", "contacts"),
+                                                           ("history", "contact_history"),
+                                                           ("claimants", "claimants")))]
+
+
+@pytest.mark.parametrize(("name", "slot"), SKIPPABLE, ids=[f"{n} / {s}" for n, s in SKIPPABLE])
+def test_skip_bad_rows_runs_on_the_good_rows_and_writes_the_bad_one_aside(
+    name: str, slot: str, good: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cmd = next(c for c in COMMANDS if c.name == name)
+    bad_dir, out = tmp_path / "bad", tmp_path / "out"
+    bad_dir.mkdir()
+    out.mkdir()
+    _, typed, bad_value, _ = TABLE_CELLS[slot]
+    bad, row, field = _set_cell(good[slot], bad_dir, typed, bad_value, row=4)
+    code, _, err = run_cli([*cmd.line({**good, slot: bad}, out), "--skip-bad-rows"], capsys)
+    assert code == 0, err
+    rejects = pd.read_csv(bad_dir / f"{bad.stem}.rejected.csv", dtype=str, keep_default_na=False)
+    assert len(rejects) == 1 and f"row {row}" in rejects["_problem"].iloc[0] and field in rejects["_problem"].iloc[0]
+    for name_ in cmd.writes:
+        assert (out / name_).is_file()

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fairserve.cli.common import console, print_json
-from fairserve.cli.policy import JsonOpt, ProfilesOpt, SyntheticOpt, _scores, policy_app
+from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.policy import JsonOpt, ProfilesOpt, SkipOpt, SyntheticOpt, _scores, policy_app
 from fairserve.errors import FairserveError
 
 if TYPE_CHECKING:  # the command's own imports load when it runs (start-up of every other command, issue 9)
@@ -24,14 +24,22 @@ if TYPE_CHECKING:  # the command's own imports load when it runs (start-up of ev
 __all__ = ["allocate_cmd"]
 
 
-def _claimants(path: Path, scores: Path | None, profiles: Path | None, synthetic: int | None) -> pd.DataFrame:
-    """The claimants with their customers' scores merged in; a claimant whose customer is not scored is an error."""
+def _claimants(path: Path, scores: Path | None, profiles: Path | None, synthetic: int | None,
+               skip_bad_rows: bool = False) -> pd.DataFrame:
+    """The claimants with their customers' scores merged in; a claimant whose customer is not scored is an error.
+
+    With ``skip_bad_rows`` the bad rows of both files go to side files (a note says where) and the rest are used.
+    """
     from fairserve import io
 
-    claim = io.read_claimants(path).frame
+    loaded = io.read_claimants(path, skip_bad_rows=skip_bad_rows)
+    if loaded.rejects_path is not None:
+        err_console.print(f"note: {loaded.rows_read - len(loaded.frame):,} bad row(s) of {path} skipped, written "
+                          f"with their problems to {loaded.rejects_path}", markup=False, soft_wrap=True)
+    claim = loaded.frame
     if scores is None:
         return claim
-    base, _source = _scores(scores, profiles, synthetic)
+    base, _source = _scores(scores, profiles, synthetic, skip_bad_rows)
     base = base.drop(columns=[c for c in base.columns if c in claim.columns and c != "customer_id"])
     if "customer_id" not in claim.columns:
         raise FairserveError(f"{path}: no customer_id column to match the claimants to {scores}")
@@ -94,13 +102,14 @@ def allocate_cmd(
     synthetic: SyntheticOpt = None,
     show: Annotated[int, typer.Option("--show", min=0, help="Rows to print.")] = 10,
     as_json: JsonOpt = False,
+    skip_bad_rows: SkipOpt = False,
 ) -> None:
     """Rank claimants of a scarce good by the policy and allocate it, each outcome with its reasons."""
     from fairserve.policy import load_policy
     from fairserve.policy.allocation import allocate
     from fairserve.policy.allocation_report import compare
 
-    frame = _claimants(claimants, scores, profiles, synthetic)
+    frame = _claimants(claimants, scores, profiles, synthetic, skip_bad_rows)
     policies = [load_policy(policy)] + [load_policy(p) for p in (compare_with or [])]
     results = [allocate(frame, p, goods) for p in policies]
     if out is not None:

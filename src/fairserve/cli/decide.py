@@ -112,7 +112,7 @@ def decide_cmd(
     loaded = io.read_contacts(contacts, skip_bad_rows=skip_bad_rows)
     if loaded.rejects_path is not None:
         err_console.print(f"{len(loaded.problems)} problem(s); rejected rows written to {loaded.rejects_path}")
-    base = _scores(scores, profiles, synthetic)[0] if scores is not None else None
+    base = _scores(scores, profiles, synthetic, skip_bad_rows)[0] if scores is not None else None
     table = decisions_table(loaded.frame, base, pol, io.columns_in_file(contacts), use_text)
     if base is not None and "customer_id" in table:
         unknown = table["customer_id"].notna() & ~table["customer_id"].astype(str).isin(base["customer_id"])

@@ -41,6 +41,9 @@ SyntheticOpt = Annotated[
     typer.Option("--synthetic-followers", help="Draw follower counts with this seed (for data without any)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (policy name, version and hash included).")]
+SkipOpt = Annotated[
+    bool, typer.Option("--skip-bad-rows", help="Use the good rows of --scores; write the bad ones to a side file.")
+]
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -171,6 +174,7 @@ def explain_cmd(
                                                     "(default $FAIRSERVE_TEXT_MODEL, else VADER).")] = None,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
+    skip_bad_rows: SkipOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Explain the decision for one customer's contact: the agent's view and the customer's statement."""
@@ -180,7 +184,7 @@ def explain_cmd(
     from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
 
     pol = load_policy(policy)
-    frame, source = _scores(scores, profiles, synthetic)
+    frame, source = _scores(scores, profiles, synthetic, skip_bad_rows)
     rows = frame.loc[frame["customer_id"] == customer]
     if rows.empty:
         raise FairserveError(f"{scores}: no customer '{customer}'")
@@ -231,13 +235,14 @@ def audit_cmd(
     scores: ScoresOpt,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
+    skip_bad_rows: SkipOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Tier mix by value and influence decile, and who owes their tier to influence alone."""
     from fairserve.policy.audit import audit_policy
 
     pol = load_policy(policy)
-    frame, source = _scores(scores, profiles, synthetic)
+    frame, source = _scores(scores, profiles, synthetic, skip_bad_rows)
     report = audit_policy(frame, pol)
     if as_json:
         payload = report.to_dict()
@@ -272,13 +277,14 @@ def diff_cmd(
     scores: ScoresOpt,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
+    skip_bad_rows: SkipOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """How many customers change tier between two policies, as a matrix."""
     from fairserve.policy.audit import diff_policies
 
     pa, pb = load_policy(a), load_policy(b)
-    frame, source = _scores(scores, profiles, synthetic)
+    frame, source = _scores(scores, profiles, synthetic, skip_bad_rows)
     report = diff_policies(frame, pa, pb)
     if as_json:
         payload = report.to_dict()

@@ -55,6 +55,10 @@ CalEnd = Annotated[str | None, typer.Option("--calibration-end", help="Last day 
 Engine = Annotated[EngineName, typer.Option("--engine", help="SQL engine for the RFM summary.")]
 HorizonOpt = Annotated[int, typer.Option("--horizon-months", min=0, help="CLV horizon.")]
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")]
+SkipBadRows = Annotated[
+    bool, typer.Option("--skip-bad-rows", help="Use the log's good rows; write the bad ones to a side file "
+                       "(the log is then read by pandas first: slower on a large log).")
+]
 MarginOpt = Annotated[float | None, typer.Option("--margin", help="Default gross margin [0.3].")]
 
 
@@ -80,10 +84,11 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, float]:
     return out
 
 
-def _summarise(path: Path, engine: EngineName, **spec: Any) -> Any:
+def _summarise(path: Path, engine: EngineName, skip_bad_rows: bool = False, **spec: Any) -> Any:
     from fairserve.value import RFMSpec
 
-    return _summarise_spec(path, RFMSpec(**{k: v for k, v in spec.items() if v is not None}), engine)
+    return _summarise_spec(path, RFMSpec(**{k: v for k, v in spec.items() if v is not None}), engine,
+                           skip_bad_rows)
 
 
 def _explain_refusal(path: Path, columns: dict[str, str]) -> None:
@@ -102,7 +107,21 @@ def _explain_refusal(path: Path, columns: dict[str, str]) -> None:
             raise found from None
 
 
-def _summarise_spec(path: Path, spec: Any, engine: EngineName) -> Any:
+def _good_rows(path: Path, columns: dict[str, str]) -> Any:
+    """The log's good rows as read (every column, as text); the bad ones go to a side file, and a note says so."""
+    from fairserve import io
+
+    loaded = io.read_table(path, "transactions", columns=columns, skip_bad_rows=True)
+    raw = io.read_raw_table(path)
+    if loaded.rejects_path is None:
+        return raw
+    bad = sorted({p.row for p in loaded.problems if p.row is not None})
+    err_console.print(f"note: {len(bad):,} bad row(s) of {path} skipped, written with their problems to "
+                      f"{loaded.rejects_path}", markup=False, soft_wrap=True)
+    return raw.drop(index=[r - 1 for r in bad]).reset_index(drop=True)
+
+
+def _summarise_spec(path: Path, spec: Any, engine: EngineName, skip_bad_rows: bool = False) -> Any:
     """Summarise the log at ``path``; the input gate of ``value fit`` and ``value score``.
 
     The engine validates the log as it reads it (ids, dates, amounts, row by row). A format it cannot read
@@ -115,7 +134,9 @@ def _summarise_spec(path: Path, spec: Any, engine: EngineName) -> Any:
 
     columns = {"customer_id": spec.customer_col, "date": spec.date_col, "amount": spec.amount_col}
     source: Any = path
-    if not io.engine_reads_itself(path):
+    if skip_bad_rows:  # read and checked here, so that the engine sees only the good rows
+        source = _good_rows(path, columns)
+    elif not io.engine_reads_itself(path):
         io.read_transactions(path, customer_col=spec.customer_col, date_col=spec.date_col,
                              amount_col=spec.amount_col)
         source = io.read_raw_table(path)
@@ -154,6 +175,7 @@ def fit(
     discount_rate: DiscountOpt = 0.01,
     margin: MarginOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    skip_bad_rows: SkipBadRows = False,
 ) -> None:
     """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
     from fairserve.value import fit_value_model
@@ -161,7 +183,7 @@ def fit(
     if scores_out is not None:
         _check_out(scores_out)
     summary = _summarise(
-        transactions, engine,
+        transactions, engine, skip_bad_rows,
         customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         period=period.value, calibration_end=_date(calibration_end, "--calibration-end"),
     )
@@ -244,6 +266,7 @@ def score(
                                  "synthetic) for data without profiles.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    skip_bad_rows: SkipBadRows = False,
 ) -> None:
     """Score every customer: p_alive, expected purchases and spend, CLV, profit, loyalty, value percentile."""
     from fairserve import io
@@ -266,7 +289,7 @@ def score(
         margins=tuple(margins.items()) or None,
         default_margin=margin,
     )
-    summary = _summarise_spec(transactions, spec, engine)
+    summary = _summarise_spec(transactions, spec, engine, skip_bad_rows)
     rates = None
     if contacts is not None:
         rates = contact_rates(history, customer_col="customer_id", source=str(contacts))
