@@ -66,7 +66,8 @@ def test_value_score_with_profiles_writes_followers_and_influence(
     assert scores.loc["c000", "followers"] == 90_000 and scores.loc["c199", "followers"] == 0
     assert scores["influence"].between(0, 1).all()
     assert scores.loc["c000", "influence"] == 1.0 and scores.loc["c199", "influence"] == 0.0
-    assert scores.loc["c000", "influence"] > scores.loc["c002", "influence"] > scores.loc["c001", "influence"]
+    influence = scores["influence"].astype(float)
+    assert influence["c000"] > influence["c002"] > influence["c001"]
 
 
 def test_synthetic_followers_are_labelled_synthetic(
