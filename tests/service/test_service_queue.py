@@ -42,6 +42,9 @@ def test_contacts_are_handed_out_in_the_order_of_their_queue_keys(api: Api) -> N
         assert r.status_code == 200
     assert [c["id"] for c in served] == [c["id"] for c in sorted(made, key=key)]
     assert [c["id"] for c in served] != [c["id"] for c in made]  # the policy did reorder them
+    metrics = api.client.get("/metrics").text
+    assert 'fairserve_recent_wait_seconds_count{queue="service",channel="phone"} 8' in metrics
+    assert 'fairserve_contacts{state="resolved"} 8' in metrics
 
 
 def test_a_contact_past_its_guarantee_goes_before_every_contact_within_its_own(api: Api) -> None:

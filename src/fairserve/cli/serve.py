@@ -142,6 +142,9 @@ def serve(
     if customers is not None:
         summary = load_customers(engine, customers, now)
         print(f"customers: {summary['upserted']} upserted, {summary['rejected']} rows rejected", file=sys.stderr)
+    if workers > 1 and engine.dialect.name == "sqlite":
+        print("warning: several workers on one SQLite file queue for its one writer; use PostgreSQL to scale out",
+              file=sys.stderr)
     engine.dispose()
     os.environ["FAIRSERVE_DB_URL"] = settings.db_url
     os.environ["FAIRSERVE_MIGRATE"] = "false"

@@ -1,6 +1,7 @@
 """Prometheus metrics, read from the database at scrape time so that every worker reports the same numbers.
 
-Written in the text exposition format (version 0.0.4) by hand: four gauges and a counter, no client library.
+Written in the text exposition format (version 0.0.4) by hand (gauges, a summary of recent waits and two
+counters), no client library.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from sqlalchemy.engine import Connection
 from fairserve.service.store import contacts
 
 __all__ = ["exposition"]
+
+_RECENT = 900.0
 
 
 def _label(value: object) -> str:
@@ -35,6 +38,16 @@ def exposition(conn: Connection, now: float) -> str:
     for q, ch, _, oldest in waiting:
         lines.append(f'fairserve_oldest_wait_seconds{{queue="{_label(q)}",channel="{_label(ch)}"}} '
                      f"{max(0.0, now - float(oldest)):.3f}")
+    lines += ["# HELP fairserve_recent_wait_seconds Waits of the contacts handed out in the last 15 minutes, per "
+              "queue and channel (sum and count; their ratio is the mean wait).",
+              "# TYPE fairserve_recent_wait_seconds summary"]
+    for q, ch, total, n in conn.execute(
+        select(c.queue, c.channel, func.sum(c.assigned_at - c.arrival), func.count())
+        .where(c.assigned_at >= now - _RECENT).group_by(c.queue, c.channel)
+    ):
+        labels = f'queue="{_label(q)}",channel="{_label(ch)}"'
+        lines.append(f"fairserve_recent_wait_seconds_sum{{{labels}}} {float(total or 0.0):.3f}")
+        lines.append(f"fairserve_recent_wait_seconds_count{{{labels}}} {int(n)}")
     lines += ["# HELP fairserve_contacts Contacts by state.", "# TYPE fairserve_contacts gauge"]
     for state, n in conn.execute(select(c.state, func.count()).group_by(c.state)).all():
         lines.append(f'fairserve_contacts{{state="{_label(state)}"}} {int(n)}')

@@ -17,6 +17,7 @@ import contextlib
 import json
 import math
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -242,12 +243,12 @@ def make_engine(url: str) -> Engine:
         def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
-        _LOCKS[id(engine)] = threading.Lock()
+        _LOCKS[engine] = threading.Lock()
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
@@ -259,7 +260,7 @@ def write(engine: Engine) -> Iterator[Connection]:
     100 ms between tries; reads outside it are plain deferred transactions, which WAL never blocks. On PostgreSQL
     it is an ordinary transaction (rows are locked where the queue needs it: ``FOR UPDATE SKIP LOCKED``).
     """
-    lock = _LOCKS.get(id(engine))
+    lock = _LOCKS.get(engine)
     if lock is not None:
         lock.acquire()
     try:
