@@ -38,6 +38,13 @@ arrival_rate = 2.0
 handle_mean = 1.0
 patience_mean = 3.0
 customers = "base"
+
+[[segments]]
+name = "email"
+channel = "email"
+arrival_rate = 0.2
+handle_mean = 5.0
+customers = "base"
 """
 
 # ------------------------------------------------------------------------------------------------ good inputs
@@ -122,6 +129,9 @@ COMMANDS = [
     Command("simulate", ("simulate", "{scenario}", "--customers", "{scores}", "-p", "{policy}", "-r", "1",
                          "--profiles", "{profiles}", "--report", "{out0}"),
             ("scenario", "scores", "policy", "profiles"), ("report.html",)),
+    Command("simulate --contacts", ("simulate", "{scenario}", "--customers", "{scores}", "--contacts",
+                                    "{contacts}", "-r", "1", "--report", "{out0}"),
+            ("scenario", "scores", "contacts"), ("report.html",)),
     Command("whatif", ("whatif", "{scenario}", "--customer", "c000", "--customers", "{scores}", "-p", "{policy}",
                        "-r", "1"), ("scenario", "scores", "policy")),
     *(Command(f"check {kind}", ("check", "{" + slot + "}", "--kind", kind), (slot,))
@@ -460,6 +470,7 @@ def test_hypothesis_mutated_files_are_refused_the_same_way(
 SKIPPABLE = [("value fit", "tx"), ("value score", "tx"), ("policy audit", "scores"), ("policy explain", "scores"),
              ("policy diff", "scores"), ("policy decide", "contacts"), ("policy decide", "scores"),
              ("policy allocate", "claimants"), ("simulate", "scores"), ("whatif", "scores"),
+             ("simulate --contacts", "contacts"),
              *((f"check {kind}", slot) for slot, kind in (("tx", "transactions"), ("scores", "scores"),
                                                            ("profiles", "profiles"), ("contacts", "contacts"),
                                                            ("history", "contact_history"),

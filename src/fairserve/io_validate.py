@@ -69,6 +69,7 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("repeat", "int", default=0, low=0),
         Field("reach", "float", low=0.0),
         Field("public", "bool"),
+        Field("handle_seconds", "float", low=0.0),  # handling time where known (`simulate --contacts` replays it)
     ),
     "claimants": (
         Field("claimant_id", "id", required=True),

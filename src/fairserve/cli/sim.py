@@ -44,8 +44,37 @@ Synthetic = Annotated[
     typer.Option("--synthetic-followers", help="Draw follower counts with this seed (labelled synthetic)."),
 ]
 SkipBad = Annotated[
-    bool, typer.Option("--skip-bad-rows", help="Use the good rows of --customers; write the bad ones to a side file.")
+    bool, typer.Option("--skip-bad-rows", help="Use the good rows of --customers and --contacts; write the bad "
+                       "ones to a side file.")
 ]
+ContactLog = Annotated[
+    Path | None,
+    typer.Option("--contacts", help="Replay this contact log (contact_id, channel, arrival, customer_id, "
+                 "handle_seconds where known) instead of drawing Poisson arrivals."),
+]
+
+
+def _replay(contacts: Path, scen: Any, base: Any, skip_bad_rows: bool) -> Any:
+    """The validated contact log as a ``draw(rng)`` for :func:`fairserve.sim.compare_policies`; says what it covers."""
+    from functools import partial
+
+    from fairserve import io
+    from fairserve.sim.replay import replay_contacts, replay_summary
+
+    loaded = io.read_contacts(contacts, skip_bad_rows=skip_bad_rows)
+    if loaded.rejects_path is not None:
+        err_console.print(f"note: {loaded.rows_read - len(loaded.frame):,} bad row(s) of {contacts} skipped, "
+                          f"written with their problems to {loaded.rejects_path}", markup=False, soft_wrap=True)
+    info = replay_summary(loaded.frame, scen)
+    unit = scen.center.time_unit
+    err_console.print(
+        f"replaying {info['contacts']:,} contacts of {contacts} ({info['first_arrival']} to {info['last_arrival']}, "
+        f"{_fmt(info['span'])} {unit}s); handle time from the log for {info['with_handle_time']:,}, drawn from the "
+        "scenario's segment of each channel for the rest; patience drawn", markup=False, soft_wrap=True)
+    if info["span"] < scen.center.warmup:
+        err_console.print(f"[yellow]warning:[/] the log spans less than the scenario's warm-up "
+                          f"({_fmt(scen.center.warmup)} {unit}s): no contact is measured")
+    return partial(replay_contacts, scen, loaded.frame, customers=base)
 
 
 def _customer_base(customers: Path | None, profiles: Path | None, synthetic: int | None,
@@ -145,6 +174,7 @@ def simulate(
     profiles: Profiles = None,
     synthetic: Synthetic = None,
     skip_bad_rows: SkipBad = False,
+    contacts: ContactLog = None,
 ) -> None:
     """Simulate the contact centre under each policy; compare waits, abandonment, displacements and costs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -155,7 +185,9 @@ def simulate(
     base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     policies = policy or ["fifo"]
     _warn_if_no_influence(policies, base, customers)
-    _warn_if_overloaded(scen)
+    draw = None if contacts is None else _replay(contacts, scen, base, skip_bad_rows)
+    if draw is None:
+        _warn_if_overloaded(scen)  # the scenario's arrival rates: a replayed log has its own
     with Progress(
         TextColumn("simulating"),
         BarColumn(),
@@ -165,7 +197,8 @@ def simulate(
         transient=True,
     ) as bar:
         task = bar.add_task("replications", total=replications)
-        result = compare_policies(scen, policies, replications, seed, base, progress=lambda _r: bar.advance(task))
+        result = compare_policies(scen, policies, replications, seed, base, progress=lambda _r: bar.advance(task),
+                                  draw=draw)
     if report is not None:
         from fairserve.report import write_report
         from fairserve.sim.engine import resolve_policy
@@ -174,7 +207,8 @@ def simulate(
             ["fairserve simulate", str(scenario), *(f"-p {p}" for p in policies), f"-r {replications}",
              f"--seed {seed}", *([f"--customers {customers}"] if customers is not None else []),
              *([f"--profiles {profiles}"] if profiles is not None else []),
-             *([f"--synthetic-followers {synthetic}"] if synthetic is not None else [])]
+             *([f"--synthetic-followers {synthetic}"] if synthetic is not None else []),
+             *([f"--contacts {contacts}"] if contacts is not None else [])]
         )
         loaded = dict(resolve_policy(p) for p in policies)
         write_report(

@@ -482,8 +482,12 @@ def compare_policies(
     *,
     kernel: Kernel = "auto",
     progress: Callable[[int], None] | None = None,
+    draw: Callable[[np.random.Generator], pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Simulate every policy on the same contacts and return the metrics dict (what ``simulate --json`` prints).
+
+    ``draw(rng)``, when given, makes each replication's contacts in place of
+    :func:`~fairserve.sim.scenario.draw_contacts` (a replayed contact log: :mod:`fairserve.sim.replay`).
 
     Replication ``r`` draws its contacts from ``SeedSequence(seed).spawn(replications)[r]``; every policy is
     run on those same contacts (common random numbers), so differences between policies are not noise of the
@@ -507,7 +511,8 @@ def compare_policies(
     began = time.perf_counter()
     for r, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
         t0 = time.perf_counter()
-        contacts = draw_contacts(scenario, np.random.default_rng(child), customers)
+        rng = np.random.default_rng(child)
+        contacts = draw_contacts(scenario, rng, customers) if draw is None else draw(rng)
         draw_s = time.perf_counter() - t0
         for label, decider in resolved:
             t1 = time.perf_counter()

@@ -411,7 +411,12 @@ def _base_codes(customers: pd.DataFrame, col: str, categories: list[str]) -> np.
     return np.asarray(pd.Categorical(names, categories=categories).codes, dtype=np.int64)
 
 
-def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.DataFrame | None = None) -> pd.DataFrame:
+def draw_contacts(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    customers: pd.DataFrame | None = None,
+    arrivals: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Draw one replication's contacts, in arrival order: the policy's input columns plus the simulator's.
 
     Returns a frame with ``contact_id`` (0, 1, ... in arrival order), ``channel``, ``arrival`` (seconds, for the
@@ -426,7 +431,7 @@ def draw_contacts(scenario: Scenario, rng: np.random.Generator, customers: pd.Da
     its own child stream of ``rng``.
     """
     segs = scenario.segments
-    t, seg = _arrivals(scenario, rng)
+    t, seg = _arrivals(scenario, rng) if arrivals is None else arrivals  # given: a replayed log's, in order
     n = t.size
     streams = rng.spawn(len(segs))
     handle = np.empty(n)
