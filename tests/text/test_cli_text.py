@@ -114,3 +114,15 @@ def test_listen_without_a_date_column_is_a_clear_error(cli, tmp_path: Path) -> N
     p.write_text("text\nhello\n")
     res = cli("listen", str(p), "--out", str(tmp_path / "r.html"))
     assert res.exit_code == 2 and "no column 'date'" in res.output
+
+
+def test_json_lines_keep_their_ids_and_a_bad_line_is_named(cli, tmp_path: Path) -> None:
+    good = tmp_path / "posts.jsonl"
+    good.write_text('{"text": "lost my bag", "id": 1}\n{"text": "great crew"}\n')
+    res = cli("text", "classify", str(good), "--json")
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert res.exit_code == 0 and [r["id"] for r in rows] == [1, None]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n{bad\n')
+    res = cli("text", "classify", str(bad))
+    assert res.exit_code == 2 and "line 2: not valid JSON" in res.output

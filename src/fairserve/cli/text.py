@@ -50,6 +50,22 @@ def _decode(data: bytes, source: str) -> str:
         return data.decode("utf-8-sig", errors="replace")
 
 
+def _jsonl(text: str, source: str) -> pd.DataFrame:
+    """JSON lines as a frame of objects (ids keep their type); a bad line is an error naming it."""
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FairserveError(f"{source}, line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise FairserveError(f"{source}, line {number}: a JSON object is needed, not {type(record).__name__}")
+        records.append(record)
+    return pd.DataFrame(records, dtype=object)
+
+
 def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a posts or labelled file: CSV/TSV, JSON lines, Parquet, or plain text (``.txt``, one text a line,
     column ``text``). ``-`` reads standard input as plain text. Columns are read as strings."""
@@ -64,7 +80,7 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = ()) 
         if name.endswith((".parquet", ".pq")):
             frame = pd.read_parquet(p)
         elif name.endswith((".jsonl", ".ndjson")):
-            frame = pd.read_json(_io.StringIO(_decode(p.read_bytes(), source)), lines=True, dtype=False)
+            frame = _jsonl(_decode(p.read_bytes(), source), source)
         elif name.endswith(".txt"):
             frame = pd.DataFrame({text_col: _decode(p.read_bytes(), source).splitlines()})
         else:
