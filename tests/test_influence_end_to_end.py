@@ -111,3 +111,17 @@ def test_profiles_need_customers(files: dict[str, Path], capsys: pytest.CaptureF
     code, _, err = run_cli(["simulate", str(files["scenario"]), "-r", "1", "--profiles", str(files["profiles"])],
                            capsys)
     assert code == 2 and "needs --customers" in err
+
+
+def test_a_base_with_followers_but_no_influence_gets_influence_from_them(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = pd.read_csv(files["plain"], dtype={"customer_id": str})
+    base["followers"] = 0
+    base.loc[base["customer_id"] == "c000", "followers"] = 10**6
+    scores = tmp_path / "scores.csv"
+    base.to_csv(scores, index=False)
+    code, out, err = run_cli(["whatif", str(files["scenario"]), "--customer", "c000", "--customers", str(scores),
+                              "-p", "influence-first", "-r", "1", "--json"], capsys)
+    assert code == 0 and "warning" not in err, err
+    assert json.loads(out)["policies"]["influence-first"]["tier"] == "star"

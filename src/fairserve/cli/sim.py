@@ -88,7 +88,12 @@ def _customer_base(customers: Path | None, profiles: Path | None, synthetic: int
     from fairserve.cli.policy import _read_scores, _scores
 
     if profiles is None and synthetic is None:
-        return _read_scores(customers, skip_bad_rows), None
+        frame = _read_scores(customers, skip_bad_rows)
+        if "influence" in frame.columns or "followers" not in frame.columns:
+            return frame, None
+        from fairserve.policy.audit import prepare_scores  # followers but no influence: the percentile of reach
+
+        return prepare_scores(frame), "followers column of the scores file"
     frame, source = _scores(customers, profiles, synthetic, skip_bad_rows)
     err_console.print(f"influence: {source}", markup=False)
     return frame, source
