@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
@@ -23,7 +24,8 @@ from fairserve.policy import Policy, builtin_names
 from fairserve.policy.schema import PolicyError, parse_policy
 from fairserve.service.store import policies, write_audit
 
-__all__ = ["PolicyHolder", "StoredPolicy", "activate", "compile_text", "policy_text", "store_policy"]
+__all__ = ["PolicyHolder", "StoredPolicy", "activate", "compile_text", "is_stored", "list_policies", "policy_text",
+           "store_policy"]
 
 
 def policy_text(name_or_path: str) -> tuple[str, str]:
@@ -128,3 +130,15 @@ class PolicyHolder:
             else:
                 shadow = self._compiled[h]
         self._active, self._shadow = active, shadow
+
+
+def list_policies(conn: Connection) -> list[dict[str, Any]]:
+    """Every stored policy, oldest first: hash, name, version, source, role, created_at."""
+    c = policies.c
+    rows = conn.execute(select(c.hash, c.name, c.version, c.source, c.role, c.created_at).order_by(c.created_at))
+    return [dict(r._mapping) for r in rows]
+
+
+def is_stored(conn: Connection, policy_hash: str) -> bool:
+    """Whether a policy with this hash is stored."""
+    return conn.execute(select(policies.c.hash).where(policies.c.hash == policy_hash)).first() is not None

@@ -38,11 +38,14 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import select
 
 __all__ = [
     "agents",
     "api_keys",
     "audit",
+    "audit_lines",
+    "contact_row",
     "contacts",
     "customers",
     "identities",
@@ -52,6 +55,7 @@ __all__ = [
     "metadata",
     "normalise_url",
     "outbox",
+    "ping",
     "policies",
     "shadow_decisions",
     "upgrade",
@@ -315,3 +319,24 @@ def write_audit(
     """Append one line to the audit log, in the caller's transaction (ids only: never names or message text)."""
     conn.execute(_AUDIT_INSERT, {"at": at, "actor": actor, "action": action, "contact_id": contact_id,
                                  "customer_id": customer_id, "detail": dumps(detail or {})})
+
+
+def contact_row(conn: Connection, contact_id: str) -> Any:
+    """The contact ``contact_id`` (a row of ``contacts``), or None."""
+    return conn.execute(select(contacts).where(contacts.c.id == contact_id)).first()
+
+
+def audit_lines(conn: Connection, contact_id: str | None = None, customer_id: str | None = None,
+                limit: int = 100) -> list[dict[str, Any]]:
+    """Audit lines, newest first, filtered by contact or customer; ``detail`` parsed."""
+    q = select(audit).order_by(audit.c.id.desc()).limit(limit)
+    if contact_id is not None:
+        q = q.where(audit.c.contact_id == contact_id)
+    if customer_id is not None:
+        q = q.where(audit.c.customer_id == customer_id)
+    return [{**dict(r._mapping), "detail": json.loads(r.detail)} for r in conn.execute(q).all()]
+
+
+def ping(conn: Connection) -> None:
+    """Raise unless the database answers."""
+    conn.exec_driver_sql("SELECT 1")

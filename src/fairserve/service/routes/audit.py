@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from fairserve.service.routes.deps import AdminKey, Svc
-from fairserve.service.store import audit
+from fairserve.service.store import audit_lines
 
 __all__ = ["router"]
 
@@ -22,12 +20,7 @@ def read_audit(svc: Svc, who: AdminKey,
                customer_id: Annotated[str | None, Query(max_length=200)] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Audit lines, filtered by contact or customer."""
-    q = select(audit).order_by(audit.c.id.desc()).limit(limit)
-    if contact_id is not None:
-        q = q.where(audit.c.contact_id == contact_id)
-    if customer_id is not None:
-        q = q.where(audit.c.customer_id == customer_id)
     with svc.engine.connect() as conn:
-        rows = conn.execute(q).all()
+        lines = audit_lines(conn, contact_id, customer_id, limit)
         conn.rollback()
-    return [{**dict(r._mapping), "detail": json.loads(r.detail)} for r in rows]
+    return lines

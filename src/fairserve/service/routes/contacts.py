@@ -6,14 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from fairserve.service import queue
 from fairserve.service.auth import Principal
 from fairserve.service.customers import UnknownCustomerError
 from fairserve.service.intake import ContactIn, contact_view, intake, position_of
 from fairserve.service.routes.deps import AgentKey, AgentOrIntake, ApiError, IntakeKey, Svc
-from fairserve.service.store import contacts
+from fairserve.service.store import contact_row
 
 __all__ = ["router", "run_intake"]
 
@@ -45,7 +44,7 @@ def get_contact(contact_id: str, svc: Svc,
                 who: AgentOrIntake) -> dict[str, Any]:
     """One contact with its stored Decision and, while it waits, its place in its queue by key (1: next)."""
     with svc.engine.connect() as conn:
-        row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).first()
+        row = contact_row(conn, contact_id)
         position = position_of(conn, row) if row is not None and row.state == "waiting" else None
         conn.rollback()
     if row is None:

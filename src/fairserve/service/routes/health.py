@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from fairserve.service.metrics import exposition
 from fairserve.service.routes.deps import Svc
+from fairserve.service.store import ping
 
 __all__ = ["router"]
 
@@ -20,7 +21,7 @@ def healthz(svc: Svc) -> dict[str, Any]:
     """200 when the database answers and a policy is active."""
     policy, shadow = svc.holder.current()
     with svc.engine.connect() as conn:
-        conn.exec_driver_sql("SELECT 1")
+        ping(conn)
         conn.rollback()
     return {"status": "ok", "policy": {"name": policy.name, "version": policy.version, "hash": policy.content_hash},
             "shadow": None if shadow is None else shadow.content_hash, "database": svc.engine.dialect.name}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 
 from fairserve.policy.schema import PolicyError
-from fairserve.service.policies import activate, store_policy
+from fairserve.service import policies as lifecycle
+from fairserve.service.policies import activate, is_stored, store_policy
 from fairserve.service.routes.deps import AdminKey, AgentKey, ApiError, Svc
 from fairserve.service.shadow import shadow_report
-from fairserve.service.store import policies, write
+from fairserve.service.store import write
 
 __all__ = ["router"]
 
@@ -21,12 +21,10 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
 @router.get("")
 def list_policies(svc: Svc, who: AgentKey) -> list[dict[str, Any]]:
     """Every stored policy: name, version, hash, role (active, shadow or none)."""
-    c = policies.c
     with svc.engine.connect() as conn:
-        rows = conn.execute(select(c.hash, c.name, c.version, c.source, c.role, c.created_at)
-                            .order_by(c.created_at)).all()
+        rows = lifecycle.list_policies(conn)
         conn.rollback()
-    return [dict(r._mapping) for r in rows]
+    return rows
 
 
 @router.post("", status_code=201, openapi_extra={"requestBody": {"content": {
@@ -67,8 +65,7 @@ def set_role(policy_hash: str, role: Literal["activate", "shadow", "unshadow"], 
     shadow beside the active one, or stop the shadow."""
     target = {"activate": "active", "shadow": "shadow", "unshadow": "none"}[role]
     with write(svc.engine) as conn:
-        found = conn.execute(select(policies.c.hash).where(policies.c.hash == policy_hash)).first()
-        if found is None:
+        if not is_stored(conn, policy_hash):
             raise ApiError(404, f"no stored policy with hash {policy_hash!r}", "policy_hash")
         activate(conn, policy_hash, target, svc.clock(), who.actor)
     svc.holder.invalidate()
