@@ -111,8 +111,12 @@ def _allowed_channels(conn: Connection, spec: AgentSpec) -> tuple[str, ...]:
     raise AgentBusyError(spec.agent_id)
 
 
-def next_contact(engine: Engine, spec: AgentSpec, now: float) -> Any | None:
+def next_contact(engine: Engine, spec: AgentSpec | str, now: float, capacity: int = 3) -> Any | None:
     """Hand the agent the next contact (the row, now ``assigned`` to them), or None when nothing waits.
+
+    ``spec`` is the agent's skills, or their id: a registered agent's skills are read in the same transaction,
+    and an agent not registered yet is registered to serve every channel of the ``service`` queue, holding up to
+    ``capacity`` chats.
 
     Raises
     ------
@@ -120,6 +124,12 @@ def next_contact(engine: Engine, spec: AgentSpec, now: float) -> Any | None:
         When the agent already holds a non-chat contact, or as many chats as their capacity.
     """
     with write(engine) as conn:
+        if isinstance(spec, str):
+            found = agent_of(conn, spec)
+            if found is None:
+                found = AgentSpec(spec, capacity=capacity)
+                put_agent(conn, found, now)
+            spec = found
         channels = _allowed_channels(conn, spec)
         lock = is_postgres(conn)
         params = {"queues": list(spec.queues), "channels": list(channels), "now": now}

@@ -27,17 +27,6 @@ class AgentIn(BaseModel):
     capacity: int = Field(default=3, ge=1, le=50, description="chats held at once")
 
 
-def _agent(svc: Any, agent_id: str) -> queue.AgentSpec:
-    with svc.engine.connect() as conn:
-        spec = queue.agent_of(conn, agent_id)
-        conn.rollback()
-    if spec is None:  # an agent not registered yet serves every channel of the service queue
-        spec = queue.AgentSpec(agent_id, capacity=svc.settings.chat_capacity)
-        with write(svc.engine) as conn:
-            queue.put_agent(conn, spec, svc.clock())
-    return spec
-
-
 @router.put("/{agent_id}")
 def put_agent(agent_id: str, body: AgentIn, svc: Svc,
               who: AgentKey) -> dict[str, Any]:
@@ -57,9 +46,8 @@ def next_contact(agent_id: str, svc: Svc, who: AgentKey
     """Hand the agent the next contact for their skills: 200 with it, 204 when nothing waits, 409 at capacity."""
     if not 1 <= len(agent_id) <= 100:
         raise ApiError(422, "agent id must have 1 to 100 characters", "agent_id")
-    spec = _agent(svc, agent_id)
     try:
-        row = queue.next_contact(svc.engine, spec, svc.clock())
+        row = queue.next_contact(svc.engine, agent_id, svc.clock(), svc.settings.chat_capacity)
     except queue.AgentBusyError:
         raise ApiError(409, f"agent {agent_id!r} holds as many contacts as they may", "agent_id") from None
     if row is None:
