@@ -273,3 +273,33 @@ def test_a_server_killed_during_intake_keeps_every_answered_contact_once(kind: s
         again = _post_many(base, key, bodies, 4)
         assert all(s in (200, 201) for _, s, _ in again)
         assert all(cid == rows[ext] for ext, s, cid in again if s == 200)
+
+
+@pytest.mark.slow
+def test_sigterm_during_intake_finishes_in_flight_requests_and_loses_nothing(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'term.db'}"
+    _cli("db", "upgrade", "--db", db)
+    key = _cli("keys", "create", "--role", "intake", "--db", db)
+    bodies = [{"channel": "email", "email": f"t{i % 20}@example.com", "external_id": f"t{i}"} for i in range(3000)]
+    results: list[tuple[str, int, str]] = []
+    with server(db, 1, tmp_path, ("--log-level", "info")) as (base, proc):
+        worker = threading.Thread(target=lambda: results.extend(_post_many(base, key, bodies, 4)))
+        worker.start()
+        time.sleep(2.0)
+        os.kill(proc.pid, signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (the conventional exit status)
+        assert proc.wait(60) in (0, -signal.SIGTERM)
+        worker.join(300)
+    answered = {ext: cid for ext, status, cid in results if status in (200, 201)}
+    assert answered
+    log = next(tmp_path.glob("server-*.log")).read_text()
+    assert "Application shutdown complete" in log  # the lifespan ran to its end: the SLA clock stopped, the pool closed
+    from sqlalchemy import create_engine
+
+    from fairserve.service.store import normalise_url
+
+    engine = create_engine(normalise_url(db))
+    with engine.connect() as conn:
+        rows = {r.external_id: r.id for r in conn.execute(select(contacts.c.external_id, contacts.c.id))}
+    engine.dispose()
+    assert all(rows.get(ext) == cid for ext, cid in answered.items())
