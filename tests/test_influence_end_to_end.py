@@ -125,3 +125,20 @@ def test_a_base_with_followers_but_no_influence_gets_influence_from_them(
                               "-p", "influence-first", "-r", "1", "--json"], capsys)
     assert code == 0 and "warning" not in err, err
     assert json.loads(out)["policies"]["influence-first"]["tier"] == "star"
+
+
+def test_fit_scores_out_with_profiles_writes_what_score_writes(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one, two = tmp_path / "fit.csv", tmp_path / "score.csv"
+    code, _, err = run_cli(["value", "fit", str(files["tx"]), "--scores-out", str(one), "--profiles",
+                            str(files["profiles"])], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["value", "score", str(files["tx"]), "--model", str(files["model"]), "--out", str(two),
+                            "--profiles", str(files["profiles"])], capsys)
+    assert code == 0, err
+    a, b = pd.read_csv(one), pd.read_csv(two)
+    pd.testing.assert_frame_equal(a[["customer_id", "followers", "influence"]], b[["customer_id", "followers",
+                                                                                    "influence"]])
+    code, _, err = run_cli(["value", "fit", str(files["tx"]), "--profiles", str(files["profiles"])], capsys)
+    assert code == 2 and "needs --scores-out" in err

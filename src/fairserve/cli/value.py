@@ -59,6 +59,14 @@ SkipBadRows = Annotated[
     bool, typer.Option("--skip-bad-rows", help="Use the log's good rows; write the bad ones to a side file "
                        "(the log is then read by pandas first: slower on a large log).")
 ]
+ProfilesOpt = Annotated[
+    Path | None, typer.Option("--profiles", help="Social profiles (handle, followers, customer_id): write "
+                              "followers and influence.")
+]
+SyntheticOpt = Annotated[
+    int | None, typer.Option("--synthetic-followers", help="Draw follower counts with this seed (labelled "
+                             "synthetic) for data without profiles.")
+]
 MarginOpt = Annotated[float | None, typer.Option("--margin", help="Default gross margin [0.3].")]
 
 
@@ -176,12 +184,18 @@ def fit(
     margin: MarginOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     skip_bad_rows: SkipBadRows = False,
+    profiles: ProfilesOpt = None,
+    synthetic: SyntheticOpt = None,
 ) -> None:
     """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
     from fairserve.value import fit_value_model
 
     if scores_out is not None:
         _check_out(scores_out)
+    elif profiles is not None or synthetic is not None:
+        raise typer.BadParameter("needs --scores-out: followers and influence are written with the scores",
+                                 param_hint="--profiles / --synthetic-followers")
+    followers = _follower_source(profiles, synthetic)
     summary = _summarise(
         transactions, engine, skip_bad_rows,
         customer_col=customer_col, date_col=date_col, amount_col=amount_col,
@@ -207,7 +221,7 @@ def fit(
     }
     if scores_out is not None:
         scored = _score(summary, vm, scores_out, horizon_months=horizon_months, discount_rate=discount_rate,
-                        margin=margin)
+                        margin=margin, followers=followers)
         payload["scores"] = scored
     if as_json:
         print_json(payload)
@@ -257,14 +271,8 @@ def score(
         Path | None, typer.Option("--accounts-out", help="Also write one row per account here.")
     ] = None,
     engine: Engine = EngineName.duckdb,
-    profiles: Annotated[
-        Path | None, typer.Option("--profiles", help="Social profiles (handle, followers, customer_id): write "
-                                  "followers and influence.")
-    ] = None,
-    synthetic: Annotated[
-        int | None, typer.Option("--synthetic-followers", help="Draw follower counts with this seed (labelled "
-                                 "synthetic) for data without profiles.")
-    ] = None,
+    profiles: ProfilesOpt = None,
+    synthetic: SyntheticOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
     skip_bad_rows: SkipBadRows = False,
 ) -> None:
@@ -273,10 +281,8 @@ def score(
     from fairserve.value import DEFAULT_CHANNEL_COST, contact_rates
 
     _check_out(out)
-    if profiles is not None and synthetic is not None:
-        raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
+    followers = _follower_source(profiles, synthetic)
     vm = load_model(model_file)
-    follower_counts = _followers(profiles) if profiles is not None else None
     if contacts is not None:
         history = io.read_table(contacts, "contact_history",
                                 columns={"customer_id": customer_col} if customer_col else None).frame
@@ -296,9 +302,7 @@ def score(
     ladder = [t.strip() for t in status_order.split(",")] if status_order else None
     payload = _score(summary, vm, out, horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
                      contact_rates=rates, channel_cost=costs, status_ladder=ladder, accounts_out=accounts_out,
-                     followers=(follower_counts, f"followers from {profiles}") if profiles is not None
-                     else (synthetic, f"synthetic followers (seed {synthetic})")
-                     if synthetic is not None else None)
+                     followers=followers)
     if as_json:
         print_json(payload)
     else:
@@ -338,6 +342,17 @@ def load_model(model_file: Path) -> Any:
 def _check_out(path: Path) -> None:
     if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise FairserveError(f"{path}: the output must end in .csv or .parquet")
+
+
+def _follower_source(profiles: Path | None, synthetic: int | None) -> tuple[Any, str] | None:
+    """Follower counts by customer id (from ``profiles``) or a seed to draw them, and where they come from."""
+    if profiles is not None and synthetic is not None:
+        raise typer.BadParameter("give --profiles or --synthetic-followers, not both")
+    if profiles is not None:
+        return _followers(profiles), f"followers from {profiles}"
+    if synthetic is not None:
+        return synthetic, f"synthetic followers (seed {synthetic})"
+    return None
 
 
 def _followers(profiles: Path) -> Any:
