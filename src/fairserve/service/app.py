@@ -177,7 +177,17 @@ def _install_errors(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
     """Build one worker's app: open the database (migrating it when ``settings.migrate``), make sure a policy is
     active, load the customers file when given, and mount the routes."""
-    from fairserve.service.routes import agents, audit, contacts, customers, health, me, policies, webhooks
+    from fairserve.service.routes import (
+        agents,
+        allocations,
+        audit,
+        contacts,
+        customers,
+        health,
+        me,
+        policies,
+        webhooks,
+    )
     from fairserve.service.sla import SlaClock
 
     settings = settings or load_settings()
@@ -202,7 +212,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.state.service = svc
     svc.extra["sla_clock"] = sla_clock
     _install_errors(app)
-    for module in (contacts, agents, customers, me, webhooks, policies, audit, health):
+    for module in (contacts, agents, customers, me, webhooks, policies, audit, health, allocations):
         app.include_router(module.router)
 
     app.add_middleware(RequestLog)
