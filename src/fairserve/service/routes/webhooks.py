@@ -21,9 +21,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
-@router.post("/{vendor}", responses={200: {}, 201: {}, 202: {}})
+@router.post("/{vendor}", response_model=None, responses={200: {}, 201: {}, 202: {}})
 async def receive(vendor: Literal["zendesk", "chatwoot", "zammad", "social"], request: Request,
-                  response: Response, svc: Svc) -> dict[str, Any]:
+                  response: Response, svc: Svc) -> dict[str, Any] | Response:
     """Verify and take in one delivery."""
     module = VENDORS[vendor]
     secret = getattr(svc.settings, f"{vendor}_secret")
@@ -39,4 +39,4 @@ async def receive(vendor: Literal["zendesk", "chatwoot", "zammad", "social"], re
         return {"accepted": True, "contact": None}
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(run_intake, svc, item, vendor, f"webhook:{vendor}", response)
+    return await run_in_threadpool(run_intake, svc, item, vendor, f"webhook:{vendor}")
