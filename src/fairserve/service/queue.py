@@ -77,9 +77,13 @@ def put_agent(conn: Connection, spec: AgentSpec, now: float) -> None:
         conn.execute(agents.insert().values(id=spec.agent_id, **values))
 
 
-def agent_of(conn: Connection, agent_id: str) -> AgentSpec | None:
-    """The registered agent ``agent_id``, or None."""
-    row = conn.execute(select(agents).where(agents.c.id == agent_id)).first()
+def agent_of(conn: Connection, agent_id: str, lock: bool = False) -> AgentSpec | None:
+    """The registered agent ``agent_id``, or None; ``lock`` holds their row (PostgreSQL) until the transaction ends,
+    so two hand-outs to the same agent at once cannot both pass the capacity check."""
+    q = select(agents).where(agents.c.id == agent_id)
+    if lock and is_postgres(conn):
+        q = q.with_for_update()
+    row = conn.execute(q).first()
     if row is None:
         return None
     return AgentSpec(row.id, tuple(row.channels.split(",")), tuple(row.queues.split(",")), row.capacity)
@@ -125,7 +129,7 @@ def next_contact(engine: Engine, spec: AgentSpec | str, now: float, capacity: in
     """
     with write(engine) as conn:
         if isinstance(spec, str):
-            found = agent_of(conn, spec)
+            found = agent_of(conn, spec, lock=True)
             if found is None:
                 found = AgentSpec(spec, capacity=capacity)
                 put_agent(conn, found, now)
