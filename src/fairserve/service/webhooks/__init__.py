@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 from fairserve.service.intake import ContactIn
 
 __all__ = ["VENDORS", "SignatureError", "WebhookError", "build", "check_mac", "header", "load_json", "need_secret",
-           "obj", "severity_of"]
+           "obj", "severity_of", "unix_seconds", "verify_stamped"]
 
 
 class SignatureError(Exception):
@@ -57,6 +58,43 @@ def check_mac(expected: str, given: str | None, name: str) -> None:
         raise SignatureError(f"missing signature header {name}", name)
     if not hmac.compare_digest(expected.encode(), given.strip().encode()):
         raise SignatureError(f"bad signature in {name}", name)
+
+
+def verify_stamped(
+    headers: dict[str, str],
+    body: bytes,
+    sign: Callable[[str, str, bytes], str],
+    key: str,
+    sig_header: str,
+    ts_header: str,
+    when: Callable[[str], float],
+    now: float,
+    tolerance: float,
+) -> None:
+    """Check a timestamped HMAC signature the way Zendesk, Chatwoot and the social webhook sign.
+
+    ``sign(key, timestamp, body)`` is the vendor's signature; ``when(timestamp)`` reads its timestamp as Unix
+    seconds (raising :class:`SignatureError` when it cannot). Missing, wrong or stale (more than ``tolerance``
+    seconds from ``now``) raises :class:`SignatureError` naming the header.
+    """
+    ts = header(headers, ts_header)
+    if not ts:
+        raise SignatureError(f"missing {ts_header}", ts_header)
+    check_mac(sign(key, ts, body), header(headers, sig_header), sig_header)
+    if abs(now - when(ts)) > tolerance:
+        raise SignatureError(f"stale signature: {ts_header} is more than {tolerance:.0f} s from now", ts_header)
+
+
+def unix_seconds(name: str) -> Callable[[str], float]:
+    """A reader of a timestamp header given in Unix seconds."""
+
+    def read(ts: str) -> float:
+        try:
+            return float(ts)
+        except ValueError:
+            raise SignatureError(f"{name} is not Unix seconds", name) from None
+
+    return read
 
 
 def need_secret(secret: str | None, vendor: str) -> str:

@@ -22,14 +22,13 @@ from typing import Any
 
 from fairserve.service.intake import ContactIn
 from fairserve.service.webhooks import (
-    SignatureError,
     WebhookError,
     build,
-    check_mac,
-    header,
     load_json,
     need_secret,
     obj,
+    unix_seconds,
+    verify_stamped,
 )
 from fairserve.service.webhooks import severity_of as _severity
 
@@ -63,16 +62,7 @@ def parse(headers: dict[str, str], body: bytes, secret: str | None, now: float, 
           ) -> ContactIn | None:
     """Verify and read one Chatwoot delivery."""
     key = need_secret(secret, "chatwoot")
-    ts = header(headers, TS)
-    if not ts:
-        raise SignatureError(f"missing {TS}", TS)
-    check_mac(sign(key, ts, body), header(headers, SIG), SIG)
-    try:
-        stamp = float(ts)
-    except ValueError:
-        raise SignatureError(f"{TS} is not Unix seconds", TS) from None
-    if abs(now - stamp) > tolerance:
-        raise SignatureError(f"stale signature: {TS} is more than {tolerance:.0f} s from now", TS)
+    verify_stamped(headers, body, sign, key, SIG, TS, unix_seconds(TS), now, tolerance)
     data = load_json(body)
     event = data.get("event")
     if event == "conversation_created":

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 
 from fairserve.service.intake import ContactIn
-from fairserve.service.webhooks import SignatureError, WebhookError, build, check_mac, header, load_json, need_secret
+from fairserve.service.webhooks import WebhookError, build, load_json, need_secret, unix_seconds, verify_stamped
 
 __all__ = ["parse", "sign"]
 
@@ -32,16 +32,7 @@ def parse(headers: dict[str, str], body: bytes, secret: str | None, now: float, 
           ) -> ContactIn | None:
     """Verify and read one mention."""
     key = need_secret(secret, "social")
-    ts = header(headers, TS)
-    if not ts:
-        raise SignatureError(f"missing {TS}", TS)
-    check_mac(sign(key, ts, body), header(headers, SIG), SIG)
-    try:
-        stamp = float(ts)
-    except ValueError:
-        raise SignatureError(f"{TS} is not Unix seconds", TS) from None
-    if abs(now - stamp) > tolerance:
-        raise SignatureError(f"stale signature: {TS} is more than {tolerance:.0f} s from now", TS)
+    verify_stamped(headers, body, sign, key, SIG, TS, unix_seconds(TS), now, tolerance)
     data = load_json(body)
     for field in ("id", "platform", "handle"):
         if data.get(field) in (None, ""):

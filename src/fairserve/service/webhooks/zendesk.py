@@ -25,11 +25,10 @@ from fairserve.service.webhooks import (
     SignatureError,
     WebhookError,
     build,
-    check_mac,
-    header,
     load_json,
     need_secret,
     obj,
+    verify_stamped,
 )
 from fairserve.service.webhooks import severity_of as _severity
 
@@ -64,12 +63,7 @@ def parse(headers: dict[str, str], body: bytes, secret: str | None, now: float, 
           ) -> ContactIn | None:
     """Verify and read one Zendesk delivery."""
     key = need_secret(secret, "zendesk")
-    ts = header(headers, TS)
-    if not ts:
-        raise SignatureError(f"missing {TS}", TS)
-    check_mac(sign(key, ts, body), header(headers, SIG), SIG)
-    if abs(now - _when(ts)) > tolerance:
-        raise SignatureError(f"stale signature: {TS} is more than {tolerance:.0f} s from now", TS)
+    verify_stamped(headers, body, sign, key, SIG, TS, _when, now, tolerance)
     data = load_json(body)
     if data.get("type") != "zen:event-type:ticket.created":
         return None
