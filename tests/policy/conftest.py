@@ -10,8 +10,6 @@ import pytest
 from fairserve.datasets import cdnow_master
 from fairserve.value import fit_value_model, score_customers, summarise
 
-FOLLOWER_SEED = 20261122
-
 
 @pytest.fixture(scope="session")
 def cdnow_scores() -> pd.DataFrame:

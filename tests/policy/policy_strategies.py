@@ -6,6 +6,9 @@ from hypothesis import strategies as st
 
 from fairserve.model import Channel, Contact, Customer
 
+FOLLOWER_SEED = 20261122
+"""The seed of the synthetic follower counts the CDNOW audits use (docs/policies.md)."""
+
 STATUSES = ["gold", "silver", "bronze", "basic", "platinum", None]
 
 maybe_float = st.one_of(st.none(), st.floats(min_value=-50, max_value=5000, allow_nan=False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FOLLOWER_SEED
+from policy_strategies import FOLLOWER_SEED
 
 from fairserve.influence import synthetic_followers
 from fairserve.policy import builtin_names, load_policy

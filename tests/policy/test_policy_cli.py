@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FOLLOWER_SEED
+from policy_strategies import FOLLOWER_SEED
 
 from cli_helpers import run_cli as _run
 from fairserve.policy import builtin_names, load_policy

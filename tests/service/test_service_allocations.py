@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
-from conftest import Api
+from service_fixtures import Api
 
 from fairserve.policy import load_policy
 from fairserve.policy.allocation import allocate

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock, PgServer
+from service_fixtures import Clock, PgServer
 from sqlalchemy import func, select
 
 from fairserve.service.app import create_app

@@ -8,7 +8,7 @@ import json
 import re
 
 import pandas as pd
-from conftest import Api
+from service_fixtures import Api
 from test_service_intake import load_customers
 
 

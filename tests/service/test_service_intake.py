@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api
+from service_fixtures import Api
 from sqlalchemy import func, select
 
 from fairserve.model import Channel, Contact, Customer

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 schemathesis = pytest.importorskip("schemathesis")
 
-from conftest import make_api  # noqa: E402
+from service_fixtures import make_api  # noqa: E402
 
 
 def test_no_route_answers_a_5xx_to_any_request_the_schema_allows(tmp_path: Path) -> None:

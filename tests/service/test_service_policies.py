@@ -4,7 +4,7 @@ and why."""
 
 from __future__ import annotations
 
-from conftest import Api
+from service_fixtures import Api
 
 from fairserve.service.policies import policy_text
 
@@ -66,7 +66,7 @@ def test_a_shadow_policy_reports_who_would_be_served_earlier_or_later_and_why(ap
 def test_an_activation_reaches_another_worker_within_a_second(sqlite_url: str) -> None:
     import time
 
-    from conftest import make_api
+    from service_fixtures import make_api
 
     first = make_api(sqlite_url)
     a = next(first)

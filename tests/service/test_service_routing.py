@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import Api
+from service_fixtures import Api
 
 from fairserve.model import Channel, Contact, Customer
 from fairserve.policy import decide, load_policy

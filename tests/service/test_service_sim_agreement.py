@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-from conftest import Api
+from service_fixtures import Api
 
 from fairserve.model import Channel, Contact, Customer
 from fairserve.policy import decide, load_policy

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from conftest import Api, make_api
+from service_fixtures import Api, make_api
 from sqlalchemy import select
 
 from fairserve.service.sla import deliver, sweep

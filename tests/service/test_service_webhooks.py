@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api, make_api
+from service_fixtures import Api, make_api
 from test_service_intake import load_customers
 
 FIXTURES = Path(__file__).with_name("fixtures")
