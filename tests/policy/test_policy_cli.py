@@ -152,3 +152,19 @@ def test_diff_names_each_policy_on_its_side_of_the_matrix(
     assert header.split()[3:] == list(load_policy("influence-first").tier_names)  # columns: the second's tiers
     rows = [line.split()[0] for line in lines[lines.index(header) + 1:] if line.strip()]
     assert rows == list(load_policy("balanced").tier_names)  # rows: the first's, no policy prefix
+
+
+def test_simulate_piped_at_60_columns_shows_every_policy_and_segment_name_whole(tmp_path: Path) -> None:
+    scenario = tmp_path / "short.toml"
+    scenario.write_text('name = "short"\n[center]\nagents = 5\nduration = 30.0\nwarmup = 5.0\n'
+                        '[[segments]]\nname = "gold-members"\narrival_rate = 1.5\nhandle_mean = 1.0\ntier = "gold"\n'
+                        '[[segments]]\nname = "basic-members"\narrival_rate = 3.0\nhandle_mean = 1.0\n')
+    argv = ["simulate", str(scenario), "--replications", "1", "--jobs", "1"]
+    for name in builtin_names():
+        argv += ["--policy", name]
+    out = _piped(argv)
+    words = out.split()
+    assert "…" not in out
+    for name in builtin_names():
+        assert f"{name}:" in words, name  # each policy's table title starts with its whole name
+    assert words.count("gold-members") == words.count("basic-members") == len(builtin_names())

@@ -8,6 +8,7 @@ question. Progress goes to stderr, results to stdout.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -180,6 +181,9 @@ def simulate(
     synthetic: Synthetic = None,
     skip_bad_rows: SkipBad = False,
     contacts: ContactLog = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for the replications [all cores].")
+    ] = None,
 ) -> None:
     """Simulate the contact centre under each policy; compare waits, abandonment, displacements and costs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -203,6 +207,7 @@ def simulate(
     ) as bar:
         task = bar.add_task("replications", total=replications)
         result = compare_policies(scen, policies, replications, seed, base, progress=lambda _r: bar.advance(task),
+                                  jobs=jobs or os.cpu_count() or 1,
                                   draw=draw)
     if report is not None:
         from fairserve.report import write_report
@@ -223,34 +228,16 @@ def simulate(
     if json_out:
         print_json(result)
         return
-    from rich.table import Table
-
+    from fairserve.cli.common import table
     from fairserve.report.fmt import money
 
     unit = result["time_unit"]
     console.print(f"SLA measured against the scenario's targets: {result['targets_text']}")
+    columns = ["segment", "mean wait [95% CI]", "p95", "P(wait)", "SLA", "promise kept", "aband.",
+               "passed by (infl.)", "revenue at risk", "exposure"]
     for label, entry in result["policies"].items():
-        table = Table(
-            title=f"{label}: {entry['arrivals']:,} arrivals, {entry['elapsed_s']:.2f} s; waits in {unit}s",
-            title_justify="left",
-            box=None,
-        )
-        width = max([len("segment"), *(len(name) for name in entry["segments"])])
-        table.add_column("segment", no_wrap=True, min_width=width)
-        for col in (
-            "mean wait [95% CI]",
-            "p95",
-            "P(wait)",
-            "SLA",
-            "promise kept",
-            "aband.",
-            "passed by (infl.)",
-            "revenue at risk",
-            "exposure",
-        ):  # on a narrow terminal, headers and intervals wrap rather than lose their digits
-            table.add_column(col, justify="right", overflow="fold")
-        for name, row in entry["segments"].items():
-            table.add_row(
+        rows = [
+            [
                 name,
                 _ci(row, "mean_wait"),
                 _fmt(row["p95_wait"]),
@@ -261,8 +248,12 @@ def simulate(
                 f"{_fmt(row['overtaken'])} ({_fmt(row['overtaken_by_influence'])})",
                 money(row["revenue_at_risk"], currency),
                 f"{row['reputational_exposure']:,.0f}",
-            )
-        console.print(table)
+            ]
+            for name, row in entry["segments"].items()
+        ]
+        # segment names never cut; on a narrow terminal the numbers fold, piped the table is plain columns
+        table(f"{label}: {entry['arrivals']:,} arrivals, {entry['elapsed_s']:.2f} s; waits in {unit}s", columns,
+              rows, keys=(0,), right=range(1, len(columns)))
 
 
 def whatif(

@@ -482,6 +482,7 @@ def compare_policies(
     *,
     kernel: Kernel = "auto",
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
     draw: Callable[[np.random.Generator], pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Simulate every policy on the same contacts and return the metrics dict (what ``simulate --json`` prints).
@@ -497,10 +498,15 @@ def compare_policies(
     "time_unit", "targets", "targets_text", "policies": {label: {"segments": {...}, "all", "tiers",
     "channels", [deciles], "arrivals", "elapsed_s", "policy": {...}}}, "elapsed_s"}``; see
     :mod:`fairserve.sim.metrics` for the definitions.
+
+    ``jobs`` > 1 runs the replications in that many processes (forked, so the policies and the customer base are
+    not copied by pickling); each replication depends on its own seed only, so the result is the same as a
+    serial run's, value for value (``elapsed_s`` aside). The kernels are loaded before the clock starts
+    (:func:`_warm`): ``elapsed_s`` times drawing, deciding, the event loop and the metrics.
     """
     import time
 
-    from fairserve.sim.metrics import add_outcomes, replication_metrics, summarise
+    from fairserve.sim.metrics import summarise
 
     if replications < 1:
         raise ValueError("replications must be at least 1")
@@ -508,20 +514,15 @@ def compare_policies(
     per_policy: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in resolved}
     elapsed = dict.fromkeys(per_policy, 0.0)
     arrivals = dict.fromkeys(per_policy, 0)
+    task = (scenario, resolved, customers, kernel, draw)
+    _warm(task)
+    children = np.random.SeedSequence(seed).spawn(replications)
     began = time.perf_counter()
-    for r, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
-        t0 = time.perf_counter()
-        rng = np.random.default_rng(child)
-        contacts = draw_contacts(scenario, rng, customers) if draw is None else draw(rng)
-        draw_s = time.perf_counter() - t0
-        for label, decider in resolved:
-            t1 = time.perf_counter()
-            frame = add_outcomes(
-                run_replication(scenario, decider, np.random.default_rng(0), kernel=kernel, contacts=contacts), scenario
-            )
-            per_policy[label].append(replication_metrics(frame))
-            elapsed[label] += time.perf_counter() - t1 + draw_s
-            arrivals[label] += int(frame["measured"].sum())
+    for r, measured in enumerate(_replications(task, children, jobs)):
+        for label, (metrics, count, seconds) in measured.items():
+            per_policy[label].append(metrics)
+            elapsed[label] += seconds
+            arrivals[label] += count
         if progress is not None:
             progress(r)
     channels = [str(c) for c in Channel if any(s.channel == c for s in scenario.segments)]
@@ -551,3 +552,71 @@ def compare_policies(
         out["policies"][label] = entry
     out["elapsed_s"] = time.perf_counter() - began
     return out
+
+
+_Draw = Callable[[np.random.Generator], pd.DataFrame]
+_Task = tuple[Scenario, list[tuple[str, Any]], "pd.DataFrame | None", Kernel, "_Draw | None"]
+_TASK: _Task | None = None  # what a forked worker of :func:`_replications` simulates
+
+
+def _replicate(task: _Task, child: np.random.SeedSequence) -> dict[str, tuple[dict[str, Any], int, float]]:
+    """One replication under every policy of ``task``, on contacts drawn from ``child``: per policy label, the
+    replication's metrics, its measured arrivals and the seconds it took (the draw included)."""
+    import time
+
+    from fairserve.sim.metrics import add_outcomes, replication_metrics
+
+    scenario, resolved, customers, kernel, draw = task
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(child)
+    contacts = draw_contacts(scenario, rng, customers) if draw is None else draw(rng)
+    draw_s = time.perf_counter() - t0
+    out = {}
+    for label, decider in resolved:
+        t1 = time.perf_counter()
+        frame = add_outcomes(
+            run_replication(scenario, decider, np.random.default_rng(0), kernel=kernel, contacts=contacts), scenario
+        )
+        out[label] = (replication_metrics(frame), int(frame["measured"].sum()), time.perf_counter() - t1 + draw_s)
+    return out
+
+
+def _warm(task: _Task) -> None:
+    """Run every policy once on a slice of the scenario (about 50 contacts), before the clock starts.
+
+    numba loads (or, the first time, compiles) its kernels at their first call, for the exact array types it is
+    given (read-only pandas columns among them); a slice of the same scenario through the same code passes the
+    same types, so the timed run finds them loaded. A replayed log (``draw``) is warmed on a drawn slice.
+    """
+    scenario = task[0]
+    rate = sum(s.arrival_rate * max(s.rate_profile or [1.0]) for s in scenario.segments)
+    center = scenario.center.model_copy(update={"duration": min(scenario.center.duration, 50.0 / rate),
+                                                "warmup": 0.0})
+    _replicate((scenario.model_copy(update={"center": center}), task[1], task[2], task[3], None),
+               np.random.SeedSequence(0))
+
+
+def _worker_start(task: _Task) -> None:
+    global _TASK
+    _TASK = task
+
+
+def _worker_replicate(child: np.random.SeedSequence) -> dict[str, tuple[dict[str, Any], int, float]]:
+    assert _TASK is not None
+    return _replicate(_TASK, child)
+
+
+def _replications(task: _Task, children: list[np.random.SeedSequence], jobs: int) -> Any:
+    """The replications' results in seed order: in this process, or in ``jobs`` forked worker processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = max(1, min(int(jobs), len(children)))
+    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for child in children:
+            yield _replicate(task, child)
+        return
+    # fork: the workers inherit the task (policies, customer base, loaded kernels) instead of unpickling it
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start,
+                             initargs=(task,)) as pool:
+        yield from pool.map(_worker_replicate, children)
