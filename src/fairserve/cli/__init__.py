@@ -126,6 +126,11 @@ def _report_crash(exc: BaseException, argv: list[str] | None) -> str:
     return path
 
 
+# optional dependencies and the extra of pyproject.toml that installs each (make demo installs only `demo`)
+_EXTRAS = {name: "service" for name in ("fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "starlette")}
+_EXTRAS.update(pyspark="spark")
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a :class:`FairserveError` prints its message and exits with its code (2).
 
@@ -145,6 +150,13 @@ def main(argv: list[str] | None = None) -> Any:
     except (SystemExit, KeyboardInterrupt):
         raise
     except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
+        missing = (exc.name or "") if isinstance(exc, ModuleNotFoundError) else ""
+        extra = _EXTRAS.get(missing.split(".")[0])
+        if extra is not None:  # not a bug: an optional extra is not installed
+            print(f"error: this command needs the '{extra}' extra, which is not installed here ({missing} is "
+                  f"missing): run  .venv/bin/pip install -e '.[{extra}]'  (make test installs every extra)",
+                  file=sys.stderr)
+            sys.exit(2)
         path = _report_crash(exc, argv)
         first = str(exc).splitlines()[0] if str(exc) else ""
         print(f"internal error ({type(exc).__name__}: {first[:200]}); this is a bug in fairserve, not in "

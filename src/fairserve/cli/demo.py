@@ -186,8 +186,10 @@ def demo(
     if json_out:
         print_json(data)
         return
+    program = _program()
     for command in commands:
-        console.print(f"next: {escape(command)}", soft_wrap=True)
+        shown = program + command[len("fairserve"):] if command.startswith("fairserve ") else command
+        console.print(f"next: {escape(shown)}", soft_wrap=True)
     console.print(f"scores:  {escape(files['scores'])}", soft_wrap=True)
     console.print(f"summary: {escape(files['summary'])}", soft_wrap=True)
     console.print(f"report:  {escape(files['report'])}", soft_wrap=True)
@@ -197,3 +199,17 @@ def demo(
 def register(app: typer.Typer) -> None:
     """Add ``demo`` to ``app``."""
     app.command("demo")(demo)
+
+
+def _program() -> str:
+    """How to type this program here: ``fairserve`` when it is on the PATH, else the path it was run by."""
+    import os
+    import shutil
+    import sys
+
+    here = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    found = shutil.which("fairserve")
+    if (found and os.path.realpath(found) == here) or not here.endswith("fairserve"):
+        return "fairserve"
+    rel = os.path.relpath(here)
+    return rel if not rel.startswith("..") else here
