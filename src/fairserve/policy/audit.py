@@ -157,8 +157,10 @@ def audit_policy(scores: pd.DataFrame, policy: Policy) -> AuditReport:
     infl_dec = _decile(scores["influence"].reset_index(drop=True))
     counts = tiers.value_counts()
     notes = []
+    conditioned = {sig for t in policy.compiled.tiers for sig, _ in (*t.conds, *t.sets)}
+    conditioned |= {sig for e in policy.entitlements for sig, _ in (*e.conds, *e.sets)}
     for sig in CUSTOMER_SIGNALS:
-        if sig in policy.required_signals and sig not in scores.columns:
+        if sig in conditioned and sig not in scores.columns:
             notes.append(f"the scores have no '{sig}' column, so every condition on {sig} is unmet")
     if float(scores["influence"].max()) == 0.0:
         notes.append("no follower data: influence is 0 for everyone")
