@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["console", "err_console", "plain_table", "print_json", "table"]
+__all__ = ["console", "err_console", "plain_table", "print_json", "print_whole", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -54,11 +54,11 @@ def table(
     keys: Sequence[int] = (0,),
     right: Sequence[int] = (),
 ) -> None:
-    """Print a table on stdout; the cells of the ``keys`` columns (identifiers) are never cut or wrapped.
+    """Print a table on stdout; no cell is ever cut or folded (identifiers of the ``keys`` columns above all).
 
     ``right`` lists the columns to right-justify (numbers). Not a terminal: :func:`plain_table` with the title
-    above it. A terminal: a rich table at the terminal's width, unless some identifier would not show whole in
-    it, then the plain form.
+    above it. A terminal: a rich table at the terminal's width, unless some cell would not show whole on one
+    line in it, then the plain form (wider than the terminal, but every figure readable).
     """
     cells = [[str(c) for c in r] for r in rows]
     if console.is_terminal:
@@ -76,8 +76,31 @@ def table(
             console.print(rich_table)
         text = captured.get()
         lines = text.splitlines()
-        if all(any(r[i] in line for line in lines) for r in cells for i in keys):
+        # every cell whole on one line: identifiers never cut, and no number folded across two lines either
+        if all(any(r[i] in line for line in lines) for r in cells for i in range(len(columns))):
             console.file.write(text)
             return
     console.file.write(f"{title}\n{plain_table(columns, cells)}")
+    console.file.flush()
+
+
+def print_whole(rich_table: Any) -> None:
+    """Print a rich ``Table`` as it is when every cell fits, else as :func:`plain_table`: never a cut cell.
+
+    Rich shortens a cell that does not fit the terminal to ``…``; a figure so shortened says nothing, so the
+    table is printed plain instead (its title above).
+    """
+    headers = [str(c.header) for c in rich_table.columns]
+    cells = [[str(c) for c in col._cells] for col in rich_table.columns]
+    rows = [list(r) for r in zip(*cells, strict=True)] if cells else []
+    if console.is_terminal:
+        with console.capture() as captured:
+            console.print(rich_table)
+        text = captured.get()
+        lines = text.splitlines()
+        if all(any(cell in line for line in lines) for row in rows for cell in row if cell):
+            console.file.write(text)
+            return
+    title = str(rich_table.title or "")
+    console.file.write((f"{title}\n" if title else "") + plain_table(headers, rows))
     console.file.flush()

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.common import console, err_console, print_json, print_whole
 from fairserve.cli.sim import print_whatif
 from fairserve.demo import DemoResult, run_demo
 from fairserve.report.fmt import clip_interval, money, num
@@ -154,10 +154,9 @@ def demo(
         result = run_demo(replications=replications, seed=seed, step=step, whatif_replications=whatif_replications,
                           progress=lambda _r: bar.advance(task))
     if not json_out:
-        console.print(_data_table(result, currency))
-        console.print(_value_table(result, currency))
-        console.print(_audit_table(result))
-        console.print(_comparison_table(result, currency))
+        for tab in (_data_table(result, currency), _value_table(result, currency), _audit_table(result),
+                    _comparison_table(result, currency)):
+            print_whole(tab)
         roles = {"loyal": "the highest-value customer with no followers",
                  "influencer": "the most-followed customer with below-median value"}
         for role, res in result.whatifs.items():
