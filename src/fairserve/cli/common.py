@@ -101,6 +101,7 @@ def print_whole(rich_table: Any) -> None:
         if all(any(cell in line for line in lines) for row in rows for cell in row if cell):
             console.file.write(text)
             return
-    title = str(rich_table.title or "")
-    console.file.write((f"{title}\n" if title else "") + plain_table(headers, rows))
+    title, caption = str(rich_table.title or ""), str(rich_table.caption or "")
+    console.file.write((f"{title}\n" if title else "") + plain_table(headers, rows)
+                       + (f"{caption}\n" if caption else ""))
     console.file.flush()
