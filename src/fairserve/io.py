@@ -182,7 +182,8 @@ def _load_raw(path: Path, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     if undecodable is not None:
         message = f"not valid UTF-8 text (first bad {undecodable}); save the file as UTF-8"
         spots: dict[int | None, str | None] = {}
-        spots.update((None, str(c)) for c in frame.columns if "\ufffd" in str(c))
+        if any("\ufffd" in str(c) for c in frame.columns):  # the header itself: no field name to show
+            spots[None] = None
         for col in frame.columns:
             if not pd.api.types.is_numeric_dtype(frame[col].dtype):
                 hit = frame[col].astype("str").str.contains("\ufffd", regex=False).fillna(False).to_numpy(bool)

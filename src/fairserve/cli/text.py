@@ -73,8 +73,12 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = ()) 
     if source == "-":
         return pd.DataFrame({text_col: _decode(sys.stdin.buffer.read(), "<stdin>").splitlines()})
     p = Path(path)
+    if p.is_dir():
+        raise FairserveError(f"{p}: is a folder, not a file")
     if not p.is_file():
         raise FairserveError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise FairserveError(f"{p}: the file is empty")
     name = p.name.lower()
     try:
         if name.endswith((".parquet", ".pq")):
