@@ -145,10 +145,25 @@ def _warn_if_overloaded(scenario: Any) -> None:
         err_console.print(f"[yellow]warning:[/] {escape(warning)}")
 
 
+def _duration(value: Any, unit: str) -> str:
+    """A target in the scenario's ``unit`` as a person reads it: ``20 seconds``, ``4 minutes``, ``24 hours``."""
+    from fairserve.sim.scenario import UNIT_SECONDS
+
+    try:
+        seconds = float(value) * UNIT_SECONDS[unit]
+    except (TypeError, ValueError, KeyError):
+        return f"{_fmt(value)} {unit}"
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.3g} minutes"
+    return f"{seconds / 3600:.3g} hours"
+
+
 def print_whatif(result: dict[str, Any]) -> None:
     """Print one customer's what-if (the dict of :func:`fairserve.sim.whatif`) in plain language."""
     unit = result["time_unit"]
-    console.print(f"target: answered within {_fmt(result['target'])} {unit}, the same under every policy")
+    console.print(f"target: answered within {_duration(result['target'], unit)}, the same under every policy")
     for label, r in result["policies"].items():
         console.print(
             f"[bold]{label}[/]: tier {r['tier']}, mean wait {_ci(r, 'mean_wait')} {unit}, "
