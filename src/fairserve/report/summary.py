@@ -82,7 +82,7 @@ def summary(
             "targets_text": result["targets_text"],
             "baseline": base,
             "focus": focus,
-            "answer": answer(contrast(result, focus, base), currency) if focus else "",
+            "answer": _answer(result, focus, base, currency),
             "verdict": said,
             "policies": policies,
             "whatifs": {
@@ -100,3 +100,17 @@ def summary(
             "staffing": staffing,
         }
     )
+
+
+def _answer(result: dict[str, Any], focus: str | None, base: str, currency: str) -> str:
+    """The demo's answer: ``focus`` against the baseline and, where it was compared, against value-first.
+
+    fifo serves each desk in arrival order while the other built-ins order a desk shared by channels by due time,
+    so the second sentence compares two policies that order desks alike (new-user review).
+    """
+    if not focus:
+        return ""
+    text = answer(contrast(result, focus, base), currency)
+    if "value-first" in result["policies"] and "value-first" not in (focus, base):
+        text += " " + answer(contrast(result, focus, "value-first"), currency)
+    return text
