@@ -436,3 +436,16 @@ def test_read_scores_keeps_id_zeros_and_names_a_missing_id_column(tmp_path: Path
     other.write_text("x", encoding="utf-8")
     with pytest.raises(FairserveError, match=r"unsupported file type '\.xlsx'"):
         read_scores(other)
+
+
+def test_write_table_writes_by_the_name_and_refuses_another_ending(tmp_path: Path) -> None:
+    from fairserve.errors import FairserveError
+    from fairserve.io import write_table
+
+    frame = pd.DataFrame({"customer_id": ["007", "42"], "clv": [1.5, 2.0]})
+    assert pd.read_csv(write_table(frame, tmp_path / "a" / "t.csv"), dtype={"customer_id": str}).equals(frame)
+    assert pd.read_parquet(write_table(frame, tmp_path / "t.parquet")).equals(frame)
+    assert pd.read_json(write_table(frame, tmp_path / "t.jsonl"), lines=True, dtype={"customer_id": str}).equals(frame)
+    with pytest.raises(FairserveError, match="must end in"):
+        write_table(frame, tmp_path / "t.xlsx")
+    assert not (tmp_path / "t.xlsx").exists()

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairserve.errors import InputError, Problem
+from fairserve.errors import FairserveError, InputError, Problem
 from fairserve.io_toml import TomlFileError, read_toml
 from fairserve.io_validate import KINDS, canonical_kind, validate_rows
 
@@ -47,6 +47,7 @@ __all__ = [
     "read_toml",
     "read_transactions",
     "validate_frame",
+    "write_table",
 ]
 
 _CSV = (".csv", ".csv.gz", ".txt", ".tsv")
@@ -449,3 +450,29 @@ def columns_in_file(path: str | Path) -> list[str]:
             return []
         return list(record) if isinstance(record, dict) else []
     return next(csv.reader([first]), [])
+
+
+_WRITERS = {"csv": (".csv",), "parquet": _PARQUET, "jsonl": (".jsonl", ".ndjson")}
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a result table as ``.csv``, ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson``, by the name's ending.
+
+    Raises
+    ------
+    FairserveError
+        When the name ends otherwise (nothing is written).
+    """
+    path = Path(path)
+    name = path.name.lower()
+    kind = next((k for k, ends in _WRITERS.items() if name.endswith(ends)), None)
+    if kind is None:
+        raise FairserveError(f"{path}: the output must end in .csv, .parquet or .jsonl")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "parquet":
+        frame.to_parquet(path, index=False)
+    elif kind == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_csv(path, index=False)
+    return path

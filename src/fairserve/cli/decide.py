@@ -14,7 +14,6 @@ import typer
 
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.cli.policy import JsonOpt, ProfilesOpt, SyntheticOpt, _scores, policy_app
-from fairserve.errors import FairserveError
 
 __all__ = ["decide_cmd", "decisions_table"]
 
@@ -122,7 +121,7 @@ def decide_cmd(
     for signal, how in table.attrs["text_signals"].items():
         err_console.print(f"note: {signal} read from the text ({how}) where the file gives none")
     if out is not None:
-        _write(table, out)
+        io.write_table(table, out)
     if as_json:
         print_json({"policy": {"name": pol.name, "version": pol.version, "hash": pol.content_hash},
                     "contacts": len(table), "text_signals": table.attrs["text_signals"],
@@ -133,16 +132,3 @@ def decide_cmd(
                   + ", ".join(f"{t} {int(counts.get(t, 0)):,}" for t in pol.tier_names))
     if out is not None:
         console.print(f"wrote {out}")
-
-
-def _write(table: Any, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    name = out.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        table.to_parquet(out, index=False)
-    elif name.endswith((".jsonl", ".ndjson")):
-        table.to_json(out, orient="records", lines=True)
-    elif name.endswith(".csv"):
-        table.to_csv(out, index=False)
-    else:
-        raise FairserveError(f"{out}: write .csv, .parquet or .jsonl")

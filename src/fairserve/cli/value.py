@@ -391,6 +391,7 @@ def _score(summary: Any, vm: Any, out: Path, *, horizon_months: int, discount_ra
     ``followers`` (counts by customer id, or a seed for synthetic counts, and where they came from) adds the
     ``followers`` and ``influence`` columns.
     """
+    from fairserve import io
     from fairserve.value import account_scores, score_customers
 
     with err_console.status(f"Scoring {len(summary.customers)} customers ..."):
@@ -398,9 +399,9 @@ def _score(summary: Any, vm: Any, out: Path, *, horizon_months: int, discount_ra
                                  margin=margin, **options)
     if followers is not None:
         scores = _with_influence(scores, followers[0])
-    _write(scores, out)
+    io.write_table(scores, out)
     if accounts_out is not None:
-        _write(account_scores(scores), accounts_out)
+        io.write_table(account_scores(scores), accounts_out)
     spec = summary.spec
     return {
         "customers": len(scores),
@@ -421,15 +422,6 @@ def _print_scored(payload: dict[str, Any]) -> None:
     if payload.get("followers_source"):
         console.print(f"followers and influence: {payload['followers_source']} "
                       f"({payload['customers_with_followers']:,} customers with followers)", markup=False)
-
-
-def _write(frame: pd.DataFrame, path: Path) -> None:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    elif path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        raise FairserveError(f"{path}: the output must end in .csv or .parquet")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError
 from fairserve.policy.allocation import AllocationResult
+from fairserve.policy.audit import decile_of
 
 __all__ = ["compare"]
-
-
-def _deciles(p: pd.Series) -> pd.Series:
-    d = np.floor(pd.to_numeric(p, errors="coerce").to_numpy(dtype=float) * 10.0) + 1.0
-    return pd.Series(np.clip(d, 1, 10), index=p.index)
 
 
 def compare(
@@ -44,7 +39,7 @@ def compare(
         }
         for key, col in (("by_value_decile", "value_percentile"), ("by_influence_decile", "influence")):
             if col in base.columns:
-                dec = _deciles(base[col].reindex(t.index))
+                dec = decile_of(base[col].reindex(t.index))
                 counts = dec[got].value_counts()
                 entry[key] = {str(int(float(str(k)))): int(v) for k, v in sorted(counts.items())}
             else:

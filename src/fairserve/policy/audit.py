@@ -30,7 +30,7 @@ from fairserve.policy.batch import decide_batch
 from fairserve.policy.engine import Policy
 from fairserve.policy.evaluator import CUSTOMER_SIGNALS, TEXT_SIGNALS
 
-__all__ = ["AuditReport", "DiffReport", "audit_policy", "diff_policies", "prepare_scores", "tiers_of"]
+__all__ = ["AuditReport", "DiffReport", "audit_policy", "decile_of", "diff_policies", "prepare_scores", "tiers_of"]
 
 
 def prepare_scores(scores: pd.DataFrame, followers: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
@@ -91,7 +91,7 @@ def tiers_of(scores: pd.DataFrame, policy: Policy, *, without_influence: bool = 
     return out
 
 
-def _decile(p: pd.Series) -> pd.Series:
+def decile_of(p: pd.Series) -> pd.Series:
     """1 (lowest tenth) to 10 (top tenth) from a percentile in [0, 1]; unknown stays NaN."""
     d = np.floor(pd.to_numeric(p, errors="coerce").to_numpy(dtype=float) * 10.0) + 1.0
     return pd.Series(np.clip(d, 1, 10), index=p.index)
@@ -153,8 +153,8 @@ def audit_policy(scores: pd.DataFrame, policy: Policy) -> AuditReport:
         < pd.Categorical(without["tier"], categories=order).codes
     )
     tiers = with_infl["tier"].reset_index(drop=True)
-    value_dec = _decile(scores["value_percentile"].reset_index(drop=True))
-    infl_dec = _decile(scores["influence"].reset_index(drop=True))
+    value_dec = decile_of(scores["value_percentile"].reset_index(drop=True))
+    infl_dec = decile_of(scores["influence"].reset_index(drop=True))
     counts = tiers.value_counts()
     notes = []
     conditioned = {sig for t in policy.compiled.tiers for sig, _ in (*t.conds, *t.sets)}

@@ -94,10 +94,8 @@ class _Texts:
             for m in c.complaint.py
         )
         weighs = any(c.cap.py) and any(c.slope.py)
-        self.influence_note = tuple(
-            Reason("influence", None, "none", _x.influence_none_text(cap, c.infl_tier))
-            if (weighs and cap > 0.0) or c.infl_tier
-            else None
+        self.influence_note = tuple(  # the text only: the reason carries the contact's own reach
+            _x.influence_none_text(cap, c.infl_tier) if (weighs and cap > 0.0) or c.infl_tier else None
             for cap in c.cap.py
         )
         self.higher = tuple(", ".join(t.name for t in c.tiers[:i]) for i in range(n))
@@ -303,10 +301,8 @@ def reasons_of(
     if o.influence_m > 0.0:
         m, xr = o.influence_m, float(o.reach_x)
         reasons.append(Reason("influence", xr, "head_start", _x.influence_text(xr, m, c.cap.py[k]), m))
-    elif t.influence_note[k] is not None and not o.raised:
-        note = t.influence_note[k]
-        assert note is not None
-        reasons.append(Reason("influence", float(o.reach_x), "none", note.text))
+    elif (note := t.influence_note[k]) is not None and not o.raised:
+        reasons.append(Reason("influence", float(o.reach_x), "none", note))
     if o.flagged:
         flags.append("reputational-risk")
         queue = "social-care" if o.social_care else "service"
