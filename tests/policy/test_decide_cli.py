@@ -38,7 +38,7 @@ def test_every_row_is_decided_as_decide_decides_it(tmp_path: Path, capsys: pytes
     assert code == 0, err
     data = json.loads(out)
     rows = {r["contact_id"]: r for r in data["decisions"]}
-    assert data["text_signals"]["sentiment"].startswith("lexicon") and "999" in err + "999"
+    assert data["text_signals"]["sentiment"].startswith("lexicon")
     policy = load_policy("balanced")
     a = decide(Contact("a", Channel.PHONE, to_seconds(pd.Timestamp("2026-11-30T09:00:00").to_pydatetime())),
                Customer("001", clv=500.0, loyalty=0.9, influence=0.2, followers=10), policy, 0.0)
