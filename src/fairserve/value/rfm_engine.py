@@ -5,7 +5,7 @@ one exception to "I/O at the edges" in the value package: at scale the engine mu
 itself (DESIGN.md, rule 1). It registers a CSV, a Parquet file or a pandas DataFrame under one name, reports its
 columns and their types (so the query can skip parsing typed columns), runs query text from
 :mod:`fairserve.value.rfm_sql` and returns pandas frames or rows. DuckDB gets a memory limit sized to the log and
-a private spill directory; :func:`spark_session` gives a small local Spark session.
+a private spill directory; the Spark session and its sources are :mod:`fairserve.value.spark`'s.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 
 from fairserve.errors import FairserveError
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, staged_sql
+from fairserve.value.spark import spark_session
 
 __all__ = ["Runner", "spark_session"]
 
@@ -72,17 +73,10 @@ class Runner:
             self.columns = [str(r[0]) for r in described]
             self.types = {str(r[0]): str(r[1]) for r in described}
         elif engine == "spark":
+            from fairserve.value.spark import read_source
+
             self.spark = spark if spark is not None else spark_session()
-            if isinstance(source, pd.DataFrame):
-                frame = self.spark.createDataFrame(source)
-            else:
-                path = Path(source)
-                if not path.is_file():
-                    raise FairserveError(f"{path}: no such file")
-                if path.suffix.lower() in (".parquet", ".pq"):
-                    frame = self.spark.read.parquet(str(path))
-                else:
-                    frame = self.spark.read.csv(str(path), header=True, inferSchema=False)
+            frame = read_source(self.spark, source)
             frame.createOrReplaceTempView(_VIEW)
             self.source = _VIEW
             self.columns = list(frame.columns)
@@ -142,23 +136,3 @@ class Runner:
         if self.engine == "duckdb":
             self.con.close()
             self.spill_dir.cleanup()
-
-
-def spark_session(app_name: str = "fairserve") -> Any:
-    """A small local Spark session (one core, few shuffle partitions, no UI): enough for the RFM query."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise FairserveError("engine 'spark' needs PySpark: pip install 'fairserve[spark]'") from exc
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName(app_name)
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
