@@ -132,6 +132,11 @@ def serve(
     settings = load_settings()
     if db:
         settings = settings.model_copy(update={"db_url": db})
+    if settings.classify_text and settings.text_model:  # checked here, once, before any worker starts
+        from fairserve.text.modeldir import load_triage
+
+        load_triage([Path(settings.text_model)], threads=1)
+        print(f"text: need signals read by the model in {settings.text_model}", file=sys.stderr)
     engine = _engine(settings.db_url)
     now = time.time()
     if policy is not None:

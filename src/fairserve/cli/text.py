@@ -107,24 +107,16 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = ()) 
 
 def load_triage(models: list[Path] | None, quiet: bool = False) -> Any:
     """A :class:`~fairserve.text.classify.TextTriage` from model directories, ``$FAIRSERVE_TEXT_MODEL`` or VADER."""
-    from fairserve.text.classify import TextTriage
-    from fairserve.text.modeldir import load_model
+    from fairserve.text.modeldir import load_triage as triage_of
 
     dirs = list(models or [])
     if not dirs and os.environ.get("FAIRSERVE_TEXT_MODEL"):
         dirs = [Path(os.environ["FAIRSERVE_TEXT_MODEL"])]
-    sentiment = None
-    tasks: dict[str, Any] = {}
-    for d in dirs:
-        loaded = load_model(d)
-        if loaded.task == "sentiment":
-            sentiment = loaded.model
-        else:
-            tasks[loaded.task] = loaded.model
-    if sentiment is None and not quiet:
+    triage = triage_of(dirs)
+    if triage.method["sentiment"].startswith("lexicon") and not quiet:
         err_console.print("note: no trained sentiment model (--model or $FAIRSERVE_TEXT_MODEL); using the VADER "
                           "lexicon (macro-F1 about 0.5 on brand tweets, see docs/listening.md)")
-    return TextTriage(sentiment=sentiment, task_models=tasks)
+    return triage
 
 
 def classify_one(text: str, models: list[Path] | None = None) -> dict[str, Any]:

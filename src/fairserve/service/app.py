@@ -195,7 +195,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     if settings.migrate:
         upgrade(engine)
     ensure_policy(engine, settings.policy, clock())
-    svc = Service(settings, engine, PolicyHolder(engine), Triage(settings.classify_text), clock)
+    svc = Service(settings, engine, PolicyHolder(engine), Triage(settings.classify_text, settings.text_model), clock)
     sla_clock = SlaClock(svc)
 
     @asynccontextmanager

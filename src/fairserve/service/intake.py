@@ -7,8 +7,8 @@ makes intake idempotent: a retry finds the stored contact and answers it with ``
 concurrent first deliveries meet at the unique constraint and the loser answers with the winner's contact.
 
 Missing need signals (severity, sentiment, complaint) are read from the text by
-:class:`fairserve.text.TextTriage` (VADER sentiment, the documented rules for complaint and urgency); signals
-given in the request win.
+:class:`fairserve.text.TextTriage`: the trained model directory named by ``FAIRSERVE_TEXT_MODEL`` when set, else
+VADER sentiment and the documented rules for complaint and urgency; signals given in the request win.
 """
 
 from __future__ import annotations
@@ -90,24 +90,38 @@ class ContactIn(BaseModel):
 
 
 class Triage:
-    """The text classifier, made once per worker on first use (VADER's lexicon takes a moment to load)."""
+    """The text classifier of one worker: a trained model directory when one is configured, else VADER.
 
-    def __init__(self, enabled: bool = True) -> None:
+    A configured directory (``FAIRSERVE_TEXT_MODEL``, the variable the CLI reads too) is loaded and checked at
+    once, so a bad one stops the start rather than the first contact with text; VADER is made on first use (its
+    lexicon takes a moment to load).
+    """
+
+    def __init__(self, enabled: bool = True, model: str | None = None) -> None:
         self.enabled = enabled
         self._model: Any = None
         self._lock = threading.Lock()
+        if enabled and model:
+            from pathlib import Path
 
-    def signals(self, text: str) -> dict[str, Any]:
-        """``severity``, ``sentiment`` and ``complaint`` read from ``text`` (empty when disabled or no text)."""
-        if not self.enabled or not text.strip():
-            return {}
+            from fairserve.text.modeldir import load_triage
+
+            self._model = load_triage([Path(model)], threads=1)
+
+    def _triage(self) -> Any:
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     from fairserve.text import TextTriage
 
                     self._model = TextTriage()
-        row = self._model.classify([text]).iloc[0]
+        return self._model
+
+    def signals(self, text: str) -> dict[str, Any]:
+        """``severity``, ``sentiment`` and ``complaint`` read from ``text`` (empty when disabled or no text)."""
+        if not self.enabled or not text.strip():
+            return {}
+        row = self._triage().classify([text]).iloc[0]
         return {"severity": int(row["urgency"]), "sentiment": float(row["sentiment_score"]),
                 "complaint": bool(row["complaint"])}
 

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         How many chats an agent may hold at once by default.
     public_url : str
         The base of transparency links.
+    classify_text : bool
+        Read missing need signals (severity, sentiment, complaint) from a contact's text.
+    text_model : str or None
+        A model directory trained by ``fairserve text train`` (``FAIRSERVE_TEXT_MODEL``, as for the CLI); None:
+        the VADER lexicon and the rules.
     """
 
     model_config = SettingsConfigDict(env_prefix="FAIRSERVE_", env_file=None, extra="ignore")
@@ -78,6 +83,7 @@ class Settings(BaseSettings):
     chat_capacity: int = 3
     public_url: str = "http://127.0.0.1:8000"
     classify_text: bool = True
+    text_model: str | None = None
 
 
 def load_settings() -> Settings:

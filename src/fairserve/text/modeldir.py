@@ -23,7 +23,7 @@ import sklearn
 
 from fairserve.errors import FairserveError
 
-__all__ = ["FORMAT", "LoadedModel", "file_sha256", "load_model", "save_model"]
+__all__ = ["FORMAT", "LoadedModel", "file_sha256", "load_model", "load_triage", "save_model"]
 
 FORMAT = "fairserve-text-model/1"
 _MODEL = "model.joblib"
@@ -128,3 +128,25 @@ def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedM
 
         model.encoder = MiniLM(path / "model.onnx", path / "tokenizer.json", threads=threads)
     return LoadedModel(model, manifest, path)
+
+
+def load_triage(dirs: list[Path] | None = None, threads: int = 2) -> Any:
+    """A :class:`~fairserve.text.classify.TextTriage` from model directories (one per task), else VADER.
+
+    The one place that turns model directories into a triage, for the CLI (``--model``, ``$FAIRSERVE_TEXT_MODEL``)
+    and the live service's intake (``FAIRSERVE_TEXT_MODEL``). A task without a directory uses its rule (and
+    sentiment the VADER lexicon); two directories of one task are refused.
+    """
+    from fairserve.text.classify import TextTriage
+
+    sentiment = None
+    tasks: dict[str, Any] = {}
+    for d in dirs or []:
+        loaded = load_model(d, threads=threads)
+        if loaded.task == "sentiment" and sentiment is None:
+            sentiment = loaded.model
+        elif loaded.task != "sentiment" and loaded.task not in tasks:
+            tasks[loaded.task] = loaded.model
+        else:
+            raise FairserveError(f"{d}: a second '{loaded.task}' model (give one directory per task)")
+    return TextTriage(sentiment=sentiment, task_models=tasks)
