@@ -29,7 +29,7 @@ from fairserve.value.profit import profit_scores
 from fairserve.value.rfm import RFMSpec, Summary
 from fairserve.value.units import DAYS_PER_MONTH, PERIOD_DAYS, Period
 
-__all__ = ["MODELS", "ValueModel", "fit_value_model", "score_customers"]
+__all__ = ["MODELS", "ValueModel", "fit_value_model", "score_customers", "score_rows", "value_percentile"]
 
 MODELS: Mapping[str, type[BetaGeoModel] | type[ParetoNBDModel]] = {
     "bgnbd": BetaGeoModel,
@@ -136,11 +136,12 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
     if model not in MODELS:
         raise FairserveError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
     comp = summary.compressed
+    n_customers = int(summary.info.get("customers", len(summary.customers)))
     repeat = int(comp.loc[comp["frequency"] > 0, "weight"].sum())
     if repeat == 0:
         raise InputError([Problem(
             summary.source, None, summary.spec.customer_col,
-            f"no repeat buyers: none of the {len(summary.customers)} customers bought on two distinct days "
+            f"no repeat buyers: none of the {n_customers} customers bought on two distinct days "
             "up to the calibration end, so purchase and drop-out rates cannot be estimated",
         )])
     if summary.spend.empty:
@@ -161,11 +162,37 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
         period=summary.spec.period,
         calibration_end=_calibration_end(summary),
         columns=dict(summary.spec.columns),
-        customers=len(summary.customers),
+        customers=n_customers,
     )
 
 
-def score_customers(
+def _status_filled(customers: pd.DataFrame, status_tiers: Sequence[str] | None) -> pd.DataFrame:
+    """``customers`` with one extra row per tier of ``status_tiers`` (the tiers the whole base uses).
+
+    A status score places a tier on the ladder of the tiers the scored rows use (:mod:`fairserve.value.loyalty`),
+    so a part of the base (one Spark batch) would place its tiers on its own, shorter ladder. With the base's
+    tiers added as rows, every part scores as the whole base does; the added rows are dropped after.
+    """
+    if status_tiers is None or "status" not in customers:
+        return customers
+    extra = pd.DataFrame({"status": list(status_tiers)})
+    for col in ("tenure_days", "active_months", "window_months", "products_held"):
+        if col in customers:
+            extra[col] = 0
+    return pd.concat([customers, extra], ignore_index=True)
+
+
+def value_percentile(clv: pd.Series) -> pd.Series:
+    """The CLV percentile in (0, 1]: the share of customers whose CLV is at most this customer's.
+
+    Ties share the highest rank (``rank(method="max", pct=True)``), so the top customer has 1 and two customers
+    with one CLV have one percentile. The Spark path computes the same definition with the engine
+    (:func:`fairserve.value.spark.exact_percentile`).
+    """
+    return clv.rank(method="max", pct=True)
+
+
+def score_rows(
     customers: pd.DataFrame,
     value_model: ValueModel,
     *,
@@ -176,15 +203,13 @@ def score_customers(
     channel_cost: Mapping[str, float] | None = None,
     status_ladder: Sequence[str] | None = None,
     loyalty_weights: Mapping[str, float] | None = None,
+    status_tiers: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Score every customer of a summary (:attr:`Summary.customers`) with a fitted :class:`ValueModel`.
+    """Every score of :func:`score_customers` that depends on the customer's own row only (no value percentile,
+    no account totals), so that any part of the base can be scored apart (a Spark batch) with the same result.
 
-    ``expected_purchases`` counts purchases in the next ``horizon_months`` months (of
-    365.25 / 12 days, :data:`~fairserve.value.units.DAYS_PER_MONTH`); ``expected_spend`` is
-    the Gamma-Gamma conditional mean spend per purchase; ``clv`` the discounted revenue over the horizon
-    (:func:`fairserve.value.clv.discounted_clv`); ``profit`` and ``loyalty`` as in
-    :mod:`fairserve.value.profit` and :mod:`fairserve.value.loyalty`. With an ``account`` column, account
-    totals are added (``account_clv``, ...; :mod:`fairserve.value.accounts`).
+    ``status_tiers``: the status tiers the whole base uses, when ``customers`` is a part of it (see
+    :func:`_status_filled`).
     """
     f = customers["frequency"].to_numpy(dtype=np.float64)
     r = customers["recency"].to_numpy(dtype=np.float64)
@@ -213,11 +238,43 @@ def score_customers(
         discount_rate=discount_rate,
     )
     out = out.drop(columns=[c for c in ("margin",) if c in out]).join(profit)
-    out = out.join(loyalty_scores(customers, weights=loyalty_weights, status_ladder=status_ladder))
-    out["value_percentile"] = out["clv"].rank(method="max", pct=True)
+    facts = _status_filled(customers.reset_index(drop=True), status_tiers)
+    loyalty = loyalty_scores(facts, weights=loyalty_weights, status_ladder=status_ladder).iloc[:len(customers)]
+    out = out.join(loyalty.set_axis(customers.index))
     for col in ("status", "account", "first_purchase", "last_purchase"):
         if col in customers:
             out[col] = customers[col]
+    return out
+
+
+def score_customers(
+    customers: pd.DataFrame,
+    value_model: ValueModel,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    margin: float | None = None,
+    contact_rates: pd.DataFrame | None = None,
+    channel_cost: Mapping[str, float] | None = None,
+    status_ladder: Sequence[str] | None = None,
+    loyalty_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Score every customer of a summary (:attr:`Summary.customers`) with a fitted :class:`ValueModel`.
+
+    ``expected_purchases`` counts purchases in the next ``horizon_months`` months (of
+    365.25 / 12 days, :data:`~fairserve.value.units.DAYS_PER_MONTH`); ``expected_spend`` is
+    the Gamma-Gamma conditional mean spend per purchase; ``clv`` the discounted revenue over the horizon
+    (:func:`fairserve.value.clv.discounted_clv`); ``profit`` and ``loyalty`` as in
+    :mod:`fairserve.value.profit` and :mod:`fairserve.value.loyalty`; ``value_percentile`` as
+    :func:`value_percentile`. With an ``account`` column, account totals are added (``account_clv``, ...;
+    :mod:`fairserve.value.accounts`). The per-row part is :func:`score_rows`.
+    """
+    out = score_rows(customers, value_model, horizon_months=horizon_months, discount_rate=discount_rate,
+                     margin=margin, contact_rates=contact_rates, channel_cost=channel_cost,
+                     status_ladder=status_ladder, loyalty_weights=loyalty_weights)
+    after = [c for c in ("status", "account", "first_purchase", "last_purchase") if c in out]
+    at = out.columns.get_loc(after[0]) if after else len(out.columns)
+    out.insert(int(at), "value_percentile", value_percentile(out["clv"]))  # type: ignore[arg-type]
     if "account" in out:
         out = attach_account_scores(out, account_scores(out))
     return out.reset_index(drop=True)

@@ -1,48 +1,270 @@
-"""Apache Spark sessions and sources for the value pipeline.
+"""Apache Spark sessions, sources and engine-side helpers for the value pipeline and the batch decisions.
 
-Everything that knows about Spark beyond running query text lives here, so the engine runner
-(:mod:`fairserve.value.rfm_engine`) stays engine-neutral. PySpark is imported lazily: the package works without it.
+Everything that knows about Spark beyond running query text lives here and in :mod:`fairserve.value.spark_value`
+and :mod:`fairserve.policy.spark`, so the engine runner (:mod:`fairserve.value.rfm_engine`) stays engine-neutral.
+PySpark is imported lazily: the package works without it.
+
+Where Spark runs is never written in the code. :func:`spark_session` takes, in this order: a session already
+active in the process (``spark-submit`` made one), the ``master`` argument (``--spark-master``), a
+``spark.master`` among the ``conf`` pairs (``--spark-conf``), the ``SPARK_MASTER`` or ``MASTER`` environment
+variable, and otherwise whatever ``spark-submit`` would use (``spark.master`` in ``spark-defaults.conf``, else
+``local[*]``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import socket
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pandas as pd
 
 from fairserve.errors import FairserveError
 
-__all__ = ["read_source", "spark_session"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "engine_errors",
+    "exact_percentile",
+    "is_uri",
+    "parse_conf",
+    "read_source",
+    "read_table",
+    "spark_session",
+    "write_dataset",
+]
+
+CONNECT_TIMEOUT_S = 10.0  # seconds to wait for a spark:// master to accept a connection before giving up
+_PARQUET = (".parquet", ".pq")
 
 
-def read_source(spark: Any, source: str | Path | pd.DataFrame) -> Any:
-    """A Spark DataFrame of ``source``: a pandas frame, a CSV file (all text) or a Parquet file."""
-    if isinstance(source, pd.DataFrame):
-        return spark.createDataFrame(source)
-    path = Path(source)
-    if not path.is_file():
-        raise FairserveError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return spark.read.parquet(str(path))
-    return spark.read.csv(str(path), header=True, inferSchema=False)
+def parse_conf(items: Sequence[str] | None, option: str = "--spark-conf") -> dict[str, str]:
+    """``KEY=VALUE`` strings as a dict; one without ``=`` or with an empty key is an error naming it."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FairserveError(f"{option} takes KEY=VALUE (e.g. spark.executor.memory=4g), not {item!r}")
+        out[key.strip()] = value.strip()
+    return out
 
 
-def spark_session(app_name: str = "fairserve") -> Any:
-    """A small local Spark session (one core, few shuffle partitions, no UI): enough for the RFM query."""
+def _check_reachable(master: str, timeout: float) -> None:
+    """For a ``spark://host:port[,host:port]`` master: fail fast, with a clear message, when none accepts a
+    connection (Spark itself would retry for a minute and then leave the driver without executors)."""
+    if not master.startswith("spark://"):
+        return
+    errors = []
+    for hostport in master.removeprefix("spark://").split(","):
+        host, _, port = hostport.rpartition(":")
+        try:
+            with socket.create_connection((host or "localhost", int(port)), timeout=timeout):
+                return
+        except ValueError:
+            raise FairserveError(f"Spark master {master!r}: {hostport!r} is not HOST:PORT") from None
+        except OSError as exc:
+            errors.append(f"{hostport}: {exc.strerror or exc}")
+    raise FairserveError(f"cannot reach the Spark master {master} within {timeout:g} s ({'; '.join(errors)}); "
+                         "is it running, and is the URL right?")
+
+
+def spark_session(app_name: str = "fairserve", master: str | None = None,
+                  conf: Mapping[str, str] | None = None, connect_timeout: float = CONNECT_TIMEOUT_S) -> Any:
+    """A Spark session on the master the caller or the environment names (see the module docstring).
+
+    Parameters
+    ----------
+    master:
+        A Spark master URL (``local[*]``, ``spark://host:7077``, ``yarn``, ``k8s://...``); None leaves it to the
+        environment.
+    conf:
+        Spark settings (``spark.executor.memory`` ...). With an active session (under ``spark-submit``) they are
+        set on it where Spark allows that at run time.
+    connect_timeout:
+        Seconds to wait for a ``spark://`` master to accept a connection.
+
+    Raises
+    ------
+    FairserveError
+        PySpark is missing, the master cannot be reached, or a setting is refused.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise FairserveError("engine 'spark' needs PySpark: pip install 'fairserve[spark]'") from exc
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName(app_name)
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
+    settings = dict(conf or {})
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        running = active.sparkContext.master
+        if master is not None and master != running:
+            raise FairserveError(f"a Spark session on {running} is already running in this process (spark-submit "
+                                 f"--master); it cannot also run on {master}: leave out --spark-master")
+        for key, value in settings.items():
+            try:
+                active.conf.set(key, value)
+            except Exception as exc:  # Spark refuses static settings once running
+                raise FairserveError(f"--spark-conf {key}: cannot be changed in a running session (give it to "
+                                     f"spark-submit --conf instead): {str(exc).splitlines()[0]}") from None
+        return active
+    master = (master or settings.pop("spark.master", None) or os.environ.get("SPARK_MASTER")
+              or os.environ.get("MASTER"))
+    if master:
+        _check_reachable(master, connect_timeout)
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)  # otherwise spark-submit's choice: spark-defaults.conf, else local[*]
+    defaults = {"spark.ui.showConsoleProgress": "false"}
+    if (master is None or master.startswith("local")) and not os.environ.get("PYSPARK_PYTHON"):
+        # local Python workers run this interpreter, where fairserve is installed (PySpark's default is the
+        # 'python3' on the PATH); on a cluster, PYSPARK_PYTHON names the executors' Python (docs/scale.md)
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+    for key, value in {**defaults, **settings, "spark.sql.session.timeZone": "UTC"}.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:
+        raise FairserveError(f"cannot start Spark (master {master or 'from the environment'}): "
+                             f"{_first_line(exc)}") from None
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+_RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(\w+(?:Error|Exception)): (.*)$")
+
+
+def _python_error(text: str) -> str | None:
+    """The last exception line of a Python traceback that Spark wraps an executor's error in.
+
+    A fairserve error keeps its own message; another (a missing module on the executors) is named by its type.
+    """
+    for line in reversed(text.splitlines()):
+        found = _RAISED.match(line.strip())
+        if found and found.group(1) not in ("PythonException", "SparkException", "Py4JJavaError"):
+            kind, message = found.groups()
+            return message if kind in ("InputError", "FairserveError") else f"{kind}: {message}"
+    return None
+
+
+@contextlib.contextmanager
+def engine_errors(what: str) -> Iterator[None]:
+    """Turn Spark's errors inside the block into a :class:`FairserveError` saying ``what`` failed.
+
+    An error that fairserve's own code raised on an executor (a bad value in a batch) keeps its message; any
+    other (a path Spark cannot read, a lost cluster) is reported by its first line.
+    """
+    try:
+        yield
+    except FairserveError:
+        raise
+    except Exception as exc:
+        try:
+            from py4j.protocol import Py4JError
+            from pyspark.errors import PySparkException
+        except ImportError:  # pragma: no cover - PySpark is imported when this runs
+            raise
+        if not isinstance(exc, PySparkException | Py4JError):
+            raise
+        own = _python_error(str(exc))
+        raise FairserveError(f"{what}: {own or _first_line(exc)}") from None
+
+
+def is_uri(path: str | Path) -> bool:
+    """True for a URI with a scheme Spark reads (``s3a://``, ``hdfs://``, ``file:/``...), not a local path."""
+    text = str(path)
+    scheme = urlparse(text).scheme
+    return (len(scheme) > 1 and "://" in text) or text.startswith("file:")
+
+
+def _format(path: str) -> str:
+    """``parquet`` or ``csv`` from a path's suffix; a local folder by the files in it; no suffix: Parquet."""
+    lowered = path.rstrip("/").lower()
+    if lowered.endswith((".csv", ".csv.gz", ".txt")):
+        return "csv"
+    if lowered.endswith(_PARQUET):
+        return "parquet"
+    local = Path(path)
+    if not is_uri(path) and local.is_dir() and not any(local.rglob("*.parquet")) and any(local.rglob("*.csv*")):
+        return "csv"
+    return "parquet"
+
+
+def read_table(spark: Any, source: str | Path) -> Any:
+    """A Spark DataFrame of a file, a folder of part files (a Parquet dataset) or a URI Spark can read.
+
+    CSV is read with a header and every value as text (the query parses it, as on DuckDB); anything else as
+    Parquet. A local path that does not exist is an error naming it; a URI is left to Spark to find.
+    """
+    text = str(source)
+    if not is_uri(text) and not Path(text).exists():
+        raise FairserveError(f"{text}: no such file or folder")
+    with engine_errors(f"{text}: cannot be read by Spark"):
+        if _format(text) == "csv":
+            return spark.read.csv(text, header=True, inferSchema=False)
+        return spark.read.parquet(text)
+
+
+def read_source(spark: Any, source: str | Path | pd.DataFrame) -> Any:
+    """A Spark DataFrame of ``source``: a pandas frame, or what :func:`read_table` reads."""
+    if isinstance(source, pd.DataFrame):
+        return spark.createDataFrame(source)
+    return read_table(spark, source)
+
+
+def write_dataset(frame: Any, out: str | Path) -> str:
+    """Write a Spark DataFrame as a Parquet dataset (a folder of part files, one per partition) at ``out``.
+
+    An existing local folder is replaced only when it is empty or an earlier Spark output (it holds
+    ``_SUCCESS``), so a mistyped path cannot delete a folder of other files.
+    """
+    text = str(out)
+    local = Path(text)
+    if not is_uri(text):
+        if local.is_file():
+            raise FairserveError(f"{text}: is a file; the Spark engine writes a Parquet dataset, a folder")
+        if local.is_dir() and any(local.iterdir()) and not (local / "_SUCCESS").exists():
+            raise FairserveError(f"{text}: a folder that is not an earlier Spark output; choose a new folder")
+    with engine_errors(f"{text}: cannot be written by Spark"):
+        frame.write.mode("overwrite").parquet(text)
+    return text
+
+
+def exact_percentile(frame: Any, column: str, name: str, partitions: int | None = None) -> Any:
+    """``frame`` with ``name``: the share of rows whose ``column`` is at most this row's, computed by the engine.
+
+    The definition of :func:`fairserve.value.score.value_percentile` (pandas' ``rank(method="max", pct=True)``:
+    ties share the highest rank), exact, without a sort on the driver or a window over one partition: the rows
+    are range-partitioned on ``column`` (equal values always land in one partition, partitions in ascending
+    order), each partition counts its rows at most each value (a window within the partition), and the counts of
+    the partitions before it (one number per partition, collected) are added.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as sf
+
+    spark = frame.sparkSession
+    parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
+    ranged = (frame.repartitionByRange(max(1, parts), sf.col(column))
+              .withColumn("_fs_part", sf.spark_partition_id())
+              .persist(StorageLevel.MEMORY_AND_DISK))
+    sizes = sorted((int(r["_fs_part"]), int(r["count"])) for r in ranged.groupBy("_fs_part").count().collect())
+    offsets, total = [], 0
+    for part, size in sizes:
+        offsets.append((part, total))
+        total += size
+    offset_frame = spark.createDataFrame(offsets, "_fs_part int, _fs_offset long")
+    window = (Window.partitionBy("_fs_part").orderBy(sf.col(column))
+              .rangeBetween(Window.unboundedPreceding, Window.currentRow))
+    at_most = sf.count(sf.lit(1)).over(window)
+    return (ranged.join(sf.broadcast(offset_frame), "_fs_part")
+            .withColumn(name, ((sf.col("_fs_offset") + at_most) / sf.lit(float(max(total, 1)))).cast("double"))
+            .drop("_fs_part", "_fs_offset"))
