@@ -4,12 +4,16 @@
 one exception to "I/O at the edges" in the value package: at scale the engine must read the transaction file
 itself (DESIGN.md, rule 1). It registers a CSV, a Parquet file or a pandas DataFrame under one name, reports its
 columns and their types (so the query can skip parsing typed columns), runs query text from
-:mod:`fairserve.value.rfm_sql` and returns pandas frames or rows. DuckDB gets a memory limit sized to the log and
-a private spill directory; the Spark session and its sources are :mod:`fairserve.value.spark`'s.
+:mod:`fairserve.value.rfm_sql` and returns pandas frames or rows. DuckDB gets a memory limit sized to the log but
+never more than half the machine's memory, and a private spill directory: a log bigger than memory is summarised
+by spilling to disk, not by running out of memory. While a DuckDB query runs, its progress is reported to
+:mod:`fairserve.value.progress` (a bar on the CLI); DuckDB's own bar is off. The Spark session and its sources
+are :mod:`fairserve.value.spark`'s.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from fairserve.errors import FairserveError
+from fairserve.value.progress import poll_duckdb
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, staged_sql
 from fairserve.value.spark import spark_session
 
@@ -29,6 +34,27 @@ _STAGED = "fairserve_staged"
 # load average 6-10, so within noise); the process peaks about 90 MiB lower than at 100 (issue 9)
 _MEMORY_BYTES_PER_ROW = 90
 _MIN_MEMORY_MIB = 512
+# ... and at most this share of the machine's memory: past it DuckDB spills to its temporary directory. The rest
+# is for the per-customer frames (about 1 GiB per million customers while scoring) and the rest of the machine.
+# 100M transactions (8.4 GiB at 90 bytes) stay under it on a 24 GiB machine; 300M would not, and spill.
+_MAX_MEMORY_SHARE = 0.5
+
+
+def machine_memory() -> int:
+    """The machine's physical memory in bytes (0 where the system does not tell)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not a POSIX system
+        return 0
+
+
+def duckdb_memory_mib(rows: int, machine: int | None = None) -> int:
+    """The memory limit DuckDB gets for a log of ``rows`` transactions, in MiB (see :meth:`Runner.size_memory`)."""
+    machine = machine_memory() if machine is None else machine
+    need = max(_MIN_MEMORY_MIB, -(-rows * _MEMORY_BYTES_PER_ROW // 2**20))
+    if machine > 0:
+        need = min(need, max(_MIN_MEMORY_MIB, int(machine * _MAX_MEMORY_SHARE) // 2**20))
+    return need
 
 
 class Runner:
@@ -46,6 +72,9 @@ class Runner:
             # if DuckDB must spill (a limit below its need), it writes here, not into the working directory
             self.spill_dir = tempfile.TemporaryDirectory(prefix="fairserve-duckdb-")
             self.con.execute("SET temp_directory = ?", [self.spill_dir.name])
+            # progress is polled by fairserve.value.progress (a bar on stderr); DuckDB's own would print over it
+            self.con.execute("SET enable_progress_bar = true")
+            self.con.execute("SET enable_progress_bar_print = false")
             if threads is not None:
                 self.con.execute(f"SET threads = {int(threads)}")
             if memory_limit is not None:
@@ -101,18 +130,22 @@ class Runner:
             return
         select, types = staged_sql(spec, self.source, self.engine, self.types)
         self.con.execute("SET preserve_insertion_order = false")
-        self.con.execute(f"CREATE TEMP TABLE {_STAGED} AS {select}")
+        with poll_duckdb(self.con, f"Reading {self.label}"):
+            self.con.execute(f"CREATE TEMP TABLE {_STAGED} AS {select}")
         self.source = _STAGED
         self.types = {**self.types, **types}
 
-    def frame(self, sql: str) -> pd.DataFrame:
+    def frame(self, sql: str, task: str = "Querying") -> pd.DataFrame:
         if self.engine == "duckdb":  # through Arrow: a few times faster than .df() for a million rows
-            return self.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
+            with poll_duckdb(self.con, f"{task} {self.label}"):
+                table = self.con.sql(sql).to_arrow_table()
+            return table.to_pandas(date_as_object=False)
         return self.spark.sql(sql).toPandas()
 
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, task: str = "Checking") -> list[tuple[Any, ...]]:
         if self.engine == "duckdb":
-            return self.con.execute(sql).fetchall()
+            with poll_duckdb(self.con, f"{task} {self.label}"):
+                return self.con.execute(sql).fetchall()
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
     def size_memory(self, rows: int) -> None:
@@ -120,17 +153,18 @@ class Runner:
 
         DuckDB's default (80% of RAM) lets it keep about a gigabyte for ten million transactions; it needs
         about 60 bytes per transaction (measured at 10M rows: no slower at a 600 MB limit, spilling at 300 MB).
+        The limit is at most half the machine's memory (:func:`duckdb_memory_mib`): a bigger log spills to the
+        private temporary directory rather than taking the memory the per-customer frames need next.
         """
         if self.engine == "duckdb" and self.memory_limit is None:
-            megabytes = max(_MIN_MEMORY_MIB, -(-rows * _MEMORY_BYTES_PER_ROW // 2**20))
-            self.con.execute(f"SET memory_limit = '{megabytes}MiB'")
+            self.con.execute(f"SET memory_limit = '{duckdb_memory_mib(rows)}MiB'")
 
     def summary(self, sql: str) -> pd.DataFrame:
         """Run the summary query ``sql`` and return its result as a pandas DataFrame."""
         if self.engine == "duckdb":
             # no order to keep inside the query (its ORDER BY still orders the result): less memory, more threads
             self.con.execute("SET preserve_insertion_order = false")
-        return self.frame(sql)
+        return self.frame(sql, "Summarising")
 
     def close(self) -> None:
         if self.engine == "duckdb":
