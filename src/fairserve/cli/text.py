@@ -11,9 +11,7 @@ directory a task), else the directory in ``$FAIRSERVE_TEXT_MODEL``, else the VAD
 
 from __future__ import annotations
 
-import io as _io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -25,6 +23,7 @@ import typer
 
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.errors import FairserveError
+from fairserve.text.posts import read_posts
 
 __all__ = ["classify_one", "load_triage", "read_posts", "register"]
 
@@ -40,68 +39,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 # ------------------------------------------------------------------------------------------------- reading
 
 
-def _decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        err_console.print(f"warning: {source}: not valid UTF-8 (first bad byte 0x{data[exc.start]:02x} on line "
-                          f"{line}); bad bytes were replaced by U+FFFD and those texts are flagged")
-        return data.decode("utf-8-sig", errors="replace")
-
-
-def _jsonl(text: str, source: str) -> pd.DataFrame:
-    """JSON lines as a frame of objects (ids keep their type); a bad line is an error naming it."""
-    records = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FairserveError(f"{source}, line {number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise FairserveError(f"{source}, line {number}: a JSON object is needed, not {type(record).__name__}")
-        records.append(record)
-    return pd.DataFrame(records, dtype=object)
-
-
-def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a posts or labelled file: CSV/TSV, JSON lines, Parquet, or plain text (``.txt``, one text a line,
-    column ``text``). ``-`` reads standard input as plain text. Columns are read as strings."""
-    source = str(path)
-    if source == "-":
-        return pd.DataFrame({text_col: _decode(sys.stdin.buffer.read(), "<stdin>").splitlines()})
-    p = Path(path)
-    if p.is_dir():
-        raise FairserveError(f"{p}: is a folder, not a file")
-    if not p.is_file():
-        raise FairserveError(f"{p}: no such file")
-    if p.stat().st_size == 0:
-        raise FairserveError(f"{p}: the file is empty")
-    name = p.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
-            frame = pd.read_parquet(p)
-        elif name.endswith((".jsonl", ".ndjson")):
-            frame = _jsonl(_decode(p.read_bytes(), source), source)
-        elif name.endswith(".txt"):
-            frame = pd.DataFrame({text_col: _decode(p.read_bytes(), source).splitlines()})
-        else:
-            sep = "\t" if name.endswith(".tsv") else ","
-            frame = pd.read_csv(_io.StringIO(_decode(p.read_bytes(), source)), dtype=str, sep=sep,
-                                keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise FairserveError(f"{p}: cannot read the file ({str(exc).splitlines()[0]})") from None
-    for col in (text_col, *required):
-        if col not in frame.columns:
-            have = ", ".join(map(str, frame.columns[:12])) or "none"
-            raise FairserveError(f"{p}: no column '{col}' (the file has: {have}); name it with "
-                                 f"{'--text-col' if col == text_col else 'the matching option'}")
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    return frame
-
-
 # -------------------------------------------------------------------------------------------------- models
 
 
@@ -109,10 +46,7 @@ def load_triage(models: list[Path] | None, quiet: bool = False) -> Any:
     """A :class:`~fairserve.text.classify.TextTriage` from model directories, ``$FAIRSERVE_TEXT_MODEL`` or VADER."""
     from fairserve.text.modeldir import load_triage as triage_of
 
-    dirs = list(models or [])
-    if not dirs and os.environ.get("FAIRSERVE_TEXT_MODEL"):
-        dirs = [Path(os.environ["FAIRSERVE_TEXT_MODEL"])]
-    triage = triage_of(dirs)
+    triage = triage_of(list(models) if models else None)  # none given: $FAIRSERVE_TEXT_MODEL, else VADER
     if triage.method["sentiment"].startswith("lexicon") and not quiet:
         err_console.print("note: no trained sentiment model (--model or $FAIRSERVE_TEXT_MODEL); using the VADER "
                           "lexicon (macro-F1 about 0.5 on brand tweets, see docs/listening.md)")

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from fairserve.errors import FairserveError
 from fairserve.io_toml import TomlFileError, read_toml
@@ -193,9 +193,18 @@ class Segment(_Model):
     )
     sampling: Literal["uniform", "propensity"] = "uniform"
     propensity_column: str = "contact_propensity"
+    texts: str | None = Field(
+        default=None, description="a file of texts (CSV, JSON lines, Parquet, .txt); each contact draws one, and "
+        "its severity, sentiment and complaint are read from it by the text triage"
+    )
+    text_column: str = Field(default="text", min_length=1, description="the column of `texts` holding the text")
 
     @model_validator(mode="after")
     def _samples_given(self) -> Segment:
+        given = sorted({"severity", "sentiment", "complaint"} & self.model_fields_set)
+        if self.texts is not None and given:
+            raise ValueError(f"a segment with texts reads {', '.join(given)} from them: leave "
+                             f"{'it' if len(given) == 1 else 'them'} out, or leave out texts")
         if self.handle == "empirical" and not self.handle_samples:
             raise ValueError("handle = 'empirical' needs handle_samples")
         if self.patience == "empirical" and not self.patience_samples:
@@ -216,6 +225,29 @@ class Scenario(_Model):
         default_factory=dict, description="per channel; a channel left out takes DEFAULT_TARGETS"
     )
     churn: Churn = Field(default_factory=Churn)
+    # the need signals read from each segment's texts (name -> text, severity, sentiment, complaint), filled by
+    # fairserve.sim.texts when the scenario is loaded: files are read at the edge, never while drawing
+    _text_signals: dict[str, pd.DataFrame] = PrivateAttr(default_factory=dict)
+
+    def with_text_signals(self, signals: dict[str, pd.DataFrame]) -> Scenario:
+        """A copy whose segments with ``texts`` draw from ``signals`` (segment name -> ``text, severity,
+        sentiment, complaint``, one row per text; see :func:`fairserve.sim.texts.read_segment_texts`)."""
+        need = {"text", "severity", "sentiment", "complaint"}
+        for name, frame in signals.items():
+            if name not in {s.name for s in self.segments}:
+                raise ScenarioError(f"text signals for {name!r}, which is not a segment")
+            if not need <= set(frame.columns) or frame.empty:
+                raise ScenarioError(f"segment {name!r}: text signals need rows with columns {sorted(need)}")
+        out = self.model_copy()
+        out._text_signals = {**self._text_signals, **signals}
+        return out
+
+    def text_signals(self, name: str) -> pd.DataFrame:
+        """The texts segment ``name`` draws from, with their need signals; an error when they were not read."""
+        if name not in self._text_signals:
+            raise ScenarioError(f"segment {name!r} draws texts, but they were not read: load the scenario with "
+                                "load_scenario, or give them with Scenario.with_text_signals")
+        return self._text_signals[name]
 
     @model_validator(mode="after")
     def _unique(self) -> Scenario:
@@ -323,7 +355,12 @@ def load_scenario(path: str | Path) -> Scenario:
     except TomlFileError as exc:
         raise ScenarioError(str(exc)) from None
     data.setdefault("name", path.stem)
-    return scenario_from_dict(data, str(path))
+    scenario = scenario_from_dict(data, str(path))
+    if any(s.texts is not None for s in scenario.segments):
+        from fairserve.sim.texts import read_segment_texts
+
+        scenario = read_segment_texts(scenario, path.parent)
+    return scenario
 
 
 def _arrivals(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -510,6 +547,7 @@ def draw_contacts(
                 account[idx] = base_account[pick]
             if s.reach is None and "followers" in customers:
                 frame["reach"][idx] = customers["followers"].to_numpy(dtype=float)[pick]
+    text_code = _draw_texts(scenario, members, streams, frame)
     frame["status"] = _cat(status, statuses)
     frame["account"] = _cat(account, accounts)
     frame["customer_id"] = _cat(cust, ids)
@@ -517,12 +555,48 @@ def draw_contacts(
     profile = seg * (1 + (0 if customers is None else len(customers)))
     profile += row
     profile += 1
+    if text_code is not None:  # a drawn text is part of the profile: its signals are policy inputs
+        profile *= int(text_code.max()) + 2
+        profile += text_code + 1
     frame["profile"] = profile
     frame["parent"] = np.full(n, -1, dtype=np.int64)
     out = pd.DataFrame(frame, copy=False)  # every column is a fresh array: no need to copy them into blocks
     if any(s.retrial_prob > 0 and s.max_retrials > 0 for s in segs):
         out = _add_retrials(out, scenario, rng.spawn(1)[0])
     return out
+
+
+def _draw_texts(scenario: Scenario, members: list[np.ndarray], streams: list[np.random.Generator],
+                frame: dict[str, Any]) -> np.ndarray | None:
+    """Give each contact of a segment with ``texts`` one of them, uniformly, and the need signals read from it.
+
+    Sets ``severity``, ``sentiment`` and ``complaint`` of those contacts in ``frame`` and adds the column ``text``
+    (a categorical over every segment's texts). Returns each contact's text code (-1: none), or None when no
+    segment has texts. Draws from the segment's own stream after its other draws, so scenarios without texts
+    draw exactly as before.
+    """
+    segs = scenario.segments
+    if all(s.texts is None for s in segs):
+        return None
+    n = frame["contact_id"].size
+    code = np.full(n, -1, dtype=np.int64)
+    names: list[str] = []
+    for k, s in enumerate(segs):
+        if s.texts is None:
+            continue
+        table = scenario.text_signals(s.name)
+        idx = members[k]
+        pick = streams[k].integers(0, len(table), idx.size)
+        code[idx] = len(names) + pick
+        names.extend(table["text"].astype(str))
+        frame["severity"][idx] = table["severity"].to_numpy(dtype=np.int64)[pick]
+        frame["sentiment"][idx] = table["sentiment"].to_numpy(dtype=float)[pick]
+        frame["complaint"][idx] = table["complaint"].to_numpy(dtype=bool)[pick]
+    # the same text in two segments is one category, so equal texts compare equal
+    uniques, inverse = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    text = np.where(code >= 0, inverse[np.maximum(code, 0)], -1)
+    frame["text"] = _cat(text, uniques)
+    return code
 
 
 def _add_retrials(frame: pd.DataFrame, scenario: Scenario, rng: np.random.Generator) -> pd.DataFrame:

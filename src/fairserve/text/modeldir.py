@@ -133,12 +133,16 @@ def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedM
 def load_triage(dirs: list[Path] | None = None, threads: int = 2) -> Any:
     """A :class:`~fairserve.text.classify.TextTriage` from model directories (one per task), else VADER.
 
-    The one place that turns model directories into a triage, for the CLI (``--model``, ``$FAIRSERVE_TEXT_MODEL``)
-    and the live service's intake (``FAIRSERVE_TEXT_MODEL``). A task without a directory uses its rule (and
-    sentiment the VADER lexicon); two directories of one task are refused.
+    The one place that turns model directories into a triage, for the CLI (``--model``), the live service's intake
+    and scenario texts. ``dirs`` None: the directory in ``$FAIRSERVE_TEXT_MODEL``, if set. A task without a
+    directory uses its rule (and sentiment the VADER lexicon); two directories of one task are refused.
     """
+    import os
+
     from fairserve.text.classify import TextTriage
 
+    if dirs is None:
+        dirs = [Path(os.environ["FAIRSERVE_TEXT_MODEL"])] if os.environ.get("FAIRSERVE_TEXT_MODEL") else []
     sentiment = None
     tasks: dict[str, Any] = {}
     for d in dirs or []:
