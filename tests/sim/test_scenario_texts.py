@@ -103,7 +103,7 @@ def test_bad_texts_name_the_segment_the_file_and_the_field(folder: Path, capsys:
         with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("(", r"\(")
                            .replace(")", r"\)")):
             load_scenario(path)
-        code, out, err = run(["simulate", str(path), "-p", "fifo", "-r", "1"], capsys)
+        code, _, err = run(["simulate", str(path), "-p", "fifo", "-r", "1"], capsys)
         assert code == 2 and "Traceback" not in err and message in err, err
     (folder / "blank.csv").write_text("post\n\n \n")
     (folder / "bad-blank.toml").write_text(SCENARIO.format(texts='texts = "blank.csv"\ntext_column = "post"'))
