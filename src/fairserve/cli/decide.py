@@ -13,7 +13,18 @@ from typing import Annotated, Any
 import typer
 
 from fairserve.cli.common import console, err_console, print_json
-from fairserve.cli.policy import JsonOpt, ProfilesOpt, SyntheticOpt, _scores, policy_app
+from fairserve.cli.policy import (
+    EngineOpt,
+    JsonOpt,
+    ProfilesOpt,
+    SparkConf,
+    SparkMaster,
+    SyntheticOpt,
+    _check_engine,
+    _scores,
+    policy_app,
+)
+from fairserve.errors import FairserveError
 
 __all__ = ["decide_cmd", "decisions_table"]
 
@@ -90,28 +101,38 @@ def decisions_table(contacts: Any, base: Any, policy: Any, given: list[str], use
 
 @policy_app.command("decide")
 def decide_cmd(
-    contacts: Annotated[Path, typer.Argument(help="Contacts file: contact_id, channel, arrival, customer_id, text, "
-                                             "severity, sentiment, complaint, repeat, reach, public.")],
+    contacts: Annotated[str, typer.Argument(help="Contacts file: contact_id, channel, arrival, customer_id, text, "
+                                            "severity, sentiment, complaint, repeat, reach, public (with --engine "
+                                            "spark also a Parquet dataset folder or a URI).")],
     policy: Annotated[str, typer.Option("--policy", help="A built-in policy name or a policy file.")],
-    scores: Annotated[Path | None, typer.Option("--scores", help="Scores file to join on customer_id.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the decisions here (.csv, .parquet or "
-                                             ".jsonl).")] = None,
+    scores: Annotated[str | None, typer.Option("--scores", help="Scores file to join on customer_id.")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Write the decisions here (.csv, .parquet or "
+                                            ".jsonl; with --engine spark a Parquet dataset folder).")] = None,
     use_text: Annotated[bool, typer.Option("--text/--no-text", help="Read missing need signals from the text.")] = True,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Decide the good rows; write the bad ones "
                                                 "to a side file.")] = False,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
     as_json: JsonOpt = False,
+    engine: EngineOpt = "pandas",
+    spark_master: SparkMaster = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Decide every contact of a file under a policy: tier, queue order, SLA, guarantee and reasons per row."""
     from fairserve import io
+    from fairserve.cli.value import spark_from_options
     from fairserve.policy import load_policy
 
     pol = load_policy(policy)
+    _check_engine(engine)
+    spark = spark_from_options(engine, spark_master, spark_conf)
+    if spark is not None:
+        _decide_on_spark(spark, contacts, pol, scores, out, use_text, skip_bad_rows, profiles, synthetic, as_json)
+        return
     loaded = io.read_contacts(contacts, skip_bad_rows=skip_bad_rows)
     if loaded.rejects_path is not None:
         err_console.print(f"{len(loaded.problems)} problem(s); rejected rows written to {loaded.rejects_path}")
-    base = _scores(scores, profiles, synthetic, skip_bad_rows)[0] if scores is not None else None
+    base = _scores(Path(scores), profiles, synthetic, skip_bad_rows)[0] if scores is not None else None
     table = decisions_table(loaded.frame, base, pol, io.columns_in_file(contacts), use_text)
     if base is not None and "customer_id" in table:
         unknown = table["customer_id"].notna() & ~table["customer_id"].astype(str).isin(base["customer_id"])
@@ -132,3 +153,30 @@ def decide_cmd(
                   + ", ".join(f"{t} {int(counts.get(t, 0)):,}" for t in pol.tier_names))
     if out is not None:
         console.print(f"wrote {out}")
+
+
+def _decide_on_spark(spark: Any, contacts: str, pol: Any, scores: str | None, out: str | None, use_text: bool,
+                     skip_bad_rows: bool, profiles: Path | None, synthetic: int | None, as_json: bool) -> None:
+    """``policy decide --engine spark``: the decisions as a Parquet dataset, only counts on the driver."""
+    from fairserve.cli.value import refuse_on_spark
+    from fairserve.policy.spark import decide_spark, prepare_scores_spark
+
+    refuse_on_spark(profiles=profiles, synthetic_followers=synthetic, skip_bad_rows=skip_bad_rows)
+    if out is None:
+        raise FairserveError("--engine spark writes the decisions to a Parquet dataset: give --out FOLDER")
+    if out.lower().rstrip("/").endswith((".csv", ".jsonl", ".json")):
+        raise FairserveError(f"{out}: with --engine spark the decisions are a Parquet dataset (a folder of part "
+                             "files); give a folder path or URI")
+    with err_console.status(f"Deciding {contacts} on Spark ..."):
+        base = prepare_scores_spark(spark, scores)[0] if scores is not None else None
+        result = decide_spark(spark, contacts, base, pol, out, use_text=use_text)
+    if result["unknown_customers"]:
+        err_console.print(f"note: {result['unknown_customers']:,} contact(s) name a customer not in {scores}: "
+                          "decided as unknown senders (lowest tier unless a tier has no conditions)")
+    if as_json:
+        print_json({"policy": {"name": pol.name, "version": pol.version, "hash": pol.content_hash},
+                    "engine": "spark", **result})
+        return
+    console.print(f"[bold]{pol.name}[/] {pol.version} ({pol.content_hash[:12]}): {result['contacts']:,} contacts "
+                  "decided; " + ", ".join(f"{t} {n:,}" for t, n in result["tiers"].items()))
+    console.print(f"wrote {out}")

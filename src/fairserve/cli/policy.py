@@ -41,12 +41,29 @@ SyntheticOpt = Annotated[
     typer.Option("--synthetic-followers", help="Draw follower counts with this seed (for data without any)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (policy name, version and hash included).")]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="pandas (this machine) or spark (the one evaluator on a Spark cluster's "
+                      "executors: docs/scale.md).")
+]
+SparkMaster = Annotated[
+    str | None, typer.Option("--spark-master", help="Spark master URL (spark://HOST:7077, yarn, local[4]); "
+                             "default: spark-submit's or SPARK_MASTER, else local[*]. With --engine spark.")
+]
+SparkConf = Annotated[
+    list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (repeatable). With --engine "
+                                   "spark.")
+]
 SkipOpt = Annotated[
     bool, typer.Option("--skip-bad-rows", help="Use the good rows of --scores; write the bad ones to a side file.")
 ]
 
 
 # ------------------------------------------------------------------------------------------------ inputs
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("pandas", "spark"):
+        raise FairserveError(f"--engine must be pandas or spark, not {engine!r}")
 
 
 def _read_scores(path: Path, skip_bad_rows: bool = False) -> pd.DataFrame:
@@ -232,18 +249,33 @@ def _print_audit(report: AuditReport, source: str) -> None:
 @policy_app.command("audit")
 def audit_cmd(
     policy: Annotated[str, typer.Option("--policy", help="A built-in policy name or a policy file.")],
-    scores: ScoresOpt,
+    scores: Annotated[str, typer.Option("--scores", help="Scores from `fairserve value score` (.csv/.parquet; "
+                                        "with --engine spark also a Parquet dataset folder or a URI).")],
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
     skip_bad_rows: SkipOpt = False,
     as_json: JsonOpt = False,
+    engine: EngineOpt = "pandas",
+    spark_master: SparkMaster = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Tier mix by value and influence decile, and who owes their tier to influence alone."""
+    from fairserve.cli.value import refuse_on_spark, spark_from_options
     from fairserve.policy.audit import audit_policy
 
     pol = load_policy(policy)
-    frame, source = _scores(scores, profiles, synthetic, skip_bad_rows)
-    report = audit_policy(frame, pol)
+    _check_engine(engine)
+    spark = spark_from_options(engine, spark_master, spark_conf)
+    if spark is not None:
+        from fairserve.policy.spark import audit_spark, prepare_scores_spark
+
+        refuse_on_spark(profiles=profiles, synthetic_followers=synthetic, skip_bad_rows=skip_bad_rows)
+        with err_console.status(f"Auditing {pol.name} on Spark ..."):
+            prepared, source = prepare_scores_spark(spark, scores)
+            report = audit_spark(prepared, pol, scores)
+    else:
+        frame, source = _scores(Path(scores), profiles, synthetic, skip_bad_rows)
+        report = audit_policy(frame, pol)
     if as_json:
         payload = report.to_dict()
         payload["followers_source"] = source

@@ -47,12 +47,23 @@ class EngineName(StrEnum):
     spark = "spark"
 
 
-Transactions = Annotated[Path, typer.Argument(help="Transaction log, CSV or Parquet.", show_default=False)]
+Transactions = Annotated[str, typer.Argument(help="Transaction log, CSV or Parquet (with --engine spark also a "
+                                              "folder of part files or a URI Spark reads, e.g. s3a://...).",
+                                              show_default=False)]
 CustomerCol = Annotated[str | None, typer.Option("--customer-col", help="Customer id column [customer_id].")]
 DateCol = Annotated[str | None, typer.Option("--date-col", help="Purchase date column [date].")]
 AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Amount column [amount].")]
 CalEnd = Annotated[str | None, typer.Option("--calibration-end", help="Last day of calibration, YYYY-MM-DD.")]
-Engine = Annotated[EngineName, typer.Option("--engine", help="SQL engine for the RFM summary.")]
+Engine = Annotated[EngineName, typer.Option("--engine", help="duckdb (this machine) or spark (the whole "
+                                            "pipeline on a Spark cluster: docs/scale.md).")]
+SparkMaster = Annotated[
+    str | None, typer.Option("--spark-master", help="Spark master URL (spark://HOST:7077, yarn, local[4]); "
+                             "default: spark-submit's or SPARK_MASTER, else local[*]. With --engine spark.")
+]
+SparkConf = Annotated[
+    list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (repeatable), e.g. "
+                                   "spark.executor.memory=4g. With --engine spark.")
+]
 HorizonOpt = Annotated[int, typer.Option("--horizon-months", min=0, help="CLV horizon.")]
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")]
 SkipBadRows = Annotated[
@@ -90,6 +101,39 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, float]:
         except ValueError as exc:
             raise FairserveError(f"{option} takes NAME=NUMBER, not {item!r}") from exc
     return out
+
+
+def spark_from_options(engine: str, master: str | None, conf: list[str] | None) -> Any:
+    """The Spark session the options ask for (``--engine spark``), or None for DuckDB / pandas.
+
+    Shared by ``value fit``, ``value score``, ``policy audit`` and ``policy decide``.
+    """
+    from fairserve.value.spark import parse_conf
+
+    settings = parse_conf(conf)
+    if engine != "spark":
+        if master is not None or settings:
+            raise FairserveError("--spark-master and --spark-conf need --engine spark")
+        return None
+    from fairserve.value.spark import spark_session
+
+    with err_console.status(f"Connecting to Spark ({master or 'master from the environment'}) ..."):
+        return spark_session("fairserve", master, settings)
+
+
+def refuse_on_spark(**given: Any) -> None:
+    """An option the Spark path does not support (each named ``--option-name=value``) is an error naming it."""
+    for option, value in given.items():
+        if value not in (None, False, [], ()):
+            name = "--" + option.replace("_", "-")
+            raise FairserveError(f"{name} is not supported with --engine spark (it needs the whole table on one "
+                                 "machine); use --engine duckdb, or leave it out")
+
+
+def _check_dataset_out(out: str) -> None:
+    if out.lower().rstrip("/").endswith((".csv", ".jsonl", ".json", ".csv.gz")):
+        raise FairserveError(f"{out}: with --engine spark the scores are a Parquet dataset (a folder of part "
+                             "files); give a folder path or URI, e.g. scores/ or s3a://bucket/scores")
 
 
 def _summarise(path: Path, engine: EngineName, skip_bad_rows: bool = False, **spec: Any) -> Any:
@@ -139,6 +183,7 @@ def _summarise_spec(path: Path, spec: Any, engine: EngineName, skip_bad_rows: bo
     """
     from fairserve import io
     from fairserve.value import summarise
+    from fairserve.value.progress import progress_bar
 
     columns = {"customer_id": spec.customer_col, "date": spec.date_col, "amount": spec.amount_col}
     source: Any = path
@@ -149,7 +194,7 @@ def _summarise_spec(path: Path, spec: Any, engine: EngineName, skip_bad_rows: bo
                              amount_col=spec.amount_col)
         source = io.read_raw_table(path)
     try:
-        with err_console.status(f"Summarising {path} with {engine.value} ..."):
+        with progress_bar(err_console, f"Summarising {path} with {engine.value}"):  # on a terminal only
             return summarise(source, spec, engine=engine.value)
     except InputError as exc:
         if not any(p.row is not None for p in exc.problems):  # the file as a whole: empty, not UTF-8, ...?
@@ -176,8 +221,9 @@ def fit(
     engine: Engine = EngineName.duckdb,
     out: Annotated[Path | None, typer.Option("--out", help="Write both models to this MODEL.json.")] = None,
     scores_out: Annotated[
-        Path | None,
-        typer.Option("--scores-out", help="Also score the log's customers into this .csv/.parquet (one pass)."),
+        str | None,
+        typer.Option("--scores-out", help="Also score the log's customers into this .csv/.parquet (one pass); "
+                     "with --engine spark a Parquet dataset folder."),
     ] = None,
     horizon_months: HorizonOpt = 12,
     discount_rate: DiscountOpt = 0.01,
@@ -186,22 +232,38 @@ def fit(
     skip_bad_rows: SkipBadRows = False,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
+    spark_master: SparkMaster = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
     from fairserve.value import fit_value_model
 
-    if scores_out is not None:
-        _check_out(scores_out)
+    if engine == EngineName.spark:
+        refuse_on_spark(skip_bad_rows=skip_bad_rows, profiles=profiles, synthetic_followers=synthetic)
+        if scores_out is not None:
+            _check_dataset_out(scores_out)
+    elif scores_out is not None:
+        _check_out(Path(scores_out))
     elif profiles is not None or synthetic is not None:
         raise typer.BadParameter("needs --scores-out: followers and influence are written with the scores",
                                  param_hint="--profiles / --synthetic-followers")
     followers = _follower_source(profiles, synthetic)
-    summary = _summarise(
-        transactions, engine, skip_bad_rows,
+    spark = spark_from_options(engine.value, spark_master, spark_conf)
+    options: dict[str, Any] = dict(
         customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         period=period.value, calibration_end=_date(calibration_end, "--calibration-end"),
     )
-    with err_console.status(f"Fitting {model.value} and Gamma-Gamma on {len(summary.customers)} customers ..."):
+    if spark is not None:
+        from fairserve.value import RFMSpec
+        from fairserve.value.spark_value import summarise_spark
+
+        with err_console.status(f"Summarising {transactions} on Spark ..."):
+            summary = summarise_spark(transactions, RFMSpec(**{k: v for k, v in options.items() if v is not None}),
+                                      spark=spark)
+    else:
+        summary = _summarise(Path(transactions), engine, skip_bad_rows, **options)
+    customers = int(summary.info.get("customers", len(summary.customers)))
+    with err_console.status(f"Fitting {model.value} and Gamma-Gamma on {customers} customers ..."):
         vm = fit_value_model(summary, model.value)
     record = vm.to_dict()
     if out is not None:
@@ -211,16 +273,19 @@ def fit(
         "params": vm.transaction.params_,
         "log_likelihood": vm.transaction.log_likelihood_,
         "spend": {"params": vm.spend.params_, "log_likelihood": vm.spend.log_likelihood_},
-        "customers": len(summary.customers),
-        "repeat_buyers": int((summary.customers["frequency"] > 0).sum()),
+        "customers": customers,
+        "repeat_buyers": int(summary.info.get("repeat_buyers", (summary.customers["frequency"] > 0).sum())),
         "transactions": summary.info["rows"],
         "period": vm.period,
         "calibration_end": vm.calibration_end.isoformat(),
         "engine": engine.value,
         "out": str(out) if out is not None else None,
     }
-    if scores_out is not None:
-        scored = _score(summary, vm, scores_out, horizon_months=horizon_months, discount_rate=discount_rate,
+    if scores_out is not None and spark is not None:
+        payload["scores"] = _score_spark(summary, vm, scores_out, horizon_months=horizon_months,
+                                         discount_rate=discount_rate, margin=margin)
+    elif scores_out is not None:
+        scored = _score(summary, vm, Path(scores_out), horizon_months=horizon_months, discount_rate=discount_rate,
                         margin=margin, followers=followers)
         payload["scores"] = scored
     if as_json:
@@ -242,7 +307,8 @@ def fit(
 def score(
     transactions: Transactions,
     model_file: Annotated[Path, typer.Option("--model", help="MODEL.json written by `value fit`.")],
-    out: Annotated[Path, typer.Option("--out", help="Scores file, .csv or .parquet.")],
+    out: Annotated[str, typer.Option("--out", help="Scores file, .csv or .parquet; with --engine spark a Parquet "
+                                     "dataset folder (or URI).")],
     customer_col: CustomerCol = None,
     date_col: DateCol = None,
     amount_col: AmountCol = None,
@@ -275,12 +341,19 @@ def score(
     synthetic: SyntheticOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
     skip_bad_rows: SkipBadRows = False,
+    spark_master: SparkMaster = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Score every customer: p_alive, expected purchases and spend, CLV, profit, loyalty, value percentile."""
     from fairserve import io
     from fairserve.value import DEFAULT_CHANNEL_COST, contact_rates
 
-    _check_out(out)
+    if engine == EngineName.spark:
+        refuse_on_spark(skip_bad_rows=skip_bad_rows, profiles=profiles, synthetic_followers=synthetic,
+                        contacts=contacts, account_col=account_col, accounts_out=accounts_out)
+        _check_dataset_out(out)
+    else:
+        _check_out(Path(out))
     followers = _follower_source(profiles, synthetic)
     vm = load_model(model_file)
     if contacts is not None:
@@ -295,12 +368,25 @@ def score(
         margins=tuple(margins.items()) or None,
         default_margin=margin,
     )
-    summary = _summarise_spec(transactions, spec, engine, skip_bad_rows)
+    spark = spark_from_options(engine.value, spark_master, spark_conf)
+    ladder = [t.strip() for t in status_order.split(",")] if status_order else None
+    if spark is not None:
+        from fairserve.value.spark_value import summarise_spark
+
+        with err_console.status(f"Summarising {transactions} on Spark ..."):
+            spark_summary = summarise_spark(transactions, spec, spark=spark)
+        payload = _score_spark(spark_summary, vm, out, horizon_months=horizon_months, discount_rate=discount_rate,
+                               margin=margin, channel_cost=costs, status_ladder=ladder)
+        if as_json:
+            print_json(payload)
+        else:
+            _print_scored(payload)
+        return
+    summary = _summarise_spec(Path(transactions), spec, engine, skip_bad_rows)
     rates = None
     if contacts is not None:
         rates = contact_rates(history, customer_col="customer_id", source=str(contacts))
-    ladder = [t.strip() for t in status_order.split(",")] if status_order else None
-    payload = _score(summary, vm, out, horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
+    payload = _score(summary, vm, Path(out), horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
                      contact_rates=rates, channel_cost=costs, status_ladder=ladder, accounts_out=accounts_out,
                      followers=followers)
     if as_json:
@@ -413,6 +499,29 @@ def _score(summary: Any, vm: Any, out: Path, *, horizon_months: int, discount_ra
         "horizon_months": horizon_months,
         "followers_source": followers[1] if followers is not None else None,
         "customers_with_followers": int((scores["followers"] > 0).sum()) if followers is not None else None,
+    }
+
+
+def _score_spark(summary: Any, vm: Any, out: str, *, horizon_months: int, **options: Any) -> dict[str, Any]:
+    """Score on the executors into the Parquet dataset ``out``; the JSON summary as :func:`_score`'s."""
+    from fairserve.value.spark_value import score_spark
+
+    with err_console.status(f"Scoring {summary.info['customers']:,} customers on Spark ..."):
+        totals = score_spark(summary, vm, out, horizon_months=horizon_months, **options)
+    spec = summary.spec
+    return {
+        "customers": totals["customers"],
+        "out": out,
+        "clv_total": totals["clv_total"],
+        "profit_total": totals["profit_total"],
+        "clv_median": totals["clv_median"],
+        "clv_median_rank_error": totals["clv_median_rank_error"],
+        "part_files": totals["partitions"],
+        "calibration_end": (spec.calibration_end or vm.calibration_end).isoformat(),
+        "horizon_months": horizon_months,
+        "followers_source": None,
+        "customers_with_followers": None,
+        "engine": "spark",
     }
 
 

@@ -238,14 +238,19 @@ def write_dataset(frame: Any, out: str | Path) -> str:
     return text
 
 
-def exact_percentile(frame: Any, column: str, name: str, partitions: int | None = None) -> Any:
-    """``frame`` with ``name``: the share of rows whose ``column`` is at most this row's, computed by the engine.
+def exact_percentile(frame: Any, column: str, name: str, partitions: int | None = None,
+                     ties: str = "max") -> Any:
+    """``frame`` with ``name``: the row's percentile of ``column``, exact, computed by the engine.
 
-    The definition of :func:`fairserve.value.score.value_percentile` (pandas' ``rank(method="max", pct=True)``:
-    ties share the highest rank), exact, without a sort on the driver or a window over one partition: the rows
-    are range-partitioned on ``column`` (equal values always land in one partition, partitions in ascending
-    order), each partition counts its rows at most each value (a window within the partition), and the counts of
-    the partitions before it (one number per partition, collected) are added.
+    ``ties="max"``: the share of rows whose value is at most this row's, the definition of
+    :func:`fairserve.value.score.value_percentile` (pandas' ``rank(method="max", pct=True)``). ``ties="min"``:
+    the share of the OTHER rows whose value is strictly lower (``(rank(method="min") - 1) / (n - 1)``, 0 for a
+    single row), the definition of :func:`fairserve.influence.influence_percentiles`.
+
+    No sort on the driver and no window over one partition: the rows are range-partitioned on ``column`` (equal
+    values always land in one partition, partitions in ascending order), each partition counts its rows at most
+    each value (a window within the partition), and the counts of the partitions before it (one number per
+    partition, collected) are added.
     """
     from pyspark import StorageLevel
     from pyspark.sql import Window
@@ -265,6 +270,13 @@ def exact_percentile(frame: Any, column: str, name: str, partitions: int | None 
     window = (Window.partitionBy("_fs_part").orderBy(sf.col(column))
               .rangeBetween(Window.unboundedPreceding, Window.currentRow))
     at_most = sf.count(sf.lit(1)).over(window)
+    if ties == "max":
+        value = (sf.col("_fs_offset") + at_most) / sf.lit(float(max(total, 1)))
+    elif ties == "min":
+        equal = sf.count(sf.lit(1)).over(Window.partitionBy("_fs_part", column))
+        value = (sf.col("_fs_offset") + at_most - equal) / sf.lit(float(max(total - 1, 1)))
+    else:
+        raise ValueError(f"ties must be 'max' or 'min', not {ties!r}")
     return (ranged.join(sf.broadcast(offset_frame), "_fs_part")
-            .withColumn(name, ((sf.col("_fs_offset") + at_most) / sf.lit(float(max(total, 1)))).cast("double"))
+            .withColumn(name, value.cast("double"))
             .drop("_fs_part", "_fs_offset"))
