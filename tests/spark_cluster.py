@@ -21,6 +21,7 @@ workers with the driver's own interpreter: :meth:`Cluster.env` gives that enviro
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -37,7 +38,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Cluster", "ClusterError", "java_available", "spark_home", "start_cluster"]
+__all__ = [
+    "TEST_CONF",
+    "Cluster",
+    "ClusterError",
+    "java_available",
+    "run_fairserve",
+    "shared_cluster",
+    "spark_home",
+    "spark_options",
+    "start_cluster",
+]
 
 HOST = "127.0.0.1"
 
@@ -217,6 +228,43 @@ def _wait(cluster: Cluster, ready: Any, timeout: float, what: str) -> None:
             logs = cluster.logs()
             raise ClusterError(f"timed out after {timeout:g} s waiting for {what}:\n{logs}")
         time.sleep(0.5)
+
+
+_SHARED: list[Cluster] = []
+
+
+def shared_cluster() -> Cluster:
+    """One cluster for the whole process (every test module that asks gets the same one), started on first use
+    and stopped when the process exits; :func:`start_cluster`'s defaults (two workers of one core, 1 GiB)."""
+    if not _SHARED:
+        cluster = start_cluster()
+        atexit.register(cluster.stop)
+        _SHARED.append(cluster)
+    return _SHARED[0]
+
+
+# Settings for a driver in the tests: small memory, few shuffle partitions (kept apart, so that a dataset is
+# written in several part files and the engine-side percentile crosses partitions), no UI.
+TEST_CONF = (
+    "spark.driver.memory=512m",
+    "spark.executor.memory=512m",
+    "spark.executor.cores=1",
+    "spark.sql.shuffle.partitions=4",
+    "spark.sql.adaptive.coalescePartitions.enabled=false",
+    "spark.ui.enabled=false",
+)
+
+
+def spark_options(cluster: Cluster, conf: tuple[str, ...] = TEST_CONF) -> list[str]:
+    """The fairserve CLI options that run a command on ``cluster``: ``--engine spark --spark-master URL ...``."""
+    return ["--engine", "spark", "--spark-master", cluster.url, *[a for c in conf for a in ("--spark-conf", c)]]
+
+
+def run_fairserve(args: list[str], env: dict[str, str] | None = None,
+                  timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m fairserve ARGS`` as a separate process (this interpreter), capturing its output."""
+    return subprocess.run([sys.executable, "-m", "fairserve", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":  # a quick manual check: start, print the status, stop
