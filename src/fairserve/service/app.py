@@ -183,6 +183,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
         audit,
         contacts,
         customers,
+        dashboard,
         health,
         me,
         policies,
@@ -212,8 +213,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.state.service = svc
     svc.extra["sla_clock"] = sla_clock
     _install_errors(app)
-    for module in (contacts, agents, customers, me, webhooks, policies, audit, health, allocations):
+    for module in (contacts, agents, customers, me, webhooks, policies, audit, health, allocations, dashboard):
         app.include_router(module.router)
+    from fastapi.staticfiles import StaticFiles
+
+    from fairserve.service.web import STATIC
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the dashboard's own CSS, script, icon
 
     app.add_middleware(RequestLog)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -96,29 +96,65 @@ def explain_customer(conn: Connection, customer: Customer, policy: Policy, now: 
 
 def _minutes(seconds: float) -> str:
     m = seconds / 60.0
+    if m >= 90:
+        return f"about {m / 60:.0f} hours"
     return f"about {m:.0f} minutes" if m >= 1.5 else "about a minute" if m >= 0.5 else "under a minute"
 
 
-def render_html(answer: dict[str, Any]) -> str:
-    """A small page readable on a phone: the statement, the facts, and the place in line."""
-    e = html.escape
-    parts = [f"<h1>Your tier: {e(answer['tier'])}</h1>"]
-    oc = answer["open_contact"]
-    if oc is not None and oc["position"] is not None:
+def _place(oc: dict[str, Any] | None, basis: str) -> str:
+    if oc is None:
+        return ("You have no open contact with us right now. The tier below is the one a phone call made now "
+                "would get.")
+    if oc["position"] is not None:
         wait = oc["expected_wait_seconds"]
-        parts.append(f"<p class='place'>You are number {oc['position']} in line"
-                     + (f"; expected wait {e(_minutes(wait))}." if wait is not None else ".") + "</p>")
-    elif oc is not None:
-        parts.append("<p class='place'>An agent is handling your contact now.</p>")
-    parts.append("<h2>Why</h2><ul>" + "".join(f"<li>{e(line.strip(' -'))}</li>"
-                                              for line in answer["statement"].splitlines() if line.strip()) + "</ul>")
-    parts.append("<p>Your follower count " + ("played a part" if answer["followers_played_a_part"]
-                                             else "played no part") + " in this decision.</p>")
+        ahead = oc["position"] - 1
+        others = "nobody is" if ahead == 0 else "1 person is" if ahead == 1 else f"{ahead} people are"
+        return (f"You are number {oc['position']} in line ({others} ahead of you)"
+                + (f"; expected wait {_minutes(wait)}." if wait is not None else "."))
+    return "An agent is handling your contact now."
+
+
+def render_html(answer: dict[str, Any]) -> str:
+    """The customer's page, readable on a phone: their tier in plain words, the facts it rests on, whether follower
+    counts played a part, what would change it, and their place in line; styled by the dashboard's stylesheet."""
+    from fairserve.service.web import asset_version
+
+    e = html.escape
+    tier = e(answer["tier"])
+    oc = answer["open_contact"]
+    facts = answer["facts"]
+    changes = answer["what_would_change_it"]
+    lines = [line.strip().lstrip("- ").strip() for line in answer["statement"].splitlines() if line.strip()]
+    reach = [line for line in lines if "follower" in line.lower()]
+    parts = [
+        f"<h1>Your tier: {tier}</h1>",
+        f"<p class='answer' id='tier-plain'>You are in the {tier} tier: it sets how soon we answer you "
+        f"compared with other customers. This page explains why, from the decision we actually made "
+        f"(based on {e(answer['basis'])}).</p>",
+        f"<section aria-labelledby='place-h'><h2 id='place-h'>Your place in the queue</h2>"
+        f"<p class='place' id='place'>{e(_place(oc, answer['basis']))}</p></section>",
+        "<section aria-labelledby='facts-h'><h2 id='facts-h'>What your tier rests on</h2>",
+        ("<ul id='facts'>" + "".join(f"<li>{e(f)}</li>" for f in facts) + "</ul>") if facts else
+        "<p id='facts'>No fact about you raised your tier: it is the policy's default tier.</p>",
+        "</section>",
+        "<section aria-labelledby='followers-h'><h2 id='followers-h'>Did your follower count play a part?</h2>",
+        f"<p class='answer' id='followers'>{'Yes.' if answer['followers_played_a_part'] else 'No.'}</p>",
+        "".join(f"<p>{e(line)}</p>" for line in reach if line != "Your follower count played a part in this "
+                "decision, as stated above."),
+        "</section>",
+        "<section aria-labelledby='change-h'><h2 id='change-h'>What would change it</h2>",
+        ("<ul id='changes'>" + "".join(f"<li>{e(c)}</li>" for c in changes) + "</ul>") if changes else
+        "<p id='changes'>Nothing would raise it: you are in the policy's highest tier.</p>",
+        "</section>",
+        "<section aria-labelledby='why-h'><h2 id='why-h'>The whole decision</h2><ul id='statement'>"
+        + "".join(f"<li>{e(line)}</li>" for line in lines) + "</ul></section>",
+    ]
     p = answer["policy"]
-    parts.append(f"<p class='policy'>Policy {e(p['name'])} {e(p['version'])} ({e(p['hash'][:12])}); "
-                 f"based on {e(answer['basis'])}.</p>")
+    parts.append(f"<p class='policy'>Policy {e(p['name'])} {e(p['version'])} ({e(p['hash'][:12])}).</p>")
+    v = asset_version()
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            "<title>Why am I in this tier?</title><style>body{font-family:system-ui,sans-serif;max-width:36em;"
-            "margin:1em auto;padding:0 1em;line-height:1.5}h1{font-size:1.4em}.place{font-weight:bold}"
-            ".policy{color:#555;font-size:.85em}</style></head><body>" + "".join(parts) + "</body></html>")
+            "<meta name='referrer' content='no-referrer'>"
+            f"<title>Why am I in this tier?</title><link rel='stylesheet' href='/static/fairserve.css?v={v}'>"
+            f"<link rel='icon' href='/static/favicon.svg?v={v}' type='image/svg+xml'>"
+            "</head><body class='me'><main id='main'>" + "".join(parts) + "</main></body></html>")
