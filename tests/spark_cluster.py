@@ -42,6 +42,7 @@ __all__ = [
     "TEST_CONF",
     "Cluster",
     "ClusterError",
+    "free_port",
     "java_available",
     "run_fairserve",
     "shared_cluster",
