@@ -171,7 +171,8 @@ def overview(request: Request) -> Response:
     chart = views.waiting_chart(queues)
     policy, shadow = svc.holder.current()
     return _page(request, "overview.html", guard, live=True, policy=policy, shadow=shadow, chart=chart,
-                 waiting=sum(q["waiting"] for q in queues), breached=sum(q["breached"] for q in queues), **ctx)
+                 waiting=sum(q["waiting"] for q in queues), breached=sum(q["breached"] for q in queues),
+                 near=sum(q["near"] for q in queues), **ctx)
 
 
 @router.get("/queues/{queue}")

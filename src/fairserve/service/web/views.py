@@ -141,7 +141,7 @@ def agents_table(conn: Connection, now: float) -> list[dict[str, Any]]:
     return out
 
 
-def breaches(conn: Connection, now: float, near_fraction: float, limit: int = 50) -> list[dict[str, Any]]:
+def breaches(conn: Connection, now: float, near_fraction: float, limit: int = 20) -> list[dict[str, Any]]:
     """Waiting contacts near or past their SLA deadline, the most overdue first."""
     rows = conn.execute(
         select(*_ROW_COLS).where(_c.state == "waiting", _c.arrival + near_fraction * _c.sla_seconds <= now)
@@ -150,7 +150,7 @@ def breaches(conn: Connection, now: float, near_fraction: float, limit: int = 50
     return [_contact(r, now, near_fraction) for r in rows]
 
 
-def social_queue(conn: Connection, now: float, near_fraction: float, limit: int = 50) -> list[dict[str, Any]]:
+def social_queue(conn: Connection, now: float, near_fraction: float, limit: int = 30) -> list[dict[str, Any]]:
     """Open contacts of the social-care queue (first) and other open social posts, each in its queue's order."""
     rows = conn.execute(
         select(*_ROW_COLS).where(_c.state.in_(("waiting", "assigned")),
@@ -211,7 +211,7 @@ def customer_page(conn: Connection, customer_id: str, policy: Any, now: float,
 
 def _bucket(span: float) -> float:
     for width in (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400):
-        if span / width <= 24:
+        if span / width <= 12:
             return float(width)
     return 30 * 86400.0
 

