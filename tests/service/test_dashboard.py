@@ -48,8 +48,9 @@ def _seed(api: Api) -> None:
 
 
 @pytest.fixture
-def site(sqlite_url: str) -> Iterator[Api]:
-    yield from make_api(sqlite_url)
+def site(db_url: str) -> Iterator[Api]:
+    """The app on SQLite and on PostgreSQL (the dashboard's queries run on both)."""
+    yield from make_api(db_url)
 
 
 def sign_in(api: Api, role: str = "admin") -> None:
