@@ -43,12 +43,14 @@ def environment() -> Any:
     """The Jinja2 environment of the templates (autoescaped)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+    from fairserve.policy.explain import fmt_value
     from fairserve.service.web.views import duration
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals["asset_version"] = asset_version()
     env.filters["duration"] = duration
+    env.filters["fact"] = lambda v, signal: fmt_value(signal, v)  # as the explanations write it
     env.filters["pct"] = lambda v: f"{100 * float(v):.0f}%"
     env.filters["num"] = lambda v, d=0: "" if v is None else f"{float(v):,.{d}f}"
     return env
