@@ -85,6 +85,9 @@ def test_the_link_opens_only_its_customer_and_only_until_it_expires(api: Api) ->
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "width=device-width" in page.text and "Your tier: priority" in page.text
     assert "number 1 in line" in page.text
+    # the token is in the link: the page sends no referrer and loads nothing but the service's own files
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     # another customer's token opens only that customer
     other = api.client.post("/v1/customers/c3/link", headers=api.h("agent")).json()["token"]
     assert api.client.get("/v1/me/explanation", params={"token": other}).json()["customer_id"] == "c3"

@@ -11,6 +11,7 @@ from fairserve.service.auth import BadTokenError, read_token
 from fairserve.service.customers import customer_of
 from fairserve.service.explanation import explain_customer, render_html
 from fairserve.service.routes.deps import ApiError, Svc, bearer
+from fairserve.service.web import security_headers
 
 __all__ = ["router"]
 
@@ -37,6 +38,7 @@ def explanation(request: Request, svc: Svc, token: Annotated[str | None, Query(m
         answer = explain_customer(conn, customer, policy, now)
         conn.rollback()
     wants_html = format == "html" or (format is None and "text/html" in request.headers.get("accept", ""))
-    if wants_html:
-        return HTMLResponse(render_html(answer))
+    if wants_html:  # the token is in the link: no referrer leaves the page, and it loads only our own files
+        headers = {**security_headers(), "Referrer-Policy": "no-referrer"}
+        return HTMLResponse(render_html(answer), headers=headers)
     return answer
