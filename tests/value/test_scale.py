@@ -11,6 +11,9 @@ from __future__ import annotations
 import io
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +21,7 @@ import pytest
 from rich.console import Console
 
 from cli_helpers import run_cli as run
-from fairserve.value import summarise
+from fairserve.value import Summary, summarise
 from fairserve.value.progress import listening, progress_bar, report
 from fairserve.value.rfm_engine import duckdb_memory_mib
 
@@ -53,20 +56,28 @@ def test_a_log_over_the_memory_limit_spills_and_gives_the_same_summary(
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the Runner makes its private spill directory
 
-    def spill_files() -> list[Path]:
-        return [p for p in tmp_path.glob("fairserve-duckdb-*/*") if p.is_file() and "storage" in p.name]
+    def spilled_while(run: Callable[[], Summary]) -> tuple[Summary, bool]:
+        """Run ``run``, watching the spill directories for DuckDB's block files meanwhile."""
+        found, done = threading.Event(), threading.Event()
 
-    seen: list[Path] = []
+        def watch() -> None:
+            while not done.is_set() and not found.is_set():
+                if any(p.is_file() and "storage" in p.name for p in tmp_path.glob("fairserve-duckdb-*/*")):
+                    found.set()
+                time.sleep(0.002)
 
-    def look(task: str, fraction: float | None) -> None:  # called while the query runs
-        seen.extend(spill_files())
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            return run(), found.is_set()
+        finally:
+            done.set()
+            watcher.join()
 
-    with listening(look):
-        roomy = summarise(log)
-    assert seen == []  # fairserve's own limit: no spilling at this size
-    with listening(look):
-        tight = summarise(log, memory_limit="24MB", threads=1)
-    assert seen, "DuckDB did not spill under a 24 MB limit"
+    roomy, spilled = spilled_while(lambda: summarise(log))
+    assert not spilled  # fairserve's own limit: no spilling at this size
+    tight, spilled = spilled_while(lambda: summarise(log, memory_limit="24MB", threads=1))
+    assert spilled, "DuckDB did not spill under a 24 MB limit"
     pd.testing.assert_frame_equal(roomy.customers, tight.customers)
     pd.testing.assert_frame_equal(roomy.compressed, tight.compressed)
     assert not list(tmp_path.glob("fairserve-duckdb-*"))  # the spill directory goes with the session

@@ -84,8 +84,9 @@ def progress_bar(console: Any, text: str) -> Iterator[None]:
     """A rich progress bar on ``console`` for the block, fed by :func:`report` (for the CLI).
 
     ``text`` names the whole step; each reported task replaces it, with its percentage when known and a
-    pulsing bar when not, and its own clock (a finished task's clock stops: the next one starts afresh). Drawn only when ``console`` is a terminal, and gone afterwards; elsewhere (a pipe, a
-    log file) nothing is written, not even the blank line rich's bar leaves, and no poller runs.
+    pulsing bar when not, and its own clock (a finished task's clock stops: the next one starts afresh).
+    Drawn only when ``console`` is a terminal, and gone afterwards; elsewhere (a pipe, a log file) nothing is
+    written, not even the blank line rich's bar leaves, and no poller runs.
     """
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
@@ -102,9 +103,8 @@ def progress_bar(console: Any, text: str) -> Iterator[None]:
             total, completed = (None, 0.0) if fraction is None else (100, round(fraction * 100, 1))
             if name != current[0]:
                 current[0] = name
-                bar.reset(task, description=name, total=total, completed=completed)
-            else:
-                bar.update(task, total=total, completed=completed)
+                bar.reset(task, description=name, total=total)
+            bar.update(task, total=total, completed=completed)
 
         with listening(show):
             yield
