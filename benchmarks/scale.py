@@ -357,6 +357,12 @@ def bench_commands(label: str, cmds: dict[str, list[list[str]]], repeats: int, t
     return {name: _median(runs) for name, runs in results.items()}
 
 
+def _line(a: dict[str, Any], b: dict[str, Any], key: str, n: int) -> float:
+    """``key`` at ``n`` customers on the line through runs ``a`` and ``b``."""
+    slope = (b[key] - a[key]) / (b["customers"] - a["customers"])
+    return float(b[key] + slope * (n - b["customers"]))
+
+
 def bench_lifetimes(data: Path, facts: dict[str, Any], work: Path, limit: float, cap: float, start: int,
                     log: Callable[[str], None]) -> list[dict[str, Any]]:
     """lifetimes on the first ``start``, 2 x ``start``, ... customers, until a run passes ``limit`` seconds."""
@@ -369,14 +375,14 @@ def bench_lifetimes(data: Path, facts: dict[str, Any], work: Path, limit: float,
             n, path = facts["customers"], data
         else:
             path = subset_log(data, n, width)
-        if out and "error" not in out[-1]:  # memory and time grow about linearly with the customers
-            last = out[-1]
-            projected = last["peak_rss_gib"] * n / last["customers"]
+        ok = [r for r in out if "error" not in r]
+        if len(ok) >= 2:  # memory and time grow about linearly with the customers: a line through the last two
+            projected, wall = (_line(ok[-2], ok[-1], key, n) for key in ("peak_rss_gib", "wall"))
             if projected * GiB > cap:
-                out.append({"customers": n, "error": f"not run: projected {projected:.1f} GiB resident (from "
-                            f"{last['customers']:,} customers) is over the memory cap of {cap / GiB:.1f} GiB",
-                            "projected_wall": last["wall"] * n / last["customers"],
-                            "projected_peak_rss_gib": projected})
+                out.append({"customers": n, "error": f"not run: projected {projected:.1f} GiB resident (a line "
+                            f"through the runs of {ok[-2]['customers']:,} and {ok[-1]['customers']:,} customers) "
+                            f"is over the memory cap of {cap / GiB:.1f} GiB",
+                            "projected_wall": wall, "projected_peak_rss_gib": projected})
                 log(f"  lifetimes {n:,}: {out[-1]['error']}")
                 break
         log(f"  lifetimes: first {n:,} customers ...")
@@ -425,12 +431,28 @@ def table(results: dict[str, Any]) -> str:
                 lines.append(f"| {engine} | {shown} | {r['error']} | {r.get('peak_rss_gib', 0):.2f} | |")
             else:
                 lines.append(f"| {engine} | {shown} | {r['wall']:.1f} s | {r['peak_rss_gib']:.2f} | {r['runs']} |")
+    stages = results.get("stages") or {}
+    if stages:
+        lines += ["", "| DuckDB memory limit (one process, library calls) | summary | fit | score | write | total "
+                  "| peak RSS (GiB) |", "|---|---|---|---|---|---|---|"]
+        for limit, r in stages.items():
+            if "stages" not in r:
+                lines.append(f"| {limit} | {r.get('error', '')} | | | | | |")
+                continue
+            st = r["stages"]
+            shown = "fairserve's own (sized from the log)" if limit == "default" else limit
+            lines.append(f"| {shown} | {st['summary']:.1f} s | {st['fit']:.1f} s | {st['score']:.1f} s "
+                         f"| {st['write']:.1f} s | {r['wall']:.1f} s | {r['peak_rss_gib']:.2f} |")
     life = results.get("lifetimes") or []
     if life:
         lines += ["", "| lifetimes, one script, first N customers of the log | wall time | peak RSS (GiB) |",
                   "|---|---|---|"]
         for r in life:
-            if "error" in r:
+            if "projected_wall" in r:
+                lines.append(f"| {r['customers']:,} | not run, projected {r['projected_wall']:.0f} s "
+                             f"| projected {r['projected_peak_rss_gib']:.1f}, over the cap of "
+                             f"{results['memory_cap_gib']:.1f} |")
+            elif "error" in r:
                 lines.append(f"| {r['customers']:,} | {r['error']} | |")
             else:
                 lines.append(f"| {r['customers']:,} | {r['wall']:.1f} s | {r['peak_rss_gib']:.2f} |")
@@ -456,6 +478,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--worker-memory", default="5g", help="each cluster worker's memory [%(default)s]")
     p.add_argument("--one-pass-spark", action="store_true",
                    help="Spark: only `fit --scores-out` (not fit and score as two commands)")
+    p.add_argument("--stage-limits", default=",3GiB",
+                   help="DuckDB memory limits of the per-stage runs, comma-separated ('' = fairserve's own, "
+                        "sized from the log) [%(default)s]")
     p.add_argument("--out-json", type=Path, default=None)
     args = p.parse_args(argv)
     if args.small:
@@ -479,6 +504,7 @@ def main(argv: list[str] | None = None) -> None:
         if "duckdb" in only:
             results["commands"]["duckdb"] = bench_commands(
                 "duckdb", commands(data, work, []), args.repeats, args.timeout, cap, None, (), log)
+            results["stages"] = bench_stages(data, work, args.stage_limits.split(","), args.timeout, cap, log)
         if "lifetimes" in only:
             results["lifetimes"] = bench_lifetimes(data, facts, work, args.lifetimes_limit, cap,
                                                    args.lifetimes_start, log)
