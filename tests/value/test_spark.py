@@ -32,7 +32,8 @@ CAL = dt.date(1997, 9, 30)
 def spark() -> Iterator[Any]:
     from fairserve.value import spark_session
 
-    session = spark_session("fairserve-tests")
+    session = spark_session("fairserve-tests", conf={"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
+                                                     "spark.sql.adaptive.coalescePartitions.enabled": "false"})
     yield session
     session.stop()
 
@@ -89,3 +90,25 @@ def test_spark_reports_bad_rows_like_duckdb(spark: Any, tmp_path: Path) -> None:
         summarise(path)
     assert on_spark.value.problems == on_duck.value.problems
     assert [p.row for p in on_duck.value.problems] == [2, 4]
+
+
+@pytest.mark.parametrize("ties", ["max", "min"])
+def test_engine_percentile_equals_the_pandas_definition_across_partitions(spark: Any, ties: str) -> None:
+    import numpy as np
+
+    from fairserve.influence import influence_percentiles
+    from fairserve.value.score import value_percentile
+    from fairserve.value.spark import exact_percentile
+
+    rng = np.random.default_rng(11)
+    values = np.round(rng.lognormal(1.0, 1.5, 5000), 1)  # many ties, some spanning what a partition holds
+    values[:700] = 0.0
+    frame = pd.DataFrame({"id": np.arange(len(values)), "x": values})
+    if ties == "max":  # the value percentile of a CLV
+        want = value_percentile(frame["x"]).to_numpy()
+    else:  # influence: the reach score log10(1 + followers), as a percentile of the other customers
+        profiles = pd.DataFrame({"customer_id": frame["id"].astype(str), "followers": frame["x"] * 10})
+        want = influence_percentiles(profiles).loc[profiles["customer_id"]].to_numpy()
+        frame["x"] = np.log10(1.0 + profiles["followers"])
+    got = exact_percentile(spark.createDataFrame(frame), "x", "p", partitions=7, ties=ties).toPandas()
+    assert np.array_equal(got.sort_values("id")["p"].to_numpy(), want)

@@ -18,6 +18,7 @@ import os
 import re
 import socket
 import sys
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ def spark_session(app_name: str = "fairserve", master: str | None = None,
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise FairserveError("engine 'spark' needs PySpark: pip install 'fairserve[spark]'") from exc
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     settings = dict(conf or {})
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -118,7 +120,9 @@ def spark_session(app_name: str = "fairserve", master: str | None = None,
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)  # otherwise spark-submit's choice: spark-defaults.conf, else local[*]
-    defaults = {"spark.ui.showConsoleProgress": "false"}
+    # Spark's own log would print an executor's Python traceback beside the one-line message fairserve gives;
+    # --spark-conf spark.log.level=WARN brings it back for a diagnosis
+    defaults = {"spark.ui.showConsoleProgress": "false", "spark.log.level": "FATAL"}
     if (master is None or master.startswith("local")) and not os.environ.get("PYSPARK_PYTHON"):
         # local Python workers run this interpreter, where fairserve is installed (PySpark's default is the
         # 'python3' on the PATH); on a cluster, PYSPARK_PYTHON names the executors' Python (docs/scale.md)
@@ -130,7 +134,6 @@ def spark_session(app_name: str = "fairserve", master: str | None = None,
     except Exception as exc:
         raise FairserveError(f"cannot start Spark (master {master or 'from the environment'}): "
                              f"{_first_line(exc)}") from None
-    session.sparkContext.setLogLevel("ERROR")
     return session
 
 
@@ -142,16 +145,13 @@ def _first_line(exc: BaseException) -> str:
 _RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(\w+(?:Error|Exception)): (.*)$")
 
 
-def _python_error(text: str) -> str | None:
-    """The last exception line of a Python traceback that Spark wraps an executor's error in.
-
-    A fairserve error keeps its own message; another (a missing module on the executors) is named by its type.
-    """
+def _python_error(text: str) -> tuple[str, str] | None:
+    """The type and message of the last exception line of a Python traceback that Spark wraps an executor's
+    error in (a fairserve error on a bad value, a missing module on the executors, ...)."""
     for line in reversed(text.splitlines()):
         found = _RAISED.match(line.strip())
         if found and found.group(1) not in ("PythonException", "SparkException", "Py4JJavaError"):
-            kind, message = found.groups()
-            return message if kind in ("InputError", "FairserveError") else f"{kind}: {message}"
+            return found.group(1), found.group(2)
     return None
 
 
@@ -175,7 +175,10 @@ def engine_errors(what: str) -> Iterator[None]:
         if not isinstance(exc, PySparkException | Py4JError):
             raise
         own = _python_error(str(exc))
-        raise FairserveError(f"{what}: {own or _first_line(exc)}") from None
+        if own is not None and own[0] in ("InputError", "FairserveError"):  # fairserve's own, raised on a batch
+            raise FairserveError(own[1]) from None
+        said = f"{own[0]}: {own[1]}" if own is not None else _first_line(exc)
+        raise FairserveError(f"{what}: {said}") from None
 
 
 def is_uri(path: str | Path) -> bool:
