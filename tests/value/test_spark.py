@@ -13,7 +13,7 @@ import pytest
 
 from fairserve.datasets import cdnow_sample
 from fairserve.errors import InputError
-from fairserve.value import fit_value_model, summarise
+from fairserve.value import fit_value_model, score_customers, summarise
 
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:
@@ -112,3 +112,36 @@ def test_engine_percentile_equals_the_pandas_definition_across_partitions(spark:
         frame["x"] = np.log10(1.0 + profiles["followers"])
     got = exact_percentile(spark.createDataFrame(frame), "x", "p", partitions=7, ties=ties).toPandas()
     assert np.array_equal(got.sort_values("id")["p"].to_numpy(), want)
+
+
+def test_spark_scores_with_status_and_product_margins_equal_duckdb(spark: Any, tmp_path: Path) -> None:
+    """Status scores place tiers on the whole base's ladder although each batch is scored apart."""
+    import numpy as np
+
+    from fairserve.value.spark_value import score_spark, summarise_spark
+
+    log = cdnow_sample()
+    ids = log["customer_id"].astype(int)
+    tiers = np.array(["basic", "silver", "gold"])
+    rank = (ids % 7 == 0).astype(int) + (ids % 11 == 0).astype(int)
+    log = log.assign(line=("line" + (log["quantity"] % 3).astype(str)), tier=tiers[rank])
+    path = tmp_path / "log.parquet"
+    log.to_parquet(path)
+    options: dict[str, Any] = dict(calibration_end=CAL, period="week", status_col="tier", product_col="line",
+                                   margins=(("line1", 0.4), ("line2", 0.1)))
+    on_duck = summarise(path, **options)
+    model = fit_value_model(on_duck)
+    want = score_customers(on_duck.customers, model, status_ladder=["basic", "silver", "gold", "platinum"])
+    small_batches = {"spark.sql.execution.arrow.maxRecordsPerBatch": "50"}  # most batches miss a tier
+    for key, value in small_batches.items():
+        spark.conf.set(key, value)
+    try:
+        on_spark = summarise_spark(path, spark=spark, **options)
+        score_spark(on_spark, model, tmp_path / "scores", status_ladder=["basic", "silver", "gold", "platinum"])
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    got = pd.read_parquet(tmp_path / "scores").sort_values("customer_id").reset_index(drop=True)
+    want = want.sort_values("customer_id").reset_index(drop=True)
+    assert {"status", "status_score", "products_held", "margin"} <= set(want.columns)
+    assert set(want["status_score"]) == {0.0, 0.5, 1.0}
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)

@@ -78,6 +78,7 @@ def summarise_spark(source: str | Path, spec: RFMSpec | None = None, *, spark: A
         As :func:`fairserve.value.rfm.summarise`: a missing column, bad values (with their rows), a log entirely
         after the calibration end.
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as sf
 
     spec = replace(spec or RFMSpec(), **options)
@@ -89,6 +90,9 @@ def summarise_spark(source: str | Path, spec: RFMSpec | None = None, *, spark: A
         frame = frame.withColumn("frequency", sf.col("frequency").cast("long"))
         for col in ("recency", "T", "monetary_value"):
             frame = frame.withColumn(col, sf.col(col).cast("double"))
+        # read three times (the two compressed summaries, then the scores): kept on the executors, spilled to
+        # their disks when it does not fit, rather than the log aggregated three times
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
         compressed = (frame.groupBy("frequency", "recency", "T").agg(sf.count(sf.lit(1)).alias("weight"))
                       .orderBy("frequency", "recency", "T").toPandas())
         spend = (frame.where((sf.col("frequency") > 0) & (sf.col("monetary_value") > 0))
@@ -204,6 +208,7 @@ def score_spark(
         "clv_total": float(totals["clv_total"] or 0.0),
         "profit_total": float(totals["profit_total"] or 0.0),
         "clv_median": float(totals["clv_median"]) if totals["clv_median"] is not None else None,
+        "clv_median_rank_error": 1.0 / _MEDIAN_ACCURACY,
         "partitions": partitions,
     }
 
