@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -59,7 +61,8 @@ def test_value_fit_on_the_cluster_gives_duckdbs_parameters(cluster: Cluster, log
     assert run.returncode == 0, run.stderr[-3000:]
     got = json.loads(run.stdout)
     ref, _ = on_duckdb
-    assert got["engine"] == "spark" and got["customers"] == 2357 and got["transactions"] == 6919
+    assert got["engine"] == "spark" and got["spark_master"] == cluster.url
+    assert got["customers"] == 2357 and got["transactions"] == 6919
     assert got["params"] == pytest.approx(ref["transaction_model"]["params"], rel=1e-9)  # type: ignore[index]
     assert got["spend"]["params"] == pytest.approx(ref["spend_model"]["params"], rel=1e-9)  # type: ignore[index]
     # it ran on the cluster, as an application of its master, not in a local Spark of the process
@@ -77,6 +80,7 @@ def test_value_score_on_the_cluster_gives_every_customers_clv(
                          *spark_options(cluster)], env=cluster.env())
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)
+    assert summary["spark_master"] == cluster.url
     parts = sorted(out.glob("part-*.parquet"))
     assert (out / "_SUCCESS").exists() and len(parts) >= 2 and summary["part_files"] == len(parts)
     got = pd.read_parquet(out).sort_values("customer_id").reset_index(drop=True)
@@ -107,3 +111,25 @@ def test_an_unreachable_master_is_reported_within_the_timeout_with_exit_2(log_cs
     assert run.returncode == 2, run.stderr[-2000:]
     assert f"cannot reach the Spark master {master}" in run.stderr and "Traceback" not in run.stderr
     assert time.monotonic() - start < 60
+
+
+def test_under_spark_submit_the_submitted_master_decides(cluster: Cluster, log_csv: Path) -> None:
+    import fairserve
+    from spark_cluster import TEST_CONF, spark_home
+
+    entry = Path(fairserve.__file__).with_name("__main__.py")
+    submit = [str(spark_home() / "bin" / "spark-submit"), "--master", cluster.url,
+              *[a for c in TEST_CONF for a in ("--conf", c)], str(entry)]
+    run = subprocess.run([*submit, "value", "fit", str(log_csv), *FIT, "--engine", "spark", "--json"],
+                         env=cluster.env(), capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout)["spark_master"] == cluster.url
+
+
+def test_without_a_master_anywhere_spark_runs_on_all_local_cores(log_csv: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_MASTER", "MASTER", "PYSPARK_SUBMIT_ARGS")}
+    run = run_fairserve(["value", "fit", str(log_csv), *FIT, "--engine", "spark", "--json",
+                         "--spark-conf", "spark.sql.shuffle.partitions=2", "--spark-conf", "spark.ui.enabled=false"],
+                        env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout)["spark_master"] == "local[*]"

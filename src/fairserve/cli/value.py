@@ -281,6 +281,8 @@ def fit(
         "engine": engine.value,
         "out": str(out) if out is not None else None,
     }
+    if spark is not None:
+        payload["spark_master"] = spark.sparkContext.master
     if scores_out is not None and spark is not None:
         payload["scores"] = _score_spark(summary, vm, scores_out, horizon_months=horizon_months,
                                          discount_rate=discount_rate, margin=margin)
@@ -377,6 +379,7 @@ def score(
             spark_summary = summarise_spark(transactions, spec, spark=spark)
         payload = _score_spark(spark_summary, vm, out, horizon_months=horizon_months, discount_rate=discount_rate,
                                margin=margin, channel_cost=costs, status_ladder=ladder)
+        payload["spark_master"] = spark.sparkContext.master
         if as_json:
             print_json(payload)
         else:
