@@ -281,6 +281,7 @@ def fit(
         "engine": engine.value,
         "out": str(out) if out is not None else None,
     }
+    payload["compressed_rows"] = {"transaction_model": len(summary.compressed), "spend_model": len(summary.spend)}
     if spark is not None:
         payload["spark_master"] = spark.sparkContext.master
     if scores_out is not None and spark is not None:
