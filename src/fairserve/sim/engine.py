@@ -200,34 +200,55 @@ def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
     return pd.DataFrame(_decisions(frame, decider), index=frame.index, copy=False)
 
 
-def _decisions(frame: pd.DataFrame, decider: Decider, deadline: bool = True) -> dict[str, Any]:
-    """:func:`decide_contacts` as a dict of columns (arrays; ``tier`` and ``queue`` categorical).
+def _decisions(frame: pd.DataFrame, decider: Decider) -> dict[str, Any]:
+    """:func:`decide_contacts` as a dict of columns (arrays; ``tier`` and ``queue`` categorical)."""
+    decided = _Decided(frame, decider)
+    return {col: decided[col] for col in decided.values}
 
-    ``deadline=False`` leaves out ``sla_deadline`` when the policy is decided per profile (the simulator works
-    with ``sla_seconds`` and saves a million-row column).
+
+class _Decided:
+    """Every contact's decision, made once per profile and spread to the contacts a column at a time, on demand.
+
+    ``values`` holds the decisions of each distinct profile, decided at arrival 0, and ``inverse`` each
+    contact's profile (see :func:`decide_contacts`); without profiles (or with a plain key function) every
+    contact is decided and ``inverse`` is None. ``decided[col]`` is the column for every contact;
+    ``decided.profiles(col)`` the column per profile, for what can be computed there before it is spread.
     """
-    if callable(decider) and not hasattr(decider, "tier_names"):
-        return _categorical_text(pd.DataFrame(decider(_policy_inputs(frame))))
-    from fairserve.policy import decide_batch
 
-    if "profile" not in frame or len(frame) == 0:
-        return _categorical_text(pd.DataFrame(decide_batch(_policy_inputs(frame), decider)))
-    first, inverse = first_of_each(frame["profile"].to_numpy())
-    rows = _policy_inputs(frame.iloc[first].reset_index(drop=True))
-    rows["arrival"] = 0.0  # each profile decided at arrival 0: its virtual arrival is then minus its advance
-    unique = _categorical_text(pd.DataFrame(decide_batch(rows, decider)))
-    arrival = frame["arrival"].to_numpy(dtype=float)
-    out: dict[str, Any] = {}
-    for col, values in unique.items():
-        if col in ("virtual_arrival", "sla_deadline"):  # arrival + the profile's shift, in one new array
-            if col == "virtual_arrival" or deadline:
-                shift = np.asarray(values, dtype=float)[inverse]
-                out[col] = np.add(arrival, shift, out=shift)  # arrival + (0 - advance) == arrival - advance
-        elif isinstance(values, pd.Categorical):
-            out[col] = pd.Categorical.from_codes(values.codes[inverse], dtype=values.dtype)
-        else:
-            out[col] = values[inverse]
-    return out
+    def __init__(self, frame: pd.DataFrame, decider: Decider) -> None:
+        self.inverse: np.ndarray | None = None
+        self.arrival = frame["arrival"].to_numpy(dtype=float)
+        if callable(decider) and not hasattr(decider, "tier_names"):
+            self.values = _categorical_text(pd.DataFrame(decider(_policy_inputs(frame))))
+            return
+        from fairserve.policy import decide_batch
+
+        if "profile" not in frame or len(frame) == 0:
+            self.values = _categorical_text(pd.DataFrame(decide_batch(_policy_inputs(frame), decider)))
+            return
+        first, self.inverse = first_of_each(frame["profile"].to_numpy())
+        rows = _policy_inputs(frame.iloc[first].reset_index(drop=True))
+        rows["arrival"] = 0.0  # each profile decided at arrival 0: its virtual arrival is then minus its advance
+        self.values = _categorical_text(pd.DataFrame(decide_batch(rows, decider)))
+
+    def profiles(self, col: str) -> Any:
+        """Column ``col`` per profile (per contact when there are no profiles)."""
+        return self.values[col]
+
+    def spread(self, values: Any) -> Any:
+        """Per-profile ``values`` (an array or categorical) for every contact."""
+        if self.inverse is None:
+            return values
+        if isinstance(values, pd.Categorical):
+            return pd.Categorical.from_codes(values.codes[self.inverse], dtype=values.dtype)
+        return np.asarray(values)[self.inverse]
+
+    def __getitem__(self, col: str) -> Any:
+        values = self.values[col]
+        if self.inverse is None or col not in ("virtual_arrival", "sla_deadline"):
+            return self.spread(values)
+        shift = np.asarray(values, dtype=float)[self.inverse]  # arrival + the profile's shift, in one new array
+        return np.add(self.arrival, shift, out=shift)  # arrival + (0 - advance) == arrival - advance
 
 
 def _policy_inputs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -331,18 +352,42 @@ def run_replication(
     waited) and ``overtaken_influence`` (those that passed it only thanks to influence). Give ``contacts`` to
     reuse one draw across policies.
     """
-    frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts.copy(deep=False)
-    dec = _decisions(frame, decider, deadline=False)
+    frame = draw_contacts(scenario, rng, customers) if contacts is None else contacts
+    new = _simulate(scenario, decider, frame, kernel, _FRAME_DECISIONS)
+    return pd.concat([frame, pd.DataFrame(new, index=frame.index, copy=False)], axis=1)
+
+
+_FRAME_DECISIONS = ("tier", "queue", "rank", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds",
+                    "guarantee_seconds")
+"""The decision columns of :func:`run_replication`'s frame."""
+_METRIC_DECISIONS = ("tier", "sla_seconds")
+"""The decision columns the metrics read (:mod:`fairserve.sim.metrics`)."""
+
+
+def _simulate(
+    scenario: Scenario, decider: Decider, frame: pd.DataFrame, kernel: Kernel, decisions: tuple[str, ...]
+) -> dict[str, Any]:
+    """One replication of the contacts ``frame``: the decision columns ``decisions`` and the outcome columns.
+
+    The columns of :func:`run_replication` that the draw does not give, as arrays (``tier``, ``queue``
+    categoricals). A decision column is spread from the profiles to the contacts only when asked for, or when
+    the loop needs it: the rank and virtual arrival always, the guarantee and the social-care queue only when
+    some profile has them.
+    """
+    dec = _Decided(frame, decider)
     n = len(frame)
-    keep = ("tier", "queue", "rank", "head_start_min", "influence_min", "virtual_arrival", "sla_seconds")
-    new = {col: dec[col] for col in (*keep, "guarantee_seconds")}
+    new = {col: dec[col] for col in decisions if col != "virtual_arrival"}
     va = np.asarray(dec["virtual_arrival"], dtype=float)
-    plain = np.nan_to_num(np.asarray(dec["influence_min"], dtype=float))  # the key without influence minutes
-    plain *= 60.0
-    plain += va
-    guarantee_s = np.asarray(dec["guarantee_seconds"], dtype=float)
-    guarantee = guarantee_s / scenario.unit_seconds if np.isfinite(guarantee_s).any() else None  # time units
-    social = np.asarray(dec["queue"] == "social-care", dtype=bool)
+    influence = np.nan_to_num(np.asarray(dec.profiles("influence_min"), dtype=float))
+    # the key without influence minutes: virtual arrival + influence minutes, in seconds (alike when none)
+    plain = va + dec.spread(influence * 60.0) if influence.any() else va
+    guarantee_s = np.asarray(dec.profiles("guarantee_seconds"), dtype=float)
+    guarantee = None
+    if np.isfinite(guarantee_s).any():
+        guarantee = np.asarray(new["guarantee_seconds"] if "guarantee_seconds" in new else dec.spread(guarantee_s),
+                               dtype=float) / scenario.unit_seconds  # time units
+    social_p = np.asarray(dec.profiles("queue") == "social-care", dtype=bool)
+    social = dec.spread(social_p) if social_p.any() else np.zeros(n, dtype=bool)
     pool, agents = assign_pools(scenario, frame["channel"], social)
     t = frame["t"].to_numpy(dtype=float)
     patience = frame["patience"].to_numpy(dtype=float)
@@ -381,6 +426,8 @@ def run_replication(
     served = ~np.isnan(start)
     wait = start - t  # time to service; those not served waited their patience
     np.copyto(wait, patience, where=~served)
+    if "virtual_arrival" in decisions:
+        new["virtual_arrival"] = va
     new.update(
         start=start,
         served=served,
@@ -393,7 +440,7 @@ def run_replication(
         measured=(t >= scenario.center.warmup) & real,  # call-backs that never happened are not measured
         happened=real,
     )
-    return pd.concat([frame, pd.DataFrame(new, index=frame.index, copy=False)], axis=1)
+    return new
 
 
 def _serve_queue(
@@ -563,8 +610,9 @@ def _replicate(task: _Task, child: np.random.SeedSequence) -> dict[str, tuple[di
     """One replication under every policy of ``task``, on contacts drawn from ``child``: per policy label, the
     replication's metrics, its measured arrivals and the seconds it took (the draw included)."""
     import time
+    from collections import ChainMap
 
-    from fairserve.sim.metrics import add_outcomes, replication_metrics
+    from fairserve.sim.metrics import outcome_columns, replication_metrics
 
     scenario, resolved, customers, kernel, draw = task
     t0 = time.perf_counter()
@@ -574,10 +622,12 @@ def _replicate(task: _Task, child: np.random.SeedSequence) -> dict[str, tuple[di
     out = {}
     for label, decider in resolved:
         t1 = time.perf_counter()
-        frame = add_outcomes(
-            run_replication(scenario, decider, np.random.default_rng(0), kernel=kernel, contacts=contacts), scenario
-        )
-        out[label] = (replication_metrics(frame), int(frame["measured"].sum()), time.perf_counter() - t1 + draw_s)
+        # run_replication, add_outcomes and replication_metrics without building their frames
+        drawn = {str(c): contacts[c] for c in contacts.columns}
+        cols = ChainMap(_simulate(scenario, decider, contacts, kernel, _METRIC_DECISIONS), drawn)
+        cols = cols.new_child(outcome_columns(cols, scenario))
+        measured = int(np.count_nonzero(cols["measured"]))
+        out[label] = (replication_metrics(cols), measured, time.perf_counter() - t1 + draw_s)
     return out
 
 

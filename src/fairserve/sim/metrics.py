@@ -30,15 +30,16 @@ Across replications each metric is reported as the mean and a 95% Student-t inte
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from fairserve.sim import _kernel
 from fairserve.sim.scenario import Scenario
 
-__all__ = ["add_outcomes", "ci95", "replication_metrics", "summarise"]
+__all__ = ["add_outcomes", "ci95", "outcome_columns", "replication_metrics", "summarise"]
 
 RATE_METRICS = (
     "mean_wait",
@@ -56,25 +57,54 @@ RATE_METRICS = (
 )
 TOTAL_METRICS = ("arrivals", "displacements", "displacements_by_influence", "revenue_at_risk", "reputational_exposure")
 
+Columns = pd.DataFrame | Mapping[str, Any]
+"""A replication's columns by name: a :class:`pandas.DataFrame`, or a mapping to arrays, Series and categoricals."""
 
-def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Add the outcomes of each contact to a replication frame (see the module docstring for the definitions).
+_OUTCOME_COLUMNS = ("target_units", "sla_ok", "promise_units", "promise_ok", "p_churn", "revenue_at_risk", "exposure")
 
-    Adds ``target_units`` (the scenario's answer-within target, time units), ``sla_ok`` (answered within it),
-    ``promise_units`` (the policy's own promise, time units; inf: none) and ``promise_ok``, ``p_churn``,
-    ``revenue_at_risk`` and ``exposure``. A frame without a ``public`` column counts social contacts as public.
+
+def _values(column: Any, dtype: Any) -> np.ndarray:
+    """A column (array, Series or extension array) as a NumPy array of ``dtype`` (no copy when it already is)."""
+    if isinstance(column, np.ndarray):
+        return column.astype(dtype, copy=False)
+    return np.asarray(column.to_numpy(dtype=dtype))
+
+
+def _categorical(column: Any) -> pd.Categorical | None:
+    """The column as a categorical, when it is one (a categorical Series or array); else None."""
+    values = column.array if isinstance(column, pd.Series) else column
+    return values if isinstance(values, pd.Categorical) else None
+
+
+def _per_label(column: Any, value_of: dict[str, float]) -> np.ndarray:
+    """``value_of[label]`` for each row's label (NaN for a label not in it): by code for a categorical."""
+    cat = _categorical(column)
+    if cat is None:
+        return pd.Series(np.asarray(column, dtype=object)).map(value_of).to_numpy(dtype=float)
+    table = np.array([value_of.get(str(c), np.nan) for c in cat.categories] + [np.nan])
+    return table[cat.codes]  # code -1 (missing) takes the last entry, NaN
+
+
+def outcome_columns(cols: Columns, scenario: Scenario) -> dict[str, np.ndarray]:
+    """The outcomes of each contact of a replication (see the module docstring for the definitions), as arrays.
+
+    ``cols`` holds the replication's columns (a frame of :func:`fairserve.sim.engine.run_replication`, or its
+    columns by name). Gives ``target_units`` (the scenario's answer-within target, time units), ``sla_ok``
+    (answered within it), ``promise_units`` (the policy's own promise, time units; inf: none) and
+    ``promise_ok``, ``p_churn``, ``revenue_at_risk`` and ``exposure``. Without a ``public`` column social
+    contacts count as public.
     """
     unit = scenario.unit_seconds
     within = dict(zip((s.name for s in scenario.segments), scenario.segment_within(), strict=True))
-    target = frame["segment"].map(within).to_numpy(dtype=float)
+    target = _per_label(cols["segment"], within)
     unknown = np.isnan(target)  # a segment the scenario does not list (hand-made frames): its channel's target
     if unknown.any():
-        channel = frame["channel"].astype(str).to_numpy()[unknown]
-        target[unknown] = [scenario.target_within(c) for c in channel]
-    promise = frame["sla_seconds"].to_numpy(dtype=float) / unit
-    promise = np.where(np.isnan(promise), np.inf, promise)
-    wait = frame["wait"].to_numpy(dtype=float)
-    served = frame["served"].to_numpy(dtype=bool)
+        channel = np.asarray(cols["channel"], dtype=object)[unknown]
+        target[unknown] = [scenario.target_within(str(c)) for c in channel]
+    promise = _values(cols["sla_seconds"], float) / unit
+    np.copyto(promise, np.inf, where=np.isnan(promise))
+    wait = _values(cols["wait"], float)
+    served = _values(cols["served"], bool)
     ok = served & (wait <= target)
     late = served & ~ok
     churn = scenario.churn
@@ -83,122 +113,157 @@ def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         + churn.abandon * (~served)
         + late * (churn.sla_miss + churn.per_unit_late * np.where(late, wait - target, 0.0))
     )
-    p = np.minimum(p, 1.0)
-    clv = np.nan_to_num(frame["clv"].to_numpy(dtype=float), nan=0.0) if "clv" in frame else np.zeros(len(frame))
-    if "public" in frame:
-        public = frame["public"].to_numpy(dtype=bool)
-    else:
-        public = (frame["channel"].astype(str) == "social").to_numpy(dtype=bool)
-    reach = np.nan_to_num(frame["reach"].to_numpy(dtype=float), nan=0.0)
-    negativity = np.maximum(0.0, -np.nan_to_num(frame["sentiment"].to_numpy(dtype=float), nan=0.0))
-    return frame.assign(
-        target_units=target,
-        sla_ok=ok,
-        promise_units=promise,
-        promise_ok=served & (wait <= promise),
-        p_churn=p,
-        revenue_at_risk=clv * p,
-        exposure=np.where(public & ~ok, reach * negativity, 0.0),
-    )
-
-
-_OUTCOMES = (
-    "wait",
-    "served",
-    "overtaken",
-    "overtaken_influence",
-    "sla_ok",
-    "promise_ok",
-    "revenue_at_risk",
-    "exposure",
-)
-
-
-def _group_metrics(g: dict[str, np.ndarray]) -> dict[str, float]:
-    """The metrics of one group of contacts, given its outcome columns (:data:`_OUTCOMES`) as arrays."""
-    wait = g["wait"].astype(float, copy=False)
-    served = g["served"].astype(bool, copy=False)
+    p = np.minimum(p, 1.0, out=p)
     n = wait.size
-    if n == 0:
-        return {}
-    over = g["overtaken"]
-    over_inf = g["overtaken_influence"]
+    clv = np.nan_to_num(_values(cols["clv"], float), nan=0.0) if "clv" in cols else np.zeros(n)
+    if "public" in cols:
+        public = _values(cols["public"], bool)
+    else:
+        public = np.asarray(np.asarray(cols["channel"], dtype=object) == "social", dtype=bool)
+    reach = np.nan_to_num(_values(cols["reach"], float), nan=0.0)
+    negativity = np.maximum(0.0, -np.nan_to_num(_values(cols["sentiment"], float), nan=0.0))
+    return {
+        "target_units": target,
+        "sla_ok": ok,
+        "promise_units": promise,
+        "promise_ok": served & (wait <= promise),
+        "p_churn": p,
+        "revenue_at_risk": clv * p,
+        "exposure": np.where(public & ~ok, reach * negativity, 0.0),
+    }
+
+
+def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The replication frame with the outcomes of each contact added (the columns of :func:`outcome_columns`)."""
+    out = pd.DataFrame(outcome_columns(frame, scenario), index=frame.index, copy=False)  # fresh arrays: no copy
+    return pd.concat([frame.drop(columns=[c for c in _OUTCOME_COLUMNS if c in frame]), out], axis=1)
+
+
+_SUMS = ("wait", "served", "wait_served", "waited", "sla_ok", "promise_ok", "overtaken", "p_overtaken",
+         "overtaken_influence", "revenue_at_risk", "exposure")
+"""The columns of :func:`fairserve.sim._kernel.group_sums`' table, after the row count (column 0)."""
+
+
+def _group_metrics(n: float, s: dict[str, float], p90: float, p95: float) -> dict[str, float]:
+    """The metrics of one group of ``n`` contacts from its sums ``s`` (:data:`_SUMS`) and wait percentiles."""
+    return {
+        "arrivals": n,
+        "mean_wait": s["wait"] / n,
+        "mean_wait_served": s["wait_served"] / s["served"] if s["served"] > 0 else math.nan,
+        "p90_wait": p90,
+        "p95_wait": p95,
+        "p_wait": s["waited"] / n,
+        "sla": s["sla_ok"] / n,
+        "promise_kept": s["promise_ok"] / n,
+        "abandon_rate": 1.0 - s["served"] / n,
+        "overtaken": s["overtaken"] / n,
+        "p_overtaken": s["p_overtaken"] / n,
+        "overtaken_by_influence": s["overtaken_influence"] / n,
+        "displacements": s["overtaken"],
+        "displacements_by_influence": s["overtaken_influence"],
+        "revenue_at_risk": s["revenue_at_risk"],
+        "revenue_at_risk_per_contact": s["revenue_at_risk"] / n,
+        "reputational_exposure": s["exposure"],
+    }
+
+
+def _percentiles(wait: np.ndarray) -> tuple[float, float]:
+    """The 90th and 95th percentiles of ``wait`` (NumPy's default, linear interpolation)."""
     p90, p95 = np.percentile(wait, [90, 95])
-    return {
-        "arrivals": float(n),
-        "mean_wait": float(wait.mean()),
-        "mean_wait_served": float(wait[served].mean()) if served.any() else math.nan,
-        "p90_wait": float(p90),
-        "p95_wait": float(p95),
-        "p_wait": float(np.mean(wait > 0)),
-        "sla": float(np.mean(g["sla_ok"])),
-        "promise_kept": float(np.mean(g["promise_ok"])),
-        "abandon_rate": float(1.0 - served.mean()),
-        "overtaken": float(over.mean()),
-        "p_overtaken": float(np.mean(over > 0)),
-        "overtaken_by_influence": float(over_inf.mean()),
-        "displacements": float(over.sum()),
-        "displacements_by_influence": float(over_inf.sum()),
-        "revenue_at_risk": float(g["revenue_at_risk"].sum()),
-        "revenue_at_risk_per_contact": float(g["revenue_at_risk"].mean()),
-        "reputational_exposure": float(g["exposure"].sum()),
-    }
+    return float(p90), float(p95)
 
 
-def _by_group(cols: dict[str, np.ndarray], codes: np.ndarray, names: list[str]) -> dict[str, dict[str, float]]:
-    """Metrics per group: rows with ``codes == k`` form group ``names[k]`` (code -1: in no group).
+class _Outcomes:
+    """The measured contacts' outcome arrays, and the percentiles of all their waits (computed once).
 
-    One stable sort by group gathers every group's rows contiguously and in row order, instead of a pandas
-    group frame of every column per group.
+    Each grouping is one pass of :func:`fairserve.sim._kernel.group_sums` over the rows (sums and counts per
+    group, no column gathered), and one of :func:`fairserve.sim._kernel.gather_by_group` that puts each group's
+    waits together for its percentiles (which depend on the waits alone, not their order).
     """
-    if len(names) == 1 and codes.min() == 0:  # one group of every row (e.g. a single channel): no gather
-        return {names[0]: _group_metrics(cols)}
-    key = codes.astype(np.int16) if len(names) < 2**15 else codes  # small codes: a linear radix sort
-    order = np.argsort(key, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-    rows = {c: v[order] for c, v in cols.items()}
-    return {
-        name: _group_metrics({c: v[bounds[k] : bounds[k + 1]] for c, v in rows.items()}) for k, name in enumerate(names)
-    }
+
+    def __init__(self, cols: Columns) -> None:
+        self.keep = _values(cols["measured"], bool)
+        self.arrays = (
+            _values(cols["wait"], np.float64),
+            _values(cols["served"], np.bool_),
+            _values(cols["overtaken"], np.int64),
+            _values(cols["overtaken_influence"], np.int64),
+            _values(cols["sla_ok"], np.bool_),
+            _values(cols["promise_ok"], np.bool_),
+            _values(cols["revenue_at_risk"], np.float64),
+            _values(cols["exposure"], np.float64),
+        )
+        wait = self.arrays[0]
+        self.kept_waits = wait if self.keep.all() else wait[self.keep]
+        self.all_percentiles = _percentiles(self.kept_waits) if self.kept_waits.size else (math.nan, math.nan)
+
+    def by_code(self, codes: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
+        """Per group ``k`` (rows with ``codes == k``; -1: none): its sums, its first row (-1: no row), percentiles."""
+        codes = np.ascontiguousarray(codes, dtype=np.int64)
+        sums, first = _kernel.group_sums(codes, groups, self.keep, *self.arrays)
+        counts = sums[:, 0].astype(np.int64)
+        if (counts == self.kept_waits.size).any():  # one group holds every measured contact: its waits are all
+            return sums, first, [self.all_percentiles if c else (math.nan, math.nan) for c in counts]
+        bounds = np.zeros(groups + 1, dtype=np.int64)
+        np.cumsum(counts, out=bounds[1:])
+        waits = _kernel.gather_by_group(codes, self.keep, self.arrays[0], bounds)
+        return sums, first, [_percentiles(waits[bounds[k] : bounds[k + 1]]) if counts[k] else (math.nan, math.nan)
+                             for k in range(groups)]
+
+    def metrics(self, codes: np.ndarray, names: list[str], order: str) -> dict[str, dict[str, float]]:
+        """Metrics per group of rows ``codes == k`` named ``names[k]``; groups without a measured row left out.
+
+        ``order``: ``"appearance"`` (the order of each group's first measured row) or ``"name"`` (sorted text).
+        """
+        sums, first, pct = self.by_code(codes, len(names))
+        present = [k for k in range(len(names)) if sums[k, 0] > 0]
+        present.sort(key=(lambda k: first[k]) if order == "appearance" else (lambda k: names[k]))
+        return {
+            names[k]: _group_metrics(float(sums[k, 0]), dict(zip(_SUMS, sums[k, 1:].tolist(), strict=True)), *pct[k])
+            for k in present
+        }
 
 
-def _deciles(x: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Each row's decile ``D1``..``D10`` of a score in [0, 1] (``unknown`` when missing), as codes and names.
-
-    Names are in sorted text order (``D1``, ``D10``, ``D2``, ..., ``unknown``); only the deciles that occur.
-    """
-    v = np.asarray(x, dtype=float)
-    known = ~np.isnan(v)
-    d = np.minimum(np.floor(v[known] * 10), 9) + 1
-    present = np.unique(d)
-    labels = [f"D{int(k)}" for k in present] + ([] if known.all() else ["unknown"])
-    by_text = np.argsort(np.array(labels))
-    code_of = np.empty(len(labels), dtype=np.int64)
-    code_of[by_text] = np.arange(len(labels))
-    codes = np.empty(v.size, dtype=np.int64)
-    codes[known] = code_of[np.searchsorted(present, d)]
-    codes[~known] = code_of[-1]
-    return codes, [labels[i] for i in by_text]
+def _labels(column: Any) -> tuple[np.ndarray, list[str]]:
+    """A label column as codes (-1: missing, in no group, as in a groupby) and the name of each code."""
+    cat = _categorical(column)
+    if cat is not None:
+        return cat.codes, [str(c) for c in cat.categories]
+    codes, uniques = pd.factorize(np.asarray(column, dtype=object))
+    return codes, [str(u) for u in uniques]
 
 
-def replication_metrics(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+_DECILE_NAMES = [f"D{k}" for k in range(1, 11)] + ["unknown"]
+
+
+def _deciles(x: np.ndarray) -> np.ndarray:
+    """Each row's decile of a score in [0, 1] as a code: ``k - 1`` for ``Dk``, 10 when missing (``unknown``)."""
+    d = np.floor(x * 10)
+    np.minimum(d, 9, out=d)
+    d[np.isnan(x)] = 10
+    return d.astype(np.int64)
+
+
+def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]:
     """Metrics of one replication (measured contacts, with outcomes) by segment, tier, channel and deciles.
 
-    Groups of text columns come in order of first appearance; deciles in sorted order.
+    ``cols``: a frame of :func:`add_outcomes`, or the same columns by name. Groups of text columns come in
+    order of first appearance among the measured contacts (missing labels in no group); deciles ``D1``..``D10``
+    and ``unknown`` (no score) in sorted text order, only those that occur, and only when some contact has a
+    score.
     """
-    keep: Any = frame["measured"].to_numpy(dtype=bool)
-    if keep.all():  # nothing to leave out (no warm-up, no call-backs): the columns as they are, no copies
-        keep = slice(None)
-    cols = {c: frame[c].to_numpy()[keep] for c in _OUTCOMES}
-    out: dict[str, dict[str, dict[str, float]]] = {"all": {"all": _group_metrics(cols)}}
+    rows = _Outcomes(cols)
+    n = rows.kept_waits.size
+    everyone = np.zeros(rows.keep.size, dtype=np.int64)
+    out: dict[str, dict[str, dict[str, float]]] = {"all": rows.metrics(everyone, ["all"], "appearance") if n else
+                                                          {"all": {}}}
     for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel")):
-        codes, uniques = pd.factorize(frame[col][keep])  # missing labels get -1 and no group, like groupby
-        out[key] = _by_group(cols, codes, [str(u) for u in uniques])
+        out[key] = rows.metrics(*_labels(cols[col]), "appearance")
     for key, col in (("value_deciles", "value_percentile"), ("influence_deciles", "influence")):
-        if col in frame:
-            score = frame[col].to_numpy(dtype=float)[keep]
-            if (~np.isnan(score)).any():
-                out[key] = _by_group(cols, *_deciles(score))
+        if col in cols:
+            codes = _deciles(_values(cols[col], float))
+            if (rows.keep & (codes < 10)).any():
+                out[key] = rows.metrics(codes, _DECILE_NAMES, "name")
     return out
 
 
@@ -211,7 +276,9 @@ def ci95(values: list[float] | np.ndarray) -> tuple[float, float, float]:
     mean = float(x.mean())
     if x.size < 2:
         return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    from scipy.special import stdtrit  # the t quantile (scipy.stats.t.ppf calls it); imported only when needed
+
+    half = float(stdtrit(x.size - 1, 0.975) * x.std(ddof=1) / math.sqrt(x.size))
     return mean, mean - half, mean + half
 
 

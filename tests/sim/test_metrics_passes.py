@@ -1,0 +1,192 @@
+"""The metrics' compiled passes against the previous pandas/NumPy computation, and the frameless timed path.
+
+``replication_metrics`` sums each group in one pass over the rows (:func:`fairserve.sim._kernel.group_sums`) and
+gathers only the waits for the percentiles. These tests hold it to the definitions it replaced, computed here the
+old way on the same frame: a pandas groupby of the measured rows, NumPy means, sums and (linear) percentiles of
+each group's columns. Counts, shares and percentiles must be equal; float sums and means to 1e-12 (NumPy sums
+pairwise, the pass sums compensated: both are the exact sum up to rounding).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import ChainMap
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairserve.sim import _kernel
+from fairserve.sim.engine import _replicate, resolve_policy, run_replication
+from fairserve.sim.metrics import add_outcomes, outcome_columns, replication_metrics
+from fairserve.sim.scenario import Scenario, draw_contacts, scenario_from_dict
+
+ROUNDED = {"mean_wait", "mean_wait_served", "revenue_at_risk", "revenue_at_risk_per_contact", "reputational_exposure"}
+
+
+def old_group_metrics(g: pd.DataFrame) -> dict[str, float]:
+    """The metrics of one group as computed before the compiled passes (NumPy on the group's columns)."""
+    wait = g["wait"].to_numpy(dtype=float)
+    served = g["served"].to_numpy(dtype=bool)
+    n = wait.size
+    if n == 0:
+        return {}
+    over = g["overtaken"].to_numpy()
+    over_inf = g["overtaken_influence"].to_numpy()
+    p90, p95 = np.percentile(wait, [90, 95])
+    return {
+        "arrivals": float(n),
+        "mean_wait": float(wait.mean()),
+        "mean_wait_served": float(wait[served].mean()) if served.any() else math.nan,
+        "p90_wait": float(p90),
+        "p95_wait": float(p95),
+        "p_wait": float(np.mean(wait > 0)),
+        "sla": float(np.mean(g["sla_ok"].to_numpy())),
+        "promise_kept": float(np.mean(g["promise_ok"].to_numpy())),
+        "abandon_rate": float(1.0 - served.mean()),
+        "overtaken": float(over.mean()),
+        "p_overtaken": float(np.mean(over > 0)),
+        "overtaken_by_influence": float(over_inf.mean()),
+        "displacements": float(over.sum()),
+        "displacements_by_influence": float(over_inf.sum()),
+        "revenue_at_risk": float(g["revenue_at_risk"].to_numpy().sum()),
+        "revenue_at_risk_per_contact": float(g["revenue_at_risk"].to_numpy().mean()),
+        "reputational_exposure": float(g["exposure"].to_numpy().sum()),
+    }
+
+
+def old_decile(x: pd.Series) -> np.ndarray:
+    v = x.to_numpy(dtype=float)
+    d = (np.minimum(np.floor(np.nan_to_num(v) * 10), 9) + 1).astype(int)
+    return np.where(np.isnan(v), "unknown", np.char.add("D", d.astype(str)))
+
+
+def old_replication_metrics(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    """The previous definitions: measured rows grouped by pandas (order of appearance, missing labels dropped)."""
+    m = frame[frame["measured"].to_numpy(dtype=bool)]
+    out: dict[str, dict[str, dict[str, float]]] = {"all": {"all": old_group_metrics(m)}}
+    for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel")):
+        groups = m.groupby(m[col].astype(object), sort=False, dropna=True)
+        out[key] = {str(k): old_group_metrics(g) for k, g in groups}
+    for key, col in (("value_deciles", "value_percentile"), ("influence_deciles", "influence")):
+        if col in m and m[col].notna().any():
+            groups = m.groupby(old_decile(m[col]), sort=True)
+            out[key] = {str(k): old_group_metrics(g) for k, g in groups}
+    return out
+
+
+def assert_same_metrics(got: dict[str, Any], want: dict[str, Any]) -> None:
+    assert list(got) == list(want)
+    for section in want:
+        assert list(got[section]) == list(want[section]), section  # the same groups, in the same order
+        for name, row in want[section].items():
+            assert set(got[section][name]) == set(row), (section, name)
+            for metric, value in row.items():
+                g = got[section][name][metric]
+                if metric in ROUNDED and not math.isnan(value):
+                    assert g == pytest.approx(value, rel=1e-12, abs=0.0), (section, name, metric)
+                else:
+                    assert g == value or (math.isnan(g) and math.isnan(value)), (section, name, metric, g, value)
+
+
+def _scenario() -> Scenario:
+    return scenario_from_dict(
+        {
+            "center": {"agents": 4, "duration": 400.0, "warmup": 20.0},
+            "segments": [
+                {"name": "vip", "arrival_rate": 1.0, "handle_mean": 1.0, "patience_mean": 3.0, "tier": "gold",
+                 "clv": 900.0, "value_percentile": 0.97},
+                {"name": "chat", "arrival_rate": 2.5, "handle_mean": 1.0, "patience_mean": 2.0, "channel": "chat",
+                 "influence": 0.95, "clv": 50.0, "value_percentile": 0.35, "retrial_prob": 0.5},
+                {"name": "post", "arrival_rate": 0.6, "handle_mean": 1.5, "patience_mean": 30.0, "channel": "social",
+                 "reach": 5000.0, "sentiment": -0.8},
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("policy", ["influence-first", "tier-strict", "fifo"])
+def test_metrics_equal_the_previous_computation_on_a_simulated_frame(policy: str) -> None:
+    scen = _scenario()
+    _, decider = resolve_policy(policy)
+    frame = add_outcomes(run_replication(scen, decider, np.random.default_rng(5)), scen)
+    assert not frame["measured"].all() and frame["value_percentile"].isna().any()  # warm-up, call-backs, unknown
+    assert_same_metrics(replication_metrics(frame), old_replication_metrics(frame))
+
+
+def test_missing_labels_unused_categories_and_unmeasured_groups_form_no_group() -> None:
+    rng = np.random.default_rng(3)
+    n = 500
+    seg = pd.Categorical.from_codes(rng.integers(-1, 3, n), dtype=pd.CategoricalDtype(["a", "b", "c", "never"]))
+    tier = rng.choice(["x", "y"], n).astype(object)  # object, with None: no tier
+    tier[rng.uniform(size=n) < 0.1] = None
+    measured = rng.uniform(size=n) < 0.8
+    channel = np.where(np.arange(n) < 50, "email", "phone").astype(object)  # email only in unmeasured rows
+    measured[:50] = False
+    score = rng.uniform(size=n)
+    score[rng.uniform(size=n) < 0.2] = np.nan
+    score[:5] = [0.0, 1.0, 0.1, 0.999, 0.5]
+    served = rng.uniform(size=n) < 0.7
+    wait = np.where(rng.uniform(size=n) < 0.3, 0.0, rng.exponential(1.0, n))
+    frame = pd.DataFrame(
+        {
+            "segment": seg, "tier": tier, "channel": channel, "measured": measured, "wait": wait, "served": served,
+            "overtaken": rng.integers(0, 4, n), "overtaken_influence": rng.integers(0, 2, n),
+            "sla_ok": served & (wait < 0.5), "promise_ok": served & (wait < 1.0),
+            "revenue_at_risk": rng.exponential(100.0, n), "exposure": np.where(served, 0.0, rng.exponential(9.0, n)),
+            "value_percentile": score, "influence": np.where(measured, np.nan, 0.5),  # known when unmeasured only
+        }
+    )
+    got = replication_metrics(frame)
+    assert_same_metrics(got, old_replication_metrics(frame))
+    assert "never" not in got["segments"] and "email" not in got["channels"] and "influence_deciles" not in got
+    assert {"D1", "D10", "D2", "unknown"} <= set(got["value_deciles"])
+    # the same columns given as a dict of arrays and categoricals (the timed path) give the same metrics
+    assert replication_metrics({str(c): frame[c].array for c in frame.columns}) == got
+
+
+def test_a_group_of_only_unserved_contacts_has_no_mean_wait_served() -> None:
+    frame = pd.DataFrame(
+        {"segment": ["a", "a", "b"], "tier": ["t"] * 3, "channel": ["phone"] * 3, "measured": [True] * 3,
+         "wait": [1.0, 2.0, 0.0], "served": [False, False, True], "overtaken": [0, 1, 0],
+         "overtaken_influence": [0, 0, 0], "sla_ok": [False, False, True], "promise_ok": [False, False, True],
+         "revenue_at_risk": [1.0, 2.0, 0.0], "exposure": [0.0] * 3}
+    )
+    got = replication_metrics(frame)
+    assert math.isnan(got["segments"]["a"]["mean_wait_served"]) and got["segments"]["b"]["mean_wait_served"] == 0.0
+    assert_same_metrics(got, old_replication_metrics(frame))
+
+
+def test_the_compiled_passes_equal_their_plain_python_selves() -> None:
+    rng = np.random.default_rng(8)
+    n = 300
+    codes = rng.integers(-1, 4, n)
+    keep = rng.uniform(size=n) < 0.9
+    args = (rng.exponential(1.0, n), rng.uniform(size=n) < 0.5, rng.integers(0, 3, n), rng.integers(0, 2, n),
+            rng.uniform(size=n) < 0.5, rng.uniform(size=n) < 0.5, rng.exponential(5.0, n), rng.exponential(2.0, n))
+    sums, first = _kernel.group_sums(codes, 4, keep, *args)
+    plain_sums, plain_first = _kernel._group_sums(codes, 4, keep, *args)
+    np.testing.assert_array_equal(sums, plain_sums)
+    np.testing.assert_array_equal(first, plain_first)
+    bounds = np.concatenate([[0], np.cumsum(sums[:, 0])]).astype(np.int64)
+    grouped = _kernel.gather_by_group(codes, keep, args[0], bounds)
+    np.testing.assert_array_equal(grouped, _kernel._gather_by_group(codes, keep, args[0], bounds))
+    for k in range(4):  # each group's waits, in row order
+        np.testing.assert_array_equal(grouped[bounds[k] : bounds[k + 1]], args[0][(codes == k) & keep])
+
+
+def test_the_timed_replication_equals_the_frame_path() -> None:
+    """``compare_policies``' replication (no frames) gives the metrics of run_replication + add_outcomes."""
+    scen = _scenario()
+    policies = [resolve_policy(p) for p in ("influence-first", "tier-strict")]
+    child = np.random.SeedSequence(11)
+    got = _replicate((scen, policies, None, "auto", None), child)
+    contacts = draw_contacts(scen, np.random.default_rng(np.random.SeedSequence(11)))
+    for label, decider in policies:
+        frame = add_outcomes(run_replication(scen, decider, np.random.default_rng(0), contacts=contacts), scen)
+        metrics, measured, _ = got[label]
+        assert metrics == replication_metrics(frame) and measured == int(frame["measured"].sum())
+        outcomes = outcome_columns(ChainMap({}, {str(c): frame[c] for c in frame.columns}), scen)
+        for col, values in outcomes.items():
+            np.testing.assert_array_equal(values, frame[col].to_numpy())
