@@ -31,9 +31,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser_helpers import chromium
 
 # runs in the page: resolves with the time (ms since navigation start) at which every chart had drawn
 _DRAWN = """() => new Promise(done => {
@@ -87,20 +86,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     with tempfile.TemporaryDirectory(prefix="fairserve-report-bench-") as tmp:
         folder = Path(tmp)
         report = args.report or demo_report(folder / "demo")
         peer = bundle_page(folder)
         times: dict[str, list[dict[str, float]]] = {"report": [], "plotly only": []}
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        with chromium() as browser:
             open_once(browser, peer)  # warm the browser process itself, not the page (each run is a new context)
             for _ in range(args.runs):
                 times["report"].append(open_once(browser, report))
                 times["plotly only"].append(open_once(browser, peer))
-            browser.close()
         size = report.stat().st_size
         load = os.getloadavg()
         result: dict[str, Any] = {

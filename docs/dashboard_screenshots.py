@@ -30,18 +30,12 @@ from typing import Any
 
 import httpx
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_helpers import chromium  # noqa: E402  (Debian's chromium, as the tests launch it)
 
-CUSTOMERS = """customer_id,clv,profit,loyalty,value_percentile,followers,influence,status,handle,email
-c-ann,5200,900,0.92,0.98,310,0.35,gold,ann_flies,ann@example.com
-c-bob,45,4,0.12,0.15,480000,0.995,,bob_loud,bob@example.com
-c-cat,800,120,0.55,0.70,1200,0.60,,cat_travels,cat@example.com
-c-dan,150,20,0.35,0.40,90,0.20,,dan_d,dan@example.com
-c-eve,2400,300,0.80,0.90,25000,0.90,silver,eve_e,eve@example.com
-c-fay,60,6,0.05,0.10,15,0.05,,fay_f,fay@example.com
-"""
+# the customers of the browser test, so the pictures show what the test checks
+CUSTOMERS = (ROOT / "tests" / "service" / "fixtures" / "dashboard_customers.csv").read_text()
 HANDLES = {"ann_flies": 310, "bob_loud": 480000, "cat_travels": 1200, "dan_d": 90, "eve_e": 25000, "fay_f": 15}
 POSTS = [  # (handle, text)
     ("bob_loud", "Flight delayed five hours and nobody at the gate tells us anything. Worst airline ever."),
@@ -105,7 +99,6 @@ def _sign_in(page: Any, base: str, key: str) -> None:
 
 def main() -> None:
     """Start, seed, photograph, stop."""
-    from playwright.sync_api import sync_playwright
 
     from fairserve.service.auth import create_key
     from fairserve.service.store import make_engine, upgrade, write
@@ -141,8 +134,7 @@ def main() -> None:
                 link = httpx.post(base + "/v1/customers/c-bob/link",
                                   headers={"Authorization": f"Bearer {keys['agent']}"})
                 link.raise_for_status()
-                with sync_playwright() as p:
-                    browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                with chromium() as browser:
                     page = browser.new_page(viewport={"width": 1280, "height": 900})
                     _sign_in(page, base, keys["admin"])
                     page.screenshot(path=str(args.out / "dashboard.png"), full_page=True,
@@ -152,7 +144,6 @@ def main() -> None:
                     phone = browser.new_page(viewport={"width": 390, "height": 844})
                     phone.goto(link.json()["url"])
                     phone.screenshot(path=str(args.out / "customer-page.png"), full_page=True)
-                    browser.close()
             finally:
                 os.kill(proc.pid, signal.SIGTERM)  # the server this script started, by its pid
                 proc.wait(30)

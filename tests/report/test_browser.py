@@ -4,8 +4,6 @@ draws SVG with data, nothing is fetched, no console errors, and the verdict on s
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,27 +11,15 @@ from typing import Any
 
 import pytest
 
+from browser_helpers import browser_fixture
 from fairserve.report import write_report
 from fairserve.report.fmt import money, num, pct
 from fairserve.report.summary import summary
 
-CHROMIUM = "/usr/bin/chromium"
-# without the background-networking flags Chromium keeps trying to reach its vendor's hosts
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing: `make browser` installs it")
-        pytest.skip("no chromium here: `make browser` installs Debian's")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+    yield from browser_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -26,23 +26,14 @@ from typing import Any
 
 import pytest
 
+from browser_helpers import browser_fixture
+
 pytest.importorskip("fastapi")
 pytest.importorskip("jinja2")
 httpx = pytest.importorskip("httpx")
 
-CHROMIUM = "/usr/bin/chromium"
-# without the background-networking flags Chromium keeps trying to reach its vendor's hosts
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-CUSTOMERS = """customer_id,clv,profit,loyalty,value_percentile,followers,influence,status,handle,email
-c-ann,5200,900,0.92,0.98,310,0.35,gold,ann_flies,ann@example.com
-c-bob,45,4,0.12,0.15,480000,0.995,,bob_loud,bob@example.com
-c-cat,800,120,0.55,0.70,1200,0.60,,cat_travels,cat@example.com
-c-dan,150,20,0.35,0.40,90,0.20,,dan_d,dan@example.com
-c-eve,2400,300,0.80,0.90,25000,0.90,silver,eve_e,eve@example.com
-c-fay,60,6,0.05,0.10,15,0.05,,fay_f,fay@example.com
-"""
+CUSTOMERS = (Path(__file__).parent / "fixtures" / "dashboard_customers.csv").read_text()  # shared with docs/
 
 # (channel, who, text, reach, hours ago)
 POSTS = [
@@ -159,15 +150,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing: `make browser` installs it")
-        pytest.skip("no chromium here: `make browser` installs Debian's")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+    yield from browser_fixture()
 
 
 @dataclass
