@@ -90,9 +90,35 @@ def assert_same_metrics(got: dict[str, Any], want: dict[str, Any]) -> None:
                     assert g == value or (math.isnan(g) and math.isnan(value)), (section, name, metric, g, value)
 
 
+def old_outcomes(frame: pd.DataFrame, scenario: Scenario) -> dict[str, np.ndarray]:
+    """The outcome columns as computed before (whole-array expressions)."""
+    within = dict(zip((s.name for s in scenario.segments), scenario.segment_within(), strict=True))
+    target = frame["segment"].astype(object).map(within).to_numpy(dtype=float)
+    promise = frame["sla_seconds"].to_numpy(dtype=float) / scenario.unit_seconds
+    promise = np.where(np.isnan(promise), np.inf, promise)
+    wait = frame["wait"].to_numpy(dtype=float)
+    served = frame["served"].to_numpy(dtype=bool)
+    ok = served & (wait <= target)
+    late = served & ~ok
+    churn = scenario.churn
+    p = (
+        churn.base
+        + churn.abandon * (~served)
+        + late * (churn.sla_miss + churn.per_unit_late * np.where(late, wait - target, 0.0))
+    )
+    p = np.minimum(p, 1.0)
+    clv = np.nan_to_num(frame["clv"].to_numpy(dtype=float), nan=0.0) if "clv" in frame else np.zeros(len(frame))
+    public = frame["public"].to_numpy(dtype=bool)
+    reach = np.nan_to_num(frame["reach"].to_numpy(dtype=float), nan=0.0)
+    negativity = np.maximum(0.0, -np.nan_to_num(frame["sentiment"].to_numpy(dtype=float), nan=0.0))
+    return {"target_units": target, "sla_ok": ok, "promise_units": promise, "promise_ok": served & (wait <= promise),
+            "p_churn": p, "revenue_at_risk": clv * p, "exposure": np.where(public & ~ok, reach * negativity, 0.0)}
+
+
 def _scenario() -> Scenario:
     return scenario_from_dict(
         {
+            "churn": {"base": 0.01, "abandon": 0.2, "sla_miss": 0.05, "per_unit_late": 5.0},
             "center": {"agents": 4, "duration": 400.0, "warmup": 20.0},
             "segments": [
                 {"name": "vip", "arrival_rate": 1.0, "handle_mean": 1.0, "patience_mean": 3.0, "tier": "gold",
@@ -113,6 +139,9 @@ def test_metrics_equal_the_previous_computation_on_a_simulated_frame(policy: str
     frame = add_outcomes(run_replication(scen, decider, np.random.default_rng(5)), scen)
     assert not frame["measured"].all() and frame["value_percentile"].isna().any()  # warm-up, call-backs, unknown
     assert_same_metrics(replication_metrics(frame), old_replication_metrics(frame))
+    for col, values in old_outcomes(frame, scen).items():  # the outcomes bit for bit
+        np.testing.assert_array_equal(frame[col].to_numpy(), values, err_msg=col)
+    assert (frame["p_churn"] > 0.01).any() and (frame["p_churn"] == 1.0).any() and (frame["exposure"] > 0).any()
 
 
 def test_missing_labels_unused_categories_and_unmeasured_groups_form_no_group() -> None:
@@ -161,19 +190,26 @@ def test_a_group_of_only_unserved_contacts_has_no_mean_wait_served() -> None:
 def test_the_compiled_passes_equal_their_plain_python_selves() -> None:
     rng = np.random.default_rng(8)
     n = 300
-    codes = rng.integers(-1, 4, n)
+    codes = np.stack([rng.integers(-1, 4, n), rng.integers(-1, 2, n)]).astype(np.int8)  # two groupings
+    offsets = np.array([0, 4, 6])
     keep = rng.uniform(size=n) < 0.9
     args = (rng.exponential(1.0, n), rng.uniform(size=n) < 0.5, rng.integers(0, 3, n), rng.integers(0, 2, n),
             rng.uniform(size=n) < 0.5, rng.uniform(size=n) < 0.5, rng.exponential(5.0, n), rng.exponential(2.0, n))
-    sums, first = _kernel.group_sums(codes, 4, keep, *args)
-    plain_sums, plain_first = _kernel._group_sums(codes, 4, keep, *args)
+    sums, first = _kernel.group_sums(codes, offsets, keep, *args)
+    plain_sums, plain_first = _kernel._group_sums(codes, offsets, keep, *args)
     np.testing.assert_array_equal(sums, plain_sums)
     np.testing.assert_array_equal(first, plain_first)
-    bounds = np.concatenate([[0], np.cumsum(sums[:, 0])]).astype(np.int64)
-    grouped = _kernel.gather_by_group(codes, keep, args[0], bounds)
-    np.testing.assert_array_equal(grouped, _kernel._gather_by_group(codes, keep, args[0], bounds))
+    assert sums[-1, 0] == keep.sum() and first[-1] == np.flatnonzero(keep)[0]  # the last row: every kept row
+    for g in range(2):
+        for k in range(offsets[g + 1] - offsets[g]):
+            on = (codes[g] == k) & keep
+            assert sums[offsets[g] + k, 0] == on.sum() and sums[offsets[g] + k, 7] == args[2][on].sum()
+            assert sums[offsets[g] + k, 1] == pytest.approx(args[0][on].sum(), rel=1e-15)
+    bounds = np.concatenate([[0], np.cumsum(sums[:4, 0])]).astype(np.int64)
+    grouped = _kernel.gather_by_group(codes[0], keep, args[0], bounds)
+    np.testing.assert_array_equal(grouped, _kernel._gather_by_group(codes[0], keep, args[0], bounds))
     for k in range(4):  # each group's waits, in row order
-        np.testing.assert_array_equal(grouped[bounds[k] : bounds[k + 1]], args[0][(codes == k) & keep])
+        np.testing.assert_array_equal(grouped[bounds[k] : bounds[k + 1]], args[0][(codes[0] == k) & keep])
 
 
 def test_the_timed_replication_equals_the_frame_path() -> None:

@@ -308,9 +308,18 @@ def _overtakes(
     return count, by_influence
 
 
+@_jit
+def _add(sums: np.ndarray, carry: np.ndarray, row: int, col: int, x: float) -> None:
+    """``sums[row, col] += x``, its rounding error kept in ``carry[row, col]`` (Neumaier's compensated sum)."""
+    s = sums[row, col]
+    t = s + x
+    carry[row, col] += (s - t) + x if abs(s) >= abs(x) else (x - t) + s
+    sums[row, col] = t
+
+
 def _group_sums(
     codes: np.ndarray,
-    groups: int,
+    offsets: np.ndarray,
     keep: np.ndarray,
     wait: np.ndarray,
     served: np.ndarray,
@@ -321,46 +330,53 @@ def _group_sums(
     revenue: np.ndarray,
     exposure: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sums the metrics of each group are made of, in one pass over the rows, and each group's first row.
+    """The sums the metrics of every group of every grouping are made of, in one pass over the rows.
 
-    Row ``i`` counts in group ``codes[i]`` when ``keep[i]`` (code -1: in no group). Columns of the
-    ``(groups, 12)`` table: rows, then the sums of wait, served, wait of the served, waited (wait > 0), sla_ok,
-    promise_ok, overtaken, overtaken at least once, overtaken_influence, revenue and exposure. The sums of
-    floats are compensated (Neumaier), so they are the exact sums rounded once, whatever the rows' order.
+    ``codes[g, i]`` is row ``i``'s group in grouping ``g`` (-1: in none); group ``k`` of grouping ``g`` is row
+    ``offsets[g] + k`` of the table, and its last row (``offsets[-1]``) holds every kept row. Only rows with
+    ``keep[i]`` count. Columns of the table: rows, then the sums of wait, served, wait of the served, waited
+    (wait > 0), sla_ok, promise_ok, overtaken, overtaken at least once, overtaken_influence, revenue and
+    exposure. The sums of floats are compensated (Neumaier), so they are the exact sums rounded once, whatever
+    the rows' order. Also returns each table row's first row ``i`` (-1: none).
     """
-    sums = np.zeros((groups, 12))
-    carry = np.zeros((groups, 12))  # the compensations of the float sums (columns 1, 3, 10, 11)
-    first = np.full(groups, -1, dtype=np.int64)
-    for i in range(codes.size):
-        k = codes[i]
-        if k < 0 or not keep[i]:
+    groupings = codes.shape[0]
+    total = offsets[groupings]
+    sums = np.zeros((total + 1, 12))
+    carry = np.zeros((total + 1, 12))  # the rounding errors of the float sums (columns 1, 3, 10, 11)
+    first = np.full(total + 1, -1, dtype=np.int64)
+    for i in range(keep.size):
+        if not keep[i]:
             continue
-        if first[k] < 0:
-            first[k] = i
         w = wait[i]
-        sums[k, 0] += 1.0
-        for col, x in ((1, w), (3, w if served[i] else 0.0), (10, revenue[i]), (11, exposure[i])):
-            t = sums[k, col] + x
-            if abs(sums[k, col]) >= abs(x):
-                carry[k, col] += (sums[k, col] - t) + x
+        for g in range(groupings + 1):
+            if g < groupings:
+                k = codes[g, i]
+                if k < 0:
+                    continue
+                row = offsets[g] + k
             else:
-                carry[k, col] += (x - t) + sums[k, col]
-            sums[k, col] = t
-        if served[i]:
-            sums[k, 2] += 1.0
-        if w > 0:
-            sums[k, 4] += 1.0
-        if sla_ok[i]:
-            sums[k, 5] += 1.0
-        if promise_ok[i]:
-            sums[k, 6] += 1.0
-        sums[k, 7] += overtaken[i]
-        if overtaken[i] > 0:
-            sums[k, 8] += 1.0
-        sums[k, 9] += overtaken_influence[i]
+                row = total
+            if first[row] < 0:
+                first[row] = i
+            sums[row, 0] += 1.0
+            _add(sums, carry, row, 1, w)
+            if served[i]:
+                sums[row, 2] += 1.0
+                _add(sums, carry, row, 3, w)
+            if w > 0:
+                sums[row, 4] += 1.0
+            if sla_ok[i]:
+                sums[row, 5] += 1.0
+            if promise_ok[i]:
+                sums[row, 6] += 1.0
+            sums[row, 7] += overtaken[i]
+            if overtaken[i] > 0:
+                sums[row, 8] += 1.0
+            sums[row, 9] += overtaken_influence[i]
+            _add(sums, carry, row, 10, revenue[i])
+            _add(sums, carry, row, 11, exposure[i])
     for col in (1, 3, 10, 11):
-        for k in range(groups):
-            sums[k, col] += carry[k, col]
+        sums[:, col] += carry[:, col]
     return sums, first
 
 
@@ -368,6 +384,7 @@ def _gather_by_group(codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bo
     """``values`` of the kept rows grouped by code: group ``k``'s in ``out[bounds[k]:bounds[k + 1]]``, in row order.
 
     ``bounds`` are the cumulative counts of kept rows per code (from :func:`_group_sums`); code -1: left out.
+    ``codes`` is one grouping's row of the codes that :func:`_group_sums` takes.
     """
     out = np.empty(bounds[-1], dtype=values.dtype)
     at = bounds[:-1].copy()

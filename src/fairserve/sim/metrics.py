@@ -106,30 +106,33 @@ def outcome_columns(cols: Columns, scenario: Scenario) -> dict[str, np.ndarray]:
     wait = _values(cols["wait"], float)
     served = _values(cols["served"], bool)
     ok = served & (wait <= target)
-    late = served & ~ok
+    late = np.flatnonzero(served & ~ok)
     churn = scenario.churn
-    p = (
-        churn.base
-        + churn.abandon * (~served)
-        + late * (churn.sla_miss + churn.per_unit_late * np.where(late, wait - target, 0.0))
-    )
+    # p = base + abandon * abandoned + late * (sla_miss + per_unit_late * lateness), term by term only where it
+    # is not zero (the same sums, in the same order, as the whole-array expression)
+    p = np.full(wait.size, churn.base)
+    p[~served] = churn.base + churn.abandon
+    p[late] = churn.base + (churn.sla_miss + churn.per_unit_late * (wait[late] - target[late]))
     p = np.minimum(p, 1.0, out=p)
-    n = wait.size
-    clv = np.nan_to_num(_values(cols["clv"], float), nan=0.0) if "clv" in cols else np.zeros(n)
+    clv = np.nan_to_num(_values(cols["clv"], float), nan=0.0) if "clv" in cols else None
     if "public" in cols:
         public = _values(cols["public"], bool)
     else:
         public = np.asarray(np.asarray(cols["channel"], dtype=object) == "social", dtype=bool)
-    reach = np.nan_to_num(_values(cols["reach"], float), nan=0.0)
-    negativity = np.maximum(0.0, -np.nan_to_num(_values(cols["sentiment"], float), nan=0.0))
+    exposed = np.flatnonzero(public & ~ok)  # public and unresolved past the target
+    exposure = np.zeros(wait.size)
+    if exposed.size:
+        reach = np.nan_to_num(_values(cols["reach"], float)[exposed], nan=0.0)
+        negativity = np.maximum(0.0, -np.nan_to_num(_values(cols["sentiment"], float)[exposed], nan=0.0))
+        exposure[exposed] = reach * negativity
     return {
         "target_units": target,
         "sla_ok": ok,
         "promise_units": promise,
         "promise_ok": served & (wait <= promise),
         "p_churn": p,
-        "revenue_at_risk": clv * p,
-        "exposure": np.where(public & ~ok, reach * negativity, 0.0),
+        "revenue_at_risk": clv * p if clv is not None else np.zeros(wait.size),  # unknown CLV: nothing at risk
+        "exposure": exposure,
     }
 
 
@@ -173,57 +176,6 @@ def _percentiles(wait: np.ndarray) -> tuple[float, float]:
     return float(p90), float(p95)
 
 
-class _Outcomes:
-    """The measured contacts' outcome arrays, and the percentiles of all their waits (computed once).
-
-    Each grouping is one pass of :func:`fairserve.sim._kernel.group_sums` over the rows (sums and counts per
-    group, no column gathered), and one of :func:`fairserve.sim._kernel.gather_by_group` that puts each group's
-    waits together for its percentiles (which depend on the waits alone, not their order).
-    """
-
-    def __init__(self, cols: Columns) -> None:
-        self.keep = _values(cols["measured"], bool)
-        self.arrays = (
-            _values(cols["wait"], np.float64),
-            _values(cols["served"], np.bool_),
-            _values(cols["overtaken"], np.int64),
-            _values(cols["overtaken_influence"], np.int64),
-            _values(cols["sla_ok"], np.bool_),
-            _values(cols["promise_ok"], np.bool_),
-            _values(cols["revenue_at_risk"], np.float64),
-            _values(cols["exposure"], np.float64),
-        )
-        wait = self.arrays[0]
-        self.kept_waits = wait if self.keep.all() else wait[self.keep]
-        self.all_percentiles = _percentiles(self.kept_waits) if self.kept_waits.size else (math.nan, math.nan)
-
-    def by_code(self, codes: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
-        """Per group ``k`` (rows with ``codes == k``; -1: none): its sums, its first row (-1: no row), percentiles."""
-        codes = np.ascontiguousarray(codes, dtype=np.int64)
-        sums, first = _kernel.group_sums(codes, groups, self.keep, *self.arrays)
-        counts = sums[:, 0].astype(np.int64)
-        if (counts == self.kept_waits.size).any():  # one group holds every measured contact: its waits are all
-            return sums, first, [self.all_percentiles if c else (math.nan, math.nan) for c in counts]
-        bounds = np.zeros(groups + 1, dtype=np.int64)
-        np.cumsum(counts, out=bounds[1:])
-        waits = _kernel.gather_by_group(codes, self.keep, self.arrays[0], bounds)
-        return sums, first, [_percentiles(waits[bounds[k] : bounds[k + 1]]) if counts[k] else (math.nan, math.nan)
-                             for k in range(groups)]
-
-    def metrics(self, codes: np.ndarray, names: list[str], order: str) -> dict[str, dict[str, float]]:
-        """Metrics per group of rows ``codes == k`` named ``names[k]``; groups without a measured row left out.
-
-        ``order``: ``"appearance"`` (the order of each group's first measured row) or ``"name"`` (sorted text).
-        """
-        sums, first, pct = self.by_code(codes, len(names))
-        present = [k for k in range(len(names)) if sums[k, 0] > 0]
-        present.sort(key=(lambda k: first[k]) if order == "appearance" else (lambda k: names[k]))
-        return {
-            names[k]: _group_metrics(float(sums[k, 0]), dict(zip(_SUMS, sums[k, 1:].tolist(), strict=True)), *pct[k])
-            for k in present
-        }
-
-
 def _labels(column: Any) -> tuple[np.ndarray, list[str]]:
     """A label column as codes (-1: missing, in no group, as in a groupby) and the name of each code."""
     cat = _categorical(column)
@@ -241,7 +193,7 @@ def _deciles(x: np.ndarray) -> np.ndarray:
     d = np.floor(x * 10)
     np.minimum(d, 9, out=d)
     d[np.isnan(x)] = 10
-    return d.astype(np.int64)
+    return d.astype(np.int8)
 
 
 def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]:
@@ -249,21 +201,68 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
 
     ``cols``: a frame of :func:`add_outcomes`, or the same columns by name. Groups of text columns come in
     order of first appearance among the measured contacts (missing labels in no group); deciles ``D1``..``D10``
-    and ``unknown`` (no score) in sorted text order, only those that occur, and only when some contact has a
-    score.
+    and ``unknown`` (no score) in sorted text order, only those that occur, and only when some measured contact
+    has a score.
+
+    Every grouping is summed in ONE pass over the rows (:func:`fairserve.sim._kernel.group_sums`: counts and
+    sums per group, no column gathered); then each grouping's waits are put together by group
+    (:func:`fairserve.sim._kernel.gather_by_group`) for the percentiles, which depend on the waits alone, not
+    on their order.
     """
-    rows = _Outcomes(cols)
-    n = rows.kept_waits.size
-    everyone = np.zeros(rows.keep.size, dtype=np.int64)
-    out: dict[str, dict[str, dict[str, float]]] = {"all": rows.metrics(everyone, ["all"], "appearance") if n else
-                                                          {"all": {}}}
-    for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel")):
-        out[key] = rows.metrics(*_labels(cols[col]), "appearance")
+    keep = _values(cols["measured"], bool)
+    arrays = (
+        _values(cols["wait"], np.float64),
+        _values(cols["served"], np.bool_),
+        _values(cols["overtaken"], np.int64),
+        _values(cols["overtaken_influence"], np.int64),
+        _values(cols["sla_ok"], np.bool_),
+        _values(cols["promise_ok"], np.bool_),
+        _values(cols["revenue_at_risk"], np.float64),
+        _values(cols["exposure"], np.float64),
+    )
+    groupings: list[tuple[str, np.ndarray, list[str]]] = [
+        (key, *_labels(cols[col])) for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel"))
+    ]
     for key, col in (("value_deciles", "value_percentile"), ("influence_deciles", "influence")):
         if col in cols:
-            codes = _deciles(_values(cols[col], float))
-            if (rows.keep & (codes < 10)).any():
-                out[key] = rows.metrics(codes, _DECILE_NAMES, "name")
+            groupings.append((key, _deciles(_values(cols[col], float)), _DECILE_NAMES))
+    offsets = np.zeros(len(groupings) + 1, dtype=np.int64)
+    np.cumsum([len(names) for _, _, names in groupings], out=offsets[1:])
+    codes = np.stack([c for _, c, _ in groupings]) if groupings else np.empty((0, keep.size), dtype=np.int8)
+    sums, first = _kernel.group_sums(codes, offsets, keep, *arrays)
+    wait = arrays[0]
+    measured = int(sums[-1, 0])
+    everyone = _percentiles(wait if measured == keep.size else wait[keep]) if measured else (math.nan, math.nan)
+
+    def section(g: int | None, names: list[str], by_name: bool = False) -> dict[str, dict[str, float]]:
+        """The metrics of grouping ``g``'s groups (None: everyone) with a measured contact, named ``names``.
+
+        In order of first appearance, or ``by_name`` in sorted text order.
+        """
+        rows = np.array([len(sums) - 1]) if g is None else np.arange(offsets[g], offsets[g + 1])
+        counts = sums[rows, 0].astype(np.int64)
+        if g is None or counts.max(initial=0) == measured:  # one group holds every measured contact
+            pct = [everyone] * len(names)
+        else:
+            bounds = np.zeros(len(names) + 1, dtype=np.int64)
+            np.cumsum(counts, out=bounds[1:])
+            waits = _kernel.gather_by_group(codes[g], keep, wait, bounds)
+            pct = [_percentiles(waits[bounds[k] : bounds[k + 1]]) if counts[k] else everyone
+                   for k in range(len(names))]
+        order = np.argsort(names if by_name else np.where(first[rows] < 0, keep.size, first[rows]), kind="stable")
+        return {
+            names[k]: _group_metrics(float(counts[k]), dict(zip(_SUMS, sums[rows[k], 1:].tolist(), strict=True)),
+                                     *pct[k])
+            for k in order.tolist()
+            if counts[k] > 0
+        }
+
+    out = {"all": section(None, ["all"]) if measured else {"all": {}}}
+    for g, (key, _, names) in enumerate(groupings):
+        if not key.endswith("_deciles"):
+            out[key] = section(g, names)
+        elif sums[offsets[g] : offsets[g] + 10, 0].sum() > 0:  # some measured contact has a score
+            out[key] = section(g, names, by_name=True)
     return out
 
 

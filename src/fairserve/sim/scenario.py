@@ -485,10 +485,12 @@ def draw_contacts(
         return per_segment[seg]
 
     none = np.nan
+    from_base = [s.customers == "base" for s in segs]
+    code_type = np.int64 if any(from_base) else np.int8  # the codes of text columns: a base may bring many values
     statuses = scenario.fixed_tiers()
-    status = table([statuses.index(s.tier) if s.tier is not None else -1 for s in segs], np.int64)
+    status = table([statuses.index(s.tier) if s.tier is not None else -1 for s in segs], code_type)
     accounts = list(dict.fromkeys(s.account for s in segs if s.account is not None))
-    account = table([accounts.index(s.account) if s.account is not None else -1 for s in segs], np.int64)
+    account = table([accounts.index(s.account) if s.account is not None else -1 for s in segs], code_type)
     public = [s.public if s.public is not None else s.channel == Channel.SOCIAL for s in segs]
     frame: dict[str, Any] = {
         "contact_id": np.arange(n, dtype=np.int64),
@@ -505,20 +507,20 @@ def draw_contacts(
         "reach": table([none if s.reach is None else s.reach for s in segs]),
         "public": table(public, bool),
     }
-    from_base = [s.customers == "base" for s in segs]
     for col in _CUSTOMER_COLUMNS:
         given = [getattr(s, col) for s in segs]
         base_has = customers is not None and col in customers and any(from_base)
         if base_has or any(v is not None for v in given):
             frame[col] = table([none if v is None else float(v) for v in given])
-    cust = np.full(n, -1, dtype=np.int64)
-    row = np.full(n, -1, dtype=np.int64)  # the customer base row of each contact (-1: none)
+    cust = np.full(n, -1, dtype=code_type)
+    row = None  # the customer base row of each contact (-1: none), when some segment draws from the base
     ids: Any = []
     if any(from_base):
         if customers is None or customers.empty:
             name = segs[from_base.index(True)].name
             raise ScenarioError(f"segment {name!r} draws from a customer base, but none was given")
         codes, ids = pd.factorize(customers["customer_id"].astype(str))
+        row = base_row = np.full(n, -1, dtype=np.int64)
         base_status = _base_codes(customers, "status", statuses)
         base_account = _base_codes(customers, "account", accounts)
         for k, s in enumerate(segs):
@@ -537,7 +539,7 @@ def draw_contacts(
                 weights = w / w.sum()
             pick = streams[k].choice(len(customers), idx.size, p=weights)
             cust[idx] = codes[pick]
-            row[idx] = pick
+            base_row[idx] = pick
             for col in _CUSTOMER_COLUMNS:
                 if col in customers:
                     frame[col][idx] = customers[col].to_numpy(dtype=float)[pick]
@@ -553,8 +555,9 @@ def draw_contacts(
     frame["customer_id"] = _cat(cust, ids)
     # contacts with the same profile have the same policy inputs but for their arrival time
     profile = seg * (1 + (0 if customers is None else len(customers)))
-    profile += row
-    profile += 1
+    if row is not None:  # + row + 1: 0 for a contact not drawn from the base (row -1)
+        profile += row
+        profile += 1
     if text_code is not None:  # a drawn text is part of the profile: its signals are policy inputs
         profile *= int(text_code.max()) + 2
         profile += text_code + 1
