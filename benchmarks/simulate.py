@@ -5,8 +5,8 @@ unit (load 0.9), handle mean 1; optionally exponential patience (mean 2) for bot
 
 * ``fairserve (policy)``: the whole replication as ``compare_policies`` runs it -- draw arrivals, ONE
   ``decide_batch`` call of the built-in ``tier-strict`` policy, the numba event loop, the displacement count;
-* ``fairserve (policy+metrics)``: the same plus the per-replication metrics ``compare_policies`` records
-  (``add_outcomes``, ``replication_metrics``);
+* ``fairserve (policy+metrics)``: the replication as ``compare_policies`` times it (its ``elapsed_s``): the draw,
+  the decisions, the loop, the outcomes and the per-replication metrics;
 * ``fairserve loop (numba)`` and ``fairserve loop (python)``: the event loop alone, on the same inputs;
 * ``fairserve loop (numba, guarantee)``: the same with a wait guarantee of 0.5 for class 1, so that the
   guarantee probe runs at every dispatch (and serves the class-1 contacts that wait past it);
@@ -16,7 +16,8 @@ unit (load 0.9), handle mean 1; optionally exponential patience (mean 2) for bot
 ``--whole`` first prints the table a user sees: ``fairserve simulate`` on a scenario file of this model (the
 built-in ``tier-strict`` policy, one replication, ``--json``), timed as a whole process from start to exit, with
 the ``elapsed_s`` it reports, against simpy run as one whole script (imports, drawing the contacts, the run) in
-the same run; medians of ``--repeat`` runs, and simpy's time over fairserve's.
+the same run; medians of ``--repeat`` runs, and simpy's time over fairserve's. Each process's CPU time (user +
+system, ``getrusage``) is shown too: on a shared, loaded machine it is the steadier figure.
 
 Each engine runs the requested number of arrivals (ciw, much slower, on fewer unless ``--ciw-arrivals`` says
 otherwise); with ``--repeat K`` every timing is the best of K runs (the machine is shared, so the best run is the
@@ -85,17 +86,16 @@ def bench_policy(n: int, patience: bool, with_metrics: bool = False) -> tuple[fl
     ]
     scen = scenario_from_dict({"center": {"agents": AGENTS, "duration": n / lam}, "segments": segs})
     _, decider = resolve_policy("tier-strict")  # its own file: gold before basic, FIFO within a tier
+    if with_metrics:  # what compare_policies times per replication and policy: draw, decide, loop, metrics
+        from fairserve.sim.engine import compare_policies
+
+        result = compare_policies(scen, [decider], replications=1, seed=1, jobs=1)["policies"][decider.name]
+        return result["elapsed_s"], result["all"]["all"]["mean_wait"], result["arrivals"]  # type: ignore[return-value]
     small = scenario_from_dict({"center": {"agents": AGENTS, "duration": 50.0}, "segments": segs})
     run_replication(small, decider, np.random.default_rng(0))  # compile the kernels outside the timing
     t0 = time.perf_counter()
     frame = run_replication(scen, decider, np.random.default_rng(1))
     dt = time.perf_counter() - t0
-    if with_metrics:  # what compare_policies adds per replication and policy
-        from fairserve.sim.metrics import add_outcomes, replication_metrics
-
-        t1 = time.perf_counter()
-        replication_metrics(add_outcomes(frame, scen))
-        dt += time.perf_counter() - t1
     return dt, float(frame["wait"].mean()), len(frame)  # type: ignore[return-value]
 
 
@@ -204,16 +204,24 @@ def _scenario_toml(n: int) -> str:
     return f'name = "mm{AGENTS}"\n[center]\nagents = {AGENTS}\nduration = {n / lam!r}\nwarmup = 0.0\n{segments}'
 
 
-def _process(cmd: list[str]) -> tuple[float, str]:
+def _process(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd``; its wall time, its CPU time (user + system, from ``getrusage``) and its stdout."""
+    import resource
     import subprocess
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return time.perf_counter() - t0, run.stdout
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, run.stdout
 
 
-def bench_whole(n: int, repeat: int, skip_simpy: bool) -> list[tuple[str, float, str]]:
-    """Median whole-process times: ``fairserve simulate`` (and its ``elapsed_s``) and simpy's whole script."""
+def bench_whole(n: int, repeat: int, skip_simpy: bool) -> list[tuple[str, float, float, float, str]]:
+    """Median whole-process times: ``fairserve simulate`` (and its ``elapsed_s``) and simpy's whole script.
+
+    Each row: name, wall time, CPU time (user + system) of the process, the in-process run, the mean waits.
+    """
     import json
     import statistics
     import sys
@@ -227,24 +235,24 @@ def bench_whole(n: int, repeat: int, skip_simpy: bool) -> list[tuple[str, float,
         scenario.write_text(_scenario_toml(n))
         script = Path(tmp) / "simpy_mm50.py"
         script.write_text(SIMPY_SCRIPT)
-        runs: dict[str, list[tuple[float, float, str]]] = {"fairserve": [], "simpy": []}
+        runs: dict[str, list[tuple[float, float, float, str]]] = {"fairserve": [], "simpy": []}
         for _ in range(max(1, repeat)):
-            wall, out = _process([*fairserve, "simulate", str(scenario), "--policy", "tier-strict",
-                                  "--replications", "1", "--json"])
+            wall, cpu, out = _process([*fairserve, "simulate", str(scenario), "--policy", "tier-strict",
+                                       "--replications", "1", "--json"])
             payload = json.loads(out)
             segs = payload["policies"]["tier-strict"]["segments"]
             waits = ", ".join(f"{name} {segs[name]['mean_wait']:.4f}" for name in ("gold", "basic"))
-            runs["fairserve"].append((wall, float(payload["elapsed_s"]), waits))
+            runs["fairserve"].append((wall, cpu, float(payload["elapsed_s"]), waits))
             if not skip_simpy:
-                wall, out = _process([sys.executable, str(script), str(n), str(AGENTS), *map(str, RATES)])
+                wall, cpu, out = _process([sys.executable, str(script), str(n), str(AGENTS), *map(str, RATES)])
                 words = out.split()
-                runs["simpy"].append((wall, float(words[1]), " ".join(words[3:])))
-    rows = []
+                runs["simpy"].append((wall, cpu, float(words[1]), " ".join(words[3:])))
+    medians: list[tuple[str, float, float, float, str]] = []
     for name, got in runs.items():
         if got:
-            rows.append((name, statistics.median(r[0] for r in got), statistics.median(r[1] for r in got),
-                         got[0][2]))
-    return rows  # type: ignore[return-value]
+            wall, cpu, inner = (statistics.median(float(r[i]) for r in got) for i in range(3))  # type: ignore[arg-type]
+            medians.append((name, wall, cpu, inner, got[0][3]))
+    return medians
 
 
 def best(run: Any, repeat: int, *args: Any) -> Any:
@@ -272,19 +280,20 @@ def main() -> None:
         import datetime as dt
         import os
 
-        rows = bench_whole(n, args.repeat, "simpy" in args.skip)
-        simpy_row = next((r for r in rows if r[0] == "simpy"), None)
+        whole = bench_whole(n, args.repeat, "simpy" in args.skip)
+        simpy_row = next((r for r in whole if r[0] == "simpy"), None)
         print(f"\nwhole processes, {n:,} arrivals, M/M/{AGENTS}, two strict-priority classes, load 0.9; "
               f"medians of {max(1, args.repeat)} run(s), {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
               f"{os.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        print("| command | whole process | in-process run | simpy / this, whole | simpy / this, run | mean waits |")
-        print("|---|---|---|---|---|---|")
-        for name, wall, inner, waits in rows:
+        print("| command | whole process | its CPU (user+sys) | in-process run | simpy / this, whole | "
+              "simpy / this, CPU | simpy / this, run | mean waits |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, wall, cpu, inner, waits in whole:
             label = ("`fairserve simulate mm50.toml --policy tier-strict --replications 1 --json` (run: elapsed_s)"
                      if name == "fairserve" else "simpy, one script (run: env.run())")
-            ratio_w = f"{simpy_row[1] / wall:.1f}x" if simpy_row else "n/a"
-            ratio_r = f"{simpy_row[2] / inner:.1f}x" if simpy_row else "n/a"
-            print(f"| {label} | {wall:.2f} s | {inner:.2f} s | {ratio_w} | {ratio_r} | {waits} |")
+            ratios = [f"{peer / x:.1f}x" if simpy_row else "n/a"
+                      for peer, x in zip(simpy_row[1:4] if simpy_row else (1.0,) * 3, (wall, cpu, inner), strict=True)]
+            print(f"| {label} | {wall:.2f} s | {cpu:.2f} s | {inner:.3f} s | {' | '.join(ratios)} | {waits} |")
         if args.only_whole:
             return
     print(f"M/M/{AGENTS}, two strict-priority classes, load 0.9, handle mean 1")
