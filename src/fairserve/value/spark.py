@@ -127,6 +127,12 @@ def spark_session(app_name: str = "fairserve", master: str | None = None,
         # local Python workers run this interpreter, where fairserve is installed (PySpark's default is the
         # 'python3' on the PATH); on a cluster, PYSPARK_PYTHON names the executors' Python (docs/scale.md)
         os.environ["PYSPARK_PYTHON"] = sys.executable
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):  # under spark-submit: its JVM runs, with the settings it was given
+        from pyspark import SparkConf, SparkContext
+
+        SparkContext._ensure_initialized()
+        launched = SparkConf()
+        defaults = {k: v for k, v in defaults.items() if not launched.contains(k)}
     for key, value in {**defaults, **settings, "spark.sql.session.timeZone": "UTC"}.items():
         builder = builder.config(key, value)
     try:
