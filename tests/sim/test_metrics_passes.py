@@ -207,9 +207,21 @@ def test_the_compiled_passes_equal_their_plain_python_selves() -> None:
             assert sums[offsets[g] + k, 1] == pytest.approx(args[0][on].sum(), rel=1e-15)
     bounds = np.concatenate([[0], np.cumsum(sums[:4, 0])]).astype(np.int64)
     grouped = _kernel.gather_by_group(codes[0], keep, args[0], bounds)
-    np.testing.assert_array_equal(grouped, _kernel._gather_by_group(codes[0], keep, args[0], bounds))
+    plain = np.empty(bounds[-1])
+    _kernel._gather_by_group(codes[0], keep, args[0], bounds, plain)
+    np.testing.assert_array_equal(grouped, plain)
     for k in range(4):  # each group's waits, in row order
         np.testing.assert_array_equal(grouped[bounds[k] : bounds[k + 1]], args[0][(codes[0] == k) & keep])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.bool_])
+def test_buffers_start_on_a_huge_page_and_hold_what_they_are_filled_with(dtype: type) -> None:
+    for n in (0, 10, 300_000, 1_000_003):
+        b = _kernel.buffer(n, dtype, 1)
+        assert b.shape == (n,) and b.dtype == dtype and b.flags.c_contiguous and b.flags.writeable
+        assert (b == 1).all()
+        if b.nbytes >= 2**21:
+            assert b.ctypes.data % 2**21 == 0
 
 
 def test_the_timed_replication_equals_the_frame_path() -> None:

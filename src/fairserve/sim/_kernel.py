@@ -16,15 +16,16 @@ With no lanes (``lane`` empty) the probe is skipped and the loop is the plain pr
 
 * :func:`serve_reference` keeps its two queues with the standard library's :mod:`heapq` on Python lists: the
   reference, and the fast way in plain CPython.
-* :data:`serve` is the same loop over preallocated arrays, compiled: :func:`_serve`, whose two binary heaps
+* :func:`serve` is the same loop over preallocated arrays, compiled: :func:`_serve`, whose two binary heaps
   are kept by :func:`_heap_push` and :func:`_heap_pop`, written once (numba's ``heapq`` wants homogeneous
   lists), and whose guarantee order is :func:`_before`. These helpers are compiled with the same ``_jit`` as
   the loop, which calls them compiled (and numba caches them together); without numba ``_jit`` leaves them all
-  plain Python. :data:`serve_arrays` is the loop uncompiled. Tests hold the loops to identical results (with
+  plain Python. :func:`serve_arrays` is the loop uncompiled. Tests hold the loops to identical results (with
   and without guarantees), the heap functions (compiled and plain) to :mod:`heapq`, and the reference to simpy.
-* :data:`overtakes` counts, for each contact, the later arrivals served while it waited; it is plain Python that
+  The compiled functions write into arrays allocated by :func:`buffer` (on huge pages) and passed in.
+* :func:`overtakes` counts, for each contact, the later arrivals served while it waited; it is plain Python that
   numba compiles when it is installed and that runs as is otherwise (it is the reference too).
-* :data:`group_sums` and :data:`gather_by_group` are the metrics' passes over a replication's rows (sums and
+* :data:`group_sums` and :func:`gather_by_group` are the metrics' passes over a replication's rows (sums and
   counts per group; each group's waits put together for its percentiles), compiled the same way; tests hold
   the metrics they give to NumPy and pandas on the same frame.
 """
@@ -38,7 +39,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "gather_by_group", "group_sums", "overtakes", "serve", "serve_arrays", "serve_reference"]
+__all__ = [
+    "COMPILED",
+    "HAVE_NUMBA",
+    "buffer",
+    "gather_by_group",
+    "group_sums",
+    "overtakes",
+    "serve",
+    "serve_arrays",
+    "serve_reference",
+]
 
 Loop = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -179,6 +190,30 @@ def _before(d1: float, a1: float, c1: int, d2: float, a2: float, c2: int) -> boo
     return c1 < c2
 
 
+_PAGE = 2**21  # a transparent huge page
+
+
+def buffer(n: int, dtype: Any, fill: Any = None) -> np.ndarray:
+    """A fresh array of ``n`` items that starts on a 2 MiB boundary, filled with ``fill`` (None: left as is).
+
+    NumPy asks the operating system for transparent huge pages on large arrays, but an array that does not
+    start on a huge-page boundary is partly backed by 4 KiB pages, and the first write of each costs a page
+    fault: a fresh million-row float array about 420 of them, and one allocated inside numba (which asks for no
+    huge pages) about 2,000. Aligned, it is backed by 2 MiB pages, a handful of faults. The loops' outputs are
+    allocated here and passed in.
+    """
+    size = n * np.dtype(dtype).itemsize
+    if size < _PAGE:
+        out = np.empty(n, dtype)
+    else:
+        raw = np.empty(size + 2 * _PAGE, dtype=np.uint8)  # room to skip to the boundary and end on a whole page
+        skip = -raw.ctypes.data % _PAGE
+        out = raw[skip : skip + size].view(dtype)
+    if fill is not None:
+        out.fill(fill)
+    return out
+
+
 def _serve(
     arrival: np.ndarray,
     order: np.ndarray,
@@ -189,16 +224,19 @@ def _serve(
     parent: np.ndarray,
     guarantee: np.ndarray,
     lane: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    start: np.ndarray,
+    real: np.ndarray,
+    forced: np.ndarray,
+    waiting: np.ndarray,
+) -> None:
     """:func:`serve_reference` over arrays, its two heaps kept with :func:`_heap_push` and :func:`_heap_pop`.
 
-    The lanes are one array of contact indices grouped by lane, in arrival order within each (``items``,
-    lane ``k`` in ``items[first[k]:first[k + 1]]``), and one read pointer per lane (``head``).
+    Writes each contact's ``start``, ``real`` and ``forced`` (given filled with NaN, True and False);
+    ``waiting`` (``n`` items, any content) holds the heap of waiting contacts. The lanes are one array of
+    contact indices grouped by lane, in arrival order within each (``items``, lane ``k`` in
+    ``items[first[k]:first[k + 1]]``), and one read pointer per lane (``head``).
     """
     n = arrival.size
-    start = np.full(n, np.nan)
-    real = np.ones(n, dtype=np.bool_)
-    forced = np.zeros(n, dtype=np.bool_)
     lanes = 0
     if lane.size > 0:
         lanes = max(int(lane.max()) + 1, 0)
@@ -215,8 +253,7 @@ def _serve(
             items[head[lane[j]]] = j
             head[lane[j]] += 1
     head[:] = first[:lanes]
-    waiting = np.empty(n, dtype=np.int64)  # min-heap of queue positions (``order``), lower serves first
-    nw = 0
+    nw = 0  # waiting[:nw]: min-heap of queue positions (``order``), lower serves first
     busy = np.empty(agents + 1, dtype=np.float64)  # min-heap of service completion times
     nb = 0
     free = agents
@@ -274,7 +311,31 @@ def _serve(
             i += 1
         else:
             break
-    return start, real, forced
+
+
+def _count_overtakes(
+    arrival: np.ndarray,
+    wait_end: np.ndarray,
+    start: np.ndarray,
+    rank: np.ndarray,
+    vkey: np.ndarray,
+    vkey_plain: np.ndarray,
+    count: np.ndarray,
+    by_influence: np.ndarray,
+) -> None:
+    """:func:`_overtakes` into ``count`` and ``by_influence`` (given filled with zeros)."""
+    n = arrival.size
+    for i in range(n):
+        end = wait_end[i]
+        if not end > arrival[i]:
+            continue
+        j = i + 1
+        while j < n and arrival[j] < end:
+            if start[j] < end:
+                count[i] += 1
+                if rank[j] == rank[i] and vkey_plain[j] > vkey[i]:
+                    by_influence[i] += 1
+            j += 1
 
 
 def _overtakes(
@@ -290,22 +351,23 @@ def _overtakes(
     Contacts are sorted by arrival. ``wait_end`` is the start of service or the moment of abandonment. A later
     contact ``j`` overtook ``i`` when ``arrival[i] < arrival[j]`` and ``start[j] < wait_end[i]``; it did so by
     influence when, with its influence minutes taken away (``vkey_plain``), its key would come after ``i``'s.
+    The plain-Python reference; :func:`overtakes` runs the same code compiled.
     """
-    n = arrival.size
-    count = np.zeros(n, dtype=np.int64)
-    by_influence = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        end = wait_end[i]
-        if not end > arrival[i]:
-            continue
-        j = i + 1
-        while j < n and arrival[j] < end:
-            if start[j] < end:
-                count[i] += 1
-                if rank[j] == rank[i] and vkey_plain[j] > vkey[i]:
-                    by_influence[i] += 1
-            j += 1
+    return _run_overtakes(_count_overtakes, arrival, wait_end, start, rank, vkey, vkey_plain)
+
+
+def _run_overtakes(core: Callable[..., None], *inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = inputs[0].size
+    count, by_influence = buffer(n, np.int64, 0), buffer(n, np.int64, 0)
+    core(*inputs, count, by_influence)
     return count, by_influence
+
+
+def _run_serve(core: Callable[..., None], *inputs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = inputs[0].size
+    start, real, forced = buffer(n, np.float64, np.nan), buffer(n, np.bool_, True), buffer(n, np.bool_, False)
+    core(*inputs, start, real, forced, buffer(n, np.int64))
+    return start, real, forced
 
 
 @_jit
@@ -380,24 +442,48 @@ def _group_sums(
     return sums, first
 
 
-def _gather_by_group(codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def _gather_by_group(
+    codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bounds: np.ndarray, out: np.ndarray
+) -> None:
     """``values`` of the kept rows grouped by code: group ``k``'s in ``out[bounds[k]:bounds[k + 1]]``, in row order.
 
     ``bounds`` are the cumulative counts of kept rows per code (from :func:`_group_sums`); code -1: left out.
     ``codes`` is one grouping's row of the codes that :func:`_group_sums` takes.
     """
-    out = np.empty(bounds[-1], dtype=values.dtype)
     at = bounds[:-1].copy()
     for i in range(codes.size):
         k = codes[i]
         if k >= 0 and keep[i]:
             out[at[k]] = values[i]
             at[k] += 1
-    return out
 
 
-serve_arrays: Loop = _serve
-serve: Loop = _jit(_serve)
-overtakes = _jit(_overtakes)
+_serve_compiled = _jit(_serve)
+_overtakes_compiled = _jit(_count_overtakes)
+_gather_compiled = _jit(_gather_by_group)
 group_sums = _jit(_group_sums)
-gather_by_group = _jit(_gather_by_group)
+COMPILED = (_serve_compiled, _overtakes_compiled, group_sums, _gather_compiled)
+"""The compiled functions (numba dispatchers when numba is installed), which :func:`fairserve.sim.engine._warm`
+loads before the clock starts."""
+
+
+def serve_arrays(*inputs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The array loop (:func:`_serve`) uncompiled, with the inputs of :func:`serve_reference`."""
+    return _run_serve(_serve, *inputs)
+
+
+def serve(*inputs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The array loop (:func:`_serve`) compiled, with the inputs of :func:`serve_reference`."""
+    return _run_serve(_serve_compiled, *inputs)
+
+
+def overtakes(*inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_overtakes` compiled."""
+    return _run_overtakes(_overtakes_compiled, *inputs)
+
+
+def gather_by_group(codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """:func:`_gather_by_group` compiled, into a new array."""
+    out = buffer(int(bounds[-1]), values.dtype)
+    _gather_compiled(codes, keep, values, bounds, out)
+    return out

@@ -241,13 +241,14 @@ class _Decided:
             return values
         if isinstance(values, pd.Categorical):
             return pd.Categorical.from_codes(values.codes[self.inverse], dtype=values.dtype)
-        return np.asarray(values)[self.inverse]
+        values = np.asarray(values)
+        return np.take(values, self.inverse, out=_kernel.buffer(self.inverse.size, values.dtype), mode="clip")
 
     def __getitem__(self, col: str) -> Any:
         values = self.values[col]
         if self.inverse is None or col not in ("virtual_arrival", "sla_deadline"):
             return self.spread(values)
-        shift = np.asarray(values, dtype=float)[self.inverse]  # arrival + the profile's shift, in one new array
+        shift = self.spread(np.asarray(values, dtype=float))  # arrival + the profile's shift, in one new array
         return np.add(self.arrival, shift, out=shift)  # arrival + (0 - advance) == arrival - advance
 
 
@@ -313,7 +314,7 @@ def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarr
             small = lo >= -(2**15) and hi < 2**15
             sort_rank = np.argsort(by_rank.astype(np.int16) if small else by_rank, kind="stable")
             who = sort_rank if by_va is None else by_va[sort_rank]
-    order = np.empty(n, dtype=np.int64)
+    order = _kernel.buffer(n, np.int64)
     order[who] = np.arange(n)
     return who, order
 
@@ -424,7 +425,8 @@ def _simulate(
         for on, (st, real_k, forced_k, cnt, inf_cnt) in results:
             start[on], real[on], forced[on], overtaken[on], by_influence[on] = st, real_k, forced_k, cnt, inf_cnt
     served = ~np.isnan(start)
-    wait = start - t  # time to service; those not served waited their patience
+    # time to service; those not served waited their patience
+    wait = np.subtract(start, t, out=_kernel.buffer(n, np.float64))
     np.copyto(wait, patience, where=~served)
     if "virtual_arrival" in decisions:
         new["virtual_arrival"] = va
@@ -458,7 +460,9 @@ def _serve_queue(
     start, real, forced = _loop(kernel)(
         *_loop_inputs(t, order, who, handle, patience), int(agents), _ints(parent), g, lane
     )
-    wait_end = start.copy()  # end of waiting: service, abandonment, or (call-back that never happened) arrival
+    # end of waiting: service, abandonment, or (call-back that never happened) arrival
+    wait_end = _kernel.buffer(start.size, np.float64)
+    np.copyto(wait_end, start)
     gone = np.flatnonzero(np.isnan(start))
     wait_end[gone] = t[gone] + np.where(real[gone], patience[gone], 0.0)
     if forced.any():

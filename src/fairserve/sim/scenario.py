@@ -467,12 +467,14 @@ def draw_contacts(
     Text columns are categoricals (cheap at a million rows). Handling and patience of each segment come from
     its own child stream of ``rng``.
     """
+    from fairserve.sim._kernel import buffer  # fresh columns on huge pages (few page faults)
+
     segs = scenario.segments
     t, seg = _arrivals(scenario, rng) if arrivals is None else arrivals  # given: a replayed log's, in order
     n = t.size
     streams = rng.spawn(len(segs))
-    handle = np.empty(n)
-    patience = np.empty(n)
+    handle = buffer(n, np.float64)
+    patience = buffer(n, np.float64)
     members = [np.flatnonzero(seg == k) for k in range(len(segs))]
     for k, (s, srng) in enumerate(zip(segs, streams, strict=True)):
         handle[members[k]] = _handle(s, members[k].size, srng)
@@ -481,8 +483,8 @@ def draw_contacts(
     def table(values: list[Any], dtype: Any = float) -> np.ndarray:
         per_segment = np.asarray(values, dtype=dtype)
         if np.array_equal(per_segment, np.full_like(per_segment, per_segment[0]), equal_nan=True):  # no gather
-            return np.full(n, per_segment[0], dtype=dtype)
-        return per_segment[seg]
+            return buffer(n, dtype, per_segment[0])
+        return np.take(per_segment, seg, out=buffer(n, dtype), mode="clip")  # valid indices: clip skips a copy
 
     none = np.nan
     from_base = [s.customers == "base" for s in segs]
@@ -495,7 +497,7 @@ def draw_contacts(
     frame: dict[str, Any] = {
         "contact_id": np.arange(n, dtype=np.int64),
         "channel": _cat(table([list(Channel).index(s.channel) for s in segs], np.int8), [str(c) for c in Channel]),
-        "arrival": t * scenario.unit_seconds,
+        "arrival": np.multiply(t, scenario.unit_seconds, out=buffer(n, np.float64)),
         "t": t,
         "handle": handle,
         "patience": patience,
@@ -554,7 +556,7 @@ def draw_contacts(
     frame["account"] = _cat(account, accounts)
     frame["customer_id"] = _cat(cust, ids)
     # contacts with the same profile have the same policy inputs but for their arrival time
-    profile = seg * (1 + (0 if customers is None else len(customers)))
+    profile = np.multiply(seg, 1 + (0 if customers is None else len(customers)), out=buffer(n, np.int64))
     if row is not None:  # + row + 1: 0 for a contact not drawn from the base (row -1)
         profile += row
         profile += 1
@@ -562,7 +564,7 @@ def draw_contacts(
         profile *= int(text_code.max()) + 2
         profile += text_code + 1
     frame["profile"] = profile
-    frame["parent"] = np.full(n, -1, dtype=np.int64)
+    frame["parent"] = buffer(n, np.int64, -1)
     out = pd.DataFrame(frame, copy=False)  # every column is a fresh array: no need to copy them into blocks
     if any(s.retrial_prob > 0 and s.max_retrials > 0 for s in segs):
         out = _add_retrials(out, scenario, rng.spawn(1)[0])
