@@ -46,6 +46,7 @@ __all__ = [
     "gather_by_group",
     "group_sums",
     "overtakes",
+    "rank_order",
     "serve",
     "serve_arrays",
     "serve_reference",
@@ -458,11 +459,34 @@ def _gather_by_group(
             at[k] += 1
 
 
+def _rank_order(rank: np.ndarray, lo: int, span: int, by: np.ndarray, who: np.ndarray, order: np.ndarray) -> None:
+    """The contacts sorted stably by rank into ``who``, and each contact's place in it into ``order``.
+
+    Contacts are taken in the sequence ``by`` (empty: ``0, 1, ..., n - 1``), and their ranks are integers in
+    ``lo .. lo + span - 1``: a counting sort, so ``who`` is ``by[np.argsort(rank[by], kind="stable")]`` and
+    ``order[who[i]] == i``.
+    """
+    n = who.size
+    slot = np.zeros(span + 1, dtype=np.int64)
+    for i in range(n):
+        j = by[i] if by.size else i
+        slot[rank[j] - lo + 1] += 1
+    for k in range(span):
+        slot[k + 1] += slot[k]
+    for i in range(n):
+        j = by[i] if by.size else i
+        r = rank[j] - lo
+        who[slot[r]] = j
+        order[j] = slot[r]
+        slot[r] += 1
+
+
 _serve_compiled = _jit(_serve)
+rank_order = _jit(_rank_order)
 _overtakes_compiled = _jit(_count_overtakes)
 _gather_compiled = _jit(_gather_by_group)
 group_sums = _jit(_group_sums)
-COMPILED = (_serve_compiled, _overtakes_compiled, group_sums, _gather_compiled)
+COMPILED = (_serve_compiled, _overtakes_compiled, rank_order, group_sums, _gather_compiled)
 """The compiled functions (numba dispatchers when numba is installed), which :func:`fairserve.sim.engine._warm`
 loads before the clock starts."""
 

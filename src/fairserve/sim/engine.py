@@ -298,22 +298,21 @@ def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarr
     Contacts are served by rank, then virtual arrival, then arrival, then position (``np.lexsort`` of those
     keys). When the arrivals are sorted (as drawn), position breaks ties like arrival does, and the key is
     two stable sorts: by virtual arrival (skipped when already in order, e.g. without head starts), then by rank
-    (a linear radix sort on a small integer type).
+    (a counting sort, :func:`fairserve.sim._kernel.rank_order`, which also gives the inverse).
     """
     n = rank.size
     if not np.all(arrival[1:] >= arrival[:-1]):
         who = np.lexsort((np.arange(n), arrival, virtual_arrival, rank))
     else:
         sorted_va = bool(np.all(virtual_arrival[1:] >= virtual_arrival[:-1]))
-        by_va = None if sorted_va else np.argsort(virtual_arrival, kind="stable")  # None: already in that order
-        by_rank = rank if by_va is None else rank[by_va]
-        lo, hi = (int(by_rank.min()), int(by_rank.max())) if n else (0, 0)
-        if lo == hi:
-            who = np.arange(n) if by_va is None else by_va
-        else:
-            small = lo >= -(2**15) and hi < 2**15
-            sort_rank = np.argsort(by_rank.astype(np.int16) if small else by_rank, kind="stable")
-            who = sort_rank if by_va is None else by_va[sort_rank]
+        by_va = _NO_LANES if sorted_va else np.argsort(virtual_arrival, kind="stable")  # empty: already in order
+        lo, hi = (int(rank.min()), int(rank.max())) if n else (0, 0)
+        if hi - lo < 2**16:  # ranks are tiers' places: a few distinct small integers
+            who, order = _kernel.buffer(n, np.int64), _kernel.buffer(n, np.int64)
+            _kernel.rank_order(np.ascontiguousarray(rank, dtype=np.int64), lo, hi - lo + 1, by_va, who, order)
+            return who, order
+        sort_rank = np.argsort(rank if sorted_va else rank[by_va], kind="stable")
+        who = sort_rank if sorted_va else by_va[sort_rank]
     order = _kernel.buffer(n, np.int64)
     order[who] = np.arange(n)
     return who, order
