@@ -376,14 +376,17 @@ def _arrivals(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray,
     total = float(peaks.sum())
     if total <= 0:
         return np.empty(0), np.empty(0, dtype=np.int64)
+    from fairserve.sim._kernel import buffer  # fresh arrays on huge pages (few page faults)
+
     n = int(rng.poisson(total * horizon))
     # given their count, Poisson points are sorted uniforms, drawn in order without a sort: the normalised
-    # partial sums of n + 1 exponentials are the order statistics of n uniforms (Devroye 1986, ch. V.2)
-    gaps = rng.exponential(1.0, n + 1)
+    # partial sums of n + 1 exponentials are the order statistics of n uniforms (Devroye 1986, ch. V.2).
+    # standard_exponential and random draw exactly what exponential(1.0) and uniform() do, into given arrays.
+    gaps = rng.standard_exponential(out=buffer(n + 1, np.float64))
     scale = horizon / gaps.sum()
     t = np.cumsum(gaps[:n], out=gaps[:n])  # in place: a million-row temporary less
     t *= scale
-    seg = _segment_of(rng.uniform(size=n), np.cumsum(peaks) / total)
+    seg = _segment_of(rng.random(out=buffer(n, np.float64)), np.cumsum(peaks) / total)
     thinned = [k for k, prof in enumerate(profiles) if prof.size > 1 or prof[0] != 1.0]
     if not thinned:
         return t, seg
