@@ -232,16 +232,14 @@ def read_source(spark: Any, source: str | Path | pd.DataFrame) -> Any:
 def write_dataset(frame: Any, out: str | Path) -> str:
     """Write a Spark DataFrame as a Parquet dataset (a folder of part files, one per partition) at ``out``.
 
-    An existing local folder is replaced only when it is empty or an earlier Spark output (it holds
-    ``_SUCCESS``), so a mistyped path cannot delete a folder of other files.
+    An existing file is replaced (as the DuckDB path replaces its output file); an existing local folder only when
+    it is empty or an earlier Spark output (it holds ``_SUCCESS``), so a mistyped path cannot delete a folder of
+    other files.
     """
     text = str(out)
     local = Path(text)
-    if not is_uri(text):
-        if local.is_file():
-            raise FairserveError(f"{text}: is a file; the Spark engine writes a Parquet dataset, a folder")
-        if local.is_dir() and any(local.iterdir()) and not (local / "_SUCCESS").exists():
-            raise FairserveError(f"{text}: a folder that is not an earlier Spark output; choose a new folder")
+    if not is_uri(text) and local.is_dir() and any(local.iterdir()) and not (local / "_SUCCESS").exists():
+        raise FairserveError(f"{text}: a folder that is not an earlier Spark output; choose a new folder")
     with engine_errors(f"{text}: cannot be written by Spark"):
         frame.write.mode("overwrite").parquet(text)
     return text

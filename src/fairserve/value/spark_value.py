@@ -157,6 +157,7 @@ def score_spark(
     FairserveError
         An option this path does not support, or an error on the executors (with its message).
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as sf
 
     _refuse({"contact_rates": contact_rates})
@@ -193,7 +194,8 @@ def score_spark(
                 scored = rows(coerce(batch), model, **state["options"])
                 yield scored[state["columns"]]
 
-        scored = frame.mapInPandas(score_batches, _schema(rows_columns))
+        # kept, so that the range partitioning's sample and its shuffle do not each run the Python scoring
+        scored = frame.mapInPandas(score_batches, _schema(rows_columns)).persist(StorageLevel.MEMORY_AND_DISK)
         scored = exact_percentile(scored, "clv", "value_percentile").select(*[f"`{c}`" for c in columns.columns])
         write_dataset(scored, out)
         written = spark.read.parquet(str(out))
