@@ -267,10 +267,14 @@ def spark_flags() -> bool:
     return "--spark-master" in done.stdout
 
 
-def commands(data: Path, work: Path, engine: list[str], one_pass_only: bool = False) -> dict[str, list[list[str]]]:
-    """The commands a user types for fit and score, as lists of whole processes run one after the other."""
+def commands(data: Path, work: Path, engine: list[str], one_pass_only: bool = False, name: str = "duckdb"
+             ) -> dict[str, list[list[str]]]:
+    """The commands a user types for fit and score, as lists of whole processes run one after the other.
+
+    The scores go to ``SCORES.parquet`` (DuckDB: one file; Spark: a folder of part files), named after the engine.
+    """
     fs = _fairserve()
-    model, scores = str(work / "model.json"), str(work / "scores.parquet")
+    model, scores = str(work / f"model-{name}.json"), str(work / f"scores-{name}.parquet")
     out = {"fit --scores-out": [[*fs, "value", "fit", str(data), *engine, "--out", model, "--scores-out", scores]]}
     if not one_pass_only:
         out["fit"] = [[*fs, "value", "fit", str(data), *engine, "--out", model]]
@@ -413,8 +417,14 @@ def machine() -> dict[str, Any]:
                 break
     with open("/proc/meminfo") as fh:
         mem = int(fh.readline().split()[1]) * 1024
+    try:
+        import pyspark
+
+        spark = pyspark.__version__
+    except ImportError:
+        spark = None
     return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem / GiB, 1), "python": platform.python_version(),
-            "duckdb": duckdb.__version__, "pandas": pd.__version__, "load_average": os.getloadavg(),
+            "duckdb": duckdb.__version__, "pandas": pd.__version__, "pyspark": spark, "load_average": os.getloadavg(),
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -474,8 +484,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lifetimes-start", type=int, default=1_000_000, help="customers of the first lifetimes run")
     p.add_argument("--memory-cap", type=float, default=None,
                    help="GiB of resident memory at which a run is stopped [80%% of the memory available]")
-    p.add_argument("--spark-memory", default="12g", help="the Spark driver's memory (local[*]) [%(default)s]")
-    p.add_argument("--worker-memory", default="5g", help="each cluster worker's memory [%(default)s]")
+    p.add_argument("--spark-memory", default="8g",
+                   help="the Spark driver's memory (local[*]: the executors' too) [%(default)s]")
+    p.add_argument("--driver-memory", default="4g", help="the Spark driver's memory on the cluster [%(default)s]")
+    p.add_argument("--worker-memory", default="3g", help="each cluster worker's (and executor's) memory [%(default)s]")
     p.add_argument("--one-pass-spark", action="store_true",
                    help="Spark: only `fit --scores-out` (not fit and score as two commands)")
     p.add_argument("--stage-limits", default=",3GiB",
@@ -509,16 +521,19 @@ def main(argv: list[str] | None = None) -> None:
             results["lifetimes"] = bench_lifetimes(data, facts, work, args.lifetimes_limit, cap,
                                                    args.lifetimes_start, log)
         flags = spark_flags() if {"spark-local", "spark-cluster"} & only else False
-        driver = {"PYSPARK_SUBMIT_ARGS": f"--driver-memory {args.spark_memory} pyspark-shell"}
         if "spark-local" in only:
-            engine = ["--engine", "spark", *(["--spark-master", "local[*]"] if flags else [])]
-            label = "spark local[*]" if flags else "spark (the session's own master)"
-            if not flags:
+            if flags:
+                engine = ["--engine", "spark", "--spark-master", "local[*]",
+                          "--spark-conf", f"spark.driver.memory={args.spark_memory}"]
+                label, env = "spark local[*]", None
+            else:
+                engine, label = ["--engine", "spark"], "spark (the session's own master)"
+                env = {"PYSPARK_SUBMIT_ARGS": f"--driver-memory {args.spark_memory} pyspark-shell"}
                 results["notes"].append("value fit has no --spark-master: Spark ran with the session's "
                                         "hard-wired master")
             results["commands"][label] = bench_commands(
-                label, commands(data, work, engine, args.one_pass_spark), args.repeats, args.timeout, cap,
-                driver, (), log)
+                label, commands(data, work, engine, args.one_pass_spark, "spark-local"), args.repeats,
+                args.timeout, cap, env, (), log)
         if "spark-cluster" in only:
             if not flags:
                 results["notes"].append("value fit has no --spark-master: the loopback cluster was not run")
@@ -530,10 +545,11 @@ def main(argv: list[str] | None = None) -> None:
                 cluster = start_cluster(workers=2, cores=1, memory=args.worker_memory)
                 try:
                     engine = ["--engine", "spark", "--spark-master", cluster.url,
-                              "--spark-conf", f"spark.executor.memory={args.worker_memory}"]
+                              "--spark-conf", f"spark.executor.memory={args.worker_memory}",
+                              "--spark-conf", f"spark.driver.memory={args.driver_memory}"]
                     results["commands"]["spark cluster (2 workers x 1 core)"] = bench_commands(
-                        "spark cluster", commands(data, work, engine, args.one_pass_spark), args.repeats,
-                        args.timeout, cap, {**cluster.env(), **driver}, [c.pid for c in cluster.processes], log)
+                        "spark cluster", commands(data, work, engine, args.one_pass_spark, "spark-cluster"),
+                        args.repeats, args.timeout, cap, cluster.env(), [c.pid for c in cluster.processes], log)
                 finally:
                     cluster.stop()
     results["machine"]["load_average_end"] = os.getloadavg()
