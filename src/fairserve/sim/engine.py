@@ -25,8 +25,10 @@ Call-backs (a customer who gave up calling again) are drawn up front as possible
 when the call they follow really abandoned, which the loop knows by their arrival (``parent``).
 :func:`serve` runs the loop: ``kernel="python"`` the plain-Python reference (:mod:`heapq`), ``"numba"`` the same
 loop over arrays compiled (:mod:`fairserve.sim._kernel`); tests hold the two to identical results and the
-reference to simpy. A replication's other steps (draw, decide, queue order, overtakes) are vectorised and keep
-million-row temporaries few; together they still cost about twice the compiled loop.
+reference to simpy. A replication's other steps (draw, decide, queue order, overtakes, outcomes, metrics) are
+vectorised or compiled, keep million-row temporaries few and write fresh columns on huge pages
+(:func:`fairserve.sim._kernel.buffer`); ``compare_policies`` builds no frame beyond the draw. Together they
+still cost about twice the compiled loop.
 """
 
 from __future__ import annotations
