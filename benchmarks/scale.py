@@ -361,6 +361,12 @@ def bench_commands(label: str, cmds: dict[str, list[list[str]]], repeats: int, t
     return {name: _median(runs) for name, runs in results.items()}
 
 
+def _rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
 def _line(a: dict[str, Any], b: dict[str, Any], key: str, n: int) -> float:
     """``key`` at ``n`` customers on the line through runs ``a`` and ``b``."""
     slope = (b[key] - a[key]) / (b["customers"] - a["customers"])
@@ -394,6 +400,7 @@ def bench_lifetimes(data: Path, facts: dict[str, Any], work: Path, limit: float,
                            {"PYTHONWARNINGS": "ignore"}, (), log)
         run.pop("stdout", None)
         run["customers"] = n
+        run["transactions"] = _rows(path)
         log(f"    {run.get('error', '')} {run['wall']:.1f} s, peak {run['peak_rss_gib']:.2f} GiB")
         out.append(run)
         if "error" in run or n >= facts["customers"]:
@@ -455,17 +462,18 @@ def table(results: dict[str, Any]) -> str:
                          f"| {st['write']:.1f} s | {r['wall']:.1f} s | {r['peak_rss_gib']:.2f} |")
     life = results.get("lifetimes") or []
     if life:
-        lines += ["", "| lifetimes, one script, first N customers of the log | wall time | peak RSS (GiB) |",
-                  "|---|---|---|"]
+        lines += ["", "| lifetimes, one script, first N customers of the log | transactions | wall time "
+                  "| peak RSS (GiB) |", "|---|---|---|---|"]
         for r in life:
             if "projected_wall" in r:
-                lines.append(f"| {r['customers']:,} | not run, projected {r['projected_wall']:.0f} s "
+                lines.append(f"| {r['customers']:,} | | not run, projected {r['projected_wall']:.0f} s "
                              f"| projected {r['projected_peak_rss_gib']:.1f}, over the cap of "
                              f"{results['memory_cap_gib']:.1f} |")
             elif "error" in r:
-                lines.append(f"| {r['customers']:,} | {r['error']} | |")
+                lines.append(f"| {r['customers']:,} | {r.get('transactions', 0):,} | {r['error']} | |")
             else:
-                lines.append(f"| {r['customers']:,} | {r['wall']:.1f} s | {r['peak_rss_gib']:.2f} |")
+                lines.append(f"| {r['customers']:,} | {r.get('transactions', 0):,} | {r['wall']:.1f} s "
+                             f"| {r['peak_rss_gib']:.2f} |")
     return "\n".join(lines)
 
 
