@@ -144,6 +144,23 @@ def test_metrics_equal_the_previous_computation_on_a_simulated_frame(policy: str
     assert (frame["p_churn"] > 0.01).any() and (frame["p_churn"] == 1.0).any() and (frame["exposure"] > 0).any()
 
 
+def test_a_grouping_with_one_label_everywhere_is_everyone() -> None:
+    """One channel, one decile, no score: such groupings take no pass of their own and still equal the old way."""
+    scen = _scenario()
+    frame = add_outcomes(run_replication(scen, resolve_policy("tier-strict")[1], np.random.default_rng(7)), scen)
+    frame["channel"] = pd.Categorical(["chat"] * len(frame), categories=["phone", "chat"])
+    frame["value_percentile"] = 0.97
+    frame["influence"] = np.nan
+    got = replication_metrics(frame)
+    assert list(got["channels"]) == ["chat"] and list(got["value_deciles"]) == ["D10"]
+    assert "influence_deciles" not in got
+    assert_same_metrics(got, old_replication_metrics(frame))
+    frame["measured"] = False  # nobody measured: no group at all
+    got = replication_metrics(frame)
+    assert got == {"all": {"all": {}}, "segments": {}, "tiers": {}, "channels": {}}
+    assert_same_metrics(got, old_replication_metrics(frame))
+
+
 def test_missing_labels_unused_categories_and_unmeasured_groups_form_no_group() -> None:
     rng = np.random.default_rng(3)
     n = 500

@@ -229,9 +229,12 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
     for key, col in (("value_deciles", "value_percentile"), ("influence_deciles", "influence")):
         if col in cols:
             groupings.append((key, _deciles(_values(cols[col], float)), _DECILE_NAMES))
-    offsets = np.zeros(len(groupings) + 1, dtype=np.int64)
-    np.cumsum([len(names) for _, _, names in groupings], out=offsets[1:])
-    codes = np.stack([c for _, c, _ in groupings]) if groupings else np.empty((0, keep.size), dtype=np.int8)
+    # a grouping with one label in every row has one group, everyone: it needs no pass of its own
+    alone = {key: int(c[0]) for key, c, _ in groupings if c.size and c[0] >= 0 and bool((c == c[0]).all())}
+    summed = [(key, c, names) for key, c, names in groupings if key not in alone]
+    offsets = np.zeros(len(summed) + 1, dtype=np.int64)
+    np.cumsum([len(names) for _, _, names in summed], out=offsets[1:])
+    codes = np.stack([c for _, c, _ in summed]) if summed else np.empty((0, keep.size), dtype=np.int8)
     sums, first = _kernel.group_sums(codes, offsets, keep, *arrays)
     wait = arrays[0]
     measured = int(sums[-1, 0])
@@ -264,7 +267,16 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
         }
 
     out = {"all": section(None, ["all"]) if measured else {"all": {}}}
-    for g, (key, _, names) in enumerate(groupings):
+    index = {key: g for g, (key, _, _) in enumerate(summed)}
+    for key, _, names in groupings:
+        if key in alone:
+            k = alone[key]
+            if measured and (k < 10 or not key.endswith("_deciles")):  # deciles: only if someone has a score
+                out[key] = {names[k]: dict(out["all"]["all"])}
+            elif not key.endswith("_deciles"):
+                out[key] = {}
+            continue
+        g = index[key]
         if not key.endswith("_deciles"):
             out[key] = section(g, names)
         elif sums[offsets[g] : offsets[g] + 10, 0].sum() > 0:  # some measured contact has a score
