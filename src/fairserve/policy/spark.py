@@ -3,7 +3,7 @@
 ``policy audit --engine spark`` and ``policy decide --engine spark`` read the scores (and the contacts) as Spark
 DataFrames and run, on each batch of rows (``mapInPandas``), the same functions the pandas path runs:
 :func:`fairserve.policy.audit.tiers_of` and :func:`fairserve.policy.audit.decile_of` for the audit,
-:func:`fairserve.cli.decide.decisions_table` (which calls :func:`fairserve.policy.decide_batch`) for the
+:func:`fairserve.policy.decisions.decisions_table` (which calls :func:`fairserve.policy.decide_batch`) for the
 decisions, and :func:`fairserve.io.validate_frame` to check each batch as the pandas path checks the file. No
 policy arithmetic is written here.
 
@@ -202,7 +202,7 @@ def decide_spark(spark: Any, contacts_path: str | Path, scores: Any | None, poli
                  use_text: bool = True) -> dict[str, Any]:
     """Decide every contact of ``contacts_path`` on the executors and write the decisions (Parquet dataset).
 
-    The rows equal :func:`fairserve.cli.decide.decisions_table`'s (the pandas path), in no particular order.
+    The rows equal :func:`fairserve.policy.decisions.decisions_table`'s (the pandas path), in no particular order.
     Returns ``contacts`` (how many), ``tiers`` (count per tier), ``unknown_customers`` (contacts naming a
     customer the scores lack) and ``out``.
     """
@@ -228,7 +228,7 @@ def decide_spark(spark: Any, contacts_path: str | Path, scores: Any | None, poli
         customer_cols = [c for c in joined.columns if c not in given]
 
         def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            from fairserve.cli.decide import decisions_table
+            from fairserve.policy.decisions import decisions_table
 
             for raw in batches:
                 batch = _checked(raw[contact_cols], "contacts", source, "contact_id")
