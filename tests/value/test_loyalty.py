@@ -65,3 +65,12 @@ def test_bad_weights_are_refused() -> None:
         loyalty_scores(facts(), weights={"tenure": -1.0})
     with pytest.raises(FairserveError):
         loyalty_scores(facts(), weights={"tenure": 0.0, "activity": 0.0})
+
+
+def test_a_part_of_the_base_scores_as_the_whole_when_given_the_tiers_in_use() -> None:
+    whole = facts(status=["basic", "gold", "platinum"])
+    part = whole.iloc[[1]]  # gold alone: on its own ladder one tier carries no ranking, status 1.0
+    assert loyalty_scores(part)["status_score"].iloc[0] == 1.0
+    scored = loyalty_scores(part, status_in_use=["basic", "gold", "platinum"])
+    pd.testing.assert_frame_equal(scored, loyalty_scores(whole).iloc[[1]])
+    assert scored["status_score"].iloc[0] == 0.5

@@ -40,9 +40,12 @@ LOYALTY_WEIGHTS: Mapping[str, float] = {"tenure": 0.3, "activity": 0.4, "product
 DEFAULT_STATUS_LADDER: tuple[str, ...] = ("basic", "bronze", "silver", "gold", "platinum", "diamond")
 
 
-def _status_score(status: pd.Series, ladder: Sequence[str]) -> pd.Series:
+def _status_score(status: pd.Series, ladder: Sequence[str], in_use: Sequence[str] | None = None) -> pd.Series:
+    """Each status's place on the ladder of the tiers in use (``in_use``, else those ``status`` holds)."""
     lowered = [tier.lower() for tier in ladder]
     present = status.dropna().astype(str).str.lower().unique()
+    if in_use is not None:
+        present = np.union1d(present, [str(t).lower() for t in in_use])
     unknown = sorted(set(present) - set(lowered))
     if unknown:
         raise FairserveError(
@@ -63,6 +66,7 @@ def loyalty_scores(
     tenure_cap_years: float = 5.0,
     products_cap: int = 5,
     status_ladder: Sequence[str] | None = None,
+    status_in_use: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Score loyalty in [0, 1] from the per-customer facts of :func:`fairserve.value.rfm.summarise`.
 
@@ -76,6 +80,9 @@ def loyalty_scores(
     status_ladder:
         Status tiers from lowest to highest (default :data:`DEFAULT_STATUS_LADDER`); tiers the data does not
         use are skipped, so ``basic, gold`` spans 0 to 1.
+    status_in_use:
+        The tiers the whole base uses, when ``facts`` is a part of it (one Spark batch): the ladder is then the
+        whole base's, so every part scores as the whole does. Default: the tiers ``facts`` holds.
 
     Returns
     -------
@@ -98,7 +105,8 @@ def loyalty_scores(
         out["products_held"] = facts["products_held"].astype("int64")
         parts["products"] = (out["products_held"] / float(products_cap)).clip(upper=1.0)
     if "status" in facts:
-        out["status_score"] = _status_score(facts["status"], status_ladder or DEFAULT_STATUS_LADDER)
+        out["status_score"] = _status_score(facts["status"], status_ladder or DEFAULT_STATUS_LADDER,
+                                            status_in_use)
         parts["status"] = out["status_score"]
     num = pd.Series(0.0, index=facts.index)
     den = pd.Series(0.0, index=facts.index)

@@ -166,22 +166,6 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
     )
 
 
-def _status_filled(customers: pd.DataFrame, status_tiers: Sequence[str] | None) -> pd.DataFrame:
-    """``customers`` with one extra row per tier of ``status_tiers`` (the tiers the whole base uses).
-
-    A status score places a tier on the ladder of the tiers the scored rows use (:mod:`fairserve.value.loyalty`),
-    so a part of the base (one Spark batch) would place its tiers on its own, shorter ladder. With the base's
-    tiers added as rows, every part scores as the whole base does; the added rows are dropped after.
-    """
-    if status_tiers is None or "status" not in customers:
-        return customers
-    extra = pd.DataFrame({"status": list(status_tiers)})
-    for col in ("tenure_days", "active_months", "window_months", "products_held"):
-        if col in customers:
-            extra[col] = 0
-    return pd.concat([customers, extra], ignore_index=True)
-
-
 def value_percentile(clv: pd.Series) -> pd.Series:
     """The CLV percentile in (0, 1]: the share of customers whose CLV is at most this customer's.
 
@@ -208,8 +192,8 @@ def score_rows(
     """Every score of :func:`score_customers` that depends on the customer's own row only (no value percentile,
     no account totals), so that any part of the base can be scored apart (a Spark batch) with the same result.
 
-    ``status_tiers``: the status tiers the whole base uses, when ``customers`` is a part of it (see
-    :func:`_status_filled`).
+    ``status_tiers``: the status tiers the whole base uses, when ``customers`` is a part of it (a Spark batch),
+    so that its loyalty places each tier on the whole base's ladder (:func:`fairserve.value.loyalty_scores`).
     """
     f = customers["frequency"].to_numpy(dtype=np.float64)
     r = customers["recency"].to_numpy(dtype=np.float64)
@@ -238,9 +222,9 @@ def score_rows(
         discount_rate=discount_rate,
     )
     out = out.drop(columns=[c for c in ("margin",) if c in out]).join(profit)
-    facts = _status_filled(customers.reset_index(drop=True), status_tiers)
-    loyalty = loyalty_scores(facts, weights=loyalty_weights, status_ladder=status_ladder).iloc[:len(customers)]
-    out = out.join(loyalty.set_axis(customers.index))
+    loyalty = loyalty_scores(customers, weights=loyalty_weights, status_ladder=status_ladder,
+                             status_in_use=status_tiers)
+    out = out.join(loyalty)
     for col in ("status", "account", "first_purchase", "last_purchase"):
         if col in customers:
             out[col] = customers[col]
