@@ -7,10 +7,12 @@ tell (staffing for the targets, overload warnings, where each policy came from) 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fairserve.report.fmt import DEFAULT_CURRENCY
-from fairserve.report.html import render_html
+
+if TYPE_CHECKING:
+    from fairserve.report.html import render_html
 
 __all__ = ["render_html", "report_html", "write_report"]
 
@@ -48,6 +50,8 @@ def report_html(
         staffing = staffing_table(scenario, result, order)
         warnings = overload_warnings(scenario)
     files = {k: str(getattr(p, "source", k)) for k, p in (policies or {}).items()}
+    from fairserve.report.html import render_html
+
     return render_html(
         result,
         title,
@@ -68,3 +72,13 @@ def write_report(result: dict[str, Any], path: str | Path, title: str | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report_html(result, title=title, **kwargs), encoding="utf-8")
     return path
+
+
+def __getattr__(name: str) -> Any:
+    """``render_html`` on first use: Plotly is imported only by what draws a page, not by the simulator's
+    overload warnings (``fairserve.report.staffing``), which ``fairserve simulate`` reads before every run."""
+    if name == "render_html":
+        from fairserve.report.html import render_html
+
+        return render_html
+    raise AttributeError(f"module 'fairserve.report' has no attribute {name!r}")

@@ -27,8 +27,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import expm_multiply
 
 from fairserve.errors import FairserveError
 
@@ -161,6 +159,9 @@ def erlang_a(lam: float, mu: float, theta: float, agents: int, target_time: floa
     k = np.arange(ahead.size)
     rate_on = agents * mu + k * theta  # leaving state k for k - 1 (or service from k = 0)
     size = ahead.size + 1  # states 0..K, then "served" (absorbing); abandonment leaks out of the chain
+    from scipy import sparse  # here, not at import: the simulator imports this module, few runs need it
+    from scipy.sparse.linalg import expm_multiply
+
     gen = sparse.lil_matrix((size, size))
     for i in range(ahead.size):
         gen[i, i] = -(rate_on[i] + theta)
