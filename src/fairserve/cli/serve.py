@@ -10,6 +10,7 @@ is answered only after its transaction committed, so none that was accepted is l
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,25 @@ def _activate_start_policy(engine: Any, name_or_path: str, now: float) -> str:
     return f"{policy.name} {policy.version} ({policy.content_hash[:12]})"
 
 
+_BIND_ALL = ("0.0.0.0", "::", "[::]", "")
+
+
+def public_base(host: str, port: int) -> tuple[str, str | None]:
+    """The base of customers' links for a server on ``host:port`` when FAIRSERVE_PUBLIC_URL is not set.
+
+    Returns the URL and a one-line notice for stderr (or None). A loopback host gives ``http://127.0.0.1:PORT``;
+    a bind-all address (``0.0.0.0``, ``::``) gives this machine's host name, which people elsewhere may not reach
+    by that name, hence the notice; any other address is used as it is.
+    """
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return f"http://127.0.0.1:{port}", None
+    if host in _BIND_ALL:
+        url = f"http://{socket.getfqdn() or socket.gethostname()}:{port}"
+        return url, (f"note: customers' links use {url}; set FAIRSERVE_PUBLIC_URL to the address customers "
+                     "reach (e.g. https://help.example.com)")
+    return (f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"), None
+
+
 def _log_config() -> dict[str, Any]:
     return {
         "version": 1,
@@ -154,6 +174,10 @@ def serve(
     os.environ["FAIRSERVE_DB_URL"] = settings.db_url
     os.environ["FAIRSERVE_MIGRATE"] = "false"
     os.environ.pop("FAIRSERVE_CUSTOMERS", None)
+    if "public_url" not in settings.model_fields_set:  # neither the environment nor the settings file names it
+        os.environ["FAIRSERVE_PUBLIC_URL"], notice = public_base(host, port)
+        if notice:
+            print(notice, file=sys.stderr)
     print(f"fairserve: serving on http://{host}:{port} with {workers} worker(s), {chosen}; "
           f"database {engine.dialect.name}", file=sys.stderr)
     uvicorn.run("fairserve.service.app:create_app", factory=True, host=host, port=port, workers=workers,
