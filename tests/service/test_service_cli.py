@@ -42,3 +42,43 @@ def test_the_public_url_follows_the_bind_address() -> None:
     assert url.endswith(":9000") and "127.0.0.1" not in url
     assert notice is not None and "FAIRSERVE_PUBLIC_URL" in notice and url in notice
     assert os.linesep not in notice
+
+
+def test_keys_list_and_revoke_end_the_keys_api_calls_and_dashboard_sessions(sqlite_url: str) -> None:
+    import json
+    import time
+
+    from service_fixtures import make_api
+
+    from fairserve.service.auth import hash_key
+
+    for api in make_api(sqlite_url):
+        agent = api.keys["agent"]
+        r = api.client.post("/signin", data={"key": agent, "next": "/"}, follow_redirects=False)
+        assert r.status_code == 303
+        assert api.client.get("/", follow_redirects=False).status_code == 200
+        assert api.client.get("/v1/customers/nobody", headers=api.h("agent")).status_code == 404
+        listed = json.loads(_fs("keys", "list", "--db", sqlite_url, "--json").stdout)
+        assert sorted(k["role"] for k in listed) == ["admin", "agent", "intake"]
+        assert not any(k["revoked"] for k in listed) and all(agent not in json.dumps(k) for k in listed)
+        key_id = next(k["id"] for k in listed if k["role"] == "agent")
+        assert hash_key(agent).startswith(key_id)
+        table = _fs("keys", "list", "--db", sqlite_url).stdout
+        assert key_id in table and "agent" in table
+
+        bad = _fs("keys", "revoke", "abcdef012345", "--db", sqlite_url)
+        assert bad.returncode == 2 and "no key with id 'abcdef012345'" in bad.stderr and "Traceback" not in bad.stderr
+        done = _fs("keys", "revoke", key_id, "--db", sqlite_url)
+        assert done.returncode == 0, done.stderr
+        # the dashboard session ends at once
+        assert api.client.get("/", follow_redirects=False).status_code == 303
+        # the API refuses the key (another process revoked it: within the key cache's ttl)
+        deadline = time.monotonic() + 5
+        while api.client.get("/v1/customers/nobody", headers=api.h("agent")).status_code != 401:
+            assert time.monotonic() < deadline, "the revoked key still opens the API"
+            time.sleep(0.2)
+        r = api.client.get("/v1/customers/nobody", headers=api.h("agent"))
+        assert r.json()["error"] == "unknown or revoked API key"
+        assert api.client.get("/v1/customers/nobody", headers=api.h("admin")).status_code == 404  # others work
+        listed = json.loads(_fs("keys", "list", "--db", sqlite_url, "--json").stdout)
+        assert [k["revoked"] for k in listed if k["id"] == key_id] == [True]

@@ -23,7 +23,7 @@ from fairserve.errors import FairserveError
 __all__ = ["register"]
 
 SERVE_HELP = "Run the live service: intake, queues, agents, webhooks, transparency links (HTTP API)."
-KEYS_HELP = "API keys of the live service: create one for a role (admin, agent, intake)."
+KEYS_HELP = "API keys of the live service: create one for a role (admin, agent, intake), list, revoke."
 DB_HELP = "The live service's database: run the schema migrations."
 
 keys_app = typer.Typer(help=KEYS_HELP, no_args_is_help=True, add_completion=False)
@@ -201,6 +201,52 @@ def keys_create(
         key = create_key(conn, role, label)
     engine.dispose()
     print(key)
+
+
+@keys_app.command("list")
+def keys_list(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List the keys: id (the start of the key's hash, never the key), role, label, created, revoked."""
+    import json
+    from datetime import UTC, datetime
+
+    from fairserve.service.auth import list_keys
+
+    engine = _engine(db)
+    with engine.connect() as conn:
+        rows = list_keys(conn)
+    engine.dispose()
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(f"{'id':<12}  {'role':<6}  {'created (UTC)':<19}  {'revoked':<7}  label")
+    for r in rows:
+        created = datetime.fromtimestamp(float(str(r["created_at"])), UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{r['id']:<12}  {r['role']:<6}  {created:<19}  {'yes' if r['revoked'] else 'no':<7}  {r['label']}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="The key's id from `fairserve keys list` (or a "
+                                          "longer start of its hash).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a key: the API refuses it (401) and its dashboard sessions end."""
+    from fairserve.service.auth import revoke_key
+    from fairserve.service.store import write, write_audit
+
+    engine = _engine(db)
+    try:
+        with write(engine) as conn:
+            h = revoke_key(conn, key_id)
+            write_audit(conn, time.time(), "cli", "key_revoked", detail={"key": h[:12]})
+    except ValueError as exc:
+        raise FairserveError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print(f"revoked key {h[:12]}", file=sys.stderr)
 
 
 @db_app.command("upgrade")

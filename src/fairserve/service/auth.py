@@ -30,11 +30,15 @@ __all__ = [
     "Principal",
     "create_key",
     "hash_key",
+    "list_keys",
     "lookup_key",
     "make_token",
     "read_token",
+    "revoke_key",
     "token_secret",
 ]
+
+KEY_ID_CHARS = 12  # a key's id in listings: the first characters of its hash
 
 ROLES = ("admin", "agent", "intake")
 
@@ -62,10 +66,37 @@ def create_key(conn: Connection, role: str, label: str = "", now: float | None =
     return key
 
 
+def list_keys(conn: Connection) -> list[dict[str, object]]:
+    """Every key, oldest first: its id (the first characters of its hash), role, label, created_at and revoked."""
+    rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.hash)).all()
+    return [{"id": r.hash[:KEY_ID_CHARS], "role": r.role, "label": r.label, "created_at": float(r.created_at),
+             "revoked": bool(r.revoked)} for r in rows]
+
+
+def revoke_key(conn: Connection, key_id: str) -> str:
+    """Revoke the one key whose hash starts with ``key_id`` (at least 6 characters); return its full hash.
+
+    Raises ValueError naming the id when no key or more than one key matches. Dashboard sessions of the key end at
+    once; the API refuses it at once in this process and within the key cache's ttl (2 s) in other workers.
+    """
+    prefix = key_id.strip().lower()
+    if len(prefix) < 6 or any(c not in "0123456789abcdef" for c in prefix):
+        raise ValueError(f"key id {key_id!r}: give at least 6 hex characters of an id from `fairserve keys list`")
+    rows = conn.execute(select(api_keys.c.hash).where(api_keys.c.hash.startswith(prefix))).all()
+    if not rows:
+        raise ValueError(f"no key with id {key_id!r} (see `fairserve keys list`)")
+    if len(rows) > 1:
+        raise ValueError(f"key id {key_id!r} matches {len(rows)} keys; give more characters")
+    h = str(rows[0].hash)
+    conn.execute(api_keys.update().where(api_keys.c.hash == h).values(revoked=True))
+    _cache.entries.pop(h, None)
+    return h
+
+
 class _KeyCache:
     """Known keys per worker for a few seconds, so a request costs no extra query; revocation lags by the ttl."""
 
-    def __init__(self, ttl: float = 10.0) -> None:
+    def __init__(self, ttl: float = 2.0) -> None:
         self.ttl = ttl
         self.entries: dict[str, tuple[float, str | None]] = {}
 
