@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_service_concurrency import server
+from service_fixtures import Api
+from test_service_concurrency import _free_port, server
 
 from fairserve.cli.serve import public_base
 
@@ -82,3 +83,25 @@ def test_keys_list_and_revoke_end_the_keys_api_calls_and_dashboard_sessions(sqli
         assert api.client.get("/v1/customers/nobody", headers=api.h("admin")).status_code == 404  # others work
         listed = json.loads(_fs("keys", "list", "--db", sqlite_url, "--json").stdout)
         assert [k["revoked"] for k in listed if k["id"] == key_id] == [True]
+
+
+def test_a_customers_file_without_customer_id_is_refused_whole(tmp_path: Path, sqlite_api: Api) -> None:
+    nocid = tmp_path / "nocid.csv"
+    nocid.write_text("id,clv,loyalty\nz1,300,0.8\nz2,20,0.1\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run = subprocess.run([sys.executable, "-m", "fairserve", "serve", "--db", db, "--port", str(_free_port()),
+                          "--customers", str(nocid)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert str(nocid) in run.stderr and "'customer_id'" in run.stderr and "missing" in run.stderr
+    assert "Traceback" not in run.stderr and "serving on" not in run.stderr
+
+    h = {**sqlite_api.h(), "content-type": "text/csv"}
+    r = sqlite_api.client.post("/v1/customers/bulk", content=nocid.read_bytes(), headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "customer_id", r.text
+    assert "'customer_id' is missing" in r.json()["error"]
+    lines = '{"id": "z1", "clv": 3}\n{"id": "z2"}\n'
+    r = sqlite_api.client.post("/v1/customers/bulk?format=jsonl", content=lines, headers=sqlite_api.h())
+    assert r.status_code == 422 and r.json()["field"] == "customer_id", r.text
+    # a file that has the column still keeps its good rows and names the bad ones
+    r = sqlite_api.client.post("/v1/customers/bulk", content="customer_id,clv\nz1,300\n,5\n", headers=h)
+    assert r.status_code == 200 and r.json()["upserted"] == 1 and r.json()["rejected"] == 1, r.text

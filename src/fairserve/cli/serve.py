@@ -64,8 +64,8 @@ def load_customers(engine: Any, path: Path, now: float) -> dict[str, Any]:
     if not path.is_file():
         raise FairserveError(f"{path}: no such customers file")
     frame, problems = read_upload(path.read_bytes(), _kind(path), str(path))
-    if any(p.row is None for p in problems):
-        raise FairserveError("; ".join(str(p) for p in problems))
+    if any(p.row is None for p in problems):  # unreadable, or a required column missing: unusable as a whole
+        raise FairserveError("; ".join(str(p) for p in problems if p.row is None))
     with write(engine) as conn:
         result = upsert_frame(conn, frame, now, str(path), problems)
         write_audit(conn, now, "cli", "customers_upserted", detail={"rows": result.rows, "upserted": result.upserted})

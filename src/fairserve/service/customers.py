@@ -156,7 +156,8 @@ def resolve_sender(
 def read_upload(data: bytes, kind: str, source: str = "upload") -> tuple[pd.DataFrame, list[Problem]]:
     """A scores upload (``csv``, ``jsonl`` or ``parquet``) as a frame of strings and values, rows numbered from 1.
 
-    A JSON line that does not parse is a problem of its row; an unreadable file is one problem without a row.
+    A JSON line that does not parse is a problem of its row; an unreadable file, or one without a ``customer_id``
+    column, is one problem without a row (the caller refuses the whole file).
     """
     problems: list[Problem] = []
     try:
@@ -180,13 +181,21 @@ def read_upload(data: bytes, kind: str, source: str = "upload") -> tuple[pd.Data
                 numbers.append(i)
             frame = pd.DataFrame.from_records(records)
             frame.index = pd.Index(numbers)
-            return frame, problems
+            return frame, problems + _missing_columns(frame, source)
         else:
             frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         return pd.DataFrame(), [Problem(source, None, None, f"cannot read the {kind} upload: {exc}")]
     frame.index = pd.RangeIndex(1, len(frame) + 1)
-    return frame, problems
+    return frame, problems + _missing_columns(frame, source)
+
+
+def _missing_columns(frame: pd.DataFrame, source: str) -> list[Problem]:
+    """A file without a ``customer_id`` column is unusable as a whole: one problem without a row."""
+    if "customer_id" in frame.columns or (not len(frame) and not len(frame.columns)):
+        return []
+    cols = ", ".join(repr(str(c)) for c in list(frame.columns)[:8])
+    return [Problem(source, None, "customer_id", f"the required column 'customer_id' is missing (columns: {cols})")]
 
 
 def _blank(v: Any) -> bool:

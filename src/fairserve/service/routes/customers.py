@@ -35,8 +35,9 @@ async def bulk(request: Request, svc: Svc, who: AdminKey,
                        "(or ?format=csv|jsonl|parquet)", "content-type")
     data = await request.body()
     frame, problems = read_upload(data, kind)
-    if any(p.row is None for p in problems):
-        raise ApiError(422, problems[0].message, "body")
+    whole = [p for p in problems if p.row is None]
+    if whole:
+        raise ApiError(422, whole[0].message, whole[0].field or "body")
     now = svc.clock()
 
     def work() -> Any:
