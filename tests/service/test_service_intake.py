@@ -135,6 +135,29 @@ def test_bad_input_is_a_4xx_naming_the_problem_and_stores_nothing(sqlite_api: Ap
     assert count(api) == 0
 
 
+def test_an_oversized_chunked_body_is_413_like_one_with_a_content_length(sqlite_api: Api) -> None:
+    big = b'{"channel": "phone", "email": "a@b.co", "text": "' + b"x" * 1_100_000 + b'"}'
+
+    def chunks() -> Any:
+        for i in range(0, len(big), 65536):
+            yield big[i:i + 65536]
+
+    sized = sqlite_api.client.post("/v1/contacts", content=big, headers={**sqlite_api.h("intake"),
+                                                                         "content-type": "application/json"})
+    assert sized.status_code == 413
+    for path, role, ctype in (("/v1/contacts", "intake", "application/json"),
+                              ("/v1/customers/bulk", "admin", "text/csv")):
+        r = sqlite_api.client.post(path, content=chunks(), headers={**sqlite_api.h(role), "content-type": ctype})
+        assert "content-length" not in r.request.headers and r.request.headers["transfer-encoding"] == "chunked"
+        assert r.status_code == 413, (path, r.text)
+        assert r.json() == sized.json()
+    assert count(sqlite_api) == 0
+    small = b'{"channel": "phone", "email": "a@b.co"}'
+    r = sqlite_api.client.post("/v1/contacts", content=iter([small[:10], small[10:]]),
+                               headers={**sqlite_api.h("intake"), "content-type": "application/json"})
+    assert r.status_code == 201, r.text  # a small chunked body still goes through
+
+
 def test_each_intake_writes_an_audit_line_with_ids_and_no_text(api: Api) -> None:
     r = api.client.post("/v1/contacts", json={"channel": "phone", "email": "secret@example.com",
                                                "text": "my private words"}, headers=api.h("intake"))

@@ -88,19 +88,36 @@ class BodyLimit:
                 await _too_large(send, self.limit)
                 return
         seen = 0
+        over = False
+        started = False
 
         async def limited() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    over = True
                     raise _TooLargeError
             return message
 
+        async def sending(message: dict[str, Any]) -> None:
+            # A streamed (chunked) body over the limit: FastAPI's body parser turns our error into its own 400
+            # ("There was an error parsing the body"); that answer is dropped and the 413 sent instead.
+            nonlocal started
+            if over and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, sending)
         except _TooLargeError:
+            pass
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
             await _too_large(send, self.limit)
 
 
