@@ -103,3 +103,19 @@ def test_a_bad_contact_on_the_cluster_is_named_with_exit_2(cluster: Cluster, fil
     assert run.returncode == 2, run.stderr[-3000:]
     assert f"error: {bad}, contact_id 'k0017', field 'channel': not one of phone" in run.stderr.replace("\n", " ")
     assert "Traceback" not in run.stderr
+
+
+def test_a_bad_score_in_the_audit_on_the_cluster_is_one_line_with_exit_2(cluster: Cluster, files: tuple[Path, Path],
+                                                                          tmp_path: Path) -> None:
+    scores, _ = files
+    frame = pd.read_parquet(scores).astype({"clv": object})
+    frame.loc[5, "clv"] = "abc"
+    bad = tmp_path / "bad-scores.csv"
+    frame.to_csv(bad, index=False)
+    run = run_fairserve(["policy", "audit", "--policy", "value-first", "--scores", str(bad),
+                         *spark_options(cluster)], env=cluster.env())
+    assert run.returncode == 2, run.stderr[-3000:]
+    customer = frame.loc[5, "customer_id"]
+    assert f"error: {bad}, customer_id '{customer}', field 'clv': not a number: 'abc'" in run.stderr.replace("\n", " ")
+    # no traceback (PySpark repeats the executor's in a warning) and none of Spark's start-up notes
+    assert "Traceback" not in run.stderr and "WARN" not in run.stderr.replace("WARNING: Using incubator modules", "")

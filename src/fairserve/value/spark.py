@@ -74,6 +74,9 @@ def _check_reachable(master: str, timeout: float) -> None:
                          "is it running, and is the URL right?")
 
 
+_LOG4J2 = Path(__file__).with_name("spark-log4j2.properties")
+
+
 def spark_session(app_name: str = "fairserve", master: str | None = None,
                   conf: Mapping[str, str] | None = None, connect_timeout: float = CONNECT_TIMEOUT_S) -> Any:
     """A Spark session on the master the caller or the environment names (see the module docstring).
@@ -120,9 +123,10 @@ def spark_session(app_name: str = "fairserve", master: str | None = None,
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)  # otherwise spark-submit's choice: spark-defaults.conf, else local[*]
-    # Spark's own log would print an executor's Python traceback beside the one-line message fairserve gives;
-    # --spark-conf spark.log.level=WARN brings it back for a diagnosis
-    defaults = {"spark.ui.showConsoleProgress": "false", "spark.log.level": "FATAL"}
+    # Spark's own log (its start-up notes, an executor's Python traceback beside the one-line message fairserve
+    # gives): fatal only, from spark-log4j2.properties; the user's spark.driver.extraJavaOptions replaces it
+    defaults = {"spark.ui.showConsoleProgress": "false",
+                "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{_LOG4J2}"}
     if master is None or master.startswith("local"):
         # Spark's 200 shuffle partitions are for clusters; on one machine each costs a task per stage (a 200,000
         # customer summary took 111 s with them, 32 s with 8, on this project's 2 cores)
@@ -173,7 +177,9 @@ def engine_errors(what: str) -> Iterator[None]:
     other (a path Spark cannot read, a lost cluster) is reported by its first line.
     """
     try:
-        yield
+        with warnings.catch_warnings():  # PySpark repeats an executor's whole traceback in this warning
+            warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization")
+            yield
     except FairserveError:
         raise
     except Exception as exc:
