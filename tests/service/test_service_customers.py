@@ -102,6 +102,30 @@ def test_the_link_opens_only_its_customer_and_only_until_it_expires(api: Api) ->
     assert api.client.post("/v1/customers/c1/link", headers=api.h("intake")).status_code == 403
 
 
+def test_a_bad_or_expired_link_gets_a_readable_page_when_html_is_wanted(sqlite_api: Api) -> None:
+    load_customers(sqlite_api)
+    token = sqlite_api.client.post("/v1/customers/c1/link", json={"ttl_seconds": 60},
+                                   headers=sqlite_api.h("agent")).json()["token"]
+    good = sqlite_api.client.get("/v1/me/explanation", params={"token": token, "format": "html"})
+    sheet = re.search(r"<link rel='stylesheet' href='([^']+)'>", good.text)
+    assert good.status_code == 200 and sheet
+    sqlite_api.clock.advance(61)
+    asked = [({"token": token, "format": "html"}, {}), ({"token": token}, {"accept": "text/html,*/*;q=0.8"}),
+             ({"token": "garbage", "format": "html"}, {}), ({"format": "html"}, {})]
+    for params, headers in asked:
+        r = sqlite_api.client.get("/v1/me/explanation", params=params, headers=headers)
+        assert r.status_code == 401 and r.headers["content-type"].startswith("text/html"), (params, r.text)
+        assert "This link has expired or is not valid; ask us for a new one" in r.text
+        assert sheet.group(0) in r.text and "width=device-width" in r.text and "{" not in r.text
+        assert r.headers["referrer-policy"] == "no-referrer"
+    # JSON stays JSON
+    r = sqlite_api.client.get("/v1/me/explanation", params={"token": token})
+    assert r.status_code == 401 and r.json() == {"error": "expired token", "field": "token"}
+    r = sqlite_api.client.get("/v1/me/explanation", params={"token": token, "format": "json"},
+                              headers={"accept": "text/html"})
+    assert r.status_code == 401 and r.json()["field"] == "token"
+
+
 def test_without_an_open_contact_the_page_explains_a_call_made_now(sqlite_api: Api) -> None:
     load_customers(sqlite_api)
     token = sqlite_api.client.post("/v1/customers/c2/link", headers=sqlite_api.h("agent")).json()["token"]

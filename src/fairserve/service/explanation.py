@@ -117,7 +117,6 @@ def _place(oc: dict[str, Any] | None, basis: str) -> str:
 def render_html(answer: dict[str, Any]) -> str:
     """The customer's page, readable on a phone: their tier in plain words, the facts it rests on, whether follower
     counts played a part, what would change it, and their place in line; styled by the dashboard's stylesheet."""
-    from fairserve.service.web import asset_version
 
     e = html.escape
     tier = e(answer["tier"])
@@ -151,10 +150,24 @@ def render_html(answer: dict[str, Any]) -> str:
     ]
     p = answer["policy"]
     parts.append(f"<p class='policy'>Policy {e(p['name'])} {e(p['version'])} ({e(p['hash'][:12])}).</p>")
+    return _page("Why am I in this tier?", "".join(parts))
+
+
+def _page(title: str, body: str) -> str:
+    """A customer-facing page: ``body`` (HTML) under ``title``, with the dashboard's stylesheet and icon only."""
+    from fairserve.service.web import asset_version
+
     v = asset_version()
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<meta name='referrer' content='no-referrer'>"
-            f"<title>Why am I in this tier?</title><link rel='stylesheet' href='/static/fairserve.css?v={v}'>"
+            f"<title>{html.escape(title)}</title><link rel='stylesheet' href='/static/fairserve.css?v={v}'>"
             f"<link rel='icon' href='/static/favicon.svg?v={v}' type='image/svg+xml'>"
-            "</head><body class='me'><main id='main'>" + "".join(parts) + "</main></body></html>")
+            "</head><body class='me'><main id='main'>" + body + "</main></body></html>")
+
+
+def render_link_error_html(unknown_customer: bool = False) -> str:
+    """The customer's page when their link cannot open it: expired, not valid, or its customer is gone."""
+    text = ("We no longer have the customer this link was made for; ask us for a new one." if unknown_customer
+            else "This link has expired or is not valid; ask us for a new one.")
+    return _page("Link not valid", f"<h1>Link not valid</h1><p class='answer' id='link-error'>{text}</p>")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from fairserve.service.auth import BadTokenError, read_token
 from fairserve.service.customers import customer_of
-from fairserve.service.explanation import explain_customer, render_html
+from fairserve.service.explanation import explain_customer, render_html, render_link_error_html
 from fairserve.service.routes.deps import ApiError, Svc, bearer
 from fairserve.service.web import security_headers
 
@@ -21,24 +21,39 @@ router = APIRouter(prefix="/v1/me", tags=["customer"])
 @router.get("/explanation", responses={200: {"content": {"text/html": {}}}})
 def explanation(request: Request, svc: Svc, token: Annotated[str | None, Query(max_length=2000)] = None,
                 format: Annotated[Literal["json", "html"] | None, Query()] = None) -> Any:
-    """Why am I in this tier? The tier, its facts, reach's part, what would change it, the place in line."""
+    """Why am I in this tier? The tier, its facts, reach's part, what would change it, the place in line.
+
+    A missing, malformed, forged or expired token is 401 (404 when its customer is gone): a short page saying so
+    when HTML is wanted (``format=html`` or ``Accept: text/html``), the JSON error otherwise.
+    """
+    wants_html = format == "html" or (format is None and "text/html" in request.headers.get("accept", ""))
     raw = token or bearer(request)
     if raw is None:
+        if wants_html:
+            return _html(render_link_error_html(), 401)
         raise ApiError(401, "missing customer token: open the link you were given", "token")
     now = svc.clock()
     try:
         customer_id = read_token(svc.token_secret(), raw, now)
     except BadTokenError as exc:
+        if wants_html:
+            return _html(render_link_error_html(), 401)
         raise ApiError(401, str(exc), "token") from None
     policy, _ = svc.holder.current()
     with svc.engine.connect() as conn:
         customer = customer_of(conn, customer_id)
         if customer is None:
+            conn.rollback()
+            if wants_html:
+                return _html(render_link_error_html(unknown_customer=True), 404)
             raise ApiError(404, "this link's customer is no longer known", "token")
         answer = explain_customer(conn, customer, policy, now)
         conn.rollback()
-    wants_html = format == "html" or (format is None and "text/html" in request.headers.get("accept", ""))
-    if wants_html:  # the token is in the link: no referrer leaves the page, and it loads only our own files
-        headers = {**security_headers(), "Referrer-Policy": "no-referrer"}
-        return HTMLResponse(render_html(answer), headers=headers)
+    if wants_html:
+        return _html(render_html(answer), 200)
     return answer
+
+
+def _html(page: str, status: int) -> Response:
+    """An HTML answer: the token is in the link, so no referrer leaves the page, and it loads only our own files."""
+    return HTMLResponse(page, status_code=status, headers={**security_headers(), "Referrer-Policy": "no-referrer"})
