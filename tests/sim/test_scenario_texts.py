@@ -93,7 +93,7 @@ def test_the_profile_shortcut_decides_each_contact_as_deciding_it_alone_would(fo
 def test_bad_texts_name_the_segment_the_file_and_the_field(folder: Path, capsys: pytest.CaptureFixture[str]
                                                            ) -> None:
     cases = {
-        'texts = "nowhere.csv"': "segments[0] ('posts').texts: ",
+        'texts = "nowhere.csv"': "bad0.toml: segments[0] ('posts').texts: ",
         'texts = "labelled.csv"\ntext_column = "body"': "no column 'body'",
         'texts = "labelled.csv"\ntext_column = "label"\nsentiment = -0.5': "leave it out",
     }

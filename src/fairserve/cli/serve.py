@@ -155,7 +155,10 @@ def serve(
     if settings.classify_text and settings.text_model:  # checked here, once, before any worker starts
         from fairserve.text.modeldir import load_triage
 
-        load_triage([Path(settings.text_model)], threads=1)
+        try:
+            load_triage([Path(settings.text_model)], threads=1)
+        except FairserveError as exc:
+            raise FairserveError(f"FAIRSERVE_TEXT_MODEL={settings.text_model}: {exc}") from None
         print(f"text: need signals read by the model in {settings.text_model}", file=sys.stderr)
     engine = _engine(settings.db_url)
     now = time.time()

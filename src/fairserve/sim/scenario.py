@@ -359,7 +359,10 @@ def load_scenario(path: str | Path) -> Scenario:
     if any(s.texts is not None for s in scenario.segments):
         from fairserve.sim.texts import read_segment_texts
 
-        scenario = read_segment_texts(scenario, path.parent)
+        try:
+            scenario = read_segment_texts(scenario, path.parent)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: {exc}") from None
     return scenario
 
 

@@ -97,6 +97,8 @@ def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedM
     """Read a model directory, checking its manifest first (format, task, every file's sha256)."""
     path = Path(path)
     manifest_file = path / _MANIFEST
+    if not path.exists():
+        raise FairserveError(f"{path}: no such model directory (train one with `fairserve text train`)")
     if not path.is_dir():
         raise FairserveError(f"{path}: not a model directory (train one with `fairserve text train`)")
     if not manifest_file.is_file():
