@@ -105,3 +105,22 @@ def test_a_customers_file_without_customer_id_is_refused_whole(tmp_path: Path, s
     # a file that has the column still keeps its good rows and names the bad ones
     r = sqlite_api.client.post("/v1/customers/bulk", content="customer_id,clv\nz1,300\n,5\n", headers=h)
     assert r.status_code == 200 and r.json()["upserted"] == 1 and r.json()["rejected"] == 1, r.text
+
+
+def test_messages_say_an_intake_key_and_one_row(sqlite_api: Api) -> None:
+    from fairserve.service.web import environment
+    from fairserve.service.words import count, with_article
+
+    r = sqlite_api.client.post("/signin", data={"key": sqlite_api.keys["intake"], "next": "/"})
+    assert r.status_code == 403 and "An intake key may only post contacts" in r.text
+    r = sqlite_api.client.post("/v1/customers/bulk", content="customer_id\nz1\n",
+                               headers={**sqlite_api.h("agent"), "content-type": "text/csv"})
+    assert r.status_code == 403 and r.json()["error"].startswith("an agent key may not call this route"), r.text
+    r = sqlite_api.client.post("/v1/customers/z1/link", headers=sqlite_api.h("intake"))
+    assert r.status_code == 403 and r.json()["error"].startswith("an intake key may not call this route"), r.text
+    assert [with_article(w) for w in ("admin", "agent", "intake", "role")] == ["an admin", "an agent", "an intake",
+                                                                                 "a role"]
+    assert [count(n, "row") for n in (0, 1, 2)] == ["0 rows", "1 row", "2 rows"]
+    assert count(1, "person", "people") == "1 person" and count(3, "person", "people") == "3 people"
+    page = environment().from_string("{{ 1 | count('contact') }}, {{ 4 | count('place') }}").render()
+    assert page == "1 contact, 4 places"

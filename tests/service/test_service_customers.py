@@ -157,4 +157,4 @@ def test_serve_customers_loads_the_scores_file_before_serving(tmp_path: object) 
         assert r.json()["decision"]["policy"]["name"] == "value-first"
         assert httpx.get(base + "/healthz").json()["policy"]["name"] == "value-first"
     log = next(tmp.glob("server-*.log")).read_text()
-    assert "row 2, field 'clv'" in log and "1 upserted, 1 rows rejected" in log
+    assert "row 2, field 'clv'" in log and "1 upserted, 1 row rejected" in log

@@ -169,7 +169,10 @@ def serve(
         chosen = "the active policy"
     if customers is not None:
         summary = load_customers(engine, customers, now)
-        print(f"customers: {summary['upserted']} upserted, {summary['rejected']} rows rejected", file=sys.stderr)
+        from fairserve.service.words import count
+
+        print(f"customers: {summary['upserted']} upserted, {count(summary['rejected'], 'row')} rejected",
+              file=sys.stderr)
     if workers > 1 and engine.dialect.name == "sqlite":
         print("warning: several workers on one SQLite file queue for its one writer; use PostgreSQL to scale out",
               file=sys.stderr)

@@ -31,6 +31,7 @@ from fairserve.service.web.session import (
     make_cookie,
     read_cookie,
 )
+from fairserve.service.words import with_article
 
 __all__ = ["router"]
 
@@ -133,7 +134,8 @@ async def signin(request: Request) -> Response:
         return _page(request, "signin.html", None, 401, next=target, error=msg)
     if role not in ("admin", "agent"):
         return _page(request, "signin.html", None, 403, next=target,
-                     error=f"A {role} key may only post contacts; sign in with an agent or an admin key.")
+                     error=f"{with_article(role).capitalize()} key may only post contacts; sign in with an agent "
+                     "or an admin key.")
     resp = RedirectResponse(target, status_code=303)
     _set_cookie(request, resp, make_cookie(svc.token_secret(), hash_key(key), "", time.time()))
     with write(svc.engine) as conn:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from fairserve.service.auth import Principal, lookup_key
+from fairserve.service.words import with_article
 
 __all__ = ["AdminKey", "AgentKey", "AgentOrIntake", "ApiError", "IntakeKey", "Svc", "bearer", "require", "service"]
 
@@ -52,7 +53,8 @@ def require(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
         if who is None:
             raise ApiError(401, "unknown or revoked API key", "authorization", {"WWW-Authenticate": "Bearer"})
         if who.role != "admin" and who.role not in roles:
-            raise ApiError(403, f"a {who.role} key may not call this route (needs {' or '.join(roles or ('admin',))})",
+            needs = " or ".join(roles or ("admin",))
+            raise ApiError(403, f"{with_article(who.role)} key may not call this route (needs {needs})",
                            "authorization")
         return who
 

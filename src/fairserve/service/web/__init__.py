@@ -45,6 +45,7 @@ def environment() -> Any:
 
     from fairserve.policy.explain import fmt_value
     from fairserve.service.web.views import duration
+    from fairserve.service.words import count, with_article
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -53,4 +54,6 @@ def environment() -> Any:
     env.filters["fact"] = lambda v, signal: fmt_value(signal, v)  # as the explanations write it
     env.filters["pct"] = lambda v: f"{100 * float(v):.0f}%"
     env.filters["num"] = lambda v, d=0: "" if v is None else f"{float(v):,.{d}f}"
+    env.filters["count"] = lambda n, singular, plural=None: count(int(n), singular, plural)  # "1 contact"
+    env.filters["with_article"] = with_article  # "an agent"
     return env
