@@ -124,3 +124,16 @@ def test_messages_say_an_intake_key_and_one_row(sqlite_api: Api) -> None:
     assert count(1, "person", "people") == "1 person" and count(3, "person", "people") == "3 people"
     page = environment().from_string("{{ 1 | count('contact') }}, {{ 4 | count('place') }}").render()
     assert page == "1 contact, 4 places"
+
+
+def test_a_set_public_url_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FAIRSERVE_PUBLIC_URL", raising=False)
+    settings = tmp_path / "fairserve.env"
+    settings.write_text("FAIRSERVE_PUBLIC_URL=https://help.example.com\n", encoding="utf-8")
+    scores = tmp_path / "scores.csv"
+    scores.write_text("customer_id,clv\nz1,300\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    with server(db, 1, tmp_path, ("--customers", str(scores), "--settings", str(settings))) as (base, _):
+        key = _fs("keys", "create", "--role", "agent", "--db", db).stdout.strip()
+        r = httpx.post(base + "/v1/customers/z1/link", headers={"Authorization": f"Bearer {key}"})
+        assert r.json()["url"].startswith("https://help.example.com/v1/me/explanation?token="), r.text
