@@ -45,7 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "The listening report: volume and sentiment over time, rising topics, top risks, anecdotes per topic."),
     "serve": ("fairserve.cli.serve",
               "Run the live service: intake, queues, agents, webhooks, transparency links (HTTP API)."),
-    "keys": ("fairserve.cli.serve", "API keys of the live service: create one for a role (admin, agent, intake)."),
+    "keys": ("fairserve.cli.serve",
+             "API keys of the live service: create one for a role (admin, agent, intake), list, revoke."),
     "db": ("fairserve.cli.serve", "The live service's database: run the schema migrations."),
 }
 

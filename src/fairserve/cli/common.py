@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
-__all__ = ["console", "err_console", "plain_table", "print_json", "print_whole", "table"]
+__all__ = ["SparkConf", "SparkMaster", "console", "err_console", "plain_table", "print_json", "print_whole", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -105,3 +106,14 @@ def print_whole(rich_table: Any) -> None:
     console.file.write((f"{title}\n" if title else "") + plain_table(headers, rows)
                        + (f"{caption}\n" if caption else ""))
     console.file.flush()
+
+
+# the options of every command that runs on Spark (value fit and score, policy audit and decide)
+SparkMaster = Annotated[
+    str | None, typer.Option("--spark-master", help="Spark master URL (spark://HOST:7077, yarn, local[4]); "
+                             "default: spark-submit's or SPARK_MASTER, else local[*]. With --engine spark.")
+]
+SparkConf = Annotated[
+    list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (repeatable), e.g. "
+                                   "spark.executor.memory=4g. With --engine spark.")
+]

@@ -12,13 +12,11 @@ from typing import Annotated, Any
 
 import typer
 
-from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.common import SparkConf, SparkMaster, console, err_console, print_json
 from fairserve.cli.policy import (
     EngineOpt,
     JsonOpt,
     ProfilesOpt,
-    SparkConf,
-    SparkMaster,
     SyntheticOpt,
     _check_engine,
     _scores,

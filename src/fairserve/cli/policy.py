@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fairserve.cli.common import console, err_console, print_json, table
+from fairserve.cli.common import SparkConf, SparkMaster, console, err_console, print_json, table
 from fairserve.errors import FairserveError
 from fairserve.policy import builtin_names, load_policy
 from fairserve.policy.engine import CHANNELS
@@ -44,14 +44,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (policy name, 
 EngineOpt = Annotated[
     str, typer.Option("--engine", help="pandas (this machine) or spark (the one evaluator on a Spark cluster's "
                       "executors: docs/scale.md).")
-]
-SparkMaster = Annotated[
-    str | None, typer.Option("--spark-master", help="Spark master URL (spark://HOST:7077, yarn, local[4]); "
-                             "default: spark-submit's or SPARK_MASTER, else local[*]. With --engine spark.")
-]
-SparkConf = Annotated[
-    list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (repeatable). With --engine "
-                                   "spark.")
 ]
 SkipOpt = Annotated[
     bool, typer.Option("--skip-bad-rows", help="Use the good rows of --scores; write the bad ones to a side file.")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.common import SparkConf, SparkMaster, console, err_console, print_json
 from fairserve.errors import FairserveError, InputError
 
 if TYPE_CHECKING:
@@ -56,14 +56,6 @@ AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Amount colu
 CalEnd = Annotated[str | None, typer.Option("--calibration-end", help="Last day of calibration, YYYY-MM-DD.")]
 Engine = Annotated[EngineName, typer.Option("--engine", help="duckdb (this machine) or spark (the whole "
                                             "pipeline on a Spark cluster: docs/scale.md).")]
-SparkMaster = Annotated[
-    str | None, typer.Option("--spark-master", help="Spark master URL (spark://HOST:7077, yarn, local[4]); "
-                             "default: spark-submit's or SPARK_MASTER, else local[*]. With --engine spark.")
-]
-SparkConf = Annotated[
-    list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (repeatable), e.g. "
-                                   "spark.executor.memory=4g. With --engine spark.")
-]
 HorizonOpt = Annotated[int, typer.Option("--horizon-months", min=0, help="CLV horizon.")]
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")]
 SkipBadRows = Annotated[
