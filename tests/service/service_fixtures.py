@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -49,6 +50,44 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(db: str, workers: int, tmp: Path, extra: tuple[str, ...] = (), env: dict[str, str] | None = None
+           ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``fairserve serve`` as a separate process on a free loopback port, until it answers ``/healthz``; stopped
+    by its pid (SIGTERM, then SIGKILL of its process group) at the end. ``env`` adds to or overrides the defaults
+    (no SLA clock, no text reading). Yields the base URL and the process; its log is ``tmp/server-PORT.log``."""
+    port = _free_port()
+    env = {**os.environ, "FAIRSERVE_SLA_CHECK_SECONDS": "0", "FAIRSERVE_CLASSIFY_TEXT": "false", **(env or {})}
+    log = (tmp / f"server-{port}.log").open("wb")
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "fairserve", "serve", "--db", db, "--port", str(port),
+                             "--workers", str(workers), "--log-level", "warning", *extra],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((tmp / f"server-{port}.log").read_text()[-3000:])
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this test made: any worker left behind
+        log.close()
+
 
 
 @dataclass

@@ -13,10 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from service_fixtures import server
 
 from browser_helpers import browser_fixture
 
@@ -76,12 +73,6 @@ class Site:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _seed(site: Site) -> None:
     with httpx.Client(base_url=site.base, timeout=30) as http:
         r = http.post("/v1/customers/bulk", content=CUSTOMERS, headers={**site.h("admin"), "content-type": "text/csv"})
@@ -118,34 +109,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with write(engine) as conn:
         keys = {role: create_key(conn, role) for role in ("admin", "agent", "intake")}
     engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "FAIRSERVE_SLA_CHECK_SECONDS": "1", "FAIRSERVE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "fairserve", "serve", "--db", db, "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning", "--policy", "balanced"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((folder / "server.log").read_text()[-3000:])
-            time.sleep(0.2)
+    # the SLA clock ticks every second and texts are read, as in production
+    live = {"FAIRSERVE_SLA_CHECK_SECONDS": "1", "FAIRSERVE_CLASSIFY_TEXT": "true"}
+    with server(db, 1, folder, ("--host", "127.0.0.1", "--policy", "balanced"), env=live) as (base, proc):
         s = Site(base, keys, folder, proc.pid)
         _seed(s)
         yield s
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)  # by its pid
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

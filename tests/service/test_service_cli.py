@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_fixtures import Api
-from test_service_concurrency import _free_port, server
+from service_fixtures import Api, _free_port, server
 
 from fairserve.cli.serve import public_base
 

@@ -4,22 +4,19 @@ contact."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from service_fixtures import Clock, PgServer
+from service_fixtures import Clock, PgServer, server
 from sqlalchemy import func, select
 
 from fairserve.service.app import create_app
@@ -95,50 +92,10 @@ def test_concurrent_agents_never_take_the_same_contact(db_url: str) -> None:
 # ------------------------------------------------------------------------------------ real server processes
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cli(*args: str, env: dict[str, str] | None = None) -> str:
     run = subprocess.run([sys.executable, "-m", "fairserve", *args], capture_output=True, text=True, check=True,
                          env=env, timeout=120)
     return run.stdout.strip()
-
-
-@contextlib.contextmanager
-def server(db: str, workers: int, tmp: Path, extra: tuple[str, ...] = ()
-           ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    env = {**os.environ, "FAIRSERVE_SLA_CHECK_SECONDS": "0", "FAIRSERVE_CLASSIFY_TEXT": "false"}
-    log = (tmp / f"server-{port}.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "fairserve", "serve", "--db", db, "--port", str(port),
-                             "--workers", str(workers), "--log-level", "warning", *extra],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp / f"server-{port}.log").read_text()[-3000:])
-            time.sleep(0.2)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group this test made: any worker left behind
-        log.close()
 
 
 def _post_many(base: str, key: str, bodies: list[dict[str, Any]], threads: int) -> list[tuple[str, int, str]]:

@@ -143,7 +143,7 @@ def test_serve_customers_loads_the_scores_file_before_serving(tmp_path: object) 
     scores = tmp / "scores.csv"
     scores.write_text("customer_id,clv,loyalty,email\nz1,300,0.8,z1@example.com\nz2,bad,0.1,\n", encoding="utf-8")
     db = f"sqlite:///{tmp / 's.db'}"
-    from test_service_concurrency import server
+    from service_fixtures import server
 
     with server(db, 1, tmp, ("--customers", str(scores), "--policy", "value-first")) as (base, _):
         import httpx
