@@ -15,12 +15,7 @@ to now, so the clocks on the pictures differ from run to run; the data do not (s
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +26,11 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from browser_helpers import chromium  # noqa: E402  (Debian's chromium, as the tests launch it)
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "service")]
+# Debian's chromium and the served process, as the tests launch them
+from service_fixtures import server  # noqa: E402
+
+from browser_helpers import chromium  # noqa: E402
 
 # the customers of the browser test, so the pictures show what the test checks
 CUSTOMERS = (ROOT / "tests" / "service" / "fixtures" / "dashboard_customers.csv").read_text()
@@ -55,12 +53,6 @@ POSTS = [  # (handle, text)
 ]
 SERVICE = [("email", "Please change my booking to the later flight"), ("phone", ""),
            ("chat", "Where is my refund for the cancelled flight?"), ("email", "I was charged twice, please fix it")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(base: str, keys: dict[str, str]) -> None:
@@ -114,39 +106,21 @@ def main() -> None:
         with write(engine) as conn:
             keys = {role: create_key(conn, role, "screenshots") for role in ("admin", "agent", "intake")}
         engine.dispose()
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "FAIRSERVE_PUBLIC_URL": base}
-        with (Path(tmp) / "server.log").open("wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "fairserve", "serve", "--db", db, "--host", "127.0.0.1",
-                                     "--port", str(port), "--log-level", "warning", "--policy", "balanced"],
-                                    stdout=log, stderr=subprocess.STDOUT, env=env)
-            try:
-                deadline = time.monotonic() + 60
-                while True:
-                    with contextlib.suppress(httpx.HTTPError):
-                        if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                            break
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit((Path(tmp) / "server.log").read_text()[-2000:])
-                    time.sleep(0.2)
-                _seed(base, keys)
-                link = httpx.post(base + "/v1/customers/c-bob/link",
-                                  headers={"Authorization": f"Bearer {keys['agent']}"})
-                link.raise_for_status()
-                with chromium() as browser:
-                    page = browser.new_page(viewport={"width": 1280, "height": 900})
-                    _sign_in(page, base, keys["admin"])
-                    page.screenshot(path=str(args.out / "dashboard.png"), full_page=True,
-                                    clip={"x": 0, "y": 0, "width": 1280, "height": 2000})
-                    page.goto(base + "/listening")
-                    page.screenshot(path=str(args.out / "dashboard-listening.png"), full_page=True)
-                    phone = browser.new_page(viewport={"width": 390, "height": 844})
-                    phone.goto(link.json()["url"])
-                    phone.screenshot(path=str(args.out / "customer-page.png"), full_page=True)
-            finally:
-                os.kill(proc.pid, signal.SIGTERM)  # the server this script started, by its pid
-                proc.wait(30)
+        live = {"FAIRSERVE_CLASSIFY_TEXT": "true"}  # the listening page reads the posts' texts
+        with server(db, 1, Path(tmp), ("--policy", "balanced"), env=live) as (base, _proc):
+            _seed(base, keys)
+            link = httpx.post(base + "/v1/customers/c-bob/link", headers={"Authorization": f"Bearer {keys['agent']}"})
+            link.raise_for_status()
+            with chromium() as browser:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                _sign_in(page, base, keys["admin"])
+                page.screenshot(path=str(args.out / "dashboard.png"), full_page=True,
+                                clip={"x": 0, "y": 0, "width": 1280, "height": 2000})
+                page.goto(base + "/listening")
+                page.screenshot(path=str(args.out / "dashboard-listening.png"), full_page=True)
+                phone = browser.new_page(viewport={"width": 390, "height": 844})
+                phone.goto(link.json()["url"])
+                phone.screenshot(path=str(args.out / "customer-page.png"), full_page=True)
     for name in ("dashboard.png", "dashboard-listening.png", "customer-page.png"):
         print(f"{args.out / name}: {(args.out / name).stat().st_size:,} bytes")
 
