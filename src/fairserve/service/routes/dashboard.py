@@ -17,8 +17,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from fairserve.service.auth import Principal, hash_key, make_token
-from fairserve.service.customers import customer_of
+from fairserve.service.auth import Principal, hash_key
 from fairserve.service.routes.deps import ApiError
 from fairserve.service.store import write, write_audit
 from fairserve.service.web import environment, security_headers, views
@@ -276,21 +275,22 @@ def customer_page(request: Request, customer_id: str) -> Response:
 
 @router.post("/customers/{customer_id}/link")
 async def customer_link(request: Request, customer_id: str) -> Response:
-    """Make the customer's signed link (as ``POST /v1/customers/{id}/link`` does) and open their page."""
+    """Make the customer's signed link by the API's own route function and open their page."""
+    from starlette.concurrency import run_in_threadpool
+
+    from fairserve.service.routes.customers import make_link
+
     checked = await _post_guard(request)
     if isinstance(checked, Response):
         return checked
     session, _ = checked
-    svc = _svc(request)
-    now = svc.clock()
-    with write(svc.engine) as conn:
-        if customer_of(conn, customer_id) is None:
-            return _page(request, "error.html", session, 404, title="No such customer",
-                         message="No customer has that id.")
-        expires = now + svc.settings.token_ttl_seconds
-        write_audit(conn, now, session.actor, "link_created", customer_id=customer_id, detail={"expires_at": expires})
-    token = make_token(svc.token_secret(), customer_id, expires)
-    return RedirectResponse(f"/v1/me/explanation?token={token}&format=html", status_code=303)
+    try:
+        link = await run_in_threadpool(make_link, customer_id, _svc(request), Principal(session.role, session.actor))
+    except ApiError as exc:
+        return _page(request, "error.html", session, exc.status, title="No such customer",
+                     message="No customer has that id.")
+    # relative: the page opens on the host the browser is on, whatever FAIRSERVE_PUBLIC_URL says
+    return RedirectResponse(f"/v1/me/explanation?token={link['token']}&format=html", status_code=303)
 
 
 @router.get("/listening")
