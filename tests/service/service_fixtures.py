@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytest.importorskip("fastapi")
@@ -61,8 +62,6 @@ def server(db: str, workers: int, tmp: Path, extra: tuple[str, ...] = (), env: d
     port = _free_port()
     env = {**os.environ, "FAIRSERVE_SLA_CHECK_SECONDS": "0", "FAIRSERVE_CLASSIFY_TEXT": "false", **(env or {})}
     log = (tmp / f"server-{port}.log").open("wb")
-    import httpx
-
     proc = subprocess.Popen([sys.executable, "-m", "fairserve", "serve", "--db", db, "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning", *extra],
                             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -87,7 +86,6 @@ def server(db: str, workers: int, tmp: Path, extra: tuple[str, ...] = (), env: d
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the group this test made: any worker left behind
         log.close()
-
 
 
 @dataclass
