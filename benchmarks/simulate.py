@@ -255,6 +255,54 @@ def bench_whole(n: int, repeat: int, skip_simpy: bool) -> list[tuple[str, float,
     return medians
 
 
+def bench_stages(n: int, repeat: int) -> list[tuple[str, float, float]]:
+    """Where one warmed replication of the whole-process model spends its time: per stage, the median CPU seconds
+    (user + system) and minor page faults (first writes to fresh memory) over ``repeat`` replications.
+
+    The stages are those of ``fairserve.sim.engine._replicate``, the function ``compare_policies`` times as
+    ``elapsed_s``: drawing the contacts; deciding, ordering, the event loop and the overtakes; the outcomes; the
+    metrics.
+    """
+    import itertools
+    import resource
+    import statistics
+    import tempfile
+    from collections import ChainMap
+    from pathlib import Path
+
+    from fairserve.sim import load_scenario
+    from fairserve.sim.engine import _METRIC_DECISIONS, _simulate, _warm, resolve_policy
+    from fairserve.sim.metrics import outcome_columns, replication_metrics
+    from fairserve.sim.scenario import draw_contacts
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mm50.toml"
+        path.write_text(_scenario_toml(n))
+        scenario = load_scenario(path)
+    label, policy = resolve_policy("tier-strict")
+    _warm((scenario, [(label, policy)], None, "auto", None))
+    seen: dict[str, list[tuple[float, float]]] = {}
+
+    def clock() -> tuple[float, float]:
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        return use.ru_utime + use.ru_stime, float(use.ru_minflt)
+
+    for rep in range(max(1, repeat)):
+        marks = [("start", clock())]
+        contacts = draw_contacts(scenario, np.random.default_rng(rep))
+        marks.append(("draw the contacts", clock()))
+        drawn = {str(c): contacts[c] for c in contacts.columns}
+        cols = ChainMap(_simulate(scenario, policy, contacts, "auto", _METRIC_DECISIONS), drawn)
+        marks.append(("decide, order, event loop, overtakes", clock()))
+        cols = cols.new_child(outcome_columns(cols, scenario))
+        marks.append(("outcomes", clock()))
+        replication_metrics(cols)
+        marks.append(("metrics", clock()))
+        for (_, (c0, f0)), (name, (c1, f1)) in itertools.pairwise(marks):
+            seen.setdefault(name, []).append((c1 - c0, f1 - f0))
+    return [(name, statistics.median(c for c, _ in v), statistics.median(f for _, f in v)) for name, v in seen.items()]
+
+
 def best(run: Any, repeat: int, *args: Any) -> Any:
     """The run with the least time of ``repeat`` runs of ``run(*args)`` (its other outputs with it)."""
     runs = [run(*args) for _ in range(max(1, repeat))]
@@ -270,12 +318,21 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="best of this many runs per engine")
     ap.add_argument("--whole", action="store_true", help="first the whole-process table (fairserve simulate)")
     ap.add_argument("--only-whole", action="store_true", help="the whole-process table alone")
+    ap.add_argument("--stages", action="store_true", help="only where one replication's time goes (CPU, faults)")
     args = ap.parse_args()
     n = args.arrivals
     print(
         f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, numpy {np.__version__}"
     )
+    if args.stages:
+        rows = bench_stages(n, args.repeat)
+        print(f"\none warmed replication, {n:,} arrivals, tier-strict; medians of {max(1, args.repeat)}")
+        print("| stage | CPU (user+sys) | minor page faults |\n|---|---|---|")
+        for name, cpu, faults in rows:
+            print(f"| {name} | {cpu:.3f} s | {faults:,.0f} |")
+        print(f"| all | {sum(r[1] for r in rows):.3f} s | {sum(r[2] for r in rows):,.0f} |")
+        return
     if args.whole or args.only_whole:
         import datetime as dt
         import os
