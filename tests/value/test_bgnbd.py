@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -176,3 +177,20 @@ def test_penalizer_shrinks_parameters(cdnow):
     shrunk = BetaGeoModel(penalizer=0.01).fit(cdnow.frequency, cdnow.recency, cdnow.T)
     assert sum(v**2 for v in shrunk.params_.values()) < sum(v**2 for v in plain.params_.values())
     assert shrunk.log_likelihood_ < plain.log_likelihood_
+
+
+def test_p_alive_with_b_below_one_is_one_for_first_time_buyers_without_a_warning() -> None:
+    """b < 1 is a valid fit; b + x - 1 < 0 for x = 0 must not reach the logarithm (it warned before)."""
+    model = BetaGeoModel.from_dict({"model": "BetaGeoModel", "params": {"r": 0.8, "alpha": 4.0, "a": 0.6, "b": 0.4},
+                                    "log_likelihood": -1.0, "n_customers": 3})
+    x, t_x, t_cal = np.array([0.0, 1.0, 5.0]), np.array([0.0, 10.0, 30.0]), np.array([40.0, 40.0, 40.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = model.p_alive(x, t_x, t_cal)
+    theirs = BetaGeoFitter()
+    theirs.params_ = pd.Series({"r": 0.8, "alpha": 4.0, "a": 0.6, "b": 0.4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = theirs.conditional_probability_alive(x, t_x, t_cal)
+    assert ours[0] == 1.0
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)

@@ -146,9 +146,12 @@ class BetaGeoModel(TransactionEstimator):
 
     def _p_alive(self, x: FloatArray, t_x: FloatArray, t_cal: FloatArray) -> FloatArray:
         r, alpha, a, b = self._theta()
-        with np.errstate(divide="ignore"):
-            log_c = np.log(a) - np.log(b + x - 1.0) + (r + x) * (np.log(alpha + t_cal) - np.log(alpha + t_x))
-        return np.where(x > 0, expit(-log_c), 1.0)
+        repeat = x > 0
+        # the odds of having dropped out are defined for repeat buyers only: b + x - 1 < 0 when b < 1 and x = 0,
+        # so the formula is evaluated with x = 1 in those rows and their result replaced by 1
+        xr = np.where(repeat, x, 1.0)
+        log_c = np.log(a) - np.log(b + xr - 1.0) + (r + xr) * (np.log(alpha + t_cal) - np.log(alpha + t_x))
+        return np.where(repeat, expit(-log_c), 1.0)
 
     def _purchases_if_alive(self, t: FloatArray | float, x: FloatArray, t_cal: FloatArray) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` of a customer alive at ``T`` with ``x`` repeat purchases."""
