@@ -8,6 +8,7 @@ request), never names, e-mail addresses, phone numbers or message text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -31,6 +32,7 @@ from fairserve.service.policies import PolicyHolder, activate, policy_text, stor
 from fairserve.service.routes.deps import ApiError
 from fairserve.service.settings import Settings, load_settings
 from fairserve.service.store import make_engine, policies, upgrade, write
+from fairserve.service.writer import IntakeWriter
 
 __all__ = ["Service", "create_app", "ensure_policy"]
 
@@ -39,7 +41,8 @@ log = logging.getLogger("fairserve.service")
 
 @dataclass
 class Service:
-    """What one worker holds: settings, the database engine, the policy holder, the text triage and the clock."""
+    """What one worker holds: settings, the database engine, the policy holder, the text triage, the clock, and
+    the intake writer (group commit, :mod:`fairserve.service.writer`)."""
 
     settings: Settings
     engine: Engine
@@ -47,6 +50,10 @@ class Service:
     triage: Triage
     clock: Callable[[], float] = time.time
     extra: dict[str, Any] = field(default_factory=dict)
+    writer: IntakeWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = IntakeWriter(self.engine, self.holder, self.triage)
 
     def token_secret(self) -> bytes:
         """The key of customer tokens (configured, or made once and kept in the database)."""
@@ -223,6 +230,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
             yield
         finally:
             await sla_clock.stop()
+            await asyncio.to_thread(svc.writer.close)  # what was accepted is stored before the pool closes
             engine.dispose()
 
     app = FastAPI(title="fairserve", version="1", lifespan=lifespan,
@@ -238,6 +246,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the dashboard's own CSS, script, icon
 
+    app.add_middleware(contacts.IntakeLane)  # inside the log and the limit
     app.add_middleware(RequestLog)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -14,6 +14,7 @@ VADER sentiment and the documented rules for complaint and urgency; signals give
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import uuid
@@ -28,14 +29,18 @@ from sqlalchemy.exc import IntegrityError
 
 from fairserve.model import Channel, Contact
 from fairserve.policy import decide
+from fairserve.policy.engine import Policy
 from fairserve.policy.explain import decision_to_dict
-from fairserve.service.customers import resolve_sender
+from fairserve.service.customers import UnknownCustomerError, resolve_sender
 from fairserve.service.policies import PolicyHolder
 from fairserve.service.routing import routing_hints
-from fairserve.service.store import contacts, dumps, shadow_decisions, write, write_audit
+from fairserve.service.store import audit, audit_row, contacts, dumps, shadow_decisions, write
 from fairserve.text.identity import normalise_handle, normalise_phone
 
-__all__ = ["ContactIn", "IntakeResult", "Triage", "contact_view", "intake", "position_of"]
+__all__ = ["ContactIn", "IntakeRequest", "IntakeResult", "Triage", "contact_view", "intake", "intake_many",
+           "position_of"]
+
+log = logging.getLogger("fairserve.service")
 
 ChannelName = Literal["phone", "email", "chat", "social"]
 
@@ -144,6 +149,7 @@ _AHEAD = select(func.count()).select_from(contacts).where(
 _BY_EXTERNAL = select(contacts).where(_c.source == bindparam("source"), _c.external_id == bindparam("external_id"))
 _INSERT = contacts.insert()
 _SHADOW_INSERT = shadow_decisions.insert()
+_AUDIT_INSERT = audit.insert()
 
 
 def position_of(conn: Connection, row: Any) -> int:
@@ -159,6 +165,69 @@ def _existing(conn: Connection, source: str, external_id: str | None) -> Any:
     return conn.execute(_BY_EXTERNAL, {"source": source, "external_id": external_id}).first()
 
 
+def _signals(triage: Triage, item: ContactIn) -> dict[str, Any]:
+    """The need signals read from the text that the request did not give (signals given in the request win)."""
+    return {k: v for k, v in triage.signals(item.text).items() if getattr(item, k) is None}
+
+
+def _decided(customer: Any, guest: bool, policy: Policy, shadow: Policy | None, item: ContactIn, source: str,
+             now: float, actor: str, read: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any],
+                                                                    dict[str, Any] | None]:
+    """Decide one contact of ``customer``: its ``contacts`` row, its audit line and its shadow decision (or None)."""
+    arrival = float(item.arrival) if item.arrival is not None else now
+    contact_id = uuid.uuid4().hex
+    contact = Contact(
+        contact_id=contact_id,
+        channel=Channel(item.channel),
+        arrival=arrival,
+        text=item.text,
+        customer_id=customer.customer_id,
+        handle=item.handle,
+        severity=item.severity if item.severity is not None else read.get("severity", 0),
+        sentiment=item.sentiment if item.sentiment is not None else read.get("sentiment"),
+        complaint=item.complaint if item.complaint is not None else read.get("complaint", False),
+        repeat=item.repeat or 0,
+        reach=item.reach,
+        public=item.public,
+    )
+    decision = decide(contact, customer, policy, now)
+    data = decision_to_dict(decision)
+    data["signals_from_text"] = sorted(read)
+    g = decision.guarantee_seconds
+    values = {
+        "id": contact_id, "source": source, "external_id": item.external_id, "channel": item.channel,
+        "customer_id": customer.customer_id, "text": item.text, "severity": contact.severity,
+        "sentiment": contact.sentiment, "complaint": contact.complaint, "repeat": contact.repeat,
+        "reach": contact.reach, "public": contact.public, "arrival": arrival, "tier": decision.tier,
+        "queue": decision.queue, "rank": decision.key.rank, "virtual_arrival": decision.key.virtual_arrival,
+        "head_start_min": decision.head_start_min, "influence_min": decision.influence_min,
+        "sla_seconds": decision.sla_seconds, "sla_deadline": decision.sla_deadline,
+        "guarantee_deadline": arrival + g if math.isfinite(g) else None,
+        "policy_name": decision.policy_name, "policy_version": decision.policy_version,
+        "policy_hash": decision.policy_hash, "decision": dumps(data), "state": "waiting",
+        "sla_state": "ok", "created_at": now,
+    }
+    line = audit_row(now, actor, "contact_created", contact_id=contact_id, customer_id=customer.customer_id,
+                     detail={"source": source, "tier": decision.tier, "queue": decision.queue,
+                             "policy_hash": decision.policy_hash, "guest": guest})
+    beside = None
+    if shadow is not None:  # the candidate policy decides the same contact, beside the active one
+        other = decide(contact, customer, shadow, now)
+        beside = {"contact_id": contact_id, "policy_hash": other.policy_hash, "tier": other.tier,
+                  "queue": other.queue, "rank": other.key.rank, "virtual_arrival": other.key.virtual_arrival,
+                  "decision": dumps(decision_to_dict(other)), "created_at": now}
+    return values, line, beside
+
+
+def _row(values: dict[str, Any]) -> Any:
+    return SimpleNamespace(**values, agent_id=None, assigned_at=None, closed_at=None)
+
+
+def _sender(conn: Connection, item: ContactIn, now: float) -> tuple[Any, bool]:
+    return resolve_sender(conn, now, customer_id=item.customer_id, email=item.email, phone=item.phone,
+                          handle=item.handle, platform=item.platform)
+
+
 def intake(
     engine: Engine,
     holder: PolicyHolder,
@@ -167,8 +236,11 @@ def intake(
     source: str,
     now: float,
     actor: str = "api",
+    read: dict[str, Any] | None = None,
 ) -> IntakeResult:
     """Store and decide one contact, or find the one already stored under ``(source, external_id)``.
+
+    ``read`` is the need signals already read from the text (default: read here).
 
     Raises
     ------
@@ -182,56 +254,16 @@ def intake(
         if found is not None:
             return IntakeResult(False, found)
     policy, shadow = holder.current()
-    read = {k: v for k, v in triage.signals(item.text).items() if getattr(item, k) is None}
-    arrival = float(item.arrival) if item.arrival is not None else now
-    contact_id = uuid.uuid4().hex
+    if read is None:
+        read = _signals(triage, item)
     try:
         with write(engine) as conn:  # a concurrent first delivery meets this one at the unique constraint
-            customer, guest = resolve_sender(conn, now, customer_id=item.customer_id, email=item.email,
-                                             phone=item.phone, handle=item.handle, platform=item.platform)
-            contact = Contact(
-                contact_id=contact_id,
-                channel=Channel(item.channel),
-                arrival=arrival,
-                text=item.text,
-                customer_id=customer.customer_id,
-                handle=item.handle,
-                severity=item.severity if item.severity is not None else read.get("severity", 0),
-                sentiment=item.sentiment if item.sentiment is not None else read.get("sentiment"),
-                complaint=item.complaint if item.complaint is not None else read.get("complaint", False),
-                repeat=item.repeat or 0,
-                reach=item.reach,
-                public=item.public,
-            )
-            decision = decide(contact, customer, policy, now)
-            data = decision_to_dict(decision)
-            data["signals_from_text"] = sorted(read)
-            g = decision.guarantee_seconds
-            values = {
-                "id": contact_id, "source": source, "external_id": item.external_id, "channel": item.channel,
-                "customer_id": customer.customer_id, "text": item.text, "severity": contact.severity,
-                "sentiment": contact.sentiment, "complaint": contact.complaint, "repeat": contact.repeat,
-                "reach": contact.reach, "public": contact.public, "arrival": arrival, "tier": decision.tier,
-                "queue": decision.queue, "rank": decision.key.rank, "virtual_arrival": decision.key.virtual_arrival,
-                "head_start_min": decision.head_start_min, "influence_min": decision.influence_min,
-                "sla_seconds": decision.sla_seconds, "sla_deadline": decision.sla_deadline,
-                "guarantee_deadline": arrival + g if math.isfinite(g) else None,
-                "policy_name": decision.policy_name, "policy_version": decision.policy_version,
-                "policy_hash": decision.policy_hash, "decision": dumps(data), "state": "waiting",
-                "sla_state": "ok", "created_at": now,
-            }
+            customer, guest = _sender(conn, item, now)
+            values, line, beside = _decided(customer, guest, policy, shadow, item, source, now, actor, read)
             conn.execute(_INSERT, values)
-            write_audit(conn, now, actor, "contact_created", contact_id=contact_id,
-                        customer_id=customer.customer_id,
-                        detail={"source": source, "tier": decision.tier, "queue": decision.queue,
-                                "policy_hash": decision.policy_hash, "guest": guest})
-            if shadow is not None:  # the candidate policy decides the same contact, beside the active one
-                other = decide(contact, customer, shadow, now)
-                conn.execute(_SHADOW_INSERT, {
-                    "contact_id": contact_id, "policy_hash": other.policy_hash, "tier": other.tier,
-                    "queue": other.queue, "rank": other.key.rank, "virtual_arrival": other.key.virtual_arrival,
-                    "decision": dumps(decision_to_dict(other)), "created_at": now})
-            row = SimpleNamespace(**values, agent_id=None, assigned_at=None, closed_at=None)
+            conn.execute(_AUDIT_INSERT, line)
+            if beside is not None:
+                conn.execute(_SHADOW_INSERT, beside)
     except IntegrityError:
         if item.external_id is None:
             raise
@@ -241,7 +273,100 @@ def intake(
         if found is None:
             raise
         return IntakeResult(False, found)
-    return IntakeResult(True, row)
+    return IntakeResult(True, _row(values))
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    """One contact to take in: the validated body, its source (``api``, ``zendesk``, ...), when and by whom."""
+
+    item: ContactIn
+    source: str
+    now: float
+    actor: str = "api"
+
+
+def intake_many(engine: Engine, holder: PolicyHolder, triage: Triage, requests: list[IntakeRequest]
+                ) -> list[IntakeResult | Exception]:
+    """Take in several contacts in ONE transaction (group commit): each request's result, or its error.
+
+    Each contact is decided and stored exactly as :func:`intake` does it alone, and nothing is answered before the
+    one commit that stores them all. A request that names an unknown customer or nobody gets its error, and the
+    others go on (it wrote nothing). Two requests with the same ``(source, external_id)`` make one contact: the
+    second is answered like a retry. When the transaction fails as a whole (on PostgreSQL a concurrent first
+    delivery of the same ``external_id`` in another worker, or a deadlock between two workers' guest upserts),
+    every request is taken in again alone, by :func:`intake`, so one bad contact never fails its neighbours.
+    """
+    out: list[IntakeResult | Exception | None] = [None] * len(requests)
+    try:
+        policy, shadow = holder.current()
+    except Exception as exc:
+        return [exc] * len(requests)
+    reads: list[dict[str, Any]] = []
+    for i, r in enumerate(requests):
+        try:
+            reads.append(_signals(triage, r.item))
+        except Exception as exc:
+            out[i] = exc
+            reads.append({})
+    todo = [i for i, o in enumerate(out) if o is None]
+    if len(todo) > 1:
+        try:
+            return _grouped(engine, policy, shadow, requests, reads, out)
+        except Exception:
+            log.warning("group commit of %d intakes failed; taking each in alone", len(todo), exc_info=True)
+    for i in todo:
+        r = requests[i]
+        try:
+            out[i] = intake(engine, holder, triage, r.item, r.source, r.now, r.actor, reads[i])
+        except Exception as exc:
+            out[i] = exc
+    return [o for o in out if o is not None]
+
+
+def _grouped(engine: Engine, policy: Policy, shadow: Policy | None, requests: list[IntakeRequest],
+             reads: list[dict[str, Any]], done: list[IntakeResult | Exception | None]
+             ) -> list[IntakeResult | Exception]:
+    out = list(done)
+    made: dict[tuple[str, str], Any] = {}
+    rows: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    besides: list[dict[str, Any]] = []
+    with write(engine) as conn:
+        for i, r in enumerate(requests):
+            if out[i] is not None:
+                continue
+            item = r.item
+            if item.external_id is not None:
+                key = (r.source, item.external_id)
+                if key in made:  # the same delivery twice in this group: one contact
+                    out[i] = IntakeResult(False, made[key])
+                    continue
+                found = _existing(conn, r.source, item.external_id)
+                if found is not None:
+                    out[i] = IntakeResult(False, found)
+                    continue
+            try:
+                customer, guest = _sender(conn, item, r.now)
+            except (UnknownCustomerError, ValueError) as exc:  # raised before the sender wrote anything
+                out[i] = exc
+                continue
+            values, line, beside = _decided(customer, guest, policy, shadow, item, r.source, r.now, r.actor,
+                                            reads[i])
+            rows.append(values)
+            lines.append(line)
+            if beside is not None:
+                besides.append(beside)
+            row = _row(values)
+            out[i] = IntakeResult(True, row)
+            if item.external_id is not None:
+                made[(r.source, item.external_id)] = row
+        if rows:
+            conn.execute(_INSERT, rows)
+            conn.execute(_AUDIT_INSERT, lines)
+        if besides:
+            conn.execute(_SHADOW_INSERT, besides)
+    return [o for o in out if o is not None]
 
 
 def contact_view(row: Any, created: bool | None = None, position: int | None = None) -> dict[str, Any]:

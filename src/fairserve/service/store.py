@@ -45,6 +45,7 @@ __all__ = [
     "api_keys",
     "audit",
     "audit_lines",
+    "audit_row",
     "contact_row",
     "contacts",
     "customers",
@@ -317,8 +318,22 @@ def write_audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one line to the audit log, in the caller's transaction (ids only: never names or message text)."""
-    conn.execute(_AUDIT_INSERT, {"at": at, "actor": actor, "action": action, "contact_id": contact_id,
-                                 "customer_id": customer_id, "detail": dumps(detail or {})})
+    conn.execute(_AUDIT_INSERT, audit_row(at, actor, action, contact_id=contact_id, customer_id=customer_id,
+                                          detail=detail))
+
+
+def audit_row(
+    at: float,
+    actor: str,
+    action: str,
+    *,
+    contact_id: str | None = None,
+    customer_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of one audit line, for :func:`write_audit` or for several lines inserted at once."""
+    return {"at": at, "actor": actor, "action": action, "contact_id": contact_id, "customer_id": customer_id,
+            "detail": dumps(detail or {})}
 
 
 def contact_row(conn: Connection, contact_id: str) -> Any:

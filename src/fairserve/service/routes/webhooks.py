@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 
-from fairserve.service.routes.contacts import run_intake
+from fairserve.service.routes.contacts import answer_intake
 from fairserve.service.routes.deps import ApiError, Svc
 from fairserve.service.webhooks import VENDORS, SignatureError, WebhookError
 
@@ -37,6 +37,4 @@ async def receive(vendor: Literal["zendesk", "chatwoot", "zammad", "social"], re
     if item is None:
         response.status_code = 202
         return {"accepted": True, "contact": None}
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(run_intake, svc, item, vendor, f"webhook:{vendor}")
+    return await answer_intake(svc, item, vendor, f"webhook:{vendor}")
