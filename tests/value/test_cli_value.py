@@ -45,6 +45,8 @@ def test_fit_json_gives_the_published_bgnbd_parameters(
     assert saved["columns"] == {"customer": "customer_id", "date": "date", "amount": "amount"}
     assert saved["transaction_model"]["params"] == pytest.approx(params)
     assert saved["spend_model"]["params"] == pytest.approx(spend)
+    assert payload["cautions"] == []  # 2,357 customers: enough, and the published parameters are not extreme
+    assert "caution" not in err
 
 
 def test_fit_paretonbd_with_renamed_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,3 +163,17 @@ def test_fit_scores_out_gives_exactly_what_fit_then_score_give(
     assert payload["scores"]["calibration_end"] == "1997-09-30"
     code, out, _ = run(["value", "fit", str(log_csv), *FIT, "--scores-out", str(tmp_path / "s.txt")], capsys)
     assert code == 2  # refused before the log is read
+
+
+def test_fit_on_a_handful_of_customers_says_the_parameters_are_weak(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "tiny.csv"
+    log.write_text("customer_id,date,amount\nA,2020-01-01,5\nA,2020-01-05,5\nB,2020-01-02,6\n"
+                   "C,2020-02-01,7\nC,2020-03-01,7\n")
+    code, out, err = run(["value", "fit", str(log), "--json"], capsys)
+    assert code == 0, err
+    cautions = json.loads(out)["cautions"]
+    assert any("only 3 customers, 2 of them repeat buyers" in c for c in cautions)
+    assert any("extreme shape parameters" in c for c in cautions)  # a ran off to ~7,900, b to ~1e-4
+    assert "caution: only 3 customers" in err

@@ -228,7 +228,7 @@ def fit(
     spark_conf: SparkConf = None,
 ) -> None:
     """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
-    from fairserve.value import fit_value_model
+    from fairserve.value import fit_cautions, fit_value_model
 
     if engine == EngineName.spark:
         refuse_on_spark(skip_bad_rows=skip_bad_rows, profiles=profiles, synthetic_followers=synthetic)
@@ -274,6 +274,9 @@ def fit(
         "out": str(out) if out is not None else None,
     }
     payload["compressed_rows"] = {"transaction_model": len(summary.compressed), "spend_model": len(summary.spend)}
+    payload["cautions"] = fit_cautions(summary, vm)
+    for caution in payload["cautions"]:
+        err_console.print(f"[yellow]caution[/]: {caution}", markup=True)
     if spark is not None:
         payload["spark_master"] = spark.sparkContext.master
     if scores_out is not None and spark is not None:

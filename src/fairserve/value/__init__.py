@@ -26,7 +26,7 @@ from fairserve.value.rfm import (
     summarise,
     summary_sql,
 )
-from fairserve.value.score import MODELS, ValueModel, fit_value_model, score_customers
+from fairserve.value.score import MODELS, ValueModel, fit_cautions, fit_value_model, score_customers
 
 __all__ = [
     "DEFAULT_CHANNEL_COST",
@@ -48,6 +48,7 @@ __all__ = [
     "compressed_summary",
     "contact_rates",
     "discounted_clv",
+    "fit_cautions",
     "fit_value_model",
     "loyalty_scores",
     "profit_scores",

@@ -29,7 +29,9 @@ from fairserve.value.profit import profit_scores
 from fairserve.value.rfm import RFMSpec, Summary
 from fairserve.value.units import DAYS_PER_MONTH, PERIOD_DAYS, Period
 
-__all__ = ["MODELS", "ValueModel", "fit_value_model", "score_customers", "score_rows", "value_percentile"]
+__all__ = [
+    "MODELS", "ValueModel", "fit_cautions", "fit_value_model", "score_customers", "score_rows", "value_percentile",
+]
 
 MODELS: Mapping[str, type[BetaGeoModel] | type[ParetoNBDModel]] = {
     "bgnbd": BetaGeoModel,
@@ -164,6 +166,56 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
         columns=dict(summary.spec.columns),
         customers=n_customers,
     )
+
+
+# Below these counts a fit's parameters are weakly determined: BG/NBD and Pareto/NBD have four parameters and
+# Gamma-Gamma three, and the papers' examples fit thousands of customers (CDNOW: 2,357). Not a refusal: a small
+# shop may still want a rough ranking, but the user is told, and a fit that lands far from any sensible region
+# is named.
+SMALL_CUSTOMERS = 100
+SMALL_REPEAT_BUYERS = 30
+# Shape parameters (not the scale ones, alpha, beta and gamma, which follow the time and money units) outside this
+# range mean a fit that ran off towards a boundary: CDNOW gives r=0.24, a=0.79, b=2.43, p=6.25, q=3.74.
+_SHAPES = frozenset({"r", "a", "b", "s", "p", "q"})
+_SHAPE_RANGE = (1e-3, 1e3)
+
+
+def fit_cautions(summary: Summary, value_model: ValueModel) -> list[str]:
+    """Plain warnings about a fit that rests on too few customers, for the user to read before trusting its CLV.
+
+    Parameters
+    ----------
+    summary:
+        The summary the model was fitted on.
+    value_model:
+        The fitted models.
+
+    Returns
+    -------
+    list of str
+        Empty when the log is large enough; otherwise one sentence per concern.
+    """
+    comp = summary.compressed
+    n_customers = int(comp["weight"].sum())
+    repeat = int(comp.loc[comp["frequency"] > 0, "weight"].sum())
+    spenders = int(summary.spend["weight"].sum())
+    out: list[str] = []
+    if n_customers < SMALL_CUSTOMERS or repeat < SMALL_REPEAT_BUYERS:
+        out.append(f"only {n_customers:,} customers, {repeat:,} of them repeat buyers: the {value_model.model} "
+                   f"parameters are weakly determined (at least {SMALL_CUSTOMERS} customers and "
+                   f"{SMALL_REPEAT_BUYERS} repeat buyers are advised); treat the CLV as a rough ranking")
+    elif spenders < SMALL_REPEAT_BUYERS:
+        out.append(f"only {spenders:,} repeat buyers with a positive spend: the Gamma-Gamma parameters are weakly "
+                   "determined; treat the monetary part of the CLV as rough")
+    for name, params in (("transaction model", value_model.transaction.params_),
+                         ("spend model", value_model.spend.params_)):
+        extreme = {k: v for k, v in params.items()
+                   if k in _SHAPES and not _SHAPE_RANGE[0] <= v <= _SHAPE_RANGE[1]}
+        if extreme:
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in extreme.items())
+            out.append(f"the {name}'s fit reached extreme shape parameters ({shown}): the log does not pin them "
+                       "down")
+    return out
 
 
 def value_percentile(clv: pd.Series) -> pd.Series:
