@@ -367,29 +367,36 @@ def _plain(func):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.int64])
-def test_heap_push_and_pop_keep_the_order_of_heapq(dtype: type) -> None:
+def test_heap_push_pop_and_replace_keep_the_order_of_heapq(dtype: type) -> None:
     import heapq
 
     rng = np.random.default_rng(11)
-    for push, pop in (
-        (_kernel._heap_push, _kernel._heap_pop),
-        (_plain(_kernel._heap_push), _plain(_kernel._heap_pop)),
+    for push, pop, replace in (
+        (_kernel._heap_push, _kernel._heap_pop, _kernel._heap_replace),
+        (_plain(_kernel._heap_push), _plain(_kernel._heap_pop), _plain(_kernel._heap_replace)),
     ):
         heap = np.empty(400, dtype=dtype)
         size = 0
         ref: list[float] = []
         popped, want = [], []
-        for step in range(2_000):
-            if size < heap.size and (size == 0 or rng.uniform() < 0.55):
+        for step in range(3_000):
+            u = rng.uniform()
+            if size < heap.size and (size == 0 or u < 0.45):
                 value = dtype(rng.integers(0, 50))  # many ties
                 size = push(heap, size, value)
                 heapq.heappush(ref, value)
+            elif u < 0.75:  # the least leaves and a new value comes in its place (a completion and a start)
+                value = dtype(rng.integers(0, 50))
+                popped.append(heap[0])
+                replace(heap, size, value)
+                want.append(heapq.heapreplace(ref, value))
             else:
                 popped.append(heap[0])
                 size = pop(heap, size)
                 want.append(heapq.heappop(ref))
             assert size == len(ref) and (size == 0 or heap[0] == ref[0]), step
-        assert popped == want and len(popped) > 500
+            assert sorted(heap[:size].tolist()) == sorted(ref), step
+        assert popped == want and len(popped) > 1_000
 
 
 def test_the_array_loop_in_plain_python_equals_the_reference_and_numba() -> None:
@@ -432,7 +439,13 @@ def test_first_of_each_finds_first_rows_and_maps_every_row_back() -> None:
     from fairserve.sim.engine import first_of_each
 
     rng = np.random.default_rng(14)
-    for values in (rng.integers(0, 40, 3_000), rng.choice(np.array(["b", "a", "c"], dtype=object), 500)):
+    cases = (
+        rng.integers(0, 40, 3_000),  # small integers: the compiled pass
+        rng.integers(-7, 3, 1_000).astype(np.int8),
+        rng.integers(0, 2**40, 50).repeat(3),  # a range too wide for a table: the hash factorisation
+        rng.choice(np.array(["b", "a", "c"], dtype=object), 500),
+    )
+    for values in cases:
         first, inverse = first_of_each(values)
         np.testing.assert_array_equal(values[first][inverse], values)
         assert np.all(np.diff(first) > 0)  # in order of first appearance

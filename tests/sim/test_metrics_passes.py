@@ -255,3 +255,56 @@ def test_the_timed_replication_equals_the_frame_path() -> None:
         outcomes = outcome_columns(ChainMap({}, {str(c): frame[c] for c in frame.columns}), scen)
         for col, values in outcomes.items():
             np.testing.assert_array_equal(values, frame[col].to_numpy())
+
+
+def test_a_grouping_that_parts_the_contacts_as_another_does_equals_the_old_way() -> None:
+    """Tiers that follow the segments (by other names, in another order) share the segments' pass; tiers that
+    differ from them in one measured row do not; a difference in unmeasured rows only does not count."""
+    rng = np.random.default_rng(21)
+    n = 2_000
+    seg_codes = rng.integers(-1, 3, n)
+    tier_of = np.array(["silver", "basic", "gold", "none"], dtype=object)  # segment k -> tier; -1 -> "none"
+    frame = pd.DataFrame(
+        {
+            "segment": pd.Categorical.from_codes(seg_codes, dtype=pd.CategoricalDtype(["a", "b", "c", "d"])),
+            "tier": pd.Categorical(tier_of[seg_codes], categories=["gold", "silver", "basic", "none", "unused"]),
+            "channel": np.where(rng.uniform(size=n) < 0.5, "chat", "phone").astype(object),
+            "measured": rng.uniform(size=n) < 0.9,
+            "wait": np.where(rng.uniform(size=n) < 0.4, 0.0, rng.exponential(1.0, n)),
+            "served": rng.uniform(size=n) < 0.8,
+            "overtaken": rng.integers(0, 4, n), "overtaken_influence": rng.integers(0, 2, n),
+            "sla_ok": rng.uniform(size=n) < 0.7, "promise_ok": rng.uniform(size=n) < 0.6,
+            "revenue_at_risk": rng.exponential(100.0, n), "exposure": rng.exponential(9.0, n),
+        }
+    )
+    frame.loc[seg_codes < 0, "tier"] = np.nan  # no segment, no tier: -1 in both
+    got = replication_metrics(frame)
+    assert list(got["tiers"]) != list(got["segments"]) and len(got["tiers"]) == len(got["segments"]) == 3
+    for name, tier in (("a", "silver"), ("b", "basic"), ("c", "gold")):
+        assert got["tiers"][tier] == got["segments"][name]
+    assert_same_metrics(got, old_replication_metrics(frame))
+    unmeasured = int(np.flatnonzero(~frame["measured"].to_numpy() & (seg_codes == 0))[0])
+    frame.loc[unmeasured, "tier"] = "gold"  # in no measured row: the partitions still agree
+    assert_same_metrics(replication_metrics(frame), old_replication_metrics(frame))
+    measured_row = int(np.flatnonzero(frame["measured"].to_numpy() & (seg_codes == 0))[-1])
+    frame.loc[measured_row, "tier"] = "gold"  # one measured contact of segment a in tier gold: no longer equal
+    changed = replication_metrics(frame)
+    assert changed["tiers"]["gold"]["arrivals"] == got["tiers"]["gold"]["arrivals"] + 1
+    assert_same_metrics(changed, old_replication_metrics(frame))
+
+
+def test_same_partition_compiled_and_plain() -> None:
+    keep = np.array([True, True, True, False, True])
+    cases = [
+        (np.array([0, 1, 0, 1, -1]), np.array([2, 0, 2, 0, -1]), True, [2, 0], [1, -1, 0]),
+        (np.array([0, 1, 0, 1, -1]), np.array([2, 0, 2, 2, -1]), True, [2, 0], [1, -1, 0]),  # row 3 not kept
+        (np.array([0, 1, 0, 1, -1]), np.array([2, 0, 0, 0, -1]), False, None, None),  # 0 -> 2 and 0 -> 0
+        (np.array([0, 1, 0, 1, -1]), np.array([2, 2, 2, 0, -1]), False, None, None),  # 0 and 1 -> 2
+        (np.array([0, 1, 0, 1, -1]), np.array([2, 0, 2, 0, 1]), False, None, None),  # -1 against a group
+    ]
+    for func in (_kernel.same_partition, getattr(_kernel.same_partition, "py_func", _kernel.same_partition)):
+        for a, b, same, to_want, back_want in cases:
+            to, back = np.full(2, -1, dtype=np.int64), np.full(3, -1, dtype=np.int64)
+            assert func(a.astype(np.int8), b.astype(np.int8), keep, to, back) == same
+            if same:
+                assert to.tolist() == to_want and back.tolist() == back_want

@@ -17,12 +17,13 @@ With no lanes (``lane`` empty) the probe is skipped and the loop is the plain pr
 * :func:`serve_reference` keeps its two queues with the standard library's :mod:`heapq` on Python lists: the
   reference, and the fast way in plain CPython.
 * :func:`serve` is the same loop over preallocated arrays, compiled: :func:`_serve`, whose two binary heaps
-  are kept by :func:`_heap_push` and :func:`_heap_pop`, written once (numba's ``heapq`` wants homogeneous
-  lists), and whose guarantee order is :func:`_before`. These helpers are compiled with the same ``_jit`` as
-  the loop, which calls them compiled (and numba caches them together); without numba ``_jit`` leaves them all
-  plain Python. :func:`serve_arrays` is the loop uncompiled. Tests hold the loops to identical results (with
-  and without guarantees), the heap functions (compiled and plain) to :mod:`heapq`, and the reference to simpy.
-  The compiled functions write into arrays allocated by :func:`buffer` (on huge pages) and passed in.
+  are kept by :func:`_heap_push`, :func:`_heap_pop` and :func:`_heap_replace`, written once (numba's ``heapq``
+  wants homogeneous lists), and whose guarantee order is :func:`_before`. These helpers are compiled with the
+  same ``_jit`` as the loop, which calls them compiled (and numba caches them together); without numba ``_jit``
+  leaves them all plain Python. :func:`serve_arrays` is the loop uncompiled. Tests hold the loops to identical
+  results (with and without guarantees), the heap functions (compiled and plain) to :mod:`heapq`, and the
+  reference to simpy. The compiled functions write into arrays allocated by :func:`buffer` (on huge pages) and
+  passed in.
 * :func:`overtakes` counts, for each contact, the later arrivals served while it waited; it is plain Python that
   numba compiles when it is installed and that runs as is otherwise (it is the reference too).
 * :data:`group_sums` and :func:`gather_by_group` are the metrics' passes over a replication's rows (sums and
@@ -42,11 +43,14 @@ import numpy as np
 __all__ = [
     "COMPILED",
     "HAVE_NUMBA",
+    "after_the_loop",
     "buffer",
+    "first_of_each",
     "gather_by_group",
     "group_sums",
     "overtakes",
     "rank_order",
+    "same_partition",
     "serve",
     "serve_arrays",
     "serve_reference",
@@ -182,6 +186,28 @@ def _heap_pop(heap: np.ndarray, size: int) -> int:
 
 
 @_jit
+def _heap_replace(heap: np.ndarray, size: int, value: Any) -> None:
+    """Replace the least element ``heap[0]`` of the min-heap ``heap[:size]`` by ``value`` (sift down).
+
+    A pop and a push in one pass: the heap then holds the same values as after :func:`_heap_pop` and
+    :func:`_heap_push` (only their places may differ, and the loop reads nothing but the least).
+    """
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] < value:
+            heap[k] = heap[child]
+            k = child
+        else:
+            break
+    heap[k] = value
+
+
+@_jit
 def _before(d1: float, a1: float, c1: int, d2: float, a2: float, c2: int) -> bool:
     """Whether ``(d1, a1, c1) < (d2, a2, c2)``: guarantee deadline, then arrival, then position."""
     if d1 != d2:
@@ -230,7 +256,8 @@ def _serve(
     forced: np.ndarray,
     waiting: np.ndarray,
 ) -> None:
-    """:func:`serve_reference` over arrays, its two heaps kept with :func:`_heap_push` and :func:`_heap_pop`.
+    """:func:`serve_reference` over arrays, its two heaps kept with :func:`_heap_push` and :func:`_heap_pop`
+    (an agent who finishes one contact and takes the next: :func:`_heap_replace`, a pop and push in one pass).
 
     Writes each contact's ``start``, ``real`` and ``forced`` (given filled with NaN, True and False);
     ``waiting`` (``n`` items, any content) holds the heap of waiting contacts. The lanes are one array of
@@ -262,8 +289,7 @@ def _serve(
     while i < n or nb > 0:
         t_arr = arrival[i] if i < n else np.inf
         if nb > 0 and busy[0] <= t_arr:  # a completion: the agent takes the first contact still waiting
-            tc = busy[0]
-            nb = _heap_pop(busy, nb)
+            tc = busy[0]  # popped below, or replaced by the completion of the contact the agent takes
             due = -1  # the waiting contact past its guarantee whose guarantee ran out first
             for k in range(lanes):
                 q = head[k]
@@ -287,7 +313,7 @@ def _serve(
             if due >= 0:
                 start[due] = tc
                 forced[due] = True
-                nb = _heap_push(busy, nb, tc + service[due])
+                _heap_replace(busy, nb, tc + service[due])
                 continue
             served = False
             while nw > 0 and not served:
@@ -295,9 +321,10 @@ def _serve(
                 nw = _heap_pop(waiting, nw)
                 if np.isnan(start[j]) and tc - arrival[j] < patience[j]:  # else served by the guarantee, or gone
                     start[j] = tc
-                    nb = _heap_push(busy, nb, tc + service[j])
+                    _heap_replace(busy, nb, tc + service[j])
                     served = True
             if not served:
+                nb = _heap_pop(busy, nb)
                 free += 1
         elif i < n:  # an arrival: served at once by a free agent, else it waits
             q = parent[i]
@@ -459,6 +486,72 @@ def _gather_by_group(
             at[k] += 1
 
 
+def _first_of_each(values: np.ndarray, lo: int, span: int, first: np.ndarray, inverse: np.ndarray) -> int:
+    """Number the distinct ``values`` (integers in ``lo .. lo + span - 1``) in order of first appearance.
+
+    Writes each row's number into ``inverse`` and the first row of number ``k`` into ``first[k]``; returns how
+    many distinct values there are.
+    """
+    code = np.full(span, -1, dtype=np.int64)
+    count = 0
+    for i in range(values.size):
+        v = values[i] - lo
+        c = code[v]
+        if c < 0:
+            c = count
+            code[v] = c
+            first[c] = i
+            count += 1
+        inverse[i] = c
+    return count
+
+
+def _after_the_loop(
+    start: np.ndarray,
+    t: np.ndarray,
+    patience: np.ndarray,
+    real: np.ndarray,
+    warmup: float,
+    wait: np.ndarray,
+    served: np.ndarray,
+    abandoned: np.ndarray,
+    measured: np.ndarray,
+) -> None:
+    """Each contact's ``wait`` (to its start, else its patience), ``served``, ``abandoned`` (it happened and was
+    not served) and ``measured`` (it happened after the warm-up), in one pass over the loop's results."""
+    for i in range(start.size):
+        s = start[i]
+        ok = not np.isnan(s)
+        served[i] = ok
+        wait[i] = s - t[i] if ok else patience[i]
+        abandoned[i] = real[i] and not ok
+        measured[i] = t[i] >= warmup and real[i]
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray, keep: np.ndarray, to: np.ndarray, back: np.ndarray) -> bool:
+    """Whether the codes ``a`` and ``b`` part the kept rows into the same groups (code -1: in none, in both).
+
+    ``to`` and ``back`` (one item per code of ``a`` and of ``b``, given filled with -1) receive the code of
+    ``b`` that each code of ``a`` is, and the reverse (-1: a code no kept row has). Stops at the first row that
+    tells the two apart.
+    """
+    for i in range(keep.size):
+        if not keep[i]:
+            continue
+        x = a[i]
+        y = b[i]
+        if (x < 0) != (y < 0):
+            return False
+        if x < 0:
+            continue
+        if to[x] < 0 and back[y] < 0:
+            to[x] = y
+            back[y] = x
+        elif to[x] != y or back[y] != x:
+            return False
+    return True
+
+
 def _rank_order(rank: np.ndarray, lo: int, span: int, by: np.ndarray, who: np.ndarray, order: np.ndarray) -> None:
     """The contacts sorted stably by rank into ``who``, and each contact's place in it into ``order``.
 
@@ -486,7 +579,11 @@ rank_order = _jit(_rank_order)
 _overtakes_compiled = _jit(_count_overtakes)
 _gather_compiled = _jit(_gather_by_group)
 group_sums = _jit(_group_sums)
-COMPILED = (_serve_compiled, _overtakes_compiled, rank_order, group_sums, _gather_compiled)
+same_partition = _jit(_same_partition)
+first_of_each = _jit(_first_of_each)
+after_the_loop = _jit(_after_the_loop)
+COMPILED = (_serve_compiled, _overtakes_compiled, rank_order, group_sums, _gather_compiled, same_partition,
+            first_of_each, after_the_loop)
 """The compiled functions (numba dispatchers when numba is installed), which :func:`fairserve.sim.engine._warm`
 loads before the clock starts."""
 

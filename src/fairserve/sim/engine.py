@@ -250,7 +250,10 @@ class _Decided:
         values = self.values[col]
         if self.inverse is None or col not in ("virtual_arrival", "sla_deadline"):
             return self.spread(values)
-        shift = self.spread(np.asarray(values, dtype=float))  # arrival + the profile's shift, in one new array
+        shifts = np.asarray(values, dtype=float)
+        if not shifts.any():  # no profile shifts (no head start): arrival + 0 is the arrival itself
+            return self.arrival
+        shift = self.spread(shifts)  # arrival + the profile's shift, in one new array
         return np.add(self.arrival, shift, out=shift)  # arrival + (0 - advance) == arrival - advance
 
 
@@ -285,10 +288,18 @@ def _categorical_text(decisions: pd.DataFrame) -> dict[str, Any]:
 def first_of_each(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the first occurrence of each distinct value, in order of appearance, and each row's value number.
 
-    ``values[first][inverse] == values``. A hash factorisation, linear in the rows (a sort-based ``np.unique``
-    costs 3-9x more on a million rows): codes come numbered in order of first appearance, so the running maximum
-    of the codes first reaches ``k`` at the first row of value ``k``.
+    ``values[first][inverse] == values``. Integers of a modest range (profiles) are numbered in one compiled
+    pass over a table of their range (:func:`fairserve.sim._kernel.first_of_each`); anything else by a hash
+    factorisation, linear in the rows (a sort-based ``np.unique`` costs 3-9x more on a million rows): codes come
+    numbered in order of first appearance, so the running maximum of the codes first reaches ``k`` at the first
+    row of value ``k``.
     """
+    if values.dtype.kind in "iu" and values.size:  # integers (profiles): numbered in one compiled pass
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < max(2**16, values.size):
+            first, inverse = np.empty(values.size, dtype=np.int64), _kernel.buffer(values.size, np.int64)
+            count = _kernel.first_of_each(values, lo, hi - lo + 1, first, inverse)
+            return first[:count].copy(), inverse
     inverse, uniques = pd.factorize(values, use_na_sentinel=False)
     first = np.searchsorted(np.maximum.accumulate(inverse), np.arange(len(uniques)))
     return first, inverse.astype(np.int64, copy=False)
@@ -306,7 +317,7 @@ def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarr
     if not np.all(arrival[1:] >= arrival[:-1]):
         who = np.lexsort((np.arange(n), arrival, virtual_arrival, rank))
     else:
-        sorted_va = bool(np.all(virtual_arrival[1:] >= virtual_arrival[:-1]))
+        sorted_va = virtual_arrival is arrival or bool(np.all(virtual_arrival[1:] >= virtual_arrival[:-1]))
         by_va = _NO_LANES if sorted_va else np.argsort(virtual_arrival, kind="stable")  # empty: already in order
         lo, hi = (int(rank.min()), int(rank.max())) if n else (0, 0)
         if hi - lo < 2**16:  # ranks are tiers' places: a few distinct small integers
@@ -367,7 +378,12 @@ _METRIC_DECISIONS = ("tier", "sla_seconds")
 
 
 def _simulate(
-    scenario: Scenario, decider: Decider, frame: pd.DataFrame, kernel: Kernel, decisions: tuple[str, ...]
+    scenario: Scenario,
+    decider: Decider,
+    frame: pd.DataFrame,
+    kernel: Kernel,
+    decisions: tuple[str, ...],
+    background: bool = False,
 ) -> dict[str, Any]:
     """One replication of the contacts ``frame``: the decision columns ``decisions`` and the outcome columns.
 
@@ -375,6 +391,11 @@ def _simulate(
     categoricals). A decision column is spread from the profiles to the contacts only when asked for, or when
     the loop needs it: the rank and virtual arrival always, the guarantee and the social-care queue only when
     some profile has them.
+
+    ``background``: the overtakes of a centre with one queue are counted on another thread (the compiled count
+    releases the GIL), while the caller goes on with the outcomes; the dict returned is then a
+    :class:`_Columns`, whose ``overtaken`` and ``overtaken_influence`` wait for that thread when first read
+    (they are not among its keys until then).
     """
     dec = _Decided(frame, decider)
     n = len(frame)
@@ -403,7 +424,7 @@ def _simulate(
         va,
         plain,
     )
-    results: list[tuple[Any, tuple[np.ndarray, ...]]] = []
+    results: list[tuple[Any, tuple[Any, ...]]] = []
     for k, c in enumerate(agents):
         idx = np.flatnonzero(pool == k) if len(agents) > 1 else None
         if idx is None or idx.size == n:  # one queue for everyone: the columns as they are, no copies
@@ -418,42 +439,82 @@ def _simulate(
             raise FairserveError("a call-back was routed to another queue than the call it follows")
         g = None if guarantee is None else guarantee[idx]
         results.append((idx, _serve_queue(c, kernel, par, g, *(x[idx] for x in columns))))
+    pending = None
     if len(results) == 1 and isinstance(results[0][0], slice):
-        start, real, forced, overtaken, by_influence = results[0][1]
+        start, real, forced, count = results[0][1]
+        if background and kernel != "python" and _kernel.HAVE_NUMBA:
+            pending = _Later(count)
+            overtaken = by_influence = None
+        else:
+            overtaken, by_influence = count()
     else:
         start, real, forced = np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
         overtaken, by_influence = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        for on, (st, real_k, forced_k, cnt, inf_cnt) in results:
-            start[on], real[on], forced[on], overtaken[on], by_influence[on] = st, real_k, forced_k, cnt, inf_cnt
-    served = ~np.isnan(start)
-    # time to service; those not served waited their patience
-    wait = np.subtract(start, t, out=_kernel.buffer(n, np.float64))
-    np.copyto(wait, patience, where=~served)
+        for on, (st, real_k, forced_k, count) in results:
+            start[on], real[on], forced[on] = st, real_k, forced_k
+            overtaken[on], by_influence[on] = count()
+    # time to service (those not served waited their patience), served, abandoned, and measured: call-backs
+    # that never happened are not measured
+    wait = _kernel.buffer(n, np.float64)
+    served, abandoned, measured = _kernel.buffer(n, np.bool_), _kernel.buffer(n, np.bool_), _kernel.buffer(n, np.bool_)
+    _kernel.after_the_loop(start, t, patience, real, float(scenario.center.warmup), wait, served, abandoned, measured)
     if "virtual_arrival" in decisions:
         new["virtual_arrival"] = va
-    new.update(
-        start=start,
-        served=served,
-        abandoned=real & ~served,
-        by_guarantee=forced,
-        wait=wait,
-        overtaken=overtaken,
-        overtaken_influence=by_influence,
-        pool=pool,
-        measured=(t >= scenario.center.warmup) & real,  # call-backs that never happened are not measured
-        happened=real,
-    )
-    return new
+    new.update(start=start, served=served, abandoned=abandoned, by_guarantee=forced, wait=wait)
+    if pending is None:
+        new.update(overtaken=overtaken, overtaken_influence=by_influence)
+    new.update(pool=pool, measured=measured, happened=real)
+    return new if pending is None else _Columns(new, pending)
+
+
+class _Later:
+    """``run()`` on another thread, started at once; ``result()`` waits for it and gives its value (or raises)."""
+
+    def __init__(self, run: Callable[[], Any]) -> None:
+        import threading
+
+        self._run = run
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._target, name="fairserve-overtakes", daemon=True)
+        self._thread.start()
+
+    def _target(self) -> None:
+        try:
+            self._value = self._run()
+        except BaseException as exc:  # re-raised by result(), in the caller's thread
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _Columns(dict[str, Any]):
+    """A replication's columns whose overtakes are still being counted: reading either waits for them."""
+
+    def __init__(self, columns: dict[str, Any], pending: _Later) -> None:
+        super().__init__(columns)
+        self._pending = pending
+
+    def __missing__(self, key: str) -> Any:
+        if key not in ("overtaken", "overtaken_influence"):
+            raise KeyError(key)
+        self["overtaken"], self["overtaken_influence"] = self._pending.result()
+        return self[key]
 
 
 def _serve_queue(
     agents: int, kernel: Kernel, parent: np.ndarray, guarantee: np.ndarray | None, *columns: np.ndarray
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[], tuple[np.ndarray, np.ndarray]]]:
     """One queue: its order, the event loop, and the overtakes; ``columns`` as built in :func:`run_replication`.
 
-    Returns each contact's start (NaN: not served), whether it happened, whether the guarantee served it, how
-    many later arrivals overtook it, and how many of those only by influence (a contact served by the
-    guarantee passed no one by influence).
+    Returns each contact's start (NaN: not served), whether it happened, whether the guarantee served it, and
+    the count of overtakes to run (now, or on another thread): it gives how many later arrivals overtook each
+    contact, and how many of those only by influence (a contact served by the guarantee passed no one by
+    influence).
     """
     t, arrival_s, handle, patience, rank, va, plain = columns
     who, order = queue_order(rank, va, arrival_s)
@@ -461,17 +522,18 @@ def _serve_queue(
     start, real, forced = _loop(kernel)(
         *_loop_inputs(t, order, who, handle, patience), int(agents), _ints(parent), g, lane
     )
-    # end of waiting: service, abandonment, or (call-back that never happened) arrival
-    wait_end = _kernel.buffer(start.size, np.float64)
-    np.copyto(wait_end, start)
-    gone = np.flatnonzero(np.isnan(start))
-    wait_end[gone] = t[gone] + np.where(real[gone], patience[gone], 0.0)
-    if forced.any():
-        plain = np.where(forced, -np.inf, plain)
-    count, by_influence = (_kernel.overtakes if kernel != "python" else _kernel._overtakes)(
-        t, wait_end, start, rank, va, plain
-    )
-    return start, real, forced, count, by_influence
+    count = _kernel.overtakes if kernel != "python" else _kernel._overtakes
+
+    def overtakes() -> tuple[np.ndarray, np.ndarray]:
+        # end of waiting: service, abandonment, or (call-back that never happened) arrival
+        wait_end = _kernel.buffer(start.size, np.float64)
+        np.copyto(wait_end, start)
+        gone = np.flatnonzero(np.isnan(start))
+        wait_end[gone] = t[gone] + np.where(real[gone], patience[gone], 0.0)
+        key_plain = np.where(forced, -np.inf, plain) if forced.any() else plain
+        return count(t, wait_end, start, rank, va, key_plain)
+
+    return start, real, forced, overtakes
 
 
 def key_function(
@@ -629,7 +691,8 @@ def _replicate(task: _Task, child: np.random.SeedSequence) -> dict[str, tuple[di
         t1 = time.perf_counter()
         # run_replication, add_outcomes and replication_metrics without building their frames
         drawn = {str(c): contacts[c] for c in contacts.columns}
-        cols = ChainMap(_simulate(scenario, decider, contacts, kernel, _METRIC_DECISIONS), drawn)
+        # the overtakes are counted on another thread while this one computes the outcomes
+        cols = ChainMap(_simulate(scenario, decider, contacts, kernel, _METRIC_DECISIONS, background=True), drawn)
         cols = cols.new_child(outcome_columns(cols, scenario))
         measured = int(np.count_nonzero(cols["measured"]))
         out[label] = (replication_metrics(cols), measured, time.perf_counter() - t1 + draw_s)

@@ -210,19 +210,18 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
     Every grouping is summed in ONE pass over the rows (:func:`fairserve.sim._kernel.group_sums`: counts and
     sums per group, no column gathered); then each grouping's waits are put together by group
     (:func:`fairserve.sim._kernel.gather_by_group`) for the percentiles, which depend on the waits alone, not
-    on their order.
+    on their order. A grouping that parts the measured contacts exactly as an earlier one does (the tiers of a
+    scenario whose segments each have their own tier) takes no pass of its own: its groups are the earlier
+    one's, by other names (:func:`fairserve.sim._kernel.same_partition`). The waits of everyone are read
+    before the overtakes, which may still be counted on another thread (:func:`fairserve.sim.engine._replicate`).
     """
     keep = _values(cols["measured"], bool)
-    arrays = (
-        _values(cols["wait"], np.float64),
-        _values(cols["served"], np.bool_),
-        _values(cols["overtaken"], np.int64),
-        _values(cols["overtaken_influence"], np.int64),
-        _values(cols["sla_ok"], np.bool_),
-        _values(cols["promise_ok"], np.bool_),
-        _values(cols["revenue_at_risk"], np.float64),
-        _values(cols["exposure"], np.float64),
-    )
+    wait = _values(cols["wait"], np.float64)
+    measured = int(np.count_nonzero(keep))
+    if measured == keep.size:
+        everyone = _percentiles(wait)
+    else:
+        everyone = _percentiles(wait[keep], scratch=True) if measured else (math.nan, math.nan)
     groupings: list[tuple[str, np.ndarray, list[str]]] = [
         (key, *_labels(cols[col])) for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel"))
     ]
@@ -231,33 +230,64 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
             groupings.append((key, _deciles(_values(cols[col], float)), _DECILE_NAMES))
     # a grouping with one label in every row has one group, everyone: it needs no pass of its own
     alone = {key: int(c[0]) for key, c, _ in groupings if c.size and c[0] >= 0 and bool((c == c[0]).all())}
-    summed = [(key, c, names) for key, c, names in groupings if key not in alone]
+    summed: list[tuple[str, np.ndarray, list[str]]] = []
+    # grouping -> (the summed grouping it equals, its own group -> that grouping's, -1: no measured contact)
+    alias: dict[str, tuple[int, np.ndarray]] = {}
+    for key, c, names in groupings:
+        if key in alone:
+            continue
+        for g, (_, c2, names2) in enumerate(summed):
+            to, back = np.full(len(names), -1, dtype=np.int64), np.full(len(names2), -1, dtype=np.int64)
+            if _kernel.same_partition(c, c2, keep, to, back):
+                alias[key] = (g, to)
+                break
+        else:
+            summed.append((key, c, names))
     offsets = np.zeros(len(summed) + 1, dtype=np.int64)
     np.cumsum([len(names) for _, _, names in summed], out=offsets[1:])
     codes = np.stack([c for _, c, _ in summed]) if summed else np.empty((0, keep.size), dtype=np.int8)
+    arrays = (
+        wait,
+        _values(cols["served"], np.bool_),
+        _values(cols["overtaken"], np.int64),
+        _values(cols["overtaken_influence"], np.int64),
+        _values(cols["sla_ok"], np.bool_),
+        _values(cols["promise_ok"], np.bool_),
+        _values(cols["revenue_at_risk"], np.float64),
+        _values(cols["exposure"], np.float64),
+    )
     sums, first = _kernel.group_sums(codes, offsets, keep, *arrays)
-    wait = arrays[0]
-    measured = int(sums[-1, 0])
-    if measured == keep.size:
-        everyone = _percentiles(wait)
-    else:
-        everyone = _percentiles(wait[keep], scratch=True) if measured else (math.nan, math.nan)
+    sums = np.vstack([sums, np.zeros((1, sums.shape[1]))])  # row -1: a group no measured contact is in
+    first = np.append(first, -1)
+    pct_of: dict[int, list[tuple[float, float]]] = {}
 
-    def section(g: int | None, names: list[str], by_name: bool = False) -> dict[str, dict[str, float]]:
-        """The metrics of grouping ``g``'s groups (None: everyone) with a measured contact, named ``names``.
+    def percentiles(g: int, counts: np.ndarray) -> list[tuple[float, float]]:
+        """The wait percentiles of each group of summed grouping ``g``, whose groups hold ``counts``."""
+        if g not in pct_of:
+            if counts.max(initial=0) == measured:  # one group holds every measured contact
+                pct_of[g] = [everyone] * counts.size
+            else:
+                bounds = np.zeros(counts.size + 1, dtype=np.int64)
+                np.cumsum(counts, out=bounds[1:])
+                waits = _kernel.gather_by_group(codes[g], keep, wait, bounds)
+                pct_of[g] = [_percentiles(waits[bounds[k] : bounds[k + 1]], scratch=True) if counts[k] else everyone
+                             for k in range(counts.size)]
+        return pct_of[g]
+
+    def section(key: str | None, names: list[str], by_name: bool = False) -> dict[str, dict[str, float]]:
+        """The metrics of grouping ``key``'s groups (None: everyone) with a measured contact, named ``names``.
 
         In order of first appearance, or ``by_name`` in sorted text order.
         """
-        rows = np.array([len(sums) - 1]) if g is None else np.arange(offsets[g], offsets[g + 1])
-        counts = sums[rows, 0].astype(np.int64)
-        if g is None or counts.max(initial=0) == measured:  # one group holds every measured contact
-            pct = [everyone] * len(names)
+        if key is None:
+            rows, pct = np.array([len(sums) - 2]), [everyone]
         else:
-            bounds = np.zeros(len(names) + 1, dtype=np.int64)
-            np.cumsum(counts, out=bounds[1:])
-            waits = _kernel.gather_by_group(codes[g], keep, wait, bounds)
-            pct = [_percentiles(waits[bounds[k] : bounds[k + 1]], scratch=True) if counts[k] else everyone
-                   for k in range(len(names))]
+            g, to = alias.get(key, (index.get(key, -1), None))
+            own = np.arange(offsets[g], offsets[g + 1])
+            rows = own if to is None else np.where(to >= 0, offsets[g] + to, len(sums) - 1)
+            mine = percentiles(g, sums[own, 0].astype(np.int64))
+            pct = mine if to is None else [mine[k] if k >= 0 else everyone for k in to.tolist()]
+        counts = sums[rows, 0].astype(np.int64)
         order = np.argsort(names if by_name else np.where(first[rows] < 0, keep.size, first[rows]), kind="stable")
         return {
             names[k]: _group_metrics(float(counts[k]), dict(zip(_SUMS, sums[rows[k], 1:].tolist(), strict=True)),
@@ -266,8 +296,8 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
             if counts[k] > 0
         }
 
-    out = {"all": section(None, ["all"]) if measured else {"all": {}}}
     index = {key: g for g, (key, _, _) in enumerate(summed)}
+    out = {"all": section(None, ["all"]) if measured else {"all": {}}}
     for key, _, names in groupings:
         if key in alone:
             k = alone[key]
@@ -276,11 +306,12 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
             elif not key.endswith("_deciles"):
                 out[key] = {}
             continue
-        g = index[key]
         if not key.endswith("_deciles"):
-            out[key] = section(g, names)
-        elif sums[offsets[g] : offsets[g] + 10, 0].sum() > 0:  # some measured contact has a score
-            out[key] = section(g, names, by_name=True)
+            out[key] = section(key, names)
+        else:
+            scored = section(key, names, by_name=True)
+            if any(name != "unknown" for name in scored):  # some measured contact has a score
+                out[key] = scored
     return out
 
 
