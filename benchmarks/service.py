@@ -48,8 +48,30 @@ def cli(*args: str) -> str:
                           check=True).stdout.strip()
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) spent so far by process ``pid`` and every process below it (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += times.get(p, 0.0)
+        todo.extend(c for c, parent in parents.items() if parent == p)
+    return total
+
+
 @contextlib.contextmanager
-def private_postgres() -> Iterator[str]:
+def private_postgres() -> Iterator[tuple[str, int]]:
     """A throwaway PostgreSQL cluster on a loopback port (as ``nobody`` when run as root), stopped by its pid."""
     import glob
     import pwd
@@ -69,7 +91,7 @@ def private_postgres() -> Iterator[str]:
                    check=True, capture_output=True, cwd=root)
     pid = int((root / "data" / "postmaster.pid").read_text().splitlines()[0])
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", pid
     finally:
         os.kill(pid, signal.SIGINT)
         for _ in range(300):
@@ -93,7 +115,7 @@ def new_pg_db(admin_url: str) -> str:
 
 
 @contextlib.contextmanager
-def server(db: str, workers: int) -> Iterator[str]:
+def server(db: str, workers: int) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "FAIRSERVE_SLA_CHECK_SECONDS": "0", "FAIRSERVE_CLASSIFY_TEXT": "false"}
     proc = subprocess.Popen([sys.executable, "-m", "fairserve", "serve", "--db", db, "--port", str(port),
@@ -106,7 +128,7 @@ def server(db: str, workers: int) -> Iterator[str]:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             time.sleep(0.2)
-        yield base
+        yield base, proc.pid
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         try:
@@ -215,14 +237,18 @@ async def agent_load(base: str, key: str, seconds: float, agents: int) -> tuple[
     return lat, taken
 
 
-def run(db: str, label: str, workers: int, seconds: float, clients: int, agents: int) -> list[str]:
+def run(db: str, label: str, workers: int, seconds: float, clients: int, agents: int, db_pid: int | None = None
+        ) -> list[str]:
     cli("db", "upgrade", "--db", db)
     ikey = cli("keys", "create", "--role", "intake", "--db", db)
     akey = cli("keys", "create", "--role", "agent", "--db", db)
-    with server(db, workers) as base:
+    with server(db, workers) as (base, pid):
+        cpu = (tree_cpu(pid), tree_cpu(db_pid) if db_pid else 0.0, time.process_time())
         t = time.perf_counter()
         lat, answered, errors = asyncio.run(intake_load(base, ikey, seconds, clients))
         intake_s = time.perf_counter() - t
+        used = (tree_cpu(pid) - cpu[0], (tree_cpu(db_pid) - cpu[1]) if db_pid else float("nan"),
+                time.process_time() - cpu[2])
         t = time.perf_counter()
         nlat, taken = asyncio.run(agent_load(base, akey, seconds, agents))
         next_s = time.perf_counter() - t
@@ -233,9 +259,11 @@ def run(db: str, label: str, workers: int, seconds: float, clients: int, agents:
     engine.dispose()
     lost = sum(1 for ext, cid in answered.items() if stored.get(ext) != cid)
     assert total == len(stored)
+    per = max(len(answered), 1) / 1000
     return [label, str(workers), f"{len(answered) / intake_s:,.0f}", f"{pct(lat, 0.5) * 1000:.1f}",
-            f"{pct(lat, 0.99) * 1000:.1f}", str(errors), str(lost), f"{taken / next_s:,.0f}",
-            f"{pct(nlat, 0.5) * 1000:.1f}", f"{pct(nlat, 0.99) * 1000:.1f}"]
+            f"{pct(lat, 0.99) * 1000:.1f}", str(errors), str(lost), f"{used[0] / per:.2f}", f"{used[1] / per:.2f}",
+            f"{used[2] / per:.2f}", f"{taken / next_s:,.0f}", f"{pct(nlat, 0.5) * 1000:.1f}",
+            f"{pct(nlat, 0.99) * 1000:.1f}"]
 
 
 def main() -> None:
@@ -255,14 +283,17 @@ def main() -> None:
             rows.append(run(f"sqlite:///{tmp}/bench.db", "sqlite", 1, args.seconds, args.clients, args.agents))
     if args.only in (None, "postgresql"):
         with contextlib.ExitStack() as stack:
-            admin = args.pg_url or stack.enter_context(private_postgres())
-            rows.append(run(new_pg_db(admin), "postgresql", args.workers, args.seconds, args.clients, args.agents))
-    head = ["database", "workers", "intakes/s", "p50 ms", "p99 ms", "errors", "lost", "next/s", "next p50 ms",
-            "next p99 ms"]
+            admin, pg_pid = (args.pg_url, None) if args.pg_url else stack.enter_context(private_postgres())
+            rows.append(run(new_pg_db(admin), "postgresql", args.workers, args.seconds, args.clients, args.agents,
+                            pg_pid))
+    head = ["database", "workers", "intakes/s", "p50 ms", "p99 ms", "errors", "lost", "server cpu ms", "db cpu ms",
+            "client cpu ms", "next/s", "next p50 ms", "next p99 ms"]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
     for r in rows:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    print(f"# cpu ms: CPU per answered intake during the intake phase (server: the fairserve serve processes; db: the "
+          f"PostgreSQL cluster started here; client: this load generator); load {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

@@ -106,3 +106,18 @@ def test_a_group_that_fails_as_a_whole_is_taken_in_one_by_one(db_url: str, api: 
     assert isinstance(new, IntakeResult) and new.created
     assert isinstance(race, IntakeResult) and not race.created and race.row.id == values["id"]
     assert _count(api) == 3
+
+
+def test_the_answer_is_the_stored_contact_as_json(api: Api) -> None:
+    """The intake's answer puts the stored Decision's text in as it is: the same bytes as encoding the view."""
+    from fairserve.service.intake import contact_view
+
+    for body in ({"channel": "phone", "email": "a@example.com", "external_id": "j1", "severity": 3},
+                 {"channel": "social", "handle": "@someone", "platform": "x", "public": True, "reach": 1e6}):
+        for status in (201, 200):
+            r = api.client.post("/v1/contacts", json=body, headers=api.h("intake"))
+            assert r.status_code == status if "external_id" in body else r.status_code == 201
+            with api.engine.connect() as conn:
+                row = conn.execute(select(contacts).where(contacts.c.id == r.json()["id"])).one()
+            view = contact_view(row, created=r.status_code == 201)
+            assert r.text == json.dumps(view, separators=(",", ":"), allow_nan=False)

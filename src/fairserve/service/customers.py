@@ -36,6 +36,7 @@ __all__ = [
     "BulkResult",
     "UnknownCustomerError",
     "customer_of",
+    "known_senders",
     "link_identity",
     "normalise_identity",
     "read_upload",
@@ -114,8 +115,12 @@ def resolve_sender(
     phone: str | None = None,
     handle: str | None = None,
     platform: str | None = None,
+    known: dict[tuple[str, ...], Customer] | None = None,
 ) -> tuple[Customer, bool]:
     """Who sent a contact: the customer and whether it is a guest made now or before.
+
+    ``known`` holds customers already read in this transaction (:func:`known_senders`), by ``("id",
+    customer_id)`` and by ``(kind, platform, value)``; what it does not hold is read from the database.
 
     Raises
     ------
@@ -124,20 +129,18 @@ def resolve_sender(
     ValueError
         When no identity is given, or every one given normalises to nothing.
     """
+    known = known or {}
     if customer_id is not None:
-        found = customer_of(conn, customer_id)
+        found = known.get(("id", customer_id)) or customer_of(conn, customer_id)
         if found is None:
             raise UnknownCustomerError(customer_id)
         return found, False
-    tried: list[tuple[str, str, str]] = []
-    for kind, value in (("email", email), ("phone", phone), ("handle", handle)):
-        norm = normalise_identity(kind, value) if value is not None else ""
-        if norm:
-            plat = (platform or "generic").lower() if kind == "handle" else ""
-            tried.append((kind, plat, norm))
+    tried = _identities(email, phone, handle, platform)
     if not tried:
         raise ValueError("one of customer_id, email, phone or handle is required")
     for kind, plat, norm in tried:
+        if (kind, plat, norm) in known:
+            return known[(kind, plat, norm)], False
         hit = conn.execute(_BY_IDENTITY, {"kind": kind, "platform": plat, "value": norm}).first()
         if hit is not None:
             return _customer(hit), False
@@ -151,6 +154,44 @@ def resolve_sender(
             _upsert(conn, identities, [{"kind": k, "platform": p, "value": v, "customer_id": guest_id}],
                     ["kind", "platform", "value"])
     return Customer(customer_id=guest_id), True
+
+
+def _identities(email: str | None, phone: str | None, handle: str | None, platform: str | None
+                ) -> list[tuple[str, str, str]]:
+    """The identities a sender gave, normalised, in the order they are tried: ``(kind, platform, value)``."""
+    tried: list[tuple[str, str, str]] = []
+    for kind, value in (("email", email), ("phone", phone), ("handle", handle)):
+        norm = normalise_identity(kind, value) if value is not None else ""
+        if norm:
+            plat = (platform or "generic").lower() if kind == "handle" else ""
+            tried.append((kind, plat, norm))
+    return tried
+
+
+_BY_IDS = select(customers).where(customers.c.customer_id.in_(bindparam("ids", expanding=True)))
+_BY_VALUES = select(identities.c.kind, identities.c.platform, identities.c.value, customers).join(
+    customers, identities.c.customer_id == customers.c.customer_id).where(
+    identities.c.value.in_(bindparam("values", expanding=True)))
+
+
+def known_senders(conn: Connection, senders: list[dict[str, str | None]]) -> dict[tuple[str, ...], Customer]:
+    """The stored customers of several senders, read with two statements, for :func:`resolve_sender`'s ``known``.
+
+    ``senders`` are dicts of ``customer_id``, ``email``, ``phone``, ``handle`` and ``platform`` (None where not
+    given).
+    """
+    ids = sorted({s["customer_id"] for s in senders if s.get("customer_id") is not None})  # type: ignore[type-var]
+    wanted = {t for s in senders if s.get("customer_id") is None
+              for t in _identities(s.get("email"), s.get("phone"), s.get("handle"), s.get("platform"))}
+    known: dict[tuple[str, ...], Customer] = {}
+    if ids:
+        for row in conn.execute(_BY_IDS, {"ids": ids}):
+            known[("id", row.customer_id)] = _customer(row)
+    if wanted:
+        for row in conn.execute(_BY_VALUES, {"values": sorted({v for _, _, v in wanted})}):
+            if (row.kind, row.platform, row.value) in wanted:
+                known[(row.kind, row.platform, row.value)] = _customer(row)
+    return known
 
 
 def read_upload(data: bytes, kind: str, source: str = "upload") -> tuple[pd.DataFrame, list[Problem]]:

@@ -31,7 +31,7 @@ from fairserve.model import Channel, Contact
 from fairserve.policy import decide
 from fairserve.policy.engine import Policy
 from fairserve.policy.explain import decision_to_dict
-from fairserve.service.customers import UnknownCustomerError, resolve_sender
+from fairserve.service.customers import UnknownCustomerError, known_senders, resolve_sender
 from fairserve.service.policies import PolicyHolder
 from fairserve.service.routing import routing_hints
 from fairserve.service.store import audit, audit_row, contacts, dumps, shadow_decisions, write
@@ -147,6 +147,9 @@ _AHEAD = select(func.count()).select_from(contacts).where(
     < tuple_(bindparam("rank"), bindparam("va"), bindparam("arrival"), bindparam("id")),
 )
 _BY_EXTERNAL = select(contacts).where(_c.source == bindparam("source"), _c.external_id == bindparam("external_id"))
+_BY_EXTERNALS = select(contacts).where(_c.source == bindparam("source"),
+                                       _c.external_id.in_(bindparam("ids", expanding=True)))
+_SENDER = {"customer_id", "email", "phone", "handle", "platform"}
 _INSERT = contacts.insert()
 _SHADOW_INSERT = shadow_decisions.insert()
 _AUDIT_INSERT = audit.insert()
@@ -223,9 +226,10 @@ def _row(values: dict[str, Any]) -> Any:
     return SimpleNamespace(**values, agent_id=None, assigned_at=None, closed_at=None)
 
 
-def _sender(conn: Connection, item: ContactIn, now: float) -> tuple[Any, bool]:
+def _sender(conn: Connection, item: ContactIn, now: float, known: dict[tuple[str, ...], Any] | None = None
+            ) -> tuple[Any, bool]:
     return resolve_sender(conn, now, customer_id=item.customer_id, email=item.email, phone=item.phone,
-                          handle=item.handle, platform=item.platform)
+                          handle=item.handle, platform=item.platform, known=known)
 
 
 def intake(
@@ -310,11 +314,12 @@ def intake_many(engine: Engine, holder: PolicyHolder, triage: Triage, requests: 
             out[i] = exc
             reads.append({})
     todo = [i for i, o in enumerate(out) if o is None]
-    if len(todo) > 1:
+    if todo:
         try:
             return _grouped(engine, policy, shadow, requests, reads, out)
-        except Exception:
-            log.warning("group commit of %d intakes failed; taking each in alone", len(todo), exc_info=True)
+        except Exception as exc:  # the log line names the error's class only (never values from the request)
+            log.warning(json.dumps({"event": "group_commit_failed", "contacts": len(todo),
+                                    "error": type(exc).__name__}))
     for i in todo:
         r = requests[i]
         try:
@@ -332,7 +337,15 @@ def _grouped(engine: Engine, policy: Policy, shadow: Policy | None, requests: li
     rows: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     besides: list[dict[str, Any]] = []
+    todo = [r for r, o in zip(requests, out, strict=True) if o is None]
     with write(engine) as conn:
+        # what is stored already, read for the whole group: its contacts by external_id, its senders
+        stored: dict[tuple[str, str], Any] = {}
+        for source in {r.source for r in todo if r.item.external_id is not None}:
+            ids = sorted({r.item.external_id for r in todo if r.source == source and r.item.external_id is not None})
+            for row in conn.execute(_BY_EXTERNALS, {"source": source, "ids": ids}):
+                stored[(source, row.external_id)] = row
+        known = known_senders(conn, [r.item.model_dump(include=_SENDER) for r in todo])
         for i, r in enumerate(requests):
             if out[i] is not None:
                 continue
@@ -342,12 +355,11 @@ def _grouped(engine: Engine, policy: Policy, shadow: Policy | None, requests: li
                 if key in made:  # the same delivery twice in this group: one contact
                     out[i] = IntakeResult(False, made[key])
                     continue
-                found = _existing(conn, r.source, item.external_id)
-                if found is not None:
-                    out[i] = IntakeResult(False, found)
+                if key in stored:
+                    out[i] = IntakeResult(False, stored[key])
                     continue
             try:
-                customer, guest = _sender(conn, item, r.now)
+                customer, guest = _sender(conn, item, r.now, known)
             except (UnknownCustomerError, ValueError) as exc:  # raised before the sender wrote anything
                 out[i] = exc
                 continue
@@ -389,3 +401,16 @@ def contact_view(row: Any, created: bool | None = None, position: int | None = N
     if position is not None:
         out["position"] = position
     return out
+
+
+def contact_json(row: Any, created: bool | None = None) -> str:
+    """``json.dumps(contact_view(row, created))``, compact, without decoding and encoding the Decision again: the
+    stored Decision's JSON text is put in as it is (it is the same text, key for key)."""
+    view = contact_view(row, created)
+    head = {k: view[k] for k in _HEAD}
+    tail = {k: v for k, v in view.items() if k not in _HEAD and k != "decision"}
+    return (json.dumps(head, separators=(",", ":"), allow_nan=False)[:-1] + ',"decision":' + row.decision + ","
+            + json.dumps(tail, separators=(",", ":"), allow_nan=False)[1:])
+
+
+_HEAD = ("id", "source", "external_id", "channel", "customer_id", "state", "arrival", "agent_id", "sla_state")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -13,7 +12,7 @@ from fairserve.errors import FairserveError
 from fairserve.service import queue
 from fairserve.service.auth import Principal, lookup_key
 from fairserve.service.customers import UnknownCustomerError
-from fairserve.service.intake import ContactIn, IntakeResult, contact_view, position_of
+from fairserve.service.intake import ContactIn, IntakeResult, contact_json, contact_view, position_of
 from fairserve.service.routes.deps import AgentKey, AgentOrIntake, ApiError, IntakeKey, Svc
 from fairserve.service.store import contact_row
 
@@ -41,8 +40,8 @@ async def answer_intake(svc: Any, item: ContactIn, source: str, actor: str) -> R
 
 def _answer(svc: Any, result: IntakeResult, source: str) -> Response:
     svc.log("contact_intake", contact_id=result.row.id, source=source, created=result.created)
-    body = json.dumps(contact_view(result.row, created=result.created), separators=(",", ":"), allow_nan=False)
-    return Response(body, status_code=201 if result.created else 200, media_type="application/json")
+    return Response(contact_json(result.row, created=result.created), status_code=201 if result.created else 200,
+                    media_type="application/json")
 
 
 @router.post("", status_code=201, response_model=None, responses={
