@@ -308,3 +308,37 @@ def test_same_partition_compiled_and_plain() -> None:
             assert func(a.astype(np.int8), b.astype(np.int8), keep, to, back) == same
             if same:
                 assert to.tolist() == to_want and back.tolist() == back_want
+
+
+def test_outcomes_of_unknown_and_infinite_scores_equal_the_old_way_compiled_and_plain() -> None:
+    """NaN and infinite CLV, reach and sentiment (np.nan_to_num's rules), in the compiled pass and in plain
+    Python; and the columns the metrics read are the same when only those are asked for."""
+    scen = _scenario()
+    frame = add_outcomes(run_replication(scen, resolve_policy("tier-strict")[1], np.random.default_rng(9)), scen)
+    rng = np.random.default_rng(2)
+    n = len(frame)
+    for col, specials in (("clv", [np.nan, np.inf, -np.inf, 0.0]), ("reach", [np.nan, np.inf, 0.0]),
+                          ("sentiment", [np.nan, np.inf, -np.inf, 0.0, 0.5])):
+        values = frame[col].to_numpy(dtype=float).copy()
+        pick = rng.uniform(size=n) < 0.3
+        values[pick] = rng.choice(specials, int(pick.sum()))
+        frame[col] = values
+    frame["public"] = rng.uniform(size=n) < 0.5
+    with np.errstate(over="ignore"):  # the largest float times a negativity above 1 overflows, as in NumPy
+        want = old_outcomes(frame, scen)
+    assert (np.abs(want["revenue_at_risk"]) > 1e300).any() and (np.abs(want["exposure"]) > 1e300).any()
+    compiled = outcome_columns(frame, scen)
+    plain_kernel = _kernel.outcomes
+    try:
+        _kernel.outcomes = getattr(plain_kernel, "py_func", plain_kernel)
+        plain = outcome_columns(frame, scen)
+    finally:
+        _kernel.outcomes = plain_kernel
+    for got in (compiled, plain):
+        assert list(got) == list(want)
+        for col, values in want.items():
+            np.testing.assert_array_equal(got[col], values, err_msg=col)
+    subset = outcome_columns(frame, scen, for_metrics=True)
+    assert list(subset) == ["sla_ok", "promise_ok", "revenue_at_risk", "exposure"]
+    for col, values in subset.items():
+        np.testing.assert_array_equal(values, want[col], err_msg=col)

@@ -48,6 +48,7 @@ __all__ = [
     "first_of_each",
     "gather_by_group",
     "group_sums",
+    "outcomes",
     "overtakes",
     "rank_order",
     "same_partition",
@@ -174,8 +175,8 @@ def _heap_pop(heap: np.ndarray, size: int) -> int:
         child = 2 * k + 1
         if child >= size:
             break
-        if child + 1 < size and heap[child + 1] < heap[child]:
-            child += 1
+        if child + 1 < size:
+            child += 1 if heap[child + 1] < heap[child] else 0  # a select, not a branch the CPU must guess
         if heap[child] < last:
             heap[k] = heap[child]
             k = child
@@ -197,8 +198,8 @@ def _heap_replace(heap: np.ndarray, size: int, value: Any) -> None:
         child = 2 * k + 1
         if child >= size:
             break
-        if child + 1 < size and heap[child + 1] < heap[child]:
-            child += 1
+        if child + 1 < size:
+            child += 1 if heap[child + 1] < heap[child] else 0  # a select, not a branch the CPU must guess
         if heap[child] < value:
             heap[k] = heap[child]
             k = child
@@ -426,8 +427,9 @@ def _group_sums(
     ``offsets[g] + k`` of the table, and its last row (``offsets[-1]``) holds every kept row. Only rows with
     ``keep[i]`` count. Columns of the table: rows, then the sums of wait, served, wait of the served, waited
     (wait > 0), sla_ok, promise_ok, overtaken, overtaken at least once, overtaken_influence, revenue and
-    exposure. The sums of floats are compensated (Neumaier), so they are the exact sums rounded once, whatever
-    the rows' order. Also returns each table row's first row ``i`` (-1: none).
+    exposure (either given empty when zero in every row). The sums of floats are compensated (Neumaier), so
+    they are the exact sums rounded once, whatever the rows' order. Also returns each table row's first row
+    ``i`` (-1: none).
     """
     groupings = codes.shape[0]
     total = offsets[groupings]
@@ -463,8 +465,10 @@ def _group_sums(
             if overtaken[i] > 0:
                 sums[row, 8] += 1.0
             sums[row, 9] += overtaken_influence[i]
-            _add(sums, carry, row, 10, revenue[i])
-            _add(sums, carry, row, 11, exposure[i])
+            if revenue.size:
+                _add(sums, carry, row, 10, revenue[i])
+            if exposure.size:
+                _add(sums, carry, row, 11, exposure[i])
     for col in (1, 3, 10, 11):
         sums[:, col] += carry[:, col]
     return sums, first
@@ -528,6 +532,83 @@ def _after_the_loop(
         measured[i] = t[i] >= warmup and real[i]
 
 
+_BIG = float(np.finfo(np.float64).max)
+
+
+@_jit
+def _nan_to_num(x: float) -> float:
+    """``np.nan_to_num(x)``: NaN is 0, an infinity the largest finite float of its sign."""
+    if np.isnan(x):
+        return 0.0
+    if np.isinf(x):
+        return _BIG if x > 0 else -_BIG
+    return x
+
+
+def _outcomes(
+    wait: np.ndarray,
+    served: np.ndarray,
+    target: np.ndarray,
+    sla_seconds: np.ndarray,
+    unit: float,
+    base: float,
+    abandon: float,
+    sla_miss: float,
+    per_unit_late: float,
+    clv: np.ndarray,
+    public: np.ndarray,
+    reach: np.ndarray,
+    sentiment: np.ndarray,
+    sla_ok: np.ndarray,
+    promise: np.ndarray,
+    promise_ok: np.ndarray,
+    p_churn: np.ndarray,
+    revenue: np.ndarray,
+    exposure: np.ndarray,
+) -> None:
+    """Each contact's outcomes (:func:`fairserve.sim.metrics.outcome_columns`) in one pass over the rows.
+
+    ``target`` is the scenario's answer-within target, ``sla_seconds`` the policy's promise (NaN: none), both
+    per row; the churn response is ``base``, ``abandon``, ``sla_miss`` and ``per_unit_late``. ``clv``,
+    ``reach`` and ``sentiment`` may be empty (unknown: nothing at risk, no exposure). Writes ``sla_ok`` and
+    ``promise_ok``, and ``promise`` (time units; inf: none), ``p_churn``, ``revenue`` and ``exposure`` unless
+    given empty. The arithmetic is NumPy's whole-array expressions', operation for operation:
+    ``p = min(base + (sla_miss + per_unit_late * (wait - target)), 1)`` when answered late,
+    ``min(base + abandon, 1)`` when not answered, else ``min(base, 1)``; ``revenue = nan_to_num(clv) * p``;
+    ``exposure = nan_to_num(reach) * max(0, -nan_to_num(sentiment))`` when public and not answered in time.
+    """
+    for i in range(wait.size):
+        w = wait[i]
+        answered = served[i]
+        ok = answered and w <= target[i]
+        sla_ok[i] = ok
+        pr = sla_seconds[i] / unit
+        if np.isnan(pr):
+            pr = np.inf
+        if promise.size:
+            promise[i] = pr
+        promise_ok[i] = answered and w <= pr
+        if not answered:
+            p = base + abandon
+        elif not ok:
+            p = base + (sla_miss + per_unit_late * (w - target[i]))
+        else:
+            p = base
+        if p > 1.0:
+            p = 1.0
+        if p_churn.size:
+            p_churn[i] = p
+        if revenue.size:
+            revenue[i] = _nan_to_num(clv[i]) * p if clv.size else 0.0
+        if exposure.size:
+            x = 0.0
+            if public[i] and not ok:
+                r = _nan_to_num(reach[i]) if reach.size else 0.0
+                neg = -_nan_to_num(sentiment[i]) if sentiment.size else -0.0
+                x = r * (0.0 if neg <= 0.0 else neg)
+            exposure[i] = x
+
+
 def _same_partition(a: np.ndarray, b: np.ndarray, keep: np.ndarray, to: np.ndarray, back: np.ndarray) -> bool:
     """Whether the codes ``a`` and ``b`` part the kept rows into the same groups (code -1: in none, in both).
 
@@ -582,8 +663,9 @@ group_sums = _jit(_group_sums)
 same_partition = _jit(_same_partition)
 first_of_each = _jit(_first_of_each)
 after_the_loop = _jit(_after_the_loop)
+outcomes = _jit(_outcomes)
 COMPILED = (_serve_compiled, _overtakes_compiled, rank_order, group_sums, _gather_compiled, same_partition,
-            first_of_each, after_the_loop)
+            first_of_each, after_the_loop, outcomes)
 """The compiled functions (numba dispatchers when numba is installed), which :func:`fairserve.sim.engine._warm`
 loads before the clock starts."""
 

@@ -693,7 +693,7 @@ def _replicate(task: _Task, child: np.random.SeedSequence) -> dict[str, tuple[di
         drawn = {str(c): contacts[c] for c in contacts.columns}
         # the overtakes are counted on another thread while this one computes the outcomes
         cols = ChainMap(_simulate(scenario, decider, contacts, kernel, _METRIC_DECISIONS, background=True), drawn)
-        cols = cols.new_child(outcome_columns(cols, scenario))
+        cols = cols.new_child(outcome_columns(cols, scenario, for_metrics=True))
         measured = int(np.count_nonzero(cols["measured"]))
         out[label] = (replication_metrics(cols), measured, time.perf_counter() - t1 + draw_s)
     return out

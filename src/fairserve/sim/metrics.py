@@ -85,14 +85,18 @@ def _per_label(column: Any, value_of: dict[str, float]) -> np.ndarray:
     return table[cat.codes]  # code -1 (missing) takes the last entry, NaN
 
 
-def outcome_columns(cols: Columns, scenario: Scenario) -> dict[str, np.ndarray]:
+def outcome_columns(cols: Columns, scenario: Scenario, for_metrics: bool = False) -> dict[str, np.ndarray]:
     """The outcomes of each contact of a replication (see the module docstring for the definitions), as arrays.
 
     ``cols`` holds the replication's columns (a frame of :func:`fairserve.sim.engine.run_replication`, or its
     columns by name). Gives ``target_units`` (the scenario's answer-within target, time units), ``sla_ok``
     (answered within it), ``promise_units`` (the policy's own promise, time units; inf: none) and
     ``promise_ok``, ``p_churn``, ``revenue_at_risk`` and ``exposure``. Without a ``public`` column social
-    contacts count as public.
+    contacts count as public; without ``reach`` or ``sentiment`` they are unknown (no exposure).
+    ``for_metrics``: only the columns :func:`replication_metrics` reads (``sla_ok``, ``promise_ok``,
+    ``revenue_at_risk``, ``exposure``; the last two left unwritten zeros when nothing is at risk or exposed).
+
+    Every contact's outcomes come from one compiled pass (:data:`fairserve.sim._kernel.outcomes`).
     """
     unit = scenario.unit_seconds
     within = dict(zip((s.name for s in scenario.segments), scenario.segment_within(), strict=True))
@@ -101,39 +105,38 @@ def outcome_columns(cols: Columns, scenario: Scenario) -> dict[str, np.ndarray]:
     if unknown.any():
         channel = np.asarray(cols["channel"], dtype=object)[unknown]
         target[unknown] = [scenario.target_within(str(c)) for c in channel]
-    promise = _values(cols["sla_seconds"], float) / unit
-    np.copyto(promise, np.inf, where=np.isnan(promise))
-    wait = _values(cols["wait"], float)
-    served = _values(cols["served"], bool)
-    ok = served & (wait <= target)
-    late = np.flatnonzero(served & ~ok)
-    churn = scenario.churn
-    # p = base + abandon * abandoned + late * (sla_miss + per_unit_late * lateness), term by term only where it
-    # is not zero (the same sums, in the same order, as the whole-array expression)
-    p = np.full(wait.size, churn.base)
-    p[~served] = churn.base + churn.abandon
-    p[late] = churn.base + (churn.sla_miss + churn.per_unit_late * (wait[late] - target[late]))
-    p = np.minimum(p, 1.0, out=p)
-    clv = np.nan_to_num(_values(cols["clv"], float), nan=0.0) if "clv" in cols else None
+    wait = _values(cols["wait"], np.float64)
+    n = wait.size
     if "public" in cols:
-        public = _values(cols["public"], bool)
+        public = _values(cols["public"], np.bool_)
     else:
         public = np.asarray(np.asarray(cols["channel"], dtype=object) == "social", dtype=bool)
-    exposed = np.flatnonzero(public & ~ok)  # public and unresolved past the target
-    exposure = np.zeros(wait.size)
-    if exposed.size:
-        reach = np.nan_to_num(_values(cols["reach"], float)[exposed], nan=0.0)
-        negativity = np.maximum(0.0, -np.nan_to_num(_values(cols["sentiment"], float)[exposed], nan=0.0))
-        exposure[exposed] = reach * negativity
-    return {
-        "target_units": target,
-        "sla_ok": ok,
-        "promise_units": promise,
-        "promise_ok": served & (wait <= promise),
-        "p_churn": p,
-        "revenue_at_risk": clv * p if clv is not None else np.zeros(wait.size),  # unknown CLV: nothing at risk
-        "exposure": exposure,
-    }
+    clv = _values(cols["clv"], np.float64) if "clv" in cols else _NONE
+    reach, sentiment = (_values(cols[c], np.float64) if c in cols else _NONE for c in ("reach", "sentiment"))
+    out = {"sla_ok": _kernel.buffer(n, np.bool_), "promise_ok": _kernel.buffer(n, np.bool_)}
+    if not for_metrics:
+        out.update(target_units=target, promise_units=_kernel.buffer(n, np.float64),
+                   p_churn=_kernel.buffer(n, np.float64))
+    out["revenue_at_risk"] = _kernel.buffer(n, np.float64) if clv.size or not for_metrics else np.zeros(n)
+    out["exposure"] = _kernel.buffer(n, np.float64) if public.any() or not for_metrics else np.zeros(n)
+    churn = scenario.churn
+    _kernel.outcomes(
+        wait, _values(cols["served"], np.bool_), target, _values(cols["sla_seconds"], np.float64), float(unit),
+        float(churn.base), float(churn.abandon), float(churn.sla_miss), float(churn.per_unit_late),
+        clv, public, reach, sentiment,
+        out["sla_ok"], out.get("promise_units", _NONE), out["promise_ok"], out.get("p_churn", _NONE),
+        out["revenue_at_risk"] if clv.size or not for_metrics else _NONE,
+        out["exposure"] if public.any() or not for_metrics else _NONE,
+    )
+    return {c: out[c] for c in _OUTCOME_COLUMNS if c in out}
+
+
+_NONE = np.empty(0)
+
+
+def _nonzero(x: np.ndarray) -> np.ndarray:
+    """``x``, or empty when every item is zero (nothing to add: :func:`fairserve.sim._kernel.group_sums`)."""
+    return x if x.any() else _NONE
 
 
 def add_outcomes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -253,8 +256,7 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
         _values(cols["overtaken_influence"], np.int64),
         _values(cols["sla_ok"], np.bool_),
         _values(cols["promise_ok"], np.bool_),
-        _values(cols["revenue_at_risk"], np.float64),
-        _values(cols["exposure"], np.float64),
+        *(_nonzero(_values(cols[c], np.float64)) for c in ("revenue_at_risk", "exposure")),
     )
     sums, first = _kernel.group_sums(codes, offsets, keep, *arrays)
     sums = np.vstack([sums, np.zeros((1, sums.shape[1]))])  # row -1: a group no measured contact is in
