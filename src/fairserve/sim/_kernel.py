@@ -26,9 +26,9 @@ With no lanes (``lane`` empty) the probe is skipped and the loop is the plain pr
   passed in.
 * :func:`overtakes` counts, for each contact, the later arrivals served while it waited; it is plain Python that
   numba compiles when it is installed and that runs as is otherwise (it is the reference too).
-* :data:`group_sums` and :func:`gather_by_group` are the metrics' passes over a replication's rows (sums and
-  counts per group; each group's waits put together for its percentiles), compiled the same way; tests hold
-  the metrics they give to NumPy and pandas on the same frame.
+* :data:`group_sums`, :data:`count_by_group` and :func:`gather_by_group` are the metrics' passes over a
+  replication's rows (sums and counts per group; each group's positive waits put together for its
+  percentiles), compiled the same way; tests hold the metrics they give to NumPy and pandas on the same frame.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ __all__ = [
     "HAVE_NUMBA",
     "after_the_loop",
     "buffer",
+    "count_by_group",
     "first_of_each",
     "gather_by_group",
     "group_sums",
@@ -475,19 +476,36 @@ def _group_sums(
 
 
 def _gather_by_group(
-    codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bounds: np.ndarray, out: np.ndarray
+    codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bounds: np.ndarray, out: np.ndarray, positive: bool
 ) -> None:
     """``values`` of the kept rows grouped by code: group ``k``'s in ``out[bounds[k]:bounds[k + 1]]``, in row order.
 
-    ``bounds`` are the cumulative counts of kept rows per code (from :func:`_group_sums`); code -1: left out.
-    ``codes`` is one grouping's row of the codes that :func:`_group_sums` takes.
+    ``bounds`` are the cumulative counts of kept rows per code (:func:`_count_by_group`); code -1: left out.
+    ``codes`` is one grouping's row of the codes that :func:`_group_sums` takes. ``positive``: only the
+    values above zero (``bounds`` then count those).
     """
     at = bounds[:-1].copy()
     for i in range(codes.size):
         k = codes[i]
-        if k >= 0 and keep[i]:
+        if k >= 0 and keep[i] and (values[i] > 0 or not positive):
             out[at[k]] = values[i]
             at[k] += 1
+
+
+def _count_by_group(codes: np.ndarray, keep: np.ndarray, values: np.ndarray, kept: np.ndarray,
+                    positive: np.ndarray) -> int:
+    """Per code, the kept rows (into ``kept``) and those of them whose value is above zero (``positive``), both
+    given filled with zeros; returns how many kept rows in a group have a value neither zero nor above (NaN,
+    negative)."""
+    odd = 0
+    for i in range(codes.size):
+        k = codes[i]
+        if k >= 0 and keep[i]:
+            v = values[i]
+            kept[k] += 1
+            positive[k] += 1 if v > 0 else 0
+            odd += 0 if v >= 0 else 1
+    return odd
 
 
 def _first_of_each(values: np.ndarray, lo: int, span: int, first: np.ndarray, inverse: np.ndarray) -> int:
@@ -659,13 +677,14 @@ _serve_compiled = _jit(_serve)
 rank_order = _jit(_rank_order)
 _overtakes_compiled = _jit(_count_overtakes)
 _gather_compiled = _jit(_gather_by_group)
+count_by_group = _jit(_count_by_group)
 group_sums = _jit(_group_sums)
 same_partition = _jit(_same_partition)
 first_of_each = _jit(_first_of_each)
 after_the_loop = _jit(_after_the_loop)
 outcomes = _jit(_outcomes)
 COMPILED = (_serve_compiled, _overtakes_compiled, rank_order, group_sums, _gather_compiled, same_partition,
-            first_of_each, after_the_loop, outcomes)
+            first_of_each, after_the_loop, outcomes, count_by_group)
 """The compiled functions (numba dispatchers when numba is installed), which :func:`fairserve.sim.engine._warm`
 loads before the clock starts."""
 
@@ -685,8 +704,10 @@ def overtakes(*inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _run_overtakes(_overtakes_compiled, *inputs)
 
 
-def gather_by_group(codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def gather_by_group(
+    codes: np.ndarray, keep: np.ndarray, values: np.ndarray, bounds: np.ndarray, positive: bool = False
+) -> np.ndarray:
     """:func:`_gather_by_group` compiled, into a new array."""
     out = buffer(int(bounds[-1]), values.dtype)
-    _gather_compiled(codes, keep, values, bounds, out)
+    _gather_compiled(codes, keep, values, bounds, out, positive)
     return out

@@ -182,6 +182,39 @@ def _percentiles(wait: np.ndarray, scratch: bool = False) -> tuple[float, float]
     return float(p90), float(p95)
 
 
+_Q = np.true_divide(np.array([90, 95]), 100)  # the quantiles, as np.percentile(x, [90, 95]) makes them
+
+
+def _percentiles_of(zeros: int, positive: np.ndarray) -> tuple[float, float]:
+    """:func:`_percentiles` of ``zeros`` zero waits and the ``positive`` ones (reordered in place).
+
+    Equal to ``np.percentile`` of all the waits, operation for operation (its "linear" method: virtual index
+    ``(n - 1) * q``, the order statistics on either side, clamped at the ends, and its interpolation), but only
+    the positive waits are partitioned: an order statistic below ``zeros`` is zero. Tests hold it to
+    ``np.percentile``.
+    """
+    n = zeros + positive.size
+    virtual = (n - 1) * _Q
+    prev = np.floor(virtual)
+    nxt = prev + 1
+    above = virtual >= n - 1
+    prev[above] = nxt[above] = -1
+    below = virtual < 0
+    prev[below] = nxt[below] = 0
+    prev, nxt = prev.astype(np.intp), nxt.astype(np.intp)
+    gamma = virtual - prev
+    at = np.concatenate((prev, nxt)) % n  # -1: the largest
+    kth = np.unique(at[at >= zeros] - zeros)
+    if kth.size:
+        positive.partition(kth)
+    values = np.where(at >= zeros, positive[np.maximum(at - zeros, 0)] if positive.size else 0.0, 0.0)
+    a, b = values[:2], values[2:]
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return float(out[0]), float(out[1])
+
+
 def _labels(column: Any) -> tuple[np.ndarray, list[str]]:
     """A label column as codes (-1: missing, in no group, as in a groupby) and the name of each code."""
     cat = _categorical(column)
@@ -221,10 +254,6 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
     keep = _values(cols["measured"], bool)
     wait = _values(cols["wait"], np.float64)
     measured = int(np.count_nonzero(keep))
-    if measured == keep.size:
-        everyone = _percentiles(wait)
-    else:
-        everyone = _percentiles(wait[keep], scratch=True) if measured else (math.nan, math.nan)
     groupings: list[tuple[str, np.ndarray, list[str]]] = [
         (key, *_labels(cols[col])) for key, col in (("segments", "segment"), ("tiers", "tier"), ("channels", "channel"))
     ]
@@ -249,6 +278,7 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
     offsets = np.zeros(len(summed) + 1, dtype=np.int64)
     np.cumsum([len(names) for _, _, names in summed], out=offsets[1:])
     codes = np.stack([c for _, c, _ in summed]) if summed else np.empty((0, keep.size), dtype=np.int8)
+    pct_of, everyone = _wait_percentiles(codes, keep, wait, measured, [len(names) for _, _, names in summed])
     arrays = (
         wait,
         _values(cols["served"], np.bool_),
@@ -261,20 +291,7 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
     sums, first = _kernel.group_sums(codes, offsets, keep, *arrays)
     sums = np.vstack([sums, np.zeros((1, sums.shape[1]))])  # row -1: a group no measured contact is in
     first = np.append(first, -1)
-    pct_of: dict[int, list[tuple[float, float]]] = {}
-
-    def percentiles(g: int, counts: np.ndarray) -> list[tuple[float, float]]:
-        """The wait percentiles of each group of summed grouping ``g``, whose groups hold ``counts``."""
-        if g not in pct_of:
-            if counts.max(initial=0) == measured:  # one group holds every measured contact
-                pct_of[g] = [everyone] * counts.size
-            else:
-                bounds = np.zeros(counts.size + 1, dtype=np.int64)
-                np.cumsum(counts, out=bounds[1:])
-                waits = _kernel.gather_by_group(codes[g], keep, wait, bounds)
-                pct_of[g] = [_percentiles(waits[bounds[k] : bounds[k + 1]], scratch=True) if counts[k] else everyone
-                             for k in range(counts.size)]
-        return pct_of[g]
+    index = {key: g for g, (key, _, _) in enumerate(summed)}
 
     def section(key: str | None, names: list[str], by_name: bool = False) -> dict[str, dict[str, float]]:
         """The metrics of grouping ``key``'s groups (None: everyone) with a measured contact, named ``names``.
@@ -285,10 +302,11 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
             rows, pct = np.array([len(sums) - 2]), [everyone]
         else:
             g, to = alias.get(key, (index.get(key, -1), None))
-            own = np.arange(offsets[g], offsets[g + 1])
-            rows = own if to is None else np.where(to >= 0, offsets[g] + to, len(sums) - 1)
-            mine = percentiles(g, sums[own, 0].astype(np.int64))
-            pct = mine if to is None else [mine[k] if k >= 0 else everyone for k in to.tolist()]
+            rows = np.arange(offsets[g], offsets[g + 1])
+            pct = pct_of[g]
+            if to is not None:
+                rows = np.where(to >= 0, offsets[g] + to, len(sums) - 1)
+                pct = [pct[k] if k >= 0 else (math.nan, math.nan) for k in to.tolist()]
         counts = sums[rows, 0].astype(np.int64)
         order = np.argsort(names if by_name else np.where(first[rows] < 0, keep.size, first[rows]), kind="stable")
         return {
@@ -298,7 +316,6 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
             if counts[k] > 0
         }
 
-    index = {key: g for g, (key, _, _) in enumerate(summed)}
     out = {"all": section(None, ["all"]) if measured else {"all": {}}}
     for key, _, names in groupings:
         if key in alone:
@@ -315,6 +332,51 @@ def replication_metrics(cols: Columns) -> dict[str, dict[str, dict[str, float]]]
             if any(name != "unknown" for name in scored):  # some measured contact has a score
                 out[key] = scored
     return out
+
+
+_NO_PERCENTILES = (math.nan, math.nan)
+
+
+def _wait_percentiles(
+    codes: np.ndarray, keep: np.ndarray, wait: np.ndarray, measured: int, sizes: list[int]
+) -> tuple[list[list[tuple[float, float]]], tuple[float, float]]:
+    """The wait percentiles of each group of each grouping (``codes[g]``, ``sizes[g]`` groups), and everyone's.
+
+    Each grouping's positive waits are put together by group (:func:`fairserve.sim._kernel.gather_by_group`),
+    and the percentiles taken from them and the count of zero waits (:func:`_percentiles_of`); when a
+    grouping's groups hold every measured contact, its positive waits are everyone's. A wait that is neither
+    zero nor positive (NaN, negative) sends the grouping back to ``np.percentile`` of all its waits.
+    """
+    if measured == 0:
+        return [[_NO_PERCENTILES] * size for size in sizes], _NO_PERCENTILES
+    per_grouping: list[list[tuple[float, float]]] = []
+    everyone: tuple[float, float] | None = None
+    for g, size in enumerate(sizes):
+        kept, positive = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+        odd = _kernel.count_by_group(codes[g], keep, wait, kept, positive)
+        bounds = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(kept if odd else positive, out=bounds[1:])
+        waits = _kernel.gather_by_group(codes[g], keep, wait, bounds, positive=not odd)
+        spans = [waits[bounds[k] : bounds[k + 1]] for k in range(size)]
+        if odd:
+            per_grouping.append([_percentiles(x, scratch=True) if kept[k] else _NO_PERCENTILES
+                                 for k, x in enumerate(spans)])
+        else:
+            per_grouping.append([_percentiles_of(int(kept[k] - positive[k]), x) if kept[k] else _NO_PERCENTILES
+                                 for k, x in enumerate(spans)])
+        if everyone is None and int(kept.sum()) == measured:  # every measured contact is in one of the groups
+            everyone = _percentiles(waits, scratch=True) if odd else _percentiles_of(measured - int(positive.sum()),
+                                                                                    waits)
+    if everyone is None:  # no grouping holds everyone: their waits on their own
+        kept, positive = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        one = np.zeros(keep.size, dtype=np.int8)
+        if _kernel.count_by_group(one, keep, wait, kept, positive):
+            everyone = _percentiles(wait) if measured == keep.size else _percentiles(wait[keep], scratch=True)
+        else:
+            bounds = np.array([0, positive[0]], dtype=np.int64)
+            everyone = _percentiles_of(measured - int(positive[0]),
+                                       _kernel.gather_by_group(one, keep, wait, bounds, positive=True))
+    return per_grouping, everyone
 
 
 def ci95(values: list[float] | np.ndarray) -> tuple[float, float, float]:
