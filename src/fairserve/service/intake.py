@@ -6,6 +6,10 @@ without its decision nor decided without being stored. ``external_id`` (per sour
 makes intake idempotent: a retry finds the stored contact and answers it with ``created = False``; two
 concurrent first deliveries meet at the unique constraint and the loser answers with the winner's contact.
 
+:func:`intake_many` takes in the contacts that arrived together in one transaction (group commit, driven by
+:mod:`fairserve.service.writer`): each is still stored with its decision or not at all, and answered only after
+the commit; :func:`intake` is the same for one contact, and where a group fails as a whole.
+
 Missing need signals (severity, sentiment, complaint) are read from the text by
 :class:`fairserve.text.TextTriage`: the trained model directory named by ``FAIRSERVE_TEXT_MODEL`` when set, else
 VADER sentiment and the documented rules for complaint and urgency; signals given in the request win.

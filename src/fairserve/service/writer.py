@@ -1,21 +1,21 @@
 """Group commit: one thread per worker stores the intakes that arrived together in one transaction.
 
-An intake costs little besides its transaction (connect, ``BEGIN``, ``COMMIT``), so the worker's intakes go to
-one writer thread: it takes the first waiting request, then every other one already waiting (up to
-``max_batch``), and stores them all with :func:`fairserve.service.intake.intake_many` in one transaction. Each
-caller is answered only after that commit, so a 2xx still means stored, and a crash before the commit loses only
-contacts that were never answered. Under light load a group is one contact (nothing waits to join it), so
-latency is that of one transaction; under heavy load groups grow, and the cost of a transaction is shared.
+Much of an intake's cost is its transaction (connection, ``BEGIN``, ``COMMIT``, and on PostgreSQL the round
+trips), so the worker's intakes go to one writer thread: it takes the first waiting request, then every other
+one already waiting (up to ``max_batch``), and stores them all with
+:func:`fairserve.service.intake.intake_many` in one transaction. Each caller is answered only after that
+commit, so a 2xx still means stored, and a crash before the commit loses only contacts that were never
+answered. Under light load a group is one contact (nothing waits to join it), so latency is that of one
+transaction; under heavy load groups grow, and the cost of a transaction is shared.
 
-Callers on the event loop ``await`` :meth:`IntakeWriter.intake` (no thread-pool hop: the writer wakes each
-event loop once per group); others call :meth:`IntakeWriter.intake_sync`. The thread starts on first use and
+Callers ``await`` :meth:`IntakeWriter.intake` on their event loop (no thread-pool hop: the writer wakes each
+event loop once per group, with all its answers). The thread starts on first use and
 :meth:`IntakeWriter.close` stores what is queued before it stops (graceful shutdown loses no accepted contact).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import queue
 import threading
@@ -65,12 +65,6 @@ class IntakeWriter:
         self._put((IntakeRequest(item, source, now, actor), loop, future))
         return _unwrap(await future)
 
-    def intake_sync(self, item: ContactIn, source: str, now: float, actor: str = "api") -> IntakeResult:
-        """:meth:`intake` for a caller off the event loop (blocks until committed)."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._put((IntakeRequest(item, source, now, actor), None, future))
-        return _unwrap(future.result())
-
     def close(self, timeout: float = 30.0) -> None:
         """Store every queued intake, then stop the thread (a later intake starts it again)."""
         with self._lock:
@@ -117,10 +111,7 @@ def _settle(jobs: list[tuple[IntakeRequest, Any, Any]], results: list[Any]) -> N
     """Hand each caller its result: one wake-up per event loop for the whole group."""
     by_loop: dict[Any, list[tuple[Any, Any]]] = {}
     for (_request, loop, future), result in zip(jobs, results, strict=True):
-        if loop is None:
-            future.set_result(result)
-        else:
-            by_loop.setdefault(loop, []).append((future, result))
+        by_loop.setdefault(loop, []).append((future, result))
     for loop, pairs in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits for these answers any more
             loop.call_soon_threadsafe(_resolve, pairs)
