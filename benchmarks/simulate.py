@@ -289,7 +289,7 @@ def bench_stages(n: int, repeat: int) -> list[tuple[str, float, float]]:
 
     for rep in range(max(1, repeat)):
         marks = [("start", clock())]
-        contacts = draw_contacts(scenario, np.random.default_rng(rep))
+        contacts = draw_contacts(scenario, np.random.default_rng(rep), shared=True)
         marks.append(("draw the contacts", clock()))
         drawn = {str(c): contacts[c] for c in contacts.columns}
         cols = ChainMap(_simulate(scenario, policy, contacts, "auto", _METRIC_DECISIONS), drawn)

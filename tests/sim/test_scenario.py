@@ -236,3 +236,25 @@ def test_public_and_account_are_drawn_for_every_contact() -> None:
     assert set(want) == {"ACME", "?", "Initech"}
     assert (acct[f["segment"] == "letter"] == "Globex").all() and acct[f["segment"] == "quiet-post"].isna().all()
     assert isinstance(f["account"].dtype, pd.CategoricalDtype)
+
+
+def test_a_shared_value_can_be_one_read_only_value_for_the_simulator_and_users_get_their_own_arrays() -> None:
+    """Asked for (the simulator's own frames), without a customer base or texts, a column every contact shares
+    takes no memory per contact (a read-only view of one value), with the same values as the user's frame,
+    whose arrays are its own and editable; patience without a law is inf everywhere."""
+    segs = [_seg(name="a", severity=2), _seg(name="b", severity=2, tier="gold")]
+    scen = scenario_from_dict({"center": {"agents": 1, "duration": 50.0}, "segments": segs})
+    own = draw_contacts(scen, np.random.default_rng(4), shared=True)
+    f = draw_contacts(scen, np.random.default_rng(4))
+    pd.testing.assert_frame_equal(own, f)
+    for col in ("severity", "sentiment", "reach", "complaint", "public", "parent"):
+        assert own[col].to_numpy().strides == (0,) and f[col].to_numpy().strides != (0,), col
+    assert f["sentiment"].isna().all() and (f["parent"] == -1).all() and np.isinf(f["patience"]).all()
+    assert (f["segment"] == "b").any() and f.loc[f["segment"] == "b", "status"].eq("gold").all()
+    f.loc[0, "severity"] = 5
+    assert f["severity"].iloc[0] == 5 and (f["severity"].iloc[1:] == 2).all()
+    with_base = [{**segs[0], "customers": "base"}, segs[1]]  # a base writes into the columns: arrays of their own
+    base = pd.DataFrame({"customer_id": ["c1", "c2"], "clv": [1.0, 2.0]})
+    drawn = draw_contacts(scenario_from_dict({"center": {"agents": 1, "duration": 50.0}, "segments": with_base}),
+                          np.random.default_rng(4), base, shared=True)
+    assert drawn["severity"].to_numpy().strides != (0,)

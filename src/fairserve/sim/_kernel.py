@@ -89,9 +89,9 @@ def serve_reference(
     w = who.tolist()
     s = service.tolist()
     p = patience.tolist()
-    par = parent.tolist()
-    g = guarantee.tolist()
     n = len(a)
+    par = parent.tolist() if parent.size else [-1] * n  # empty: no call-backs
+    g = guarantee.tolist()
     real = [True] * n
     start = [math.nan] * n
     forced = [False] * n
@@ -261,7 +261,8 @@ def _serve(
     """:func:`serve_reference` over arrays, its two heaps kept with :func:`_heap_push` and :func:`_heap_pop`
     (an agent who finishes one contact and takes the next: :func:`_heap_replace`, a pop and push in one pass).
 
-    Writes each contact's ``start``, ``real`` and ``forced`` (given filled with NaN, True and False);
+    Writes each contact's ``start``, ``real`` and ``forced`` (given filled with NaN, True and False); an empty
+    ``parent`` means no call-backs;
     ``waiting`` (``n`` items, any content) holds the heap of waiting contacts. The lanes are one array of
     contact indices grouped by lane, in arrival order within each (``items``, lane ``k`` in
     ``items[first[k]:first[k + 1]]``), and one read pointer per lane (``head``).
@@ -283,6 +284,7 @@ def _serve(
             items[head[lane[j]]] = j
             head[lane[j]] += 1
     head[:] = first[:lanes]
+    callbacks = parent.size > 0  # else no contact is a call-back
     nw = 0  # waiting[:nw]: min-heap of queue positions (``order``), lower serves first
     busy = np.empty(agents + 1, dtype=np.float64)  # min-heap of service completion times
     nb = 0
@@ -329,7 +331,7 @@ def _serve(
                 nb = _heap_pop(busy, nb)
                 free += 1
         elif i < n:  # an arrival: served at once by a free agent, else it waits
-            q = parent[i]
+            q = parent[i] if callbacks else -1
             if q >= 0 and not (real[q] and np.isnan(start[q])):  # a call-back whose first call did not abandon
                 real[i] = False
             elif free > 0:

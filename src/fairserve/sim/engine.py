@@ -519,9 +519,8 @@ def _serve_queue(
     t, arrival_s, handle, patience, rank, va, plain = columns
     who, order = queue_order(rank, va, arrival_s)
     g, lane = _lanes(guarantee)
-    start, real, forced = _loop(kernel)(
-        *_loop_inputs(t, order, who, handle, patience), int(agents), _ints(parent), g, lane
-    )
+    parent = _ints(parent) if np.any(parent >= 0) else _NO_LANES  # empty: no call-backs (the draw's -1 seen n times)
+    start, real, forced = _loop(kernel)(*_loop_inputs(t, order, who, handle, patience), int(agents), parent, g, lane)
     count = _kernel.overtakes if kernel != "python" else _kernel._overtakes
 
     def overtakes() -> tuple[np.ndarray, np.ndarray]:
@@ -684,7 +683,7 @@ def _replicate(task: _Task, child: np.random.SeedSequence) -> dict[str, tuple[di
     scenario, resolved, customers, kernel, draw = task
     t0 = time.perf_counter()
     rng = np.random.default_rng(child)
-    contacts = draw_contacts(scenario, rng, customers) if draw is None else draw(rng)
+    contacts = draw_contacts(scenario, rng, customers, shared=True) if draw is None else draw(rng)
     draw_s = time.perf_counter() - t0
     out = {}
     for label, decider in resolved:

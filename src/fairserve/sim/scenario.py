@@ -459,6 +459,8 @@ def draw_contacts(
     rng: np.random.Generator,
     customers: pd.DataFrame | None = None,
     arrivals: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    shared: bool = False,
 ) -> pd.DataFrame:
     """Draw one replication's contacts, in arrival order: the policy's input columns plus the simulator's.
 
@@ -472,6 +474,11 @@ def draw_contacts(
     arrival time, so the policy needs to decide one of each (see :func:`fairserve.sim.engine.decide_contacts`).
     Text columns are categoricals (cheap at a million rows). Handling and patience of each segment come from
     its own child stream of ``rng``.
+
+    ``shared``: a column whose value every contact shares (and ``parent``, all -1 without call-backs) is a
+    read-only view of that one value instead of a million copies, when no customer base or text writes into
+    the columns; for the simulator's own frames, which it only reads (pandas cannot set a value in such a
+    column, so the frames given to users have their own arrays). The values are the same either way.
     """
     from fairserve.sim._kernel import buffer  # fresh columns on huge pages (few page faults)
 
@@ -480,29 +487,37 @@ def draw_contacts(
     n = t.size
     streams = rng.spawn(len(segs))
     handle = buffer(n, np.float64)
-    patience = buffer(n, np.float64)
     members = [np.flatnonzero(seg == k) for k in range(len(segs))]
+    endless = all(s.patience != "empirical" and s.patience_mean is None for s in segs)
+    patience = buffer(n, np.float64, np.inf if endless else None)  # nobody abandons: no draw to spread
     for k, (s, srng) in enumerate(zip(segs, streams, strict=True)):
         handle[members[k]] = _handle(s, members[k].size, srng)
-        patience[members[k]] = _patience(s, members[k].size, srng)
+        if not endless:
+            patience[members[k]] = _patience(s, members[k].size, srng)
+    from_base = [s.customers == "base" for s in segs]
+    # a column every contact has the same value of is one read-only value seen n times (no memory), unless the
+    # base or the texts write into the columns below
+    shared = shared and not any(from_base) and all(s.texts is None for s in segs)
 
-    def table(values: list[Any], dtype: Any = float) -> np.ndarray:
+    def table(values: list[Any], dtype: Any = float, codes: bool = False) -> np.ndarray:
         per_segment = np.asarray(values, dtype=dtype)
         if np.array_equal(per_segment, np.full_like(per_segment, per_segment[0]), equal_nan=True):  # no gather
+            if shared and not codes:  # (a categorical's codes stay an array of their own)
+                return np.broadcast_to(per_segment[:1], (n,))
             return buffer(n, dtype, per_segment[0])
         return np.take(per_segment, seg, out=buffer(n, dtype), mode="clip")  # valid indices: clip skips a copy
 
     none = np.nan
-    from_base = [s.customers == "base" for s in segs]
     code_type = np.int64 if any(from_base) else np.int8  # the codes of text columns: a base may bring many values
     statuses = scenario.fixed_tiers()
-    status = table([statuses.index(s.tier) if s.tier is not None else -1 for s in segs], code_type)
+    status = table([statuses.index(s.tier) if s.tier is not None else -1 for s in segs], code_type, codes=True)
     accounts = list(dict.fromkeys(s.account for s in segs if s.account is not None))
-    account = table([accounts.index(s.account) if s.account is not None else -1 for s in segs], code_type)
+    account = table([accounts.index(s.account) if s.account is not None else -1 for s in segs], code_type, codes=True)
     public = [s.public if s.public is not None else s.channel == Channel.SOCIAL for s in segs]
     frame: dict[str, Any] = {
         "contact_id": np.arange(n, dtype=np.int64),
-        "channel": _cat(table([list(Channel).index(s.channel) for s in segs], np.int8), [str(c) for c in Channel]),
+        "channel": _cat(table([list(Channel).index(s.channel) for s in segs], np.int8, codes=True),
+                        [str(c) for c in Channel]),
         "arrival": np.multiply(t, scenario.unit_seconds, out=buffer(n, np.float64)),
         "t": t,
         "handle": handle,
@@ -562,7 +577,10 @@ def draw_contacts(
     frame["account"] = _cat(account, accounts)
     frame["customer_id"] = _cat(cust, ids)
     # contacts with the same profile have the same policy inputs but for their arrival time
-    profile = np.multiply(seg, 1 + (0 if customers is None else len(customers)), out=buffer(n, np.int64))
+    if customers is None and text_code is None:
+        profile = seg  # the segment is the profile (seg * 1 + 0)
+    else:
+        profile = np.multiply(seg, 1 + (0 if customers is None else len(customers)), out=buffer(n, np.int64))
     if row is not None:  # + row + 1: 0 for a contact not drawn from the base (row -1)
         profile += row
         profile += 1
@@ -570,7 +588,7 @@ def draw_contacts(
         profile *= int(text_code.max()) + 2
         profile += text_code + 1
     frame["profile"] = profile
-    frame["parent"] = buffer(n, np.int64, -1)
+    frame["parent"] = np.broadcast_to(np.array([-1], dtype=np.int64), (n,)) if shared else buffer(n, np.int64, -1)
     out = pd.DataFrame(frame, copy=False)  # every column is a fresh array: no need to copy them into blocks
     if any(s.retrial_prob > 0 and s.max_retrials > 0 for s in segs):
         out = _add_retrials(out, scenario, rng.spawn(1)[0])
