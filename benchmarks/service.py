@@ -3,7 +3,8 @@ second, against real ``fairserve serve`` processes on loopback, on SQLite and on
 
 Usage::
 
-    python benchmarks/service.py [--seconds 15] [--clients 32] [--agents 16] [--workers 2] [--pg-url URL]
+    python benchmarks/service.py [--seconds 15] [--clients 32] [--agents 16] [--workers 2] [--repeat 1]
+                                 [--pg-url URL] [--only sqlite|postgresql]
 
 Each run makes a fresh database (a SQLite file; on PostgreSQL a new database on ``--pg-url``, or on a private
 cluster started here with initdb on a loopback port and stopped by its pid at the end), migrates it, creates
@@ -32,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, func, select
@@ -254,11 +256,19 @@ async def agent_load(base: str, key: str, seconds: float, agents: int) -> tuple[
     return lat, taken, errors
 
 
+COLUMNS = ["database", "workers", "load", "intakes/s", "p50 ms", "p99 ms", "errors", "lost", "server cpu ms",
+           "db cpu ms", "client cpu ms", "next/s", "next p50 ms", "next p99 ms", "next errors"]
+FORMATS = ["{}", "{}", "{:.1f}", "{:,.0f}", "{:.1f}", "{:.1f}", "{:.0f}", "{:.0f}", "{:.2f}", "{:.2f}", "{:.2f}",
+           "{:,.0f}", "{:.1f}", "{:.1f}", "{:.0f}"]
+
+
 def run(db: str, label: str, workers: int, seconds: float, clients: int, agents: int, db_pid: int | None = None
-        ) -> list[str]:
+        ) -> list[object]:
+    """One run on a fresh database: the row of :data:`COLUMNS` (load is the 1-minute load average at its start)."""
     cli("db", "upgrade", "--db", db)
     ikey = cli("keys", "create", "--role", "intake", "--db", db)
     akey = cli("keys", "create", "--role", "agent", "--db", db)
+    load = os.getloadavg()[0]
     with server(db, workers) as (base, pid):
         cpu = (tree_cpu(pid), tree_cpu(db_pid) if db_pid else 0.0, time.process_time())
         t = time.perf_counter()
@@ -277,10 +287,20 @@ def run(db: str, label: str, workers: int, seconds: float, clients: int, agents:
     lost = sum(1 for ext, cid in answered.items() if stored.get(ext) != cid)
     assert total == len(stored)
     per = max(len(answered), 1) / 1000
-    return [label, str(workers), f"{len(answered) / intake_s:,.0f}", f"{pct(lat, 0.5) * 1000:.1f}",
-            f"{pct(lat, 0.99) * 1000:.1f}", str(errors), str(lost), f"{used[0] / per:.2f}", f"{used[1] / per:.2f}",
-            f"{used[2] / per:.2f}", f"{taken / next_s:,.0f}", f"{pct(nlat, 0.5) * 1000:.1f}",
-            f"{pct(nlat, 0.99) * 1000:.1f}", str(nerrors)]
+    return [label, workers, load, len(answered) / intake_s, pct(lat, 0.5) * 1000, pct(lat, 0.99) * 1000, errors,
+            lost, used[0] / per, used[1] / per, used[2] / per, taken / next_s, pct(nlat, 0.5) * 1000,
+            pct(nlat, 0.99) * 1000, nerrors]
+
+
+def median_row(runs: list[list[object]]) -> list[object]:
+    """The median of each figure over repeated runs (errors and lost: the sum)."""
+    import statistics
+
+    out: list[object] = ["median", runs[0][1]]
+    for i in range(2, len(COLUMNS)):
+        values = [float(r[i]) for r in runs]  # type: ignore[arg-type]
+        out.append(sum(values) if COLUMNS[i] in ("errors", "lost", "next errors") else statistics.median(values))
+    return out
 
 
 def main() -> None:
@@ -288,26 +308,37 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--agents", type=int, default=16)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", default="2", help="PostgreSQL's worker counts, comma-separated (e.g. 1,2)")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each configuration (a median row follows)")
     p.add_argument("--pg-url", default=None, help="an admin URL of a running PostgreSQL (default: start one)")
     p.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     args = p.parse_args()
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.2f}; {args.seconds:.0f} s each, {args.clients} clients, {args.agents} agents")
-    rows = []
+    rows: list[list[object]] = []
+
+    def repeated(make: Any) -> None:
+        runs = [make() for _ in range(args.repeat)]
+        rows.extend(runs)
+        if len(runs) > 1:
+            rows.append(median_row(runs))
+
     if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            rows.append(run(f"sqlite:///{tmp}/bench.db", "sqlite", 1, args.seconds, args.clients, args.agents))
+        def on_sqlite() -> list[object]:
+            with tempfile.TemporaryDirectory() as tmp:
+                return run(f"sqlite:///{tmp}/bench.db", "sqlite", 1, args.seconds, args.clients, args.agents)
+
+        repeated(on_sqlite)
     if args.only in (None, "postgresql"):
         with contextlib.ExitStack() as stack:
             admin, pg_pid = (args.pg_url, None) if args.pg_url else stack.enter_context(private_postgres())
-            rows.append(run(new_pg_db(admin), "postgresql", args.workers, args.seconds, args.clients, args.agents,
-                            pg_pid))
-    head = ["database", "workers", "intakes/s", "p50 ms", "p99 ms", "errors", "lost", "server cpu ms", "db cpu ms",
-            "client cpu ms", "next/s", "next p50 ms", "next p99 ms", "next errors"]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
-    for r in rows:
+            for workers in (int(w) for w in str(args.workers).split(",")):
+                repeated(lambda w=workers: run(new_pg_db(admin), "postgresql", w, args.seconds, args.clients,
+                                               args.agents, pg_pid))
+    text = [[f.format(v) for f, v in zip(FORMATS, r, strict=True)] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(COLUMNS)]
+    print("  ".join(h.rjust(w) for h, w in zip(COLUMNS, widths, strict=True)))
+    for r in text:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
     print(f"# cpu ms: CPU per answered intake during the intake phase (server: the fairserve serve processes; db: the "
           f"PostgreSQL cluster started here; client: this load generator); load {os.getloadavg()[0]:.2f} at the end")
