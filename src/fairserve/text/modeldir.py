@@ -128,7 +128,8 @@ def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedM
     if "model.onnx" in files:
         from fairserve.text.embed import MiniLM
 
-        model.encoder = MiniLM(path / "model.onnx", path / "tokenizer.json", threads=threads)
+        # no embedding cache when classifying: the texts of users are not written anywhere
+        model.encoder = MiniLM(path / "model.onnx", path / "tokenizer.json", threads=threads, cache_dir=None)
     return LoadedModel(model, manifest, path)
 
 

@@ -113,7 +113,7 @@ def make_model(task: str, kind: str = "fast", C: float | None = None, encoder: A
                random_state: int = 0) -> Any:
     """A fresh estimator for ``task``."""
     if task == "sentiment":
-        return SentimentModel(kind=kind, C=C if C is not None else 2.0, encoder=encoder, random_state=random_state)
+        return SentimentModel(kind=kind, C=C, encoder=encoder, random_state=random_state)
     return LabelModel(C=C if C is not None else 4.0, random_state=random_state)
 
 
