@@ -66,18 +66,23 @@ def _brute_overtakes(arrival, wait_end, start, rank, vkey, vplain):  # type: ign
 def test_overtakes_match_brute_force_and_numba() -> None:
     arrival, order, who, service, pat = _instance(600, 3, 3)
     start = serve(arrival, order, who, service, pat, 3, kernel="python")
-    wait_end = np.where(np.isnan(start), arrival + pat, start)
     rng = np.random.default_rng(4)
+    real = rng.uniform(size=arrival.size) < 0.95  # a call-back that never happened waited no time
+    start[~real] = np.nan
+    forced = ~np.isnan(start) & (rng.uniform(size=arrival.size) < 0.1)  # served by the guarantee: not influence
+    wait_end = np.where(np.isnan(start), arrival + np.where(real, pat, 0.0), start)
     rank = rng.integers(0, 2, arrival.size)
     vkey = arrival - rng.exponential(0.3, arrival.size)
     vplain = vkey + rng.uniform(0, 0.5, arrival.size) * (rng.uniform(size=arrival.size) < 0.3)
-    want = _brute_overtakes(arrival, wait_end, start, rank, vkey, vplain)
-    got = _kernel._overtakes(arrival, wait_end, start, rank, vkey, vplain)
+    want = _brute_overtakes(arrival, wait_end, start, rank, vkey, np.where(forced, -np.inf, vplain))
+    got = _kernel._overtakes(arrival, start, pat, real, forced, rank, vkey, vplain)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     assert want[0].sum() > 0 and want[1].sum() > 0
-    fast = _kernel.overtakes(arrival, wait_end, start, rank, vkey, vplain)
+    assert _brute_overtakes(arrival, wait_end, start, rank, vkey, vplain)[1].sum() > want[1].sum()  # forced count
+    fast = _kernel.overtakes(arrival, start, pat, real, forced, rank, vkey, vplain)
     np.testing.assert_array_equal(fast[0], want[0])
+    np.testing.assert_array_equal(fast[1], want[1])
 
 
 def _simpy_starts(arrival, order, service, patience, agents):  # type: ignore[no-untyped-def]

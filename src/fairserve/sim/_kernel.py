@@ -347,8 +347,10 @@ def _serve(
 
 def _count_overtakes(
     arrival: np.ndarray,
-    wait_end: np.ndarray,
     start: np.ndarray,
+    patience: np.ndarray,
+    real: np.ndarray,
+    forced: np.ndarray,
     rank: np.ndarray,
     vkey: np.ndarray,
     vkey_plain: np.ndarray,
@@ -358,34 +360,40 @@ def _count_overtakes(
     """:func:`_overtakes` into ``count`` and ``by_influence`` (given filled with zeros)."""
     n = arrival.size
     for i in range(n):
-        end = wait_end[i]
+        end = start[i]  # the end of its wait: its service, else it gave up, else (it never happened) its arrival
+        if np.isnan(end):
+            end = arrival[i] + patience[i] if real[i] else arrival[i]
         if not end > arrival[i]:
             continue
         j = i + 1
         while j < n and arrival[j] < end:
             if start[j] < end:
                 count[i] += 1
-                if rank[j] == rank[i] and vkey_plain[j] > vkey[i]:
+                if rank[j] == rank[i] and not forced[j] and vkey_plain[j] > vkey[i]:
                     by_influence[i] += 1
             j += 1
 
 
 def _overtakes(
     arrival: np.ndarray,
-    wait_end: np.ndarray,
     start: np.ndarray,
+    patience: np.ndarray,
+    real: np.ndarray,
+    forced: np.ndarray,
     rank: np.ndarray,
     vkey: np.ndarray,
     vkey_plain: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per contact: how many later arrivals started service while it waited, and how many of those only by influence.
 
-    Contacts are sorted by arrival. ``wait_end`` is the start of service or the moment of abandonment. A later
-    contact ``j`` overtook ``i`` when ``arrival[i] < arrival[j]`` and ``start[j] < wait_end[i]``; it did so by
-    influence when, with its influence minutes taken away (``vkey_plain``), its key would come after ``i``'s.
-    The plain-Python reference; :func:`overtakes` runs the same code compiled.
+    Contacts are sorted by arrival; ``start``, ``real`` and ``forced`` are the loop's results. A contact's wait
+    ends at its start of service, else when its patience ran out (a call-back that never happened: at once). A
+    later contact ``j`` overtook ``i`` when ``arrival[i] < arrival[j]`` and ``start[j]`` is before the end of
+    ``i``'s wait; it did so by influence when, with its influence minutes taken away (``vkey_plain``), its key
+    would come after ``i``'s (never when the wait guarantee served it, ``forced``). The plain-Python
+    reference; :func:`overtakes` runs the same code compiled.
     """
-    return _run_overtakes(_count_overtakes, arrival, wait_end, start, rank, vkey, vkey_plain)
+    return _run_overtakes(_count_overtakes, arrival, start, patience, real, forced, rank, vkey, vkey_plain)
 
 
 def _run_overtakes(core: Callable[..., None], *inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

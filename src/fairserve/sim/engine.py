@@ -322,7 +322,7 @@ def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarr
         lo, hi = (int(rank.min()), int(rank.max())) if n else (0, 0)
         if hi - lo < 2**16:  # ranks are tiers' places: a few distinct small integers
             who, order = _kernel.buffer(n, np.int64), _kernel.buffer(n, np.int64)
-            _kernel.rank_order(np.ascontiguousarray(rank, dtype=np.int64), lo, hi - lo + 1, by_va, who, order)
+            _kernel.rank_order(np.ascontiguousarray(rank), lo, hi - lo + 1, by_va, who, order)
             return who, order
         sort_rank = np.argsort(rank if sorted_va else rank[by_va], kind="stable")
         who = sort_rank if sorted_va else by_va[sort_rank]
@@ -420,7 +420,7 @@ def _simulate(
         frame["arrival"].to_numpy(dtype=float),
         frame["handle"].to_numpy(dtype=float),
         patience,
-        np.asarray(dec["rank"], dtype=np.int64),
+        _ranks(dec),
         va,
         plain,
     )
@@ -465,6 +465,15 @@ def _simulate(
         new.update(overtaken=overtaken, overtaken_influence=by_influence)
     new.update(pool=pool, measured=measured, happened=real)
     return new if pending is None else _Columns(new, pending)
+
+
+def _ranks(dec: _Decided) -> np.ndarray:
+    """Every contact's rank for the loop, as the smallest integers that hold the profiles' ranks (tiers' places:
+    a byte each, not eight)."""
+    per_profile = np.asarray(dec.profiles("rank"), dtype=np.int64)
+    if per_profile.size and per_profile.min() >= -128 and per_profile.max() < 128:
+        per_profile = per_profile.astype(np.int8)
+    return np.asarray(dec.spread(per_profile))
 
 
 class _Later:
@@ -524,13 +533,7 @@ def _serve_queue(
     count = _kernel.overtakes if kernel != "python" else _kernel._overtakes
 
     def overtakes() -> tuple[np.ndarray, np.ndarray]:
-        # end of waiting: service, abandonment, or (call-back that never happened) arrival
-        wait_end = _kernel.buffer(start.size, np.float64)
-        np.copyto(wait_end, start)
-        gone = np.flatnonzero(np.isnan(start))
-        wait_end[gone] = t[gone] + np.where(real[gone], patience[gone], 0.0)
-        key_plain = np.where(forced, -np.inf, plain) if forced.any() else plain
-        return count(t, wait_end, start, rank, va, key_plain)
+        return count(t, start, patience, real, forced, rank, va, plain)
 
     return start, real, forced, overtakes
 
