@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from service_fixtures import Api
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from fairserve.service.customers import UnknownCustomerError
 from fairserve.service.intake import ContactIn, IntakeRequest, IntakeResult, intake_many
@@ -121,3 +121,28 @@ def test_the_answer_is_the_stored_contact_as_json(api: Api) -> None:
                 row = conn.execute(select(contacts).where(contacts.c.id == r.json()["id"])).one()
             view = contact_view(row, created=r.status_code == 201)
             assert r.text == json.dumps(view, separators=(",", ":"), allow_nan=False)
+
+
+def test_the_writer_groups_concurrent_intakes_and_close_stores_what_is_queued(api: Api) -> None:
+    import asyncio
+
+    writer = api.app.state.service.writer
+    items = [ContactIn(channel="chat", email=f"w{i % 7}@example.com", external_id=f"w{i}") for i in range(200)]
+
+    async def all_at_once() -> list[IntakeResult]:
+        return list(await asyncio.gather(*(writer.intake(item, "api", api.clock(), "test") for item in items)))
+
+    commits: list[int] = []
+    listen = (api.engine, "commit", lambda _conn: commits.append(1))
+    event.listen(*listen)
+    try:
+        results = asyncio.run(all_at_once())
+    finally:
+        event.remove(*listen)
+    writer.close()
+    assert 0 < len(commits) < len(items) / 2  # grouped: far fewer transactions than contacts
+    assert all(r.created for r in results) and len({r.row.id for r in results}) == 200
+    assert _count(api) == 200 and _count(api, audit) == 200
+    # closed, the writer starts again on the next intake
+    again = asyncio.run(writer.intake(items[0], "api", api.clock(), "test"))
+    assert not again.created and again.row.id == results[0].row.id

@@ -52,11 +52,15 @@ class IntakeWriter:
         self._lock = threading.Lock()
 
     def _put(self, job: tuple[IntakeRequest, Any, Any]) -> None:
+        if self._thread is None:  # the thread ends only by close(), which clears this under the lock
+            self._start()
+        self._queue.put(job)
+
+    def _start(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="fairserve-intake-writer", daemon=True)
                 self._thread.start()
-            self._queue.put(job)
 
     async def intake(self, item: ContactIn, source: str, now: float, actor: str = "api") -> IntakeResult:
         """Take in one contact; returns once it is committed (raises what :func:`~.intake.intake` raises)."""
@@ -74,6 +78,8 @@ class IntakeWriter:
             self._queue.put(_STOP)
             self._thread = None
         thread.join(timeout)
+        if not self._queue.empty():  # an intake that came while closing: a new thread stores it
+            self._start()
 
     def _run(self) -> None:
         while True:
