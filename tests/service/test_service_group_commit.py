@@ -146,3 +146,15 @@ def test_the_writer_groups_concurrent_intakes_and_close_stores_what_is_queued(ap
     # closed, the writer starts again on the next intake
     again = asyncio.run(writer.intake(items[0], "api", api.clock(), "test"))
     assert not again.created and again.row.id == results[0].row.id
+
+
+def test_a_groups_texts_are_read_in_one_call_as_one_by_one() -> None:
+    from fairserve.service.intake import Triage
+
+    triage = Triage()
+    texts = ["My parcel never arrived, this is the third time I write. Terrible!", "", "   ",
+             "Thanks a lot, all sorted now :)", "URGENT: the site is down and we cannot take payments"]
+    many = triage.signals_many(texts)
+    assert many == [triage.signals(t) for t in texts]
+    assert many[1] == many[2] == {} and many[0]["complaint"] and many[0]["sentiment"] < 0 < many[3]["sentiment"]
+    assert Triage(enabled=False).signals_many(texts) == [{}] * len(texts)

@@ -128,11 +128,19 @@ class Triage:
 
     def signals(self, text: str) -> dict[str, Any]:
         """``severity``, ``sentiment`` and ``complaint`` read from ``text`` (empty when disabled or no text)."""
-        if not self.enabled or not text.strip():
-            return {}
-        row = self._triage().classify([text]).iloc[0]
-        return {"severity": int(row["urgency"]), "sentiment": float(row["sentiment_score"]),
-                "complaint": bool(row["complaint"])}
+        return self.signals_many([text])[0]
+
+    def signals_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        """:meth:`signals` of several texts, classified in one call (about ten times cheaper a text than one by
+        one)."""
+        out: list[dict[str, Any]] = [{} for _ in texts]
+        todo = [i for i, text in enumerate(texts) if self.enabled and text.strip()]
+        if todo:
+            frame = self._triage().classify([texts[i] for i in todo])
+            for i, (urgency, score, complaint) in zip(todo, zip(frame["urgency"], frame["sentiment_score"],
+                                                                 frame["complaint"], strict=True), strict=True):
+                out[i] = {"severity": int(urgency), "sentiment": float(score), "complaint": bool(complaint)}
+        return out
 
 
 @dataclass(frozen=True)
@@ -310,13 +318,17 @@ def intake_many(engine: Engine, holder: PolicyHolder, triage: Triage, requests: 
         policy, shadow = holder.current()
     except Exception as exc:
         return [exc] * len(requests)
-    reads: list[dict[str, Any]] = []
-    for i, r in enumerate(requests):
-        try:
-            reads.append(_signals(triage, r.item))
-        except Exception as exc:
-            out[i] = exc
-            reads.append({})
+    try:  # the group's texts in one call to the classifier
+        reads = [{k: v for k, v in got.items() if getattr(r.item, k) is None}
+                 for r, got in zip(requests, triage.signals_many([r.item.text for r in requests]), strict=True)]
+    except Exception:  # one by one, so that each error is its own contact's
+        reads = []
+        for i, r in enumerate(requests):
+            try:
+                reads.append(_signals(triage, r.item))
+            except Exception as exc:
+                out[i] = exc
+                reads.append({})
     todo = [i for i, o in enumerate(out) if o is None]
     if todo:
         try:
