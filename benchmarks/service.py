@@ -10,7 +10,8 @@ Each run makes a fresh database (a SQLite file; on PostgreSQL a new database on 
 cluster started here with initdb on a loopback port and stopped by its pid at the end), migrates it, creates
 keys, starts ``fairserve serve`` (``--workers`` processes; 1 on SQLite, whose writes are serialised anyway), and
 then, bounded in time: ``--clients`` concurrent clients post contacts (e-mail channel, 500 customers, signals
-given so no text is classified) for ``--seconds``; then ``--agents`` agents take (``next``) and resolve contacts
+given so no text is classified; with ``--text`` a text instead, whose signals the server reads) for
+``--seconds``; then ``--agents`` agents take (``next``) and resolve contacts
 for ``--seconds``. Every intake answered 2xx is checked to be stored exactly once. Prints a table, with the CPU
 spent per answered intake by the server processes, by the PostgreSQL cluster started here and by this load
 generator (from ``/proc``: steadier than the rates when others share the machine); results go in
@@ -119,9 +120,9 @@ def new_pg_db(admin_url: str) -> str:
 
 
 @contextlib.contextmanager
-def server(db: str, workers: int) -> Iterator[tuple[str, int]]:
+def server(db: str, workers: int, text: bool = False) -> Iterator[tuple[str, int]]:
     port = free_port()
-    env = {**os.environ, "FAIRSERVE_SLA_CHECK_SECONDS": "0", "FAIRSERVE_CLASSIFY_TEXT": "false"}
+    env = {**os.environ, "FAIRSERVE_SLA_CHECK_SECONDS": "0", "FAIRSERVE_CLASSIFY_TEXT": "true" if text else "false"}
     proc = subprocess.Popen([sys.executable, "-m", "fairserve", "serve", "--db", db, "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -179,7 +180,13 @@ class Conn:
             self.writer.close()
 
 
-async def intake_load(base: str, key: str, seconds: float, clients: int) -> tuple[list[float], dict[str, str], int]:
+TEXTS = ["My parcel never arrived and nobody answers, this is the third time I write. Terrible service!",
+         "Hi, could you tell me when my order ships? Thanks", "URGENT: I was charged twice for the same order",
+         "Love the new app, but the login keeps failing since the update", "Please cancel my subscription"]
+
+
+async def intake_load(base: str, key: str, seconds: float, clients: int, text: bool = False
+                      ) -> tuple[list[float], dict[str, str], int]:
     import json
 
     host, port = base.removeprefix("http://").split(":")
@@ -196,9 +203,11 @@ async def intake_load(base: str, key: str, seconds: float, clients: int) -> tupl
             while time.perf_counter() < deadline:
                 ext = f"b{c}-{i}"
                 i += 1
-                body = json.dumps({"channel": "email", "email": f"user{(c * 7919 + i) % 500}@example.com",
-                                   "external_id": ext, "severity": i % 4, "sentiment": 0.0,
-                                   "complaint": False}).encode()
+                sender = {"channel": "email", "email": f"user{(c * 7919 + i) % 500}@example.com", "external_id": ext}
+                if text:  # the need signals are read from the text by the server
+                    body = json.dumps({**sender, "text": TEXTS[i % len(TEXTS)]}).encode()
+                else:
+                    body = json.dumps({**sender, "severity": i % 4, "sentiment": 0.0, "complaint": False}).encode()
                 t = time.perf_counter()
                 try:
                     status, answer = await conn.post("/v1/contacts", body)
@@ -262,17 +271,17 @@ FORMATS = ["{}", "{}", "{:.1f}", "{:,.0f}", "{:.1f}", "{:.1f}", "{:.0f}", "{:.0f
            "{:,.0f}", "{:.1f}", "{:.1f}", "{:.0f}"]
 
 
-def run(db: str, label: str, workers: int, seconds: float, clients: int, agents: int, db_pid: int | None = None
-        ) -> list[object]:
+def run(db: str, label: str, workers: int, seconds: float, clients: int, agents: int, db_pid: int | None = None,
+        text: bool = False) -> list[object]:
     """One run on a fresh database: the row of :data:`COLUMNS` (load is the 1-minute load average at its start)."""
     cli("db", "upgrade", "--db", db)
     ikey = cli("keys", "create", "--role", "intake", "--db", db)
     akey = cli("keys", "create", "--role", "agent", "--db", db)
     load = os.getloadavg()[0]
-    with server(db, workers) as (base, pid):
+    with server(db, workers, text) as (base, pid):
         cpu = (tree_cpu(pid), tree_cpu(db_pid) if db_pid else 0.0, time.process_time())
         t = time.perf_counter()
-        lat, answered, errors = asyncio.run(intake_load(base, ikey, seconds, clients))
+        lat, answered, errors = asyncio.run(intake_load(base, ikey, seconds, clients, text))
         intake_s = time.perf_counter() - t
         used = (tree_cpu(pid) - cpu[0], (tree_cpu(db_pid) - cpu[1]) if db_pid else float("nan"),
                 time.process_time() - cpu[2])
@@ -312,9 +321,12 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1, help="runs of each configuration (a median row follows)")
     p.add_argument("--pg-url", default=None, help="an admin URL of a running PostgreSQL (default: start one)")
     p.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    p.add_argument("--text", action="store_true", help="contacts carry a text and no need signals: the server reads "
+                   "them from the text (VADER and the rules)")
     args = p.parse_args()
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.2f}; {args.seconds:.0f} s each, {args.clients} clients, {args.agents} agents")
+          f"load {os.getloadavg()[0]:.2f}; {args.seconds:.0f} s each, {args.clients} clients, {args.agents} agents"
+          + ("; signals read from texts" if args.text else ""))
     rows: list[list[object]] = []
 
     def repeated(make: Any) -> None:
@@ -326,7 +338,8 @@ def main() -> None:
     if args.only in (None, "sqlite"):
         def on_sqlite() -> list[object]:
             with tempfile.TemporaryDirectory() as tmp:
-                return run(f"sqlite:///{tmp}/bench.db", "sqlite", 1, args.seconds, args.clients, args.agents)
+                return run(f"sqlite:///{tmp}/bench.db", "sqlite", 1, args.seconds, args.clients, args.agents,
+                           text=args.text)
 
         repeated(on_sqlite)
     if args.only in (None, "postgresql"):
@@ -334,7 +347,7 @@ def main() -> None:
             admin, pg_pid = (args.pg_url, None) if args.pg_url else stack.enter_context(private_postgres())
             for workers in (int(w) for w in str(args.workers).split(",")):
                 repeated(lambda w=workers: run(new_pg_db(admin), "postgresql", w, args.seconds, args.clients,
-                                               args.agents, pg_pid))
+                                               args.agents, pg_pid, args.text))
     text = [[f.format(v) for f, v in zip(FORMATS, r, strict=True)] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(COLUMNS)]
     print("  ".join(h.rjust(w) for h, w in zip(COLUMNS, widths, strict=True)))
