@@ -597,3 +597,18 @@ def test_a_decider_that_leaves_out_a_decision_column_is_refused_by_name() -> Non
     )
     with pytest.raises(FairserveError, match="no guarantee_seconds column"):
         run_replication(scen, no_guarantee, np.random.default_rng(0))
+
+
+def test_overtakes_counted_on_another_thread_arrive_when_read_and_errors_come_back() -> None:
+    from fairserve.sim.engine import _Columns, _Later
+
+    cols = _Columns({"wait": np.zeros(3)}, _Later(lambda: (np.arange(3), np.zeros(3, dtype=np.int64))))
+    assert "overtaken" not in cols and cols["overtaken"].tolist() == [0, 1, 2] and "overtaken_influence" in cols
+    with pytest.raises(KeyError):
+        cols["other"]
+
+    def fails() -> tuple[np.ndarray, np.ndarray]:
+        raise ZeroDivisionError("on the other thread")
+
+    with pytest.raises(ZeroDivisionError, match="other thread"):
+        _Columns({}, _Later(fails))["overtaken_influence"]
