@@ -167,8 +167,10 @@ def _ints(x: np.ndarray) -> np.ndarray:
 
 
 def _loop_inputs(*arrays: np.ndarray) -> list[np.ndarray]:
-    """``arrival, order, who, service, patience`` as the contiguous float/int arrays the loops compile for."""
-    dtypes = (np.float64, np.int64, np.int64, np.float64, np.float64)
+    """``arrival, order, who, service, patience`` as the contiguous float/int arrays the loops compile for
+    (``order`` and ``who`` as 32-bit integers when :func:`queue_order` gave them so, else 64-bit)."""
+    ints = np.int32 if all(x.dtype == np.int32 for x in arrays[1:3]) else np.int64
+    dtypes = (np.float64, ints, ints, np.float64, np.float64)
     return [np.ascontiguousarray(x, dtype=t) for x, t in zip(arrays, dtypes, strict=True)]
 
 
@@ -313,7 +315,8 @@ def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarr
     Contacts are served by rank, then virtual arrival, then arrival, then position (``np.lexsort`` of those
     keys). When the arrivals are sorted (as drawn), position breaks ties like arrival does, and the key is
     two stable sorts: by virtual arrival (skipped when already in order, e.g. without head starts), then by rank
-    (a counting sort, :func:`fairserve.sim._kernel.rank_order`, which also gives the inverse).
+    (a counting sort, :func:`fairserve.sim._kernel.rank_order`, which also gives the inverse; then ``who`` and
+    ``order`` are 32-bit integers below 2**31 contacts).
     """
     n = rank.size
     if not np.all(arrival[1:] >= arrival[:-1]):
@@ -323,7 +326,8 @@ def queue_order(rank: np.ndarray, virtual_arrival: np.ndarray, arrival: np.ndarr
         by_va = _NO_LANES if sorted_va else np.argsort(virtual_arrival, kind="stable")  # empty: already in order
         lo, hi = (int(rank.min()), int(rank.max())) if n else (0, 0)
         if hi - lo < 2**16:  # ranks are tiers' places: a few distinct small integers
-            who, order = _kernel.buffer(n, np.int64), _kernel.buffer(n, np.int64)
+            places = np.int32 if n < 2**31 else np.int64  # half the memory of 64-bit places
+            who, order = _kernel.buffer(n, places), _kernel.buffer(n, places)
             _kernel.rank_order(np.ascontiguousarray(rank), lo, hi - lo + 1, by_va, who, order)
             return who, order
         sort_rank = np.argsort(rank if sorted_va else rank[by_va], kind="stable")
