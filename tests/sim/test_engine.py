@@ -612,3 +612,18 @@ def test_overtakes_counted_on_another_thread_arrive_when_read_and_errors_come_ba
 
     with pytest.raises(ZeroDivisionError, match="other thread"):
         _Columns({}, _Later(fails))["overtaken_influence"]
+
+
+def test_every_column_of_a_replication_frame_can_be_set() -> None:
+    """The frame given to users has arrays of its own (pandas cannot set a value in a read-only column), also
+    where the simulator shares one internally (no head start: the virtual arrival is the arrival)."""
+    from fairserve.sim import load_scenario
+    from fairserve.sim.engine import resolve_policy, run_replication
+
+    scen = load_scenario("two-tiers")
+    scen = scen.model_copy(update={"center": scen.center.model_copy(update={"duration": 30.0, "warmup": 0.0})})
+    frame = run_replication(scen, resolve_policy("tier-strict")[1], np.random.default_rng(0))
+    assert (frame["virtual_arrival"] == frame["arrival"]).all()
+    for col in frame.columns:
+        frame.loc[0, col] = frame[col].iloc[1]
+        assert frame[col].iloc[0] == frame[col].iloc[1] or frame[col].iloc[[0, 1]].isna().all(), col

@@ -464,8 +464,8 @@ def _simulate(
     wait = _kernel.buffer(n, np.float64)
     served, abandoned, measured = _kernel.buffer(n, np.bool_), _kernel.buffer(n, np.bool_), _kernel.buffer(n, np.bool_)
     _kernel.after_the_loop(start, t, patience, real, float(scenario.center.warmup), wait, served, abandoned, measured)
-    if "virtual_arrival" in decisions:
-        new["virtual_arrival"] = va
+    if "virtual_arrival" in decisions:  # a frame's own array (without head starts va is the arrival column)
+        new["virtual_arrival"] = va if va.flags.writeable else va.copy()
     new.update(start=start, served=served, abandoned=abandoned, by_guarantee=forced, wait=wait)
     if pending is None:
         new.update(overtaken=overtaken, overtaken_influence=by_influence)
