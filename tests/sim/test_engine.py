@@ -627,3 +627,9 @@ def test_every_column_of_a_replication_frame_can_be_set() -> None:
     for col in frame.columns:
         frame.loc[0, col] = frame[col].iloc[1]
         assert frame[col].iloc[0] == frame[col].iloc[1] or frame[col].iloc[[0, 1]].isna().all(), col
+    from fairserve.sim.engine import decide_contacts
+    from fairserve.sim.scenario import draw_contacts
+
+    decisions = decide_contacts(draw_contacts(scen, np.random.default_rng(1)), resolve_policy("tier-strict")[1])
+    for col in decisions.columns:
+        decisions.loc[0, col] = decisions[col].iloc[1]

@@ -209,7 +209,9 @@ def decide_contacts(frame: pd.DataFrame, decider: Decider) -> pd.DataFrame:
 def _decisions(frame: pd.DataFrame, decider: Decider) -> dict[str, Any]:
     """:func:`decide_contacts` as a dict of columns (arrays; ``tier`` and ``queue`` categorical)."""
     decided = _Decided(frame, decider)
-    return {col: decided[col] for col in decided.values}
+    columns = {col: decided[col] for col in decided.values}
+    # arrays of its own (a virtual arrival without head starts is the frame's read-only arrival column)
+    return {col: v.copy() if isinstance(v, np.ndarray) and not v.flags.writeable else v for col, v in columns.items()}
 
 
 class _Decided:
