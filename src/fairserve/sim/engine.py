@@ -735,15 +735,18 @@ def _worker_replicate(child: np.random.SeedSequence) -> dict[str, tuple[dict[str
 
 
 def _replications(task: _Task, children: list[np.random.SeedSequence], jobs: int) -> Any:
-    """The replications' results in seed order: in this process, or in ``jobs`` forked worker processes."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """The replications' results in seed order: in this process, or in ``jobs`` forked worker processes.
 
+    multiprocessing is imported only for workers (importing it costs a few ms of a one-replication run).
+    """
     jobs = max(1, min(int(jobs), len(children)))
+    if jobs > 1:
+        import multiprocessing
     if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
         for child in children:
             yield _replicate(task, child)
         return
+    from concurrent.futures import ProcessPoolExecutor
     # fork: the workers inherit the task (policies, customer base, loaded kernels) instead of unpickling it
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start,
                              initargs=(task,)) as pool:
