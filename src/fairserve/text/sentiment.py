@@ -17,6 +17,10 @@ how far n-gram linear models go. Training is **paraphrase-aware**: when ``groups
 its paraphrases), each row weighs ``1 / size of its group``, so a tweet counts once however often it was
 paraphrased, and the regularisation is not fooled by near-copies (the scikit-learn ``sample_weight`` convention).
 
+Each view's C and the voting weights are chosen by grouped cross-validation on the training rows (every
+paraphrase of a tweet in one fold, each tweet scored once by its first paraphrase), never on the rows a model is
+later scored on; see :meth:`SentimentModel._choose`.
+
 The score is ``P(positive) - P(negative)``, in [-1, 1]; the label is the most probable class.
 
 Follows scikit-learn's estimator rules: ``__init__`` stores parameters, ``fit`` returns self, learned values end
