@@ -70,6 +70,11 @@ def test_train_then_evaluate_with_a_manifest(cli, tmp_path: Path, labelled) -> N
     assert manifest["task"] == "sentiment" and manifest["trained_on"]["rows"] == 48
     assert manifest["trained_on"]["labels"] == {"negative": 16, "positive": 16, "neutral": 16}
     assert manifest["scores"]["holdout"]["rows"] == 6
+    params = manifest["parameters"]
+    # 48 rows are too few to choose by cross-validation: every view keeps the default C and the vote is equal
+    assert params["validation"] is None and params["C"] is None
+    assert set(params["C_chosen"]) == {"word", "char"} and len(params["weights"]) == 2
+    assert sum(params["weights"]) == pytest.approx(1.0)
     res = cli("text", "evaluate", str(f), "--label-col", "label", "--model", str(tmp_path / "m"), "--json")
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)

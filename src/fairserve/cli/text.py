@@ -77,7 +77,9 @@ def train_cmd(
         "side of the hold-out split.")] = None,
     holdout: Annotated[float, typer.Option("--holdout", min=0.0, max=0.5,
                                            help="Share of groups held out to score the model (0: none).")] = 0.1,
-    c: Annotated[float | None, typer.Option("--C", help="Inverse regularisation strength (default 2).")] = None,
+    c: Annotated[float | None, typer.Option(
+        "--C", help="Inverse regularisation strength of every view (default: chosen by grouped cross-validation "
+        "on the training rows).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a text model and write it, with its manifest, to a directory."""
@@ -103,7 +105,7 @@ def train_cmd(
         "trained_on": {"file": Path(labeled).name, "sha256": file_sha256(Path(labeled)), "rows": len(rows),
                        "text_col": text_col, "label_col": label_col, "group_col": group_col,
                        "labels": {str(k): int(v) for k, v in rows["label"].value_counts().items()}},
-        "parameters": {"C": getattr(model, "C", None), "holdout": holdout},
+        "parameters": _parameters(model, holdout),
         "scores": {"holdout": held.to_dict() if held is not None else None},
     }
     full = save_model(model, out, manifest, files)
@@ -112,6 +114,19 @@ def train_cmd(
         return
     score = f"hold-out macro-F1 {held.macro_f1:.3f}, accuracy {held.accuracy:.3f}" if held else "no hold-out"
     console.print(f"wrote {out} ({task}, {kind}; {score}; hash {full['hash'][:12]})")
+
+
+def _parameters(model: object, holdout: float) -> dict[str, object]:
+    """The manifest's record of how the model was fitted: the C asked for, and what training chose and saw."""
+    weights = getattr(model, "weights_", None)
+    chosen = getattr(model, "C_", None)
+    return {
+        "C": getattr(model, "C", None),
+        "C_chosen": {str(k): float(v) for k, v in chosen.items()} if isinstance(chosen, dict) else None,
+        "weights": [round(float(w), 6) for w in weights] if weights is not None else None,
+        "validation": getattr(model, "validation_", None),
+        "holdout": holdout,
+    }
 
 
 @text_app.command("evaluate")
