@@ -54,7 +54,8 @@ def cli(*args: str) -> str:
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) spent so far by process ``pid`` and every process below it (Linux /proc)."""
+    """CPU seconds (user + system) spent so far by process ``pid`` and every process below it, with the children
+    that have ended (a PostgreSQL backend whose connection closed): Linux /proc."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -66,7 +67,7 @@ def tree_cpu(pid: int) -> float:
         except OSError:
             continue
         parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+        times[int(entry)] = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
