@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer import _click as click  # Typer vendors its own click; its groups and commands are of that one
@@ -150,6 +150,11 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except (SystemExit, KeyboardInterrupt):
         raise
+    except OSError as exc:  # the machine's answer about a path (disk full, permission, a folder): not a bug
+        if exc.filename is None:
+            _crash(exc, argv)
+        print(f"error: {exc.filename}: {(exc.strerror or str(exc)).lower()}", file=sys.stderr)
+        sys.exit(2)
     except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
         missing = (exc.name or "") if isinstance(exc, ModuleNotFoundError) else ""
         extra = _EXTRAS.get(missing.split(".")[0])
@@ -158,8 +163,13 @@ def main(argv: list[str] | None = None) -> Any:
                   f"missing): run  .venv/bin/pip install -e '.[{extra}]'  (make test installs every extra)",
                   file=sys.stderr)
             sys.exit(2)
-        path = _report_crash(exc, argv)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"internal error ({type(exc).__name__}: {first[:200]}); this is a bug in fairserve, not in "
-              f"your input. The full report is in {path}", file=sys.stderr)
-        sys.exit(1)
+        _crash(exc, argv)
+
+
+def _crash(exc: BaseException, argv: list[str] | None) -> NoReturn:
+    """Say in one line that ``exc`` is a bug, keep its traceback in a file, exit 1."""
+    path = _report_crash(exc, argv)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    print(f"internal error ({type(exc).__name__}: {first[:200]}); this is a bug in fairserve, not in "
+          f"your input. The full report is in {path}", file=sys.stderr)
+    sys.exit(1)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-__all__ = ["SparkConf", "SparkMaster", "console", "err_console", "plain_table", "print_json", "print_whole", "table"]
+__all__ = ["SparkConf", "SparkMaster", "check_output", "console", "err_console", "plain_table", "print_json",
+           "print_whole", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -106,6 +109,37 @@ def print_whole(rich_table: Any) -> None:
     console.file.write((f"{title}\n" if title else "") + plain_table(headers, rows)
                        + (f"{caption}\n" if caption else ""))
     console.file.flush()
+
+
+def check_output(path: Path | str, what: str = "output", *, folder: bool = False) -> Path:
+    """Make sure ``path`` can be written before any work is done; create its missing parent folders.
+
+    Every command checks its outputs this way first, so a bad path is refused in one line (exit 2) and no
+    command writes one output, then fails on the next. ``folder``: the output is a folder (a model directory),
+    which may exist; otherwise the output is a file, and an existing folder of that name is refused.
+
+    Raises
+    ------
+    FairserveError
+        Naming the path and what is wrong with it.
+    """
+    from fairserve.errors import FairserveError
+
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise FairserveError(f"{path}: is a folder; give a file name for the {what}")
+    if folder and path.exists() and not path.is_dir():
+        raise FairserveError(f"{path}: is a file; the {what} is written as a folder, give a new or existing folder")
+    parent = path.parent
+    for up in (parent, *parent.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise FairserveError(f"{path}: {up} is a file, not a folder")
+            if not os.access(up, os.W_OK | os.X_OK):
+                raise FairserveError(f"{path}: cannot write in the folder {up} (permission denied)")
+            break
+    parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 # the options of every command that runs on Spark (value fit and score, policy audit and decide)
