@@ -177,3 +177,33 @@ def test_fit_on_a_handful_of_customers_says_the_parameters_are_weak(
     assert any("only 3 customers, 2 of them repeat buyers" in c for c in cautions)
     assert any("extreme shape parameters" in c for c in cautions)  # a ran off to ~7,900, b to ~1e-4
     assert "caution: only 3 customers" in err
+
+
+def test_a_fit_that_cannot_predict_is_refused_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three customers can drive BG/NBD to r ~ 1e7, where the expected purchases overflow: an empty CLV must not
+    pass for a value (found by the new-user review: the scores were written with empty clv, exit 0)."""
+    log = tmp_path / "tiny.csv"
+    log.write_text("customer_id,date,amount\nA,2024-01-01,10\nA,2024-02-01,20\nB,2024-01-05,15\n"
+                   "B,2024-03-01,5\nC,2024-02-10,30\n")
+    scores, model = tmp_path / "s.csv", tmp_path / "m.json"
+    code, out, err = run(["value", "fit", str(log), "--out", str(model), "--scores-out", str(scores)], capsys)
+    assert code == 2
+    assert "the fit on 3 customers landed at parameters where the expected purchases cannot be computed" in err
+    assert not scores.exists() and not model.exists()
+
+
+def test_score_refuses_a_saved_model_that_cannot_predict(
+    log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "m.json"
+    code, out, err = run(["value", "fit", str(log_csv), *FIT, "--out", str(model)], capsys)
+    assert code == 0, err
+    record = json.loads(model.read_text())
+    record["transaction_model"]["params"].update(r=8.7e6, alpha=4.7e8, a=4034.0, b=0.000248)  # what 3 gave
+    model.write_text(json.dumps(record))
+    scores = tmp_path / "s.csv"
+    code, out, err = run(["value", "score", str(log_csv), "--model", str(model), "--out", str(scores)], capsys)
+    assert code == 2 and "the value model cannot compute 'expected_purchases'" in err
+    assert not scores.exists()

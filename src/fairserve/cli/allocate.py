@@ -105,10 +105,14 @@ def allocate_cmd(
     skip_bad_rows: SkipOpt = False,
 ) -> None:
     """Rank claimants of a scarce good by the policy and allocate it, each outcome with its reasons."""
+    from fairserve.cli.common import check_output
     from fairserve.policy import load_policy
     from fairserve.policy.allocation import allocate
     from fairserve.policy.allocation_report import compare
 
+    for path, what in ((out, "table"), (report, "report")):
+        if path is not None:
+            check_output(path, what)
     frame = _claimants(claimants, scores, profiles, synthetic, skip_bad_rows)
     policies = [load_policy(policy)] + [load_policy(p) for p in (compare_with or [])]
     results = [allocate(frame, p, goods) for p in policies]
@@ -116,7 +120,6 @@ def allocate_cmd(
         table = results[0].table.assign(
             reasons=lambda t: t["reasons"].map(" | ".join), policy=results[0].policy[0]
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
     wanted = compare_with or customer or report is not None
     summary = compare(frame, results, churn=churn, customer=customer) if wanted else None
@@ -124,7 +127,6 @@ def allocate_cmd(
         from fairserve.report.allocation import render_allocation_html
 
         assert summary is not None
-        report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(render_allocation_html(summary, results), encoding="utf-8")
     if as_json:
         payload = results[0].to_dict()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fairserve.cli.common import SparkConf, SparkMaster, console, err_console, print_json
+from fairserve.cli.common import SparkConf, SparkMaster, check_output, console, err_console, print_json
 from fairserve.cli.policy import (
     EngineOpt,
     JsonOpt,
@@ -53,6 +53,8 @@ def decide_cmd(
 
     pol = load_policy(policy)
     _check_engine(engine)
+    if out is not None and "://" not in out and engine != "spark":
+        check_output(Path(out), "decisions")
     spark = spark_from_options(engine, spark_master, spark_conf)
     if spark is not None:
         _decide_on_spark(spark, contacts, pol, scores, out, use_text, skip_bad_rows, profiles, synthetic, as_json)

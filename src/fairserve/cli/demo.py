@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fairserve.cli.common import console, err_console, print_json, print_whole
+from fairserve.cli.common import check_output, console, err_console, print_json, print_whole
 from fairserve.cli.sim import print_whatif
 from fairserve.demo import DemoResult, run_demo
 from fairserve.report.fmt import clip_interval, money, num
@@ -140,6 +140,9 @@ def demo(
     from fairserve.policy import load_policy
     from fairserve.report import write_report
 
+    check_output(out, "demo's folder", folder=True)
+    if scores_out is not None:
+        check_output(scores_out, "scores")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.common import check_output, console, err_console, print_json
 from fairserve.errors import FairserveError
 
 __all__ = ["print_whatif", "register"]
@@ -205,6 +205,8 @@ def simulate(
 
     from fairserve.sim import compare_policies, load_scenario
 
+    if report is not None:
+        check_output(report, "report")
     scen = load_scenario(scenario)
     base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     policies = policy or ["fifo"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fairserve.cli.common import SparkConf, SparkMaster, console, err_console, print_json
+from fairserve.cli.common import SparkConf, SparkMaster, check_output, console, err_console, print_json
 from fairserve.errors import FairserveError, InputError
 
 if TYPE_CHECKING:
@@ -236,6 +236,8 @@ def fit(
             _check_dataset_out(scores_out)
     elif scores_out is not None:
         _check_out(Path(scores_out))
+    if out is not None:
+        check_output(out, "model")
     elif profiles is not None or synthetic is not None:
         raise typer.BadParameter("needs --scores-out: followers and influence are written with the scores",
                                  param_hint="--profiles / --synthetic-followers")
@@ -352,6 +354,8 @@ def score(
         _check_dataset_out(out)
     else:
         _check_out(Path(out))
+        if accounts_out is not None:
+            check_output(accounts_out, "accounts table")
     followers = _follower_source(profiles, synthetic)
     vm = load_model(model_file)
     if contacts is not None:
@@ -427,6 +431,7 @@ def load_model(model_file: Path) -> Any:
 def _check_out(path: Path) -> None:
     if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise FairserveError(f"{path}: the output must end in .csv or .parquet")
+    check_output(path, "scores")
 
 
 def _follower_source(profiles: Path | None, synthetic: int | None) -> tuple[Any, str] | None:

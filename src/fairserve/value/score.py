@@ -157,7 +157,7 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
     spend = GammaGammaModel().fit(
         summary.spend["frequency"], summary.spend["monetary_value"], weights=summary.spend["weight"]
     )
-    return ValueModel(
+    fitted = ValueModel(
         model=model,  # type: ignore[arg-type]
         transaction=transaction,
         spend=spend,
@@ -166,6 +166,37 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
         columns=dict(summary.spec.columns),
         customers=n_customers,
     )
+    _check_predicts(fitted, summary)
+    return fitted
+
+
+def _check_predicts(value_model: ValueModel, summary: Summary) -> None:
+    """Refuse a fit whose model cannot predict for the customers it was fitted on (one row per distinct
+    (frequency, recency, T) and spend: a few thousand rows even for millions of customers).
+
+    Raises
+    ------
+    InputError
+        Naming the parameters and the log, before any model or score is written.
+    """
+    comp, spend = summary.compressed, summary.spend
+    tm, sm = value_model.transaction, value_model.spend
+    f, r, t_cal = (comp[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T"))
+    with np.errstate(all="ignore"):
+        checks = {
+            "p_alive": tm.p_alive(f, r, t_cal),
+            "expected purchases": tm.expected_purchases(1.0, f, r, t_cal),
+            "expected spend": sm.conditional_expected_spend(spend["frequency"].to_numpy(dtype=np.float64),
+                                                            spend["monetary_value"].to_numpy(dtype=np.float64)),
+        }
+    for what, values in checks.items():
+        if not np.isfinite(values).all():
+            raise InputError([Problem(
+                summary.source, None, None,
+                f"the fit on {int(comp['weight'].sum()):,} customers landed at parameters where the {what} "
+                f"cannot be computed ({_describe(value_model)}): the log is too small to fit (at least "
+                f"{SMALL_CUSTOMERS} customers and {SMALL_REPEAT_BUYERS} repeat buyers are advised)",
+            )])
 
 
 # Below these counts a fit's parameters are weakly determined: BG/NBD and Pareto/NBD have four parameters and
@@ -228,6 +259,32 @@ def value_percentile(clv: pd.Series) -> pd.Series:
     return clv.rank(method="max", pct=True)
 
 
+def _describe(value_model: ValueModel) -> str:
+    params = {**value_model.transaction.params_, **value_model.spend.params_}
+    return ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+
+
+def _refuse_non_finite(scores: pd.DataFrame, value_model: ValueModel) -> None:
+    """Refuse to hand on scores the model could not compute (a fit on too few customers can land where the
+    hypergeometric series of the expected purchases overflows): an empty CLV would pass for a customer's value.
+
+    Raises
+    ------
+    FairserveError
+        Naming the column, how many customers and the first of them, and the model's parameters.
+    """
+    for col in ("p_alive", "expected_purchases", "expected_spend", "clv"):
+        bad = ~np.isfinite(scores[col].to_numpy(dtype=np.float64))
+        if bad.any():
+            first = scores["customer_id"].to_numpy()[np.flatnonzero(bad)[0]]
+            raise FairserveError(
+                f"the value model cannot compute '{col}' for {int(bad.sum()):,} of {len(scores):,} customers "
+                f"(the first is '{first}') at its parameters ({_describe(value_model)}): it was fitted on too "
+                f"few customers to predict from; fit it on a larger log (at least {SMALL_CUSTOMERS} customers and "
+                f"{SMALL_REPEAT_BUYERS} repeat buyers are advised)"
+            )
+
+
 def score_rows(
     customers: pd.DataFrame,
     value_model: ValueModel,
@@ -267,6 +324,7 @@ def score_rows(
         tm, sm, f, r, t_cal, m,
         horizon_months=horizon_months, discount_rate=discount_rate,  # in the period the model was fitted in
     )
+    _refuse_non_finite(out, value_model)
     if "margin" in customers:
         out["margin"] = customers["margin"]
     profit = profit_scores(

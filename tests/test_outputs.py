@@ -1,0 +1,86 @@
+"""Every command checks its output paths before it works: a folder, a path under a file, or an unwritable folder
+is refused in one line with exit 2 and nothing is written; missing parent folders are created."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import run_cli as run
+from fairserve.datasets import cdnow_sample
+
+
+@pytest.fixture(scope="module")
+def log_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("out") / "cdnow.csv"
+    log = cdnow_sample()
+    log.assign(date=log["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    return path
+
+
+def test_value_fit_out_is_a_folder(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["value", "fit", str(log_csv), "--out", str(tmp_path)], capsys)
+    assert code == 2 and f"{tmp_path}: is a folder; give a file name for the model" in err
+    assert "internal error" not in err
+
+
+def test_value_fit_out_under_a_file(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["value", "fit", str(log_csv), "--out", str(log_csv / "m.json"),
+                          "--scores-out", str(tmp_path / "s.csv")], capsys)
+    assert code == 2 and f"{log_csv} is a file, not a folder" in err
+    assert not (tmp_path / "s.csv").exists()  # refused before any work
+
+
+def test_value_fit_creates_missing_folders_as_value_score_does(
+    log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "new" / "deeper" / "m.json"
+    code, out, err = run(["value", "fit", str(log_csv), "--out", str(model)], capsys)
+    assert code == 0, err
+    assert model.is_file()
+    scores = tmp_path / "other" / "s.csv"
+    code, out, err = run(["value", "score", str(log_csv), "--model", str(model), "--out", str(scores)], capsys)
+    assert code == 0, err
+    assert scores.is_file()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only folder")
+def test_an_unwritable_folder_is_named(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, out, err = run(["value", "fit", str(log_csv), "--out", str(locked / "m.json")], capsys)
+    finally:
+        locked.chmod(0o700)
+    assert code == 2 and "permission denied" in err
+
+
+def test_policy_decide_and_allocate_and_simulate_refuse_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("contact_id,channel,arrival\nc1,phone,0\n")
+    code, out, err = run(["policy", "decide", str(contacts), "--policy", "fifo", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "is a folder; give a file name for the decisions" in err
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('horizon_minutes = 60\n[[channels]]\nname = "phone"\nagents = 2\n'
+                        '[[segments]]\nname = "all"\nrate_per_minute = 0.5\n')
+    code, out, err = run(["simulate", str(scenario), "--report", str(tmp_path), "-r", "1"], capsys)
+    assert code == 2 and "is a folder; give a file name for the report" in err
+
+
+def test_an_os_error_naming_a_path_is_exit_2_not_a_bug() -> None:
+    """The safety net of fairserve.cli.main: an OSError with a file name is the machine's answer, not a bug."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom fairserve import cli\n"
+            "@cli.app.command('boom')\n"
+            "def boom() -> None:\n    open('/proc/self/does-not-exist', 'w')\n"
+            "cli.main(['boom'])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "error: /proc/self/does-not-exist:" in done.stderr and "Traceback" not in done.stderr
