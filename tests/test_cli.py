@@ -64,3 +64,31 @@ def test_help_and_policy_list_load_only_what_they_need() -> None:
     assert not {"pandas", "numpy"} & _modules_after(["--help"])
     assert not heavy & _modules_after(["policy", "list"])
     assert "fairserve.cli.sim" in _modules_after(["simulate", "--help"])  # the command's own module does load
+
+
+def test_a_table_too_wide_for_the_terminal_is_printed_as_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In an 80-column terminal a 14-column table was printed 234 characters wide (new-user review): when even
+    the plain columns do not fit, each row becomes a heading and one ``column: value`` line per cell."""
+    import io
+
+    from rich.console import Console
+
+    from fairserve.cli import common
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=60, highlight=False)
+    monkeypatch.setattr(common, "console", screen)
+    columns = ["policy", *(f"a long measure name {i}" for i in range(8))]
+    rows = [[name, *(f"{i * 1.5:.3f} [{i:.2f}, {i + 1:.2f}]" for i in range(8))] for name in ("fifo", "balanced")]
+    common.table("One simulated week", columns, rows)
+    text = screen.file.getvalue()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert lines[0] == "One simulated week" and lines[1] == "fifo" and "balanced" in lines
+    for row in rows:
+        for name, cell in zip(columns[1:], row[1:], strict=True):
+            assert any(line.split() == [*name.split(), *cell.split()] for line in lines)
+    # piped (not a terminal), the plain columns are kept whatever the width: one row a line
+    piped = Console(file=io.StringIO(), width=60, highlight=False)
+    monkeypatch.setattr(common, "console", piped)
+    common.table("One simulated week", columns, rows)
+    assert len(piped.file.getvalue().splitlines()) == 1 + 1 + len(rows)

@@ -112,6 +112,9 @@ def test_demo_command_writes_one_folder_and_ends_with_the_computed_answer(
     assert f"{pct(top['abandon_rate'])} against {pct(base['abandon_rate'])}" in data["answer"]
     rar = data["policies"]["influence-first"]["all"]["revenue_at_risk"]
     assert f"to {money(rar, '€')}" in data["answer"]
+    # it leads with the policy that orders the desks as influence-first does, then says why fifo differs
+    assert data["answer"].index("than under value-first") < data["answer"].index("than under fifo")
+    assert "Against fifo, which serves each desk in arrival order" in data["answer"]
     assert list(data["policies"]["fifo"]["value_deciles"])[:3] == ["D1", "D2", "D3"]
     # every next: command runs as printed, from the folder the demo ran in
     commands = [line[len("next: "):] for line in lines if line.startswith("next: ")]

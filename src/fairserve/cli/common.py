@@ -1,9 +1,10 @@
 """Shared pieces of the CLI: consoles (stdout for results, stderr for progress and errors), tables and JSON.
 
 Tables (:func:`table`) never cut an identifier (a policy, tier, segment, customer or channel name): in a terminal
-the identifier columns do not wrap and the other columns fold; when that cannot fit the terminal, or when stdout
-is not a terminal (a pipe, a file), the table is printed as plain aligned columns, one row a line, whatever the
-width. Every listing command also has ``--json``.
+the identifier columns do not wrap and the other columns fold; when that cannot fit the terminal, the table is
+printed as plain aligned columns, one row a line, or, when even those are wider than the terminal, as records
+(one heading a row, one ``column: value`` line a cell). When stdout is not a terminal (a pipe, a file) it is
+always the plain columns, whatever the width. Every listing command also has ``--json``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import typer
 from rich.console import Console
 
 __all__ = ["SparkConf", "SparkMaster", "check_output", "console", "err_console", "plain_table", "print_json",
-           "print_whole", "table"]
+           "print_whole", "record_table", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -48,6 +49,28 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines) + "\n"
+
+
+def record_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """``rows`` as records: the first column's value as a heading, then one ``column: value`` line per cell.
+
+    For a terminal too narrow for the plain table: nothing is cut and no line is wider than its longest cell.
+    """
+    width = max(len(c) for c in columns[1:]) if len(columns) > 1 else 0
+    blocks = []
+    for row in rows:
+        lines = [row[0]] + [f"  {name.ljust(width)}  {cell}".rstrip()
+                            for name, cell in zip(columns[1:], row[1:], strict=True)]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks) + "\n"
+
+
+def _fallback(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """The plain table, or, in a terminal narrower than it, the records (:func:`record_table`)."""
+    plain = plain_table(columns, rows)
+    if console.is_terminal and max(len(line) for line in plain.splitlines()) > console.width:
+        return record_table(columns, rows)
+    return plain
 
 
 def table(
@@ -84,7 +107,7 @@ def table(
         if all(any(r[i] in line for line in lines) for r in cells for i in range(len(columns))):
             console.file.write(text)
             return
-    console.file.write(f"{title}\n{plain_table(columns, cells)}")
+    console.file.write(f"{title}\n{_fallback(columns, cells)}")
     console.file.flush()
 
 
@@ -106,9 +129,10 @@ def print_whole(rich_table: Any) -> None:
             console.file.write(text)
             return
     title, caption = str(rich_table.title or ""), str(rich_table.caption or "")
-    console.file.write((f"{title}\n" if title else "") + plain_table(headers, rows)
-                       + (f"{caption}\n" if caption else ""))
+    console.file.write((f"{title}\n" if title else "") + _fallback(headers, rows))
     console.file.flush()
+    if caption:
+        console.print(caption, markup=False)  # prose: wrapped at the terminal's width
 
 
 def check_output(path: Path | str, what: str = "output", *, folder: bool = False) -> Path:

@@ -195,7 +195,7 @@ def demo(
     console.print(f"scores:  {escape(files['scores'])}", soft_wrap=True)
     console.print(f"summary: {escape(files['summary'])}", soft_wrap=True)
     console.print(f"report:  {escape(files['report'])}", soft_wrap=True)
-    console.print(f"\n[bold]The answer.[/] {escape(data['answer'])}", soft_wrap=True)
+    console.print(f"\n[bold]The answer.[/] {escape(data['answer'])}")  # prose: wrapped at the terminal's width
 
 
 def register(app: typer.Typer) -> None:

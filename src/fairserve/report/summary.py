@@ -103,14 +103,19 @@ def summary(
 
 
 def _answer(result: dict[str, Any], focus: str | None, base: str, currency: str) -> str:
-    """The demo's answer: ``focus`` against the baseline and, where it was compared, against value-first.
+    """The demo's answer: ``focus`` against value-first where it was compared, then against the baseline.
 
     fifo serves each desk in arrival order while the other built-ins order a desk shared by channels by due time,
-    so the second sentence compares two policies that order desks alike (new-user review).
+    so the answer leads with two policies that order desks alike (value-first), and says why the comparison with
+    fifo, which follows, differs (new-user reviews).
     """
     if not focus:
         return ""
-    text = answer(contrast(result, focus, base), currency)
-    if "value-first" in result["policies"] and "value-first" not in (focus, base):
-        text += " " + answer(contrast(result, focus, "value-first"), currency)
-    return text
+    against_base = answer(contrast(result, focus, base), currency)
+    if "value-first" not in result["policies"] or "value-first" in (focus, base):
+        return against_base
+    lead = answer(contrast(result, focus, "value-first"), currency)
+    if base == "fifo":
+        return (f"{lead} Against fifo, which serves each desk in arrival order where the others serve a shared "
+                f"desk by due time, the picture differs: {against_base}")
+    return f"{lead} {against_base}"
