@@ -233,3 +233,14 @@ def test_the_complete_example_in_the_policy_file_reference_is_valid() -> None:
     policy = Policy(parse_policy(tomllib.loads(example), "docs/policy-file.md"))
     assert policy.name == "my-policy" and policy.guarantee_min("phone") == 3.0
     assert policy.max_head_start_by_channel()["phone"] == pytest.approx(2 * (0.3 + 0.4 + 0.1 + 0.1 + 0.1))
+
+
+def test_a_condition_written_as_text_is_told_it_must_be_a_table(tmp_path: Path) -> None:
+    """``when = "clv >>> 3"`` got pydantic's "valid dictionary or instance of Conditions" (new-user review)."""
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "x"\nversion = "1"\n[[tiers]]\nname = "a"\nwhen = "clv >>> 3"\n[[tiers]]\nname = "b"\n')
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert info.value.field == "tiers[0].when"
+    assert "must be a table of keys" in str(info.value) and "not a text 'clv >>> 3'" in str(info.value)
+    assert "Conditions" not in str(info.value) and "dictionary" not in str(info.value)

@@ -296,6 +296,12 @@ def _message(err: Any) -> str:
         if loc and isinstance(loc[-1], int):
             return f"too few items: item [{loc[-1]}] is missing"
         return "required key is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):  # pydantic's words for "not a table"
+        given = type(err.get("input")).__name__
+        shown = {"str": "a text", "int": "a number", "float": "a number", "bool": "true/false",
+                 "list": "a list"}.get(given, given)
+        return (f"must be a table of keys (in TOML, a [section] or {{ key = value, ... }}), not {shown} "
+                f"{err.get('input')!r}; see docs/policy-file.md")
     return str(err.get("msg", "invalid value"))
 
 
