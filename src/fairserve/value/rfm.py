@@ -91,7 +91,8 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
     problems: list[Problem] = []
     for role, count, what, test in (
         ("customer", bad_cust, "a missing customer id", "IS NULL"),
-        ("date", bad_date, "a date that is missing or not a date (YYYY-MM-DD, an ISO timestamp or YYYYMMDD)", "IS NULL"),
+        ("date", bad_date, "a date that is missing or not a date (YYYY-MM-DD, an ISO timestamp or YYYYMMDD)",
+         "IS NULL"),
         ("amount", bad_amount, "an amount that is missing or not a number", "IS NULL"),
         ("amount", negative, "a negative amount (amounts must be >= 0)", "< 0"),
     ):
