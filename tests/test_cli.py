@@ -92,3 +92,20 @@ def test_a_table_too_wide_for_the_terminal_is_printed_as_records(monkeypatch: py
     monkeypatch.setattr(common, "console", piped)
     common.table("One simulated week", columns, rows)
     assert len(piped.file.getvalue().splitlines()) == 1 + 1 + len(rows)
+
+
+def test_prose_wraps_between_words_with_its_indent_and_no_trailing_space(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from fairserve.cli import common
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=40, highlight=False)
+    monkeypatch.setattr(common, "console", screen)
+    words = "why: a later contact is answered first only if it is due earlier than yours /a/very/long/path/kept/whole"
+    common.prose(words, indent=4)
+    lines = screen.file.getvalue().splitlines()
+    assert len(lines) > 2 and all(line.startswith("    ") and line == line.rstrip() for line in lines)
+    assert all(len(line) <= 40 for line in lines if "/a/very" not in line)
+    assert " ".join(" ".join(lines).split()) == words  # nothing lost, a long word never broken

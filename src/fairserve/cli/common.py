@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 __all__ = ["SparkConf", "SparkMaster", "check_output", "console", "err_console", "plain_table", "print_json",
-           "print_whole", "record_table", "table"]
+           "print_whole", "prose", "record_table", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -49,6 +49,18 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines) + "\n"
+
+
+def prose(text: str, indent: int = 0) -> None:
+    """Print a paragraph on stdout wrapped at the console's width between words, wrapped lines indented by
+    ``indent`` spaces (the first too), no trailing spaces; a word longer than a line (a path) is never broken."""
+    import textwrap
+
+    pad = " " * indent
+    width = max(console.width, indent + 20)
+    console.file.write(textwrap.fill(text, width, initial_indent=pad, subsequent_indent=pad,
+                                     break_long_words=False, break_on_hyphens=False) + "\n")
+    console.file.flush()
 
 
 def record_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -132,7 +144,7 @@ def print_whole(rich_table: Any) -> None:
     console.file.write((f"{title}\n" if title else "") + _fallback(headers, rows))
     console.file.flush()
     if caption:
-        console.print(caption, markup=False)  # prose: wrapped at the terminal's width
+        prose(caption)
 
 
 def check_output(path: Path | str, what: str = "output", *, folder: bool = False) -> Path:

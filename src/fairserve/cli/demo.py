@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fairserve.cli.common import check_output, console, err_console, print_json, print_whole
+from fairserve.cli.common import check_output, console, err_console, print_json, print_whole, prose
 from fairserve.cli.sim import print_whatif
 from fairserve.demo import DemoResult, run_demo
 from fairserve.report.fmt import clip_interval, money, num
@@ -195,7 +195,8 @@ def demo(
     console.print(f"scores:  {escape(files['scores'])}", soft_wrap=True)
     console.print(f"summary: {escape(files['summary'])}", soft_wrap=True)
     console.print(f"report:  {escape(files['report'])}", soft_wrap=True)
-    console.print(f"\n[bold]The answer.[/] {escape(data['answer'])}")  # prose: wrapped at the terminal's width
+    console.print()
+    prose(f"The answer. {data['answer']}")
 
 
 def register(app: typer.Typer) -> None:

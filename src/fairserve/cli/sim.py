@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from fairserve.cli.common import check_output, console, err_console, print_json
+from fairserve.cli.common import check_output, console, err_console, print_json, prose
 from fairserve.errors import FairserveError
 
 __all__ = ["print_whatif", "register"]
@@ -162,25 +162,27 @@ def _duration(value: Any, unit: str) -> str:
 
 def print_whatif(result: dict[str, Any]) -> None:
     """Print one customer's what-if (the dict of :func:`fairserve.sim.whatif`) in plain language."""
+    from fairserve.policy.explain import WHO_MAY_PASS
+
     unit = result["time_unit"]
-    console.print(f"target: answered within {_duration(result['target'], unit)}, the same under every policy")
+    prose(f"target: answered within {_duration(result['target'], unit)}, the same under every policy")
     for label, r in result["policies"].items():
-        console.print(
-            f"[bold]{label}[/]: tier {r['tier']}, mean wait {_ci(r, 'mean_wait')} {unit}, "
+        prose(
+            f"{label}: tier {r['tier']}, mean wait {_ci(r, 'mean_wait')} {unit}, "
             f"P(abandon) {_fmt(r['p_abandon'])}, P(within target) {_fmt(r['p_sla'])}, "
             f"P(promise kept) {_fmt(r['p_promise_kept'])}, "
             f"overtaken by {_fmt(r['overtaken'])} later contacts "
             f"({_fmt(r['overtaken_by_influence'])} thanks to influence)"
         )
         for text in r["reasons"]:
-            console.print(f"    why: {escape(text)}")
+            prose(f"why: {text}", indent=4)
         for o in r["overtakers"]:
-            console.print(
-                f"    passed by a {o.get('channel', '')} contact in tier {o['tier']}, "
-                f"{_fmt(o['arrived_after'])} {unit} later"
-                f"{' (by influence)' if o['by_influence'] else ''}"
-                f"{' (past its wait guarantee)' if o.get('by_guarantee') else ''}: {escape('; '.join(o['reasons']))}"
-            )
+            # the overtaker's own "who may pass it" window says nothing about why it passed: left out
+            why = " ".join(t for t in o["reasons"] if not t.startswith(WHO_MAY_PASS))
+            prose(f"passed by a {o.get('channel', '')} contact in tier {o['tier']}, "
+                  f"{_fmt(o['arrived_after'])} {unit} later"
+                  f"{' (by influence)' if o['by_influence'] else ''}"
+                  f"{' (past its wait guarantee)' if o.get('by_guarantee') else ''}: {why}", indent=4)
 
 
 def simulate(

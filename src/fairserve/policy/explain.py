@@ -19,7 +19,11 @@ from typing import Any
 
 from fairserve.model import Decision, Reason
 
-__all__ = ["agent_view", "customer_statement", "decision_to_dict"]
+__all__ = ["WHO_MAY_PASS", "agent_view", "customer_statement", "decision_to_dict"]
+
+# the opening words of the reason that says who may pass a contact (the simulator's what-if leaves it out of the
+# reasons of a contact that passed someone: it is about that contact's own place, not about why it passed)
+WHO_MAY_PASS = "Who may be answered before you although they came later"
 
 _LABELS = {
     "clv": "expected future spend (CLV)",
@@ -231,7 +235,7 @@ def order_text(higher: str, window: float, guarantees: bool, own_guarantee: floa
         parts.append(
             "a contact that has waited past its channel's wait guarantee is answered before those within theirs"
         )
-    text = "Who may be answered before you although they came later: " + "; ".join(parts) + "."
+    text = f"{WHO_MAY_PASS}: " + "; ".join(parts) + "."
     if math.isfinite(own_guarantee):
         text += (
             f" Once you have waited {_at_most(own_guarantee)}, you are answered before everyone still within"
