@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 __all__ = ["SparkConf", "SparkMaster", "check_output", "console", "err_console", "plain_table", "print_json",
-           "print_whole", "prose", "record_table", "table"]
+           "print_whole", "prose", "prose_lines", "record_table", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -51,15 +51,29 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
                      for line in lines) + "\n"
 
 
+def _fill(text: str, indent: int, hang: int) -> str:
+    import textwrap
+
+    width = max(console.width, hang + 20)
+    return textwrap.fill(text, width, initial_indent=" " * indent, subsequent_indent=" " * hang,
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def prose(text: str, indent: int = 0) -> None:
     """Print a paragraph on stdout wrapped at the console's width between words, wrapped lines indented by
     ``indent`` spaces (the first too), no trailing spaces; a word longer than a line (a path) is never broken."""
-    import textwrap
+    console.file.write(_fill(text, indent, indent) + "\n")
+    console.file.flush()
 
-    pad = " " * indent
-    width = max(console.width, indent + 20)
-    console.file.write(textwrap.fill(text, width, initial_indent=pad, subsequent_indent=pad,
-                                     break_long_words=False, break_on_hyphens=False) + "\n")
+
+def prose_lines(text: str) -> None:
+    """:func:`prose` for each line of ``text``, keeping its indent; a ``- `` item's wrapped lines align with its
+    words."""
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        indent = len(line) - len(body)
+        console.file.write((_fill(body, indent, indent + (2 if body.startswith("- ") else 0)) if body else "")
+                           + "\n")
     console.file.flush()
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fairserve.cli.common import SparkConf, SparkMaster, console, err_console, print_json, table
+from fairserve.cli.common import SparkConf, SparkMaster, console, err_console, print_json, prose_lines, table
 from fairserve.errors import FairserveError
 from fairserve.policy import builtin_names, load_policy
 from fairserve.policy.engine import CHANNELS
@@ -213,10 +213,10 @@ def explain_cmd(
         err_console.print(f"text read by fairserve.text ({method.get('sentiment', '')}): severity {severity}, "
                           f"sentiment {sentiment:+.2f}, complaint {complaint}")
     console.print("[bold]For the agent[/]")
-    console.print(agent_view(decision), markup=False)
+    prose_lines(agent_view(decision))
     console.print()
     console.print("[bold]For the customer[/]")
-    console.print(customer_statement(decision), markup=False)
+    prose_lines(customer_statement(decision))
 
 
 def _print_audit(report: AuditReport, source: str) -> None:
