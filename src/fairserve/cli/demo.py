@@ -131,8 +131,8 @@ def demo(
 ) -> None:
     """The main job on real CDNOW data: value, influence, policy audit, one simulated week, what-if.
 
-    Writes scores.csv, summary.json and report.html into the --out folder and prints their paths, the report
-    last, then the answer to "does serving influencers first hurt our valuable customers, and by how much?".
+    Writes scores.csv, summary.json and report.html into the --out folder and prints their paths, the report \
+last, then the answer to "does serving influencers first hurt our valuable customers, and by how much?".
     """
     import json
 

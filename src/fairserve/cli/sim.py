@@ -199,7 +199,7 @@ def simulate(
     skip_bad_rows: SkipBad = False,
     contacts: ContactLog = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for the replications [all cores].")
+        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for the replications (default: all cores).")
     ] = None,
 ) -> None:
     """Simulate the contact centre under each policy; compare waits, abandonment, displacements and costs."""
