@@ -44,3 +44,29 @@ def test_listen_summarises_classified_posts() -> None:
     assert len(s.risks) == 5 and s.risks["risk"].iloc[0] == 5.0
     assert s.timeline["posts"].sum() == 400
     assert set(s.anecdotes["topic"]) == {"billing", "delay", "praise"}
+
+
+def test_every_title_and_label_of_the_report_picture_is_inside_it() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from fairserve.report.listening import png_figure
+
+    posts = _posts(shift=True)
+    rng = np.random.default_rng(1)
+    # a long topic name that is rising: its tick label narrows the topics chart, whose title must still fit
+    late = (posts["date"] >= posts["date"].max() - pd.Timedelta(days=6)).to_numpy() & (rng.random(len(posts)) < 0.5)
+    posts.loc[late, "topic"] = "customer service and account access"
+    posts["text"] = [f"post {i}" for i in range(len(posts))]
+    posts["sentiment"] = rng.choice(["negative", "neutral", "positive"], len(posts))
+    posts["sentiment_score"] = rng.uniform(-1, 1, len(posts))
+    posts["complaint"], posts["risk"], posts["risk_flag"], posts["customer_id"] = False, 0.0, False, None
+    s = listen(posts)
+    assert bool(s.rising.set_index("topic").at["customer service and account access", "rising"])
+    fig = png_figure(s)
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = fig.bbox.width, fig.bbox.height
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        assert box is not None
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, (ax.get_title(), box)

@@ -55,7 +55,7 @@ def _topics_chart(fig: Figure, s: Listening, ax: Any = None) -> None:
     ax.barh(y + 0.2, recent, height=0.4, color="#1f77b4", label=f"last {s.recent_days} days")
     ax.set_yticks(y, [f"{t}  ▲ rising" if bool(r.at[t, "rising"]) else t for t in topics], fontsize=8)
     ax.set_xlabel("share of posts")
-    ax.set_title("Topics: share before and in the recent window")
+    ax.set_title(f"Topics: share of posts\nbefore and in the last {s.recent_days} days")
     ax.legend(fontsize=8)
 
 
@@ -69,15 +69,24 @@ def _svg(fig: Figure) -> str:
 
 def render_png(s: Listening, dpi: int = 110) -> bytes:
     """The report's charts as one PNG picture (timeline, sentiment, topics)."""
-    fig = Figure(figsize=(11, 8))
+    fig = png_figure(s)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def png_figure(s: Listening) -> Figure:
+    """The figure of :func:`render_png`, laid out so that every title and label is inside it.
+
+    Constrained layout makes room for each axes' title and tick labels (a long rising topic's label narrows the
+    topics chart, and its title then no longer fitted under ``tight_layout``).
+    """
+    fig = Figure(figsize=(11, 8), layout="constrained")
     grid = fig.add_gridspec(2, 2, width_ratios=[1.4, 1], height_ratios=[1.4, 1])
     _timeline(fig, s, [grid[0, 0], grid[1, 0]])
     _topics_chart(fig, s, fig.add_subplot(grid[:, 1]))
     fig.suptitle(f"Listening: {s.posts:,} posts, {s.start:%Y-%m-%d} to {s.end:%Y-%m-%d}")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
+    return fig
 
 
 def _e(v: Any) -> str:
