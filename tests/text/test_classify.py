@@ -28,7 +28,7 @@ def test_bad_inputs_each_give_a_row(triage: TextTriage) -> None:
 def test_prepare_texts_cuts_long_texts_and_decodes_bytes() -> None:
     texts, flags = prepare_texts(["a" * (MAX_CHARS + 10), b"\xff ok"])
     assert len(texts[0]) == MAX_CHARS and flags[0] == "truncated"
-    assert texts[1] == "\ufffd ok" and flags[1] == ""
+    assert texts[1] == "\ufffd ok" and flags[1] == "not_utf8"  # bytes that were not UTF-8 are flagged
 
 
 def test_empty_batch_gives_an_empty_frame_with_the_columns(triage: TextTriage) -> None:

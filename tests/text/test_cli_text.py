@@ -131,3 +131,18 @@ def test_json_lines_keep_their_ids_and_a_bad_line_is_named(cli, tmp_path: Path) 
     bad.write_text('{"text": "ok"}\n{bad\n')
     res = cli("text", "classify", str(bad))
     assert res.exit_code == 2 and "line 2: not valid JSON" in res.output
+
+
+# ------------------------------------------------------------------ the new-user review: outputs, labels, dates
+
+
+def test_texts_with_bytes_that_were_not_utf8_are_flagged(cli, tmp_path: Path) -> None:
+    f = tmp_path / "posts.csv"
+    f.write_bytes(b"id,text\n1,fine words\n2,caf\xe9 terrible\n")
+    res = cli("text", "classify", str(f), "--json")
+    assert res.exit_code == 0 and "flagged not_utf8" in res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert [r["flags"] for r in rows] == ["", "not_utf8"]
+    out = tmp_path / "out.csv"
+    assert cli("text", "classify", str(f), "--out", str(out)).exit_code == 0
+    assert pd.read_csv(out, keep_default_na=False)["flags"].tolist() == ["", "not_utf8"]

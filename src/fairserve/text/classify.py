@@ -8,7 +8,8 @@ thresholds of +-0.05 on the compound score). Topic, complaint and urgency come f
 
 Every input gives a result: ``None`` and non-strings are read as text, a text longer than :data:`MAX_CHARS` is cut
 (and flagged ``truncated``), an empty text is flagged ``empty`` and reads neutral, a text with no Latin letters
-is flagged ``non_latin`` (the models were trained on English tweets; read its labels with care).
+is flagged ``non_latin`` (the models were trained on English tweets; read its labels with care), and a text
+holding U+FFFD, the replacement character that bytes which were not UTF-8 were read as, is flagged ``not_utf8``.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ def prepare_texts(values: Iterable[Any]) -> tuple[list[str], list[str]]:
         else:
             s = str(v)
         f = []
+        if "\ufffd" in s:
+            f.append("not_utf8")
         if len(s) > MAX_CHARS:
-            s, f = s[:MAX_CHARS], ["truncated"]
+            s, f = s[:MAX_CHARS], [*f, "truncated"]
         s = s.replace("\x00", " ").strip()
         if not s:
             f.append("empty")

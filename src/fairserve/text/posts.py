@@ -25,7 +25,7 @@ def _decode(data: bytes, source: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         print(f"warning: {source}: not valid UTF-8 (first bad byte 0x{data[exc.start]:02x} on line {line}); bad "
-              "bytes were replaced by U+FFFD and those texts are flagged", file=sys.stderr)
+              "bytes were replaced by U+FFFD and the texts holding them are flagged not_utf8", file=sys.stderr)
         return data.decode("utf-8-sig", errors="replace")
 
 
