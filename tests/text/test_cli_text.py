@@ -146,3 +146,35 @@ def test_texts_with_bytes_that_were_not_utf8_are_flagged(cli, tmp_path: Path) ->
     out = tmp_path / "out.csv"
     assert cli("text", "classify", str(f), "--out", str(out)).exit_code == 0
     assert pd.read_csv(out, keep_default_na=False)["flags"].tolist() == ["", "not_utf8"]
+
+
+def _posts_with_dates(path: Path) -> Path:
+    days = pd.date_range("2026-01-01", periods=10, freq="D")
+    pd.DataFrame({"date": [d.strftime("%Y-%m-%d") for d in days], "text": ["my flight was late"] * 10,
+                  "followers": ["10"] * 10}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("case", ["classify --out folder", "listen --out folder", "listen --png folder",
+                                  "train --out file"])
+def test_a_bad_output_path_is_refused_before_any_work(cli, tmp_path: Path, labelled, case: str  # type: ignore[no-untyped-def]
+                                                      ) -> None:
+    folder, afile = tmp_path / "adir", tmp_path / "afile"
+    folder.mkdir()
+    afile.write_text("keep me")
+    posts = _posts_with_dates(tmp_path / "posts.csv")
+    lab = tmp_path / "labelled.csv"
+    labelled.to_csv(lab, index=False)
+    report = tmp_path / "lo.html"
+    args, bad = {
+        "classify --out folder": (["text", "classify", str(posts), "--out", str(folder)], folder),
+        "listen --out folder": (["listen", str(posts), "--out", str(folder)], folder),
+        "listen --png folder": (["listen", str(posts), "--out", str(report), "--png", str(folder)], folder),
+        "train --out file": (["text", "train", str(lab), "--out", str(afile)], afile),
+    }[case]
+    res = cli(*args)
+    assert res.exit_code == 2, res.output
+    assert str(bad) in res.output and "internal error" not in res.output and "Traceback" not in res.output
+    assert "training the" not in res.output and "no trained sentiment model" not in res.output  # before any work
+    assert not report.exists()  # no half-written output
+    assert afile.read_text() == "keep me" and list(folder.iterdir()) == []

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.common import check_output, console, err_console, print_json
 from fairserve.errors import FairserveError
 from fairserve.text.posts import read_posts
 
@@ -86,6 +86,7 @@ def train_cmd(
     from fairserve.text import train
     from fairserve.text.modeldir import file_sha256, save_model
 
+    check_output(out, "model directory", folder=True)
     frame = read_posts(labeled, text_col, (label_col,) + ((group_col,) if group_col else ()))
     rows = train.labelled_rows(frame, text_col, label_col, task)
     if rows.empty:
@@ -190,6 +191,8 @@ def classify_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file (.csv, .jsonl, .parquet).")] = None,
 ) -> None:
     """Sentiment, complaint, urgency and topic for every text; other columns are kept."""
+    if out is not None:
+        check_output(out, "output")
     if file == "-":
         triage = load_triage(models)
         for line in _stream(triage, text_col):
@@ -208,7 +211,6 @@ def classify_cmd(
 def _write(table: pd.DataFrame, out: Path | None, as_json: bool) -> None:
     if out is not None:
         name = out.name.lower()
-        out.parent.mkdir(parents=True, exist_ok=True)
         if name.endswith((".parquet", ".pq")):
             table.to_parquet(out, index=False)
         elif name.endswith((".jsonl", ".ndjson")) or as_json:
@@ -246,6 +248,11 @@ def listen_cmd(
     from fairserve.report.listening import render_listening, render_png
     from fairserve.text import identity, listening, risk
 
+    check_output(out, "report")
+    if png is not None:
+        check_output(png, "picture")
+        if png.resolve() == out.resolve():
+            raise FairserveError(f"{png}: --png and --out name the same file")
     frame = read_posts(posts, text_col, (date_col,))
     dates = pd.to_datetime(frame[date_col], errors="coerce", utc=True)
     bad = dates.isna()
@@ -282,11 +289,10 @@ def listen_cmd(
                                   on="customer_id")
     summary = listening.listen(scored, recent_days=recent_days)
     html = render_listening(summary, source=Path(posts).name, method=triage.method, threshold=threshold)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    picture = render_png(summary) if png is not None else None  # drawn before anything is written
     out.write_text(html, encoding="utf-8")
-    if png is not None:
-        png.parent.mkdir(parents=True, exist_ok=True)
-        png.write_bytes(render_png(summary))
+    if png is not None and picture is not None:
+        png.write_bytes(picture)
     flagged = int(scored["risk_flag"].sum())
     rising = ", ".join(summary.rising.loc[summary.rising["rising"], "topic"]) or "none"
     console.print(f"{summary.posts:,} posts ({summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}); "
