@@ -493,3 +493,29 @@ def test_skip_bad_rows_runs_on_the_good_rows_and_writes_the_bad_one_aside(
     assert len(rejects) == 1 and f"row {row}" in rejects["_problem"].iloc[0] and field in rejects["_problem"].iloc[0]
     for name_ in cmd.writes:
         assert (out / name_).is_file()
+
+
+# ------------------------------------------------------------------------------------ listen: reach columns
+
+
+@pytest.mark.parametrize(("field", "value"), [("followers", "-50"), ("followers", "abc"), ("reposts", "1.5"),
+                                              ("likes", "-1"), ("verified", "maybe")])
+def test_listen_refuses_a_bad_reach_value_naming_file_row_and_field(
+    field: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    days = pd.date_range("2026-01-01", periods=12, freq="D")
+    posts = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "text": ["my flight was late, terrible"] * 12,
+                          "followers": ["120"] * 12, "reposts": ["0"] * 12, "likes": [""] * 12,
+                          "verified": ["false"] * 12})
+    good, out = tmp_path / "posts.csv", tmp_path / "out"
+    posts.to_csv(good, index=False)
+    code, _, err = run_cli(["listen", str(good), "--out", str(out / "r.html")], capsys)
+    assert code == 0, err
+    (out / "r.html").unlink()
+    posts.loc[6, field] = value  # data row 7
+    bad = tmp_path / "bad.csv"
+    posts.to_csv(bad, index=False)
+    code, stdout, err = run_cli(["listen", str(bad), "--out", str(out / "r.html"), "--png", str(out / "r.png")],
+                                capsys)
+    assert_refused(code, stdout, err, bad, 7, field, out)
+    assert value in err

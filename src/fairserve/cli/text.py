@@ -23,7 +23,7 @@ import typer
 
 from fairserve.cli.common import check_output, console, err_console, print_json
 from fairserve.errors import FairserveError
-from fairserve.text.posts import read_posts
+from fairserve.text.posts import check_reach, read_posts
 
 __all__ = ["classify_one", "load_triage", "read_posts", "register"]
 
@@ -254,6 +254,7 @@ def listen_cmd(
         if png.resolve() == out.resolve():
             raise FairserveError(f"{png}: --png and --out name the same file")
     frame = read_posts(posts, text_col, (date_col,))
+    frame = check_reach(frame, str(posts))
     dates = pd.to_datetime(frame[date_col], errors="coerce", utc=True)
     bad = dates.isna()
     if bad.all():

@@ -3,6 +3,8 @@
 An edge module (it reads files), shared by the ``text`` and ``listen`` commands and by scenarios whose segments
 draw their texts from a file (:mod:`fairserve.sim.texts`). A file that is not UTF-8 is read with the bad bytes
 replaced and the first bad line named on stderr; a missing column names the columns the file has.
+:func:`check_reach` checks the columns a post's reach is computed from (followers, reposts, replies, likes,
+verified, public) and names every bad row.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from fairserve.errors import FairserveError
+from fairserve.errors import FairserveError, InputError, Problem
 
-__all__ = ["read_posts"]
+__all__ = ["REACH_COUNTS", "check_reach", "read_posts"]
+
+REACH_COUNTS = ("followers", "reposts", "replies", "likes")
+_FLAGS = {"", "1", "0", "1.0", "0.0", "true", "false", "yes", "no", "y", "n"}
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -79,4 +85,41 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), 
             raise FairserveError(f"{p}: no column '{col}' (the file has: {have}); name it with "
                                  f"{option if col == text_col else 'the matching option'}")
     frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
+def check_reach(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``frame`` with its reach columns checked: counts (:data:`REACH_COUNTS`) are whole numbers >= 0 and
+    ``verified`` / ``public`` are yes/no values (true, false, 1, 0, yes, no, y, n); an empty cell reads as 0 or
+    the default. Columns that are not there are not needed.
+
+    Raises
+    ------
+    InputError
+        Listing every bad cell: file, row (1-based data row, as :func:`read_posts` numbers them), field, value.
+    """
+    problems: list[Problem] = []
+    for col in REACH_COUNTS:
+        if col not in frame.columns:
+            continue
+        raw = frame[col]
+        text = raw.astype(str).str.strip()
+        empty = raw.isna() | text.eq("") | text.str.lower().isin(["nan", "none", "<na>"])
+        number = pd.to_numeric(raw.where(~empty), errors="coerce")
+        bad = ~empty & ~(number.notna() & np.isfinite(number.fillna(0)) & (number >= 0) & (number % 1 == 0))
+        for row in frame.index[bad]:
+            value = raw.loc[row]
+            why = "a negative count" if pd.notna(number.loc[row]) and number.loc[row] < 0 else "not a whole number"
+            problems.append(Problem(source, int(row), col, f"{value!r} is {why} (a count of 0 or more is needed)"))
+    for col in ("verified", "public"):
+        if col not in frame.columns:
+            continue
+        values = frame[col].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
+        bad = ~values.str.strip().str.lower().isin(_FLAGS)
+        for row in frame.index[bad]:
+            problems.append(Problem(source, int(row), col, f"{frame[col].loc[row]!r} is not yes/no "
+                                    "(true, false, 1, 0, yes, no, y, n)"))
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0, p.field or ""))
+        raise InputError(problems, total_rows=len(frame))
     return frame
