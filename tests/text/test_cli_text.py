@@ -178,3 +178,25 @@ def test_a_bad_output_path_is_refused_before_any_work(cli, tmp_path: Path, label
     assert "training the" not in res.output and "no trained sentiment model" not in res.output  # before any work
     assert not report.exists()  # no half-written output
     assert afile.read_text() == "keep me" and list(folder.iterdir()) == []
+
+
+def test_listen_without_a_readable_date_says_so_without_a_pandas_warning(cli, tmp_path: Path) -> None:
+    import warnings
+
+    p = tmp_path / "posts.csv"
+    p.write_text("text,date\nhello,someday\nworld,later\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = cli("listen", str(p), "--out", str(tmp_path / "r.html"))
+    assert res.exit_code == 2 and "no row has a readable date" in res.output
+    assert [str(w.message) for w in caught if issubclass(w.category, UserWarning)] == []
+
+
+def test_listen_reads_iso_and_other_date_forms(cli, tmp_path: Path) -> None:
+    p = tmp_path / "posts.csv"
+    dates = ["2026-01-01", "2026-01-02T10:00:00Z", "Sat Jan 03 10:00:00 +0000 2026", "01/04/2026", "never"]
+    pd.DataFrame({"date": dates, "text": ["late flight"] * 5}).to_csv(p, index=False)
+    res = cli("listen", str(p), "--out", str(tmp_path / "r.html"))
+    assert res.exit_code == 0, res.output
+    assert "1 row(s) without a readable date" in res.output and "(rows 5)" in res.output
+    assert "4 posts (2026-01-01 to 2026-01-04)" in res.output

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -255,7 +256,7 @@ def listen_cmd(
             raise FairserveError(f"{png}: --png and --out name the same file")
     frame = read_posts(posts, text_col, (date_col,))
     frame = check_reach(frame, str(posts))
-    dates = pd.to_datetime(frame[date_col], errors="coerce", utc=True)
+    dates = _dates(frame[date_col])
     bad = dates.isna()
     if bad.all():
         raise FairserveError(f"{posts}, field '{date_col}': no row has a readable date (row 1: "
@@ -299,6 +300,20 @@ def listen_cmd(
     console.print(f"{summary.posts:,} posts ({summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}); "
                   f"{summary.linked:,} linked to customers; {flagged:,} flagged for social care; rising: {rising}")
     console.print(f"wrote {out}" + (f" and {png}" if png else ""))
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Dates as UTC timestamps, NaT where unreadable: ISO 8601 first (fast), then each other value on its own.
+
+    Explicit formats, so pandas never guesses one from the first row (and warns about it on stderr).
+    """
+    dates = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+    rest = dates.isna() & values.astype(str).str.strip().ne("")
+    if rest.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            dates.loc[rest] = pd.to_datetime(values[rest], format="mixed", errors="coerce", utc=True)
+    return dates
 
 
 def register(app: typer.Typer) -> None:
