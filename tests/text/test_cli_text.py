@@ -200,3 +200,35 @@ def test_listen_reads_iso_and_other_date_forms(cli, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "1 row(s) without a readable date" in res.output and "(rows 5)" in res.output
     assert "4 posts (2026-01-01 to 2026-01-04)" in res.output
+
+
+
+def _topic_model(cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    f = tmp_path / "topics.csv"
+    rows = [(f"my bill is wrong again {i}", "billing") for i in range(12)]
+    rows += [(f"the flight is late again {i}", "delay") for i in range(12)]
+    pd.DataFrame(rows, columns=["text", "topic"]).to_csv(f, index=False)
+    res = cli("text", "train", str(f), "--label-col", "topic", "--task", "topic", "--out", str(tmp_path / "tm"),
+              "--holdout", "0")
+    assert res.exit_code == 0, res.output
+    return tmp_path / "tm"
+
+
+def test_evaluate_refuses_labels_of_another_task(cli, tmp_path: Path, labelled) -> None:  # type: ignore[no-untyped-def]
+    model = _topic_model(cli, tmp_path)
+    f = tmp_path / "sentiment.csv"
+    labelled.to_csv(f, index=False)
+    res = cli("text", "evaluate", str(f), "--label-col", "label", "--model", str(model))
+    assert res.exit_code == 2, res.output
+    assert "'topic' model" in res.output and "billing, delay" in res.output and "Negative" in res.output
+    assert "accuracy" not in res.output
+
+
+def test_policy_explain_refuses_a_text_model_that_is_not_sentiment(cli, tmp_path: Path) -> None:
+    model = _topic_model(cli, tmp_path)
+    scores = tmp_path / "scores.csv"
+    scores.write_text("customer_id,clv\nc1,100\nc2,5\n")
+    res = cli("policy", "explain", "--policy", "balanced", "--scores", str(scores), "--customer", "c1", "--text",
+              "my bill is wrong", "--text-model", str(model))
+    assert res.exit_code == 2, res.output
+    assert "'topic' model" in res.output and "not a 'sentiment' model" in res.output and str(model) in res.output

@@ -43,11 +43,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 # -------------------------------------------------------------------------------------------------- models
 
 
-def load_triage(models: list[Path] | None, quiet: bool = False) -> Any:
-    """A :class:`~fairserve.text.classify.TextTriage` from model directories, ``$FAIRSERVE_TEXT_MODEL`` or VADER."""
+def load_triage(models: list[Path] | None, quiet: bool = False, task: str | None = None) -> Any:
+    """A :class:`~fairserve.text.classify.TextTriage` from model directories, ``$FAIRSERVE_TEXT_MODEL`` or VADER.
+
+    ``task``: every directory must hold a model of this task (see :func:`fairserve.text.modeldir.load_triage`).
+    """
     from fairserve.text.modeldir import load_triage as triage_of
 
-    triage = triage_of(list(models) if models else None)  # none given: $FAIRSERVE_TEXT_MODEL, else VADER
+    triage = triage_of(list(models) if models else None, task=task)  # none given: $FAIRSERVE_TEXT_MODEL, else VADER
     if triage.method["sentiment"].startswith("lexicon") and not quiet:
         err_console.print("note: no trained sentiment model (--model or $FAIRSERVE_TEXT_MODEL); using the VADER "
                           "lexicon (macro-F1 about 0.5 on brand tweets, see docs/listening.md)")
@@ -55,8 +58,12 @@ def load_triage(models: list[Path] | None, quiet: bool = False) -> Any:
 
 
 def classify_one(text: str, models: list[Path] | None = None) -> dict[str, Any]:
-    """Classify one text (for ``policy explain --text``): the triage row and how each task was read."""
-    triage = load_triage(models, quiet=True)
+    """Classify one text (for ``policy explain --text``): the triage row and how each task was read.
+
+    The model (``--text-model`` or ``$FAIRSERVE_TEXT_MODEL``) is the sentiment model: a directory of another task
+    is refused, not read as a topic model beside the VADER lexicon.
+    """
+    triage = load_triage(models, quiet=True, task="sentiment")
     row = triage.classify([text]).iloc[0].to_dict()
     row["method"] = triage.method
     return row
@@ -146,6 +153,19 @@ def evaluate_cmd(
     loaded = load_model(model)
     frame = read_posts(labeled, text_col, (label_col,))
     rows = train.labelled_rows(frame, text_col, label_col, loaded.task)
+    classes = [str(c) for c in getattr(loaded.model, "classes_", [])]
+    found = rows["label"].astype(str).unique().tolist()
+    if rows.empty or not set(found) & set(classes):
+        values = frame[label_col].astype(str).str.strip()
+        seen = values[values != ""].value_counts().index[:10].tolist()
+        raise FairserveError(
+            f"{labeled}, field '{label_col}': the labels do not match the model {model}, a '{loaded.task}' model "
+            f"of classes {', '.join(classes)}; the file's labels are {', '.join(seen) or 'none'} (give labels "
+            f"of that task, or the model trained for these labels)")
+    unknown = sorted(set(found) - set(classes))
+    if unknown:
+        err_console.print(f"note: {labeled}, field '{label_col}': {', '.join(unknown)} not among the model's "
+                          f"classes ({', '.join(classes)}); those rows count as errors")
     result = train.evaluate(loaded.model, rows["text"].tolist(), rows["label"].tolist())
     payload = {"model": str(model), "model_hash": loaded.manifest.get("hash"), "task": loaded.task,
                "file": str(labeled), **result.to_dict()}

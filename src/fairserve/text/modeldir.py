@@ -110,7 +110,9 @@ def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedM
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise FairserveError(f"{manifest_file}: format is not '{FORMAT}'")
     if task is not None and manifest.get("task") != task:
-        raise FairserveError(f"{manifest_file}: a '{manifest.get('task')}' model, not a '{task}' model")
+        labels = manifest.get("trained_on", {}).get("labels") if isinstance(manifest.get("trained_on"), dict) else None
+        classes = f" (classes {', '.join(map(str, labels))})" if isinstance(labels, dict) and labels else ""
+        raise FairserveError(f"{manifest_file}: a '{manifest.get('task')}' model{classes}, not a '{task}' model")
     files = manifest.get("files")
     if not isinstance(files, dict) or _MODEL not in files:
         raise FairserveError(f"{manifest_file}: lists no files")
@@ -133,12 +135,14 @@ def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedM
     return LoadedModel(model, manifest, path)
 
 
-def load_triage(dirs: list[Path] | None = None, threads: int = 2) -> Any:
+def load_triage(dirs: list[Path] | None = None, threads: int = 2, task: str | None = None) -> Any:
     """A :class:`~fairserve.text.classify.TextTriage` from model directories (one per task), else VADER.
 
     The one place that turns model directories into a triage, for the CLI (``--model``), the live service's intake
     and scenario texts. ``dirs`` None: the directory in ``$FAIRSERVE_TEXT_MODEL``, if set. A task without a
     directory uses its rule (and sentiment the VADER lexicon); two directories of one task are refused.
+    ``task``: every directory must hold a model of this task (``policy explain --text-model`` takes a sentiment
+    model; a topic model there would silently leave sentiment to VADER), else the error names its task.
     """
     import os
 
@@ -149,7 +153,7 @@ def load_triage(dirs: list[Path] | None = None, threads: int = 2) -> Any:
     sentiment = None
     tasks: dict[str, Any] = {}
     for d in dirs or []:
-        loaded = load_model(d, threads=threads)
+        loaded = load_model(d, task=task, threads=threads)
         if loaded.task == "sentiment" and sentiment is None:
             sentiment = loaded.model
         elif loaded.task != "sentiment" and loaded.task not in tasks:
