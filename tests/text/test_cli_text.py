@@ -232,3 +232,16 @@ def test_policy_explain_refuses_a_text_model_that_is_not_sentiment(cli, tmp_path
               "my bill is wrong", "--text-model", str(model))
     assert res.exit_code == 2, res.output
     assert "'topic' model" in res.output and "not a 'sentiment' model" in res.output and str(model) in res.output
+
+
+def test_train_says_which_rows_it_left_out(cli, tmp_path: Path, labelled) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "labelled.csv"
+    frame = pd.concat([labelled, pd.DataFrame([("x1", "Positive", ""), ("x2", "", "a text without label")],
+                                              columns=labelled.columns)], ignore_index=True)
+    frame.to_csv(f, index=False)  # 49 rows of the fixture (row 49 is 'Irrelevant'), then rows 50 and 51
+    res = cli("text", "train", str(f), "--label-col", "label", "--out", str(tmp_path / "m"), "--holdout", "0")
+    assert res.exit_code == 0, res.output
+    assert "3 row(s) left out" in res.output
+    assert "(row 49)" in res.output and "(row 50)" in res.output and "(row 51)" in res.output
+    trained_on = json.loads((tmp_path / "m" / "manifest.json").read_text())["trained_on"]
+    assert trained_on["rows"] == 48 and trained_on["dropped_rows"] == 3

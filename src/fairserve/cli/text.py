@@ -96,9 +96,11 @@ def train_cmd(
 
     check_output(out, "model directory", folder=True)
     frame = read_posts(labeled, text_col, (label_col,) + ((group_col,) if group_col else ()))
-    rows = train.labelled_rows(frame, text_col, label_col, task)
+    rows, dropped = train.split_labelled(frame, text_col, label_col, task)
     if rows.empty:
         raise FairserveError(f"{labeled}: no row has a usable '{label_col}' label for the {task} task")
+    if len(dropped):
+        err_console.print(f"note: {labeled}: {_dropped_note(dropped, label_col, task)}")
     encoder, files = None, None
     if kind == "accurate":
         from fairserve.text.corpora import minilm_files
@@ -112,7 +114,8 @@ def train_cmd(
         "task": task,
         "kind": kind if task == "sentiment" else "fast",
         "trained_on": {"file": Path(labeled).name, "sha256": file_sha256(Path(labeled)), "rows": len(rows),
-                       "text_col": text_col, "label_col": label_col, "group_col": group_col,
+                       "dropped_rows": len(dropped), "text_col": text_col, "label_col": label_col,
+                       "group_col": group_col,
                        "labels": {str(k): int(v) for k, v in rows["label"].value_counts().items()}},
         "parameters": _parameters(model, holdout),
         "scores": {"holdout": held.to_dict() if held is not None else None},
@@ -123,6 +126,18 @@ def train_cmd(
         return
     score = f"hold-out macro-F1 {held.macro_f1:.3f}, accuracy {held.accuracy:.3f}" if held else "no hold-out"
     console.print(f"wrote {out} ({task}, {kind}; {score}; hash {full['hash'][:12]})")
+
+
+def _dropped_note(dropped: pd.Series, label_col: str, task: str) -> str:
+    """How many rows training left out and why, with the first few row numbers of each reason."""
+    reasons = {"empty text": "an empty text", "no label": f"an empty '{label_col}'",
+               "unknown label": f"a '{label_col}' that is not negative, neutral or positive"}
+    parts = []
+    for reason, rows in dropped.groupby(dropped, sort=False):
+        numbers = ", ".join(map(str, rows.index[:5])) + (", ..." if len(rows) > 5 else "")
+        parts.append(f"{len(rows):,} with {reasons.get(str(reason), str(reason))} "
+                     f"({'row' if len(rows) == 1 else 'rows'} {numbers})")
+    return f"{len(dropped):,} row(s) left out of the {task} training: " + "; ".join(parts)
 
 
 def _parameters(model: object, holdout: float) -> dict[str, object]:

@@ -30,7 +30,7 @@ from fairserve.text.corpora import grouped_split
 from fairserve.text.features import HashedCharNgrams
 from fairserve.text.sentiment import CLASSES, SentimentModel, normalise_label
 
-__all__ = ["Evaluation", "LabelModel", "evaluate", "train"]
+__all__ = ["Evaluation", "LabelModel", "evaluate", "labelled_rows", "split_labelled", "train"]
 
 
 class LabelModel:
@@ -93,20 +93,40 @@ def _labels(task: str, values: pd.Series) -> np.ndarray:
     if task == "sentiment":
         norm = [normalise_label(v) for v in values]
         return np.array(norm, dtype=object)
-    return np.array([str(v).strip() for v in values], dtype=object)
+    cells = ["" if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in values]
+    return np.array([c or None for c in cells], dtype=object)
 
 
-def labelled_rows(frame: pd.DataFrame, text_col: str, label_col: str, task: str, drop: Sequence[str] = ()
-                  ) -> pd.DataFrame:
-    """Rows with a usable label: sentiment labels that are not negative/neutral/positive (for example
-    ``Irrelevant``) and labels in ``drop`` are left out. Returns columns ``text`` and ``label`` (and the rest)."""
+def split_labelled(frame: pd.DataFrame, text_col: str, label_col: str, task: str, drop: Sequence[str] = ()
+                   ) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows with a usable label and text (as :func:`labelled_rows`), and why each other row was left out.
+
+    Returns the kept rows (new index from 0) and a Series indexed by ``frame``'s index (the row numbers of
+    :func:`~fairserve.text.posts.read_posts`) of the rows left out: ``"empty text"``, ``"no label"`` (an empty
+    cell), ``"unknown label"`` (a sentiment label that is not negative/neutral/positive, for example
+    ``Irrelevant``) or ``"dropped label"`` (in ``drop``).
+    """
     if task not in TASKS:
         raise FairserveError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
     out = frame.copy()
     out["text"], _ = prepare_texts(frame[text_col].tolist())
     out["label"] = _labels(task, frame[label_col])
-    keep = out["label"].notna() & ~frame[label_col].astype(str).isin(list(drop)) & (out["text"] != "")
-    return out.loc[keep].reset_index(drop=True)
+    raw = frame[label_col].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip())
+    why = pd.Series(None, index=frame.index, dtype=object)
+    why[out["label"].isna()] = "unknown label"
+    why[raw.eq("")] = "no label"
+    why[raw.isin(list(drop))] = "dropped label"
+    why[out["text"].eq("")] = "empty text"
+    left = why.notna()
+    return out.loc[~left].reset_index(drop=True), why[left]
+
+
+def labelled_rows(frame: pd.DataFrame, text_col: str, label_col: str, task: str, drop: Sequence[str] = ()
+                  ) -> pd.DataFrame:
+    """Rows with a usable label: sentiment labels that are not negative/neutral/positive (for example
+    ``Irrelevant``), empty labels, empty texts and labels in ``drop`` are left out. Returns columns ``text`` and
+    ``label`` (and the rest)."""
+    return split_labelled(frame, text_col, label_col, task, drop)[0]
 
 
 def make_model(task: str, kind: str = "fast", C: float | None = None, encoder: Any = None,
