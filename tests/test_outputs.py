@@ -21,13 +21,13 @@ def log_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_value_fit_out_is_a_folder(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["value", "fit", str(log_csv), "--out", str(tmp_path)], capsys)
+    code, _out, err = run(["value", "fit", str(log_csv), "--out", str(tmp_path)], capsys)
     assert code == 2 and f"{tmp_path}: is a folder; give a file name for the model" in err
     assert "internal error" not in err
 
 
 def test_value_fit_out_under_a_file(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["value", "fit", str(log_csv), "--out", str(log_csv / "m.json"),
+    code, _out, err = run(["value", "fit", str(log_csv), "--out", str(log_csv / "m.json"),
                           "--scores-out", str(tmp_path / "s.csv")], capsys)
     assert code == 2 and f"{log_csv} is a file, not a folder" in err
     assert not (tmp_path / "s.csv").exists()  # refused before any work
@@ -37,11 +37,11 @@ def test_value_fit_creates_missing_folders_as_value_score_does(
     log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     model = tmp_path / "new" / "deeper" / "m.json"
-    code, out, err = run(["value", "fit", str(log_csv), "--out", str(model)], capsys)
+    code, _out, err = run(["value", "fit", str(log_csv), "--out", str(model)], capsys)
     assert code == 0, err
     assert model.is_file()
     scores = tmp_path / "other" / "s.csv"
-    code, out, err = run(["value", "score", str(log_csv), "--model", str(model), "--out", str(scores)], capsys)
+    code, _out, err = run(["value", "score", str(log_csv), "--model", str(model), "--out", str(scores)], capsys)
     assert code == 0, err
     assert scores.is_file()
 
@@ -52,7 +52,7 @@ def test_an_unwritable_folder_is_named(log_csv: Path, tmp_path: Path, capsys: py
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        code, out, err = run(["value", "fit", str(log_csv), "--out", str(locked / "m.json")], capsys)
+        code, _out, err = run(["value", "fit", str(log_csv), "--out", str(locked / "m.json")], capsys)
     finally:
         locked.chmod(0o700)
     assert code == 2 and "permission denied" in err
@@ -63,12 +63,12 @@ def test_policy_decide_and_allocate_and_simulate_refuse_a_folder(
 ) -> None:
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("contact_id,channel,arrival\nc1,phone,0\n")
-    code, out, err = run(["policy", "decide", str(contacts), "--policy", "fifo", "--out", str(tmp_path)], capsys)
+    code, _out, err = run(["policy", "decide", str(contacts), "--policy", "fifo", "--out", str(tmp_path)], capsys)
     assert code == 2 and "is a folder; give a file name for the decisions" in err
     scenario = tmp_path / "s.toml"
     scenario.write_text('horizon_minutes = 60\n[[channels]]\nname = "phone"\nagents = 2\n'
                         '[[segments]]\nname = "all"\nrate_per_minute = 0.5\n')
-    code, out, err = run(["simulate", str(scenario), "--report", str(tmp_path), "-r", "1"], capsys)
+    code, _out, err = run(["simulate", str(scenario), "--report", str(tmp_path), "-r", "1"], capsys)
     assert code == 2 and "is a folder; give a file name for the report" in err
 
 

@@ -179,31 +179,55 @@ def test_fit_on_a_handful_of_customers_says_the_parameters_are_weak(
     assert "caution: only 3 customers" in err
 
 
-def test_a_fit_that_cannot_predict_is_refused_and_writes_nothing(
+def test_a_fit_that_cannot_predict_is_refitted_with_a_penalty_and_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Three customers can drive BG/NBD to r ~ 1e7, where the expected purchases overflow: an empty CLV must not
-    pass for a value (found by the new-user review: the scores were written with empty clv, exit 0)."""
+    """Three customers drive BG/NBD's maximum-likelihood fit to r ~ 1e7, where the expected purchases overflow:
+    the scores were written with empty CLVs and exit 0 (new-user review). Now the fit is redone with lifetimes'
+    L2 penalty, the user is told, and every score is a number."""
     log = tmp_path / "tiny.csv"
     log.write_text("customer_id,date,amount\nA,2024-01-01,10\nA,2024-02-01,20\nB,2024-01-05,15\n"
                    "B,2024-03-01,5\nC,2024-02-10,30\n")
     scores, model = tmp_path / "s.csv", tmp_path / "m.json"
-    code, out, err = run(["value", "fit", str(log), "--out", str(model), "--scores-out", str(scores)], capsys)
-    assert code == 2
-    assert "the fit on 3 customers landed at parameters where the expected purchases cannot be computed" in err
-    assert not scores.exists() and not model.exists()
+    code, out, err = run(["value", "fit", str(log), "--out", str(model), "--scores-out", str(scores), "--json"],
+                         capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert any("fitted with an L2 penalty of 0.001" in c for c in payload["cautions"])
+    assert payload["params"]["r"] < 1e3  # the unpenalised optimum was r ~ 8.7e6
+    saved = json.loads(model.read_text())
+    assert saved["transaction_model"]["settings"]["penalizer"] == 0.001
+    assert saved["spend_model"]["settings"]["penalizer"] == 0.0  # the spend model could predict unpenalised
+    table = pd.read_csv(scores)
+    assert table[["p_alive", "expected_purchases", "expected_spend", "clv"]].notna().all().all()
+
+
+def test_a_fit_no_penalty_rescues_is_refused(cdnow_repeat_spend: tuple[np.ndarray, np.ndarray]) -> None:
+    from fairserve.errors import InputError
+    from fairserve.value.gammagamma import GammaGammaModel
+    from fairserve.value.score import PENALTIES, _predicting_fit
+
+    tried: list[float] = []
+
+    def fit(penalizer: float) -> GammaGammaModel:
+        tried.append(penalizer)
+        return GammaGammaModel(penalizer=penalizer).fit(*cdnow_repeat_spend)
+
+    with pytest.raises(InputError, match=r"cannot be computed .* and so did the fits with an L2 penalty"):
+        _predicting_fit(fit, lambda m: "expected spend", pd.DataFrame({"weight": [3]}), "log.csv")
+    assert tried == list(PENALTIES)
 
 
 def test_score_refuses_a_saved_model_that_cannot_predict(
     log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     model = tmp_path / "m.json"
-    code, out, err = run(["value", "fit", str(log_csv), *FIT, "--out", str(model)], capsys)
+    code, _out, err = run(["value", "fit", str(log_csv), *FIT, "--out", str(model)], capsys)
     assert code == 0, err
     record = json.loads(model.read_text())
     record["transaction_model"]["params"].update(r=8.7e6, alpha=4.7e8, a=4034.0, b=0.000248)  # what 3 gave
     model.write_text(json.dumps(record))
     scores = tmp_path / "s.csv"
-    code, out, err = run(["value", "score", str(log_csv), "--model", str(model), "--out", str(scores)], capsys)
+    code, _out, err = run(["value", "score", str(log_csv), "--model", str(model), "--out", str(scores)], capsys)
     assert code == 2 and "the value model cannot compute 'expected_purchases'" in err
     assert not scores.exists()

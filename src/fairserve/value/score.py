@@ -11,14 +11,15 @@ Gamma-Gamma spend model on the repeat buyers; :class:`ValueModel` keeps both wit
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.value._base import FitError
 from fairserve.value.accounts import account_scores, attach_account_scores
 from fairserve.value.bgnbd import BetaGeoModel
 from fairserve.value.clv import discounted_clv
@@ -151,52 +152,81 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
             summary.source, None, summary.spec.amount_col,
             "no repeat buyer has a positive mean repeat spend, so the spend model cannot be fitted",
         )])
-    transaction = MODELS[model](period_days=summary.spec.period_days).fit(
-        comp["frequency"], comp["recency"], comp["T"], weights=comp["weight"]
-    )
-    spend = GammaGammaModel().fit(
-        summary.spend["frequency"], summary.spend["monetary_value"], weights=summary.spend["weight"]
-    )
+    def transaction_fit(penalizer: float) -> BetaGeoModel | ParetoNBDModel:
+        return MODELS[model](period_days=summary.spec.period_days, penalizer=penalizer).fit(
+            comp["frequency"], comp["recency"], comp["T"], weights=comp["weight"]
+        )
+
+    def spend_fit(penalizer: float) -> GammaGammaModel:
+        return GammaGammaModel(penalizer=penalizer).fit(
+            summary.spend["frequency"], summary.spend["monetary_value"], weights=summary.spend["weight"]
+        )
+
     fitted = ValueModel(
         model=model,  # type: ignore[arg-type]
-        transaction=transaction,
-        spend=spend,
+        transaction=_predicting_fit(transaction_fit, lambda m: _transaction_fails(m, comp), comp, summary.source),
+        spend=_predicting_fit(spend_fit, lambda m: _spend_fails(m, summary.spend), comp, summary.source),
         period=summary.spec.period,
         calibration_end=_calibration_end(summary),
         columns=dict(summary.spec.columns),
         customers=n_customers,
     )
-    _check_predicts(fitted, summary)
     return fitted
 
 
-def _check_predicts(value_model: ValueModel, summary: Summary) -> None:
-    """Refuse a fit whose model cannot predict for the customers it was fitted on (one row per distinct
-    (frequency, recency, T) and spend: a few thousand rows even for millions of customers).
+_M = TypeVar("_M", BetaGeoModel, ParetoNBDModel, GammaGammaModel, BetaGeoModel | ParetoNBDModel)
+
+
+def _predicting_fit(fit: Callable[[float], _M], fails: Callable[[_M], str | None], comp: pd.DataFrame,
+                    source: str) -> _M:
+    """The maximum-likelihood fit, or, when its model cannot predict for the customers it was fitted on, the
+    first fit with an L2 penalty from :data:`PENALTIES` that can.
 
     Raises
     ------
     InputError
-        Naming the parameters and the log, before any model or score is written.
+        When none can, naming the unpenalised fit's parameters, before any model or score is written.
     """
-    comp, spend = summary.compressed, summary.spend
-    tm, sm = value_model.transaction, value_model.spend
+    first: tuple[str, str] | None = None
+    for penalizer in PENALTIES:
+        try:
+            fitted = fit(penalizer)
+        except FitError:
+            if penalizer == 0.0:
+                raise  # the maximum-likelihood fit's own refusal (q <= 1, ...) is the user's answer
+            continue  # this penalty pushed the fit into a refused region: try the next
+        what = fails(fitted)
+        if what is None:
+            return fitted
+        if first is None:
+            first = (what, ", ".join(f"{k}={v:.4g}" for k, v in fitted.params_.items()))
+    assert first is not None
+    raise InputError([Problem(
+        source, None, None,
+        f"the fit on {int(comp['weight'].sum()):,} customers landed at parameters where the {first[0]} cannot be "
+        f"computed ({first[1]}), and so did the fits with an L2 penalty of {', '.join(map(str, PENALTIES[1:]))}: "
+        f"the log is too small to fit (at least {SMALL_CUSTOMERS} customers and {SMALL_REPEAT_BUYERS} repeat "
+        "buyers are advised)",
+    )])
+
+
+def _transaction_fails(tm: BetaGeoModel | ParetoNBDModel, comp: pd.DataFrame) -> str | None:
+    """What the transaction model cannot compute for the (compressed) customers it was fitted on, or None."""
     f, r, t_cal = (comp[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T"))
     with np.errstate(all="ignore"):
-        checks = {
-            "p_alive": tm.p_alive(f, r, t_cal),
-            "expected purchases": tm.expected_purchases(1.0, f, r, t_cal),
-            "expected spend": sm.conditional_expected_spend(spend["frequency"].to_numpy(dtype=np.float64),
-                                                            spend["monetary_value"].to_numpy(dtype=np.float64)),
-        }
-    for what, values in checks.items():
-        if not np.isfinite(values).all():
-            raise InputError([Problem(
-                summary.source, None, None,
-                f"the fit on {int(comp['weight'].sum()):,} customers landed at parameters where the {what} "
-                f"cannot be computed ({_describe(value_model)}): the log is too small to fit (at least "
-                f"{SMALL_CUSTOMERS} customers and {SMALL_REPEAT_BUYERS} repeat buyers are advised)",
-            )])
+        if not np.isfinite(tm.p_alive(f, r, t_cal)).all():
+            return "p_alive"
+        if not np.isfinite(tm.expected_purchases(1.0, f, r, t_cal)).all():
+            return "expected purchases"
+    return None
+
+
+def _spend_fails(sm: GammaGammaModel, spend: pd.DataFrame) -> str | None:
+    """What the spend model cannot compute for the repeat buyers it was fitted on, or None."""
+    with np.errstate(all="ignore"):
+        values = sm.conditional_expected_spend(spend["frequency"].to_numpy(dtype=np.float64),
+                                               spend["monetary_value"].to_numpy(dtype=np.float64))
+    return None if np.isfinite(values).all() else "expected spend"
 
 
 # Below these counts a fit's parameters are weakly determined: BG/NBD and Pareto/NBD have four parameters and
@@ -205,6 +235,10 @@ def _check_predicts(value_model: ValueModel, summary: Summary) -> None:
 # is named.
 SMALL_CUSTOMERS = 100
 SMALL_REPEAT_BUYERS = 30
+# L2 penalties on the parameters tried, in order, when a fit lands where its model cannot predict (a handful of
+# customers can send BG/NBD to r ~ 1e7, the Poisson limit, where the hypergeometric series overflows). lifetimes
+# calls it penalizer_coef and its documentation finds 0.001 to 0.1 effective for small data.
+PENALTIES = (0.0, 0.001, 0.01, 0.1)
 # Shape parameters (not the scale ones, alpha, beta and gamma, which follow the time and money units) outside this
 # range mean a fit that ran off towards a boundary: CDNOW gives r=0.24, a=0.79, b=2.43, p=6.25, q=3.74.
 _SHAPES = frozenset({"r", "a", "b", "s", "p", "q"})
@@ -231,6 +265,11 @@ def fit_cautions(summary: Summary, value_model: ValueModel) -> list[str]:
     repeat = int(comp.loc[comp["frequency"] > 0, "weight"].sum())
     spenders = int(summary.spend["weight"].sum())
     out: list[str] = []
+    for name, fitted in (("transaction model", value_model.transaction), ("spend model", value_model.spend)):
+        if fitted.penalizer > 0:
+            out.append(f"the {name}'s maximum-likelihood fit landed where it cannot predict, so it was fitted with "
+                       f"an L2 penalty of {fitted.penalizer:g} on its parameters (lifetimes' penalizer_coef): they "
+                       "are shrunk towards zero")
     if n_customers < SMALL_CUSTOMERS or repeat < SMALL_REPEAT_BUYERS:
         out.append(f"only {n_customers:,} customers, {repeat:,} of them repeat buyers: the {value_model.model} "
                    f"parameters are weakly determined (at least {SMALL_CUSTOMERS} customers and "
