@@ -42,7 +42,7 @@ def test_check_bad_rows_exit_2_with_row_report(tmp_path: Path, capsys: pytest.Ca
                                                    ["3", "2024-01-01", "-4"]])
     code, out, err = run(["check", str(path), "--kind", "transactions"], capsys)
     assert code == 2 and out == ""
-    assert "2 problem(s) in input (3 rows read)" in err
+    assert "2 problems in input (3 rows read)" in err
     assert f"{path}, row 2, field 'date': not a date" in err
     assert f"{path}, row 3, field 'amount': amount is negative: '-4'" in err
 

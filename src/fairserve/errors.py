@@ -37,9 +37,10 @@ class InputError(FairserveError):
     def __init__(self, problems: list[Problem], *, total_rows: int | None = None) -> None:
         self.problems = list(problems)
         self.total_rows = total_rows
-        head = f"{len(self.problems)} problem(s) in input"
+        n = len(self.problems)
+        head = f"{n} problem{'' if n == 1 else 's'} in input"
         if total_rows is not None:
-            head += f" ({total_rows} rows read)"
+            head += f" ({total_rows:,} row{'' if total_rows == 1 else 's'} read)"
         shown = "\n".join(f"  {p}" for p in self.problems[:50])
         more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(f"{head}:\n{shown}{more}")
