@@ -109,3 +109,15 @@ def test_prose_wraps_between_words_with_its_indent_and_no_trailing_space(monkeyp
     assert len(lines) > 2 and all(line.startswith("    ") and line == line.rstrip() for line in lines)
     assert all(len(line) <= 40 for line in lines if "/a/very" not in line)
     assert " ".join(" ".join(lines).split()) == words  # nothing lost, a long word never broken
+
+
+def test_simulate_a_scenario_drawing_from_a_base_without_one_names_the_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README's `fairserve simulate SCENARIO -p fifo -p balanced` on demo-week.toml said only that a segment
+    'draws from a customer base, but none was given' (new-user review)."""
+    from cli_helpers import run_cli
+
+    code, _out, err = run_cli(["simulate", "demo-week.toml", "-p", "fifo", "-p", "balanced"], capsys)
+    assert code == 2
+    assert "draw their customers from a scored base: give one with --customers SCORES" in err

@@ -100,6 +100,18 @@ def _customer_base(customers: Path | None, profiles: Path | None, synthetic: int
     return frame, source
 
 
+def _need_base(scen: Any, scenario: Path, customers: Path | None) -> None:
+    """Refuse, before any work and naming the option, a scenario whose segments draw from a customer base when
+    none is given."""
+    drawing = [s.name for s in scen.segments if s.customers == "base"]
+    if drawing and customers is None:
+        raise FairserveError(
+            f"{scenario}: segment(s) {', '.join(repr(n) for n in drawing)} draw their customers from a scored base: "
+            "give one with --customers SCORES (a file from `fairserve value score`, or the scores.csv that "
+            "`fairserve demo` writes)"
+        )
+
+
 def _warn_if_no_influence(policies: list[str], base: Any, customers: Path | None) -> None:
     """Say so when a policy reads influence and the customer base gives none (it would count as zero)."""
     import numpy as np
@@ -210,6 +222,7 @@ def simulate(
     if report is not None:
         check_output(report, "report")
     scen = load_scenario(scenario)
+    _need_base(scen, scenario, customers)
     base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     policies = policy or ["fifo"]
     _warn_if_no_influence(policies, base, customers)
