@@ -222,7 +222,8 @@ def simulate(
     if report is not None:
         check_output(report, "report")
     scen = load_scenario(scenario)
-    _need_base(scen, scenario, customers)
+    if contacts is None:  # a replayed log brings its own contacts
+        _need_base(scen, scenario, customers)
     base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     policies = policy or ["fifo"]
     _warn_if_no_influence(policies, base, customers)
