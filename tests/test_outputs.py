@@ -9,15 +9,12 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import run_cli as run
-from fairserve.datasets import cdnow_sample
+from cli_helpers import write_cdnow_csv
 
 
 @pytest.fixture(scope="module")
 def log_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("out") / "cdnow.csv"
-    log = cdnow_sample()
-    log.assign(date=log["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
-    return path
+    return write_cdnow_csv(tmp_path_factory.mktemp("out") / "cdnow.csv")
 
 
 def test_value_fit_out_is_a_folder(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cli_helpers import run_cli as run
+from cli_helpers import write_cdnow_csv
 from fairserve.datasets import cdnow_sample
 
 FIT = ["--period", "week", "--calibration-end", "1997-09-30"]
@@ -19,10 +20,7 @@ FIT = ["--period", "week", "--calibration-end", "1997-09-30"]
 
 @pytest.fixture(scope="module")
 def log_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cli") / "cdnow.csv"
-    log = cdnow_sample()
-    log.assign(date=log["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
-    return path
+    return write_cdnow_csv(tmp_path_factory.mktemp("cli") / "cdnow.csv")
 
 
 def test_fit_json_gives_the_published_bgnbd_parameters(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairserve.datasets import cdnow_sample
+from cli_helpers import write_cdnow_csv
 from fairserve.value import fit_value_model, score_customers, summarise
 from spark_cluster import Cluster, free_port, java_available, run_fairserve, shared_cluster, spark_options
 
@@ -35,10 +35,7 @@ def cluster() -> Cluster:
 
 @pytest.fixture(scope="module")
 def log_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cluster") / "cdnow.csv"
-    log = cdnow_sample()
-    log.assign(date=log["date"].dt.strftime("%Y%m%d")).to_csv(path, index=False)
-    return path
+    return write_cdnow_csv(tmp_path_factory.mktemp("cluster") / "cdnow.csv", "%Y%m%d")
 
 
 @pytest.fixture(scope="module")
