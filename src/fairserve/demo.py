@@ -108,7 +108,8 @@ def run_demo(
     step: Callable[[str], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Run the whole demo; ``step(text)`` is told what starts next, ``progress(r)`` after each replication."""
+    """Run the whole demo; ``step(text)`` is told what starts next, ``progress(r)`` after each replication (of
+    the comparison, then of each what-if)."""
     say = step or (lambda _text: None)
     say("loading and validating CDNOW_master")
     transactions = datasets.cdnow_master()
@@ -126,7 +127,7 @@ def run_demo(
         say(f"what if that was you? customer {customer_id} ({role})")
         whatifs[role] = whatif(
             customer_id, scenario, list(DEMO_POLICIES), scores, segment="phone",
-            replications=whatif_replications, seed=seed,
+            replications=whatif_replications, seed=seed, progress=progress,
         )
     return DemoResult(transactions, len(problems), value_model, scores, audits, comparison, picks, whatifs)
 

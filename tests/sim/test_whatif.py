@@ -85,3 +85,12 @@ def test_unknown_customer_or_segment_is_a_user_error() -> None:
         whatif("nobody", SCENARIO, ["fifo"], _base(), replications=1)
     with pytest.raises(ScenarioError, match="no segment"):
         whatif("0000", SCENARIO, ["fifo"], _base(), segment="vip", replications=1)
+
+
+def test_progress_is_reported_once_a_replication_and_changes_nothing() -> None:
+    """The demo's what-if bar read 0/5 and never moved while 20 replications ran (new-user review)."""
+    seen: list[int] = []
+    told = whatif("0000", SCENARIO, ["fifo", "value-first"], _base(), replications=6, seed=3, progress=seen.append)
+    quiet = whatif("0000", SCENARIO, ["fifo", "value-first"], _base(), replications=6, seed=3)
+    assert seen == [1, 2, 3, 4, 5, 6]
+    assert told == quiet

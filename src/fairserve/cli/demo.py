@@ -150,9 +150,11 @@ last, then the answer to "does serving influencers first hurt our valuable custo
         task = bar.add_task("starting", total=None)
 
         def step(text: str) -> None:
-            bar.update(task, description=text, total=None, completed=0)
-            if text.startswith("simulating"):
-                bar.update(task, total=replications)
+            # each step has its own count: the comparison's replications, then each what-if's (rich keeps a
+            # total it is not given, so the bar is reset with the step's own)
+            total = replications if text.startswith("simulating") else (
+                whatif_replications if text.startswith("what if") else None)
+            bar.reset(task, total=total, description=text)
 
         result = run_demo(replications=replications, seed=seed, step=step, whatif_replications=whatif_replications,
                           progress=lambda _r: bar.advance(task))

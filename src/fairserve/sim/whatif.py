@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,7 @@ def whatif(
     seed: int = 0,
     show: int = 5,
     kernel: Kernel = "auto",
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """One customer's experience under each policy, averaged over ``replications``.
 
@@ -90,6 +92,8 @@ def whatif(
     show:
         How many of the contacts that overtook them to list, with their reasons (from the last replication
         in which anyone did).
+    progress:
+        Called with the replication's number (from 1) after each replication (a progress bar).
 
     Returns
     -------
@@ -117,7 +121,9 @@ def whatif(
     shown: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in resolved}
     own_reasons: dict[str, list[str]] = {}
     base = customers if scenario.needs_customers() else None
-    for child in np.random.SeedSequence(seed).spawn(replications):
+    for done, child in enumerate(np.random.SeedSequence(seed).spawn(replications), start=1):
+        if progress is not None and done > 1:
+            progress(done - 1)
         rng = np.random.default_rng(child)
         contacts = draw_contacts(scenario, rng, base)
         cats = [c for c in contacts.columns if isinstance(contacts[c].dtype, pd.CategoricalDtype)]
@@ -193,6 +199,8 @@ def whatif(
                     }
                     for _, o in later.iterrows()
                 ]
+    if progress is not None and replications:
+        progress(replications)
     result: dict[str, Any] = {
         "customer": {k: _none(v.item() if hasattr(v, "item") else v) for k, v in me.items()},
         "segment": seg.name,
