@@ -170,20 +170,7 @@ def _heap_push(heap: np.ndarray, size: int, value: Any) -> int:
 def _heap_pop(heap: np.ndarray, size: int) -> int:
     """Remove the least element ``heap[0]`` of the min-heap ``heap[:size]`` (sift down); return the new size."""
     size -= 1
-    last = heap[size]
-    k = 0
-    while True:
-        child = 2 * k + 1
-        if child >= size:
-            break
-        if child + 1 < size:
-            child += 1 if heap[child + 1] < heap[child] else 0  # a select, not a branch the CPU must guess
-        if heap[child] < last:
-            heap[k] = heap[child]
-            k = child
-        else:
-            break
-    heap[k] = last  # with size 0 this rewrites the popped slot, which is no longer part of the heap
+    _heap_replace(heap, size, heap[size])  # the last element sifted down from the root (size 0: a no-op slot)
     return size
 
 
