@@ -8,6 +8,7 @@ replications, cut to what the quantity can be (a wait is never negative, a share
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import plotly.graph_objects as go
@@ -36,6 +37,52 @@ _LAYOUT: dict[str, Any] = {
     "font": {"family": "system-ui, sans-serif", "size": 12},
     "separators": ".,",
 }
+
+
+_ROOM = 330  # px a line of a title may take: a 390 px phone's chart (358 px) less the title's inset
+_PLOT_ROOM = 260  # px a row of subplot titles may take on a phone's chart (its plot area is 278 px, less gaps)
+
+
+def _lines(text: str, size: int) -> str:
+    """``text`` broken (``<br>``) into lines that fit :data:`_ROOM` at font ``size`` (its own ``<br>`` kept).
+
+    Plotly draws a title on one line however narrow the chart; a character of system-ui is about half the font
+    size wide (0.51 measured on this page's titles), so a line gets ``_ROOM / (0.51 * size)`` characters.
+    """
+    chars = int(_ROOM / (0.51 * size))
+    return "<br>".join(
+        "<br>".join(textwrap.wrap(part, chars, break_long_words=False, break_on_hyphens=False)) or part
+        for part in text.split("<br>")
+    )
+
+
+def _title(fig: go.Figure, text: str, size: int = 15) -> None:
+    """Give ``fig`` its title and wrap it and its subplot titles to a phone's width, the top margin to hold them.
+
+    A subplot's title (13 px) gets the room of its column on a phone, so that titles side by side never run
+    into each other. The main title is placed at the top (container coordinates), the subplot titles under it,
+    above the plot area, which keeps its height.
+    """
+    title = _lines(text, size)
+    notes = fig.layout.annotations  # make_subplots' titles are the only annotations of these charts
+    columns = max((sum(1 for b in notes if b.y == a.y) for a in notes), default=1)
+    chars = int(_PLOT_ROOM / columns / (0.51 * 13))
+    subtitles = 0
+    for note in notes:
+        note.text = "<br>".join(textwrap.wrap(note.text, chars, break_long_words=False, break_on_hyphens=False))
+        note.font.size = 13
+        subtitles = max(subtitles, note.text.count("<br>") + 1)
+    lines = title.count("<br>") + 1
+    top = 12 + round(1.3 * size) * lines + (17 * subtitles + 12 if subtitles else 6)
+    height = fig.layout.height + top - _LAYOUT["margin"]["t"]
+    # Plotly anchors a title of several lines a line higher than one of one line (measured in Chromium: its
+    # first line's top 10-11 px above where it would be); start it that much lower, 10 px below the chart's top
+    drop = 10 + (round(0.75 * size) if lines > 1 else 0)
+    fig.update_layout(
+        height=height,
+        title={"text": title, "font": {"size": size}, "y": 1 - drop / height, "yref": "container", "yanchor": "top"},
+        margin={**_LAYOUT["margin"], "t": top},
+    )
 
 
 def colour(k: int) -> str:
@@ -132,10 +179,8 @@ def decile_wait_chart(result: dict[str, Any], section: str = "value_deciles") ->
     )
     for col, metric in enumerate(("mean_wait", "p90_wait", "p95_wait"), start=1):
         _bars(fig, result, section, metric, col=col, legend=col == 1, hover=f"%{{y:,.3g}} {unit}s")
-    fig.update_layout(
-        **_LAYOUT,
-        title={"text": f"Wait by {what} decile (D1 lowest, D10 highest; {unit}s)", "font": {"size": 15}},
-    )
+    fig.update_layout(**_LAYOUT)
+    _title(fig, f"Wait by {what} decile<br>(D1 lowest, D10 highest; {unit}s)")
     fig.update_yaxes(rangemode="tozero", tickformat=",")
     fig.update_yaxes(title_text=f"{unit}s", row=1, col=1)
     return fig
@@ -170,14 +215,12 @@ def distribution_chart(quantiles: dict[str, Any], section: str, unit: str) -> go
                 hoverinfo="x+y+name",
             )
         )
-    fig.update_layout(
-        **{**_LAYOUT, "barmode": None},
-        boxmode="group",
-        title={
-            "text": f"Distribution of waits by {what} decile, one simulated run (box: quartiles and median; "
-            f"whiskers: 5th-95th percentile; dashed: mean)",
-            "font": {"size": 14},
-        },
+    fig.update_layout(**{**_LAYOUT, "barmode": None}, boxmode="group")
+    _title(
+        fig,
+        f"Waits by {what} decile, one simulated run<br>box: quartiles and median (dashed: mean);<br>"
+        "whiskers: 5th to 95th percentile",
+        14,
     )
     fig.update_yaxes(title_text=f"{unit}s", rangemode="tozero", tickformat=",")
     return fig
@@ -189,8 +232,8 @@ def service_chart(result: dict[str, Any]) -> go.Figure:
         rows=2,
         cols=2,
         subplot_titles=(
-            "answered within the target, by channel",
-            "answered within the target, by tier",
+            "within target, by channel",
+            "within target, by tier",
             "abandoned, by channel",
             "abandoned, by tier",
         ),
@@ -218,8 +261,7 @@ def service_chart(result: dict[str, Any]) -> go.Figure:
             col=1,
         )
     fig.update_layout(**{**_LAYOUT, "height": 760})
-    title = "Service level against the scenario's targets, and abandonment"
-    fig.update_layout(title={"text": title, "font": {"size": 15}})
+    _title(fig, "Service level against the scenario's<br>targets, and abandonment")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return fig
 
@@ -229,16 +271,15 @@ def displacement_chart(result: dict[str, Any]) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=(
-            "overtaken per contact, by value decile (all reasons)",
-            "of which by the overtaker's influence alone",
-        ),
+        subplot_titles=("all reasons", "by the overtaker's influence alone"),
         horizontal_spacing=0.08,
     )
     section = "value_deciles" if any(e.get("value_deciles") for e in result["policies"].values()) else "tiers"
+    by = "value decile" if section == "value_deciles" else "tier"
     _bars(fig, result, section, "overtaken", col=1)
     _bars(fig, result, section, "overtaken_by_influence", col=2, legend=False)
-    fig.update_layout(**_LAYOUT, title={"text": "Who is bumped, and by whom", "font": {"size": 15}})
+    fig.update_layout(**_LAYOUT)
+    _title(fig, f"Who is bumped, and by whom<br>(overtaken per contact, by {by})")
     fig.update_yaxes(rangemode="tozero")
     return fig
 
@@ -263,8 +304,7 @@ def cause_chart(causes: dict[str, Any], labels: dict[str, str]) -> go.Figure:
         rows=max(len(rows), 1),
         cols=2,
         shared_xaxes=True,
-        subplot_titles=[t for p in rows for t in (f"{p}: passed, by their value decile",
-                                                  f"{p}: passing others, by their value decile")],
+        subplot_titles=[t for p in rows for t in (f"{p}: passed", f"{p}: passing others")],
         vertical_spacing=0.08 if len(rows) > 2 else 0.15,
         horizontal_spacing=0.08,
     )
@@ -287,11 +327,8 @@ def cause_chart(causes: dict[str, Any], labels: dict[str, str]) -> go.Figure:
                     col=col,
                 )
     fig.update_layout(**{**_LAYOUT, "barmode": "stack", "height": 160 + 230 * max(len(rows), 1)})
-    fig.update_layout(
-        title={"text": "Why later contacts were served first, one simulated run (overtakes per contact)",
-               "font": {"size": 15}},
-        legend={"orientation": "h", "y": -0.06},
-    )
+    fig.update_layout(legend={"orientation": "h", "y": -0.06})
+    _title(fig, "Why later contacts were served first<br>overtakes per contact, by value decile<br>(one simulated run)")
     fig.update_yaxes(rangemode="tozero")
     return fig
 
@@ -323,7 +360,8 @@ def cost_chart(result: dict[str, Any], currency: str = DEFAULT_CURRENCY) -> go.F
                 row=1,
                 col=col,
             )
-    fig.update_layout(**_LAYOUT, title={"text": "What each policy costs", "font": {"size": 15}})
+    fig.update_layout(**_LAYOUT)
+    _title(fig, "What each policy costs")
     fig.update_layout(barmode="relative")
     fig.update_yaxes(tickformat=",", rangemode="tozero")
     fig.update_yaxes(tickprefix=currency if not currency.isalpha() else "", row=1, col=1)
@@ -364,6 +402,7 @@ def staffing_chart(table: dict[str, Any], policies: list[str]) -> go.Figure:
             hovertemplate="the scenario staffs %{x}'s pool with %{y} agents<extra></extra>",
         )
     )
-    fig.update_layout(**_LAYOUT, title={"text": "Agents needed for the targets", "font": {"size": 15}})
+    fig.update_layout(**_LAYOUT)
+    _title(fig, "Agents needed for the targets")
     fig.update_yaxes(title_text="agents", rangemode="tozero")
     return fig

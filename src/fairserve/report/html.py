@@ -30,7 +30,12 @@ th:first-child,td:first-child,td.text{text-align:left}
 .ci{color:#666;font-size:.85em}
 code{background:#f4f4f4;padding:0 .2em}
 .chart{min-height:380px}
-.panels{display:flex;flex-wrap:wrap;gap:1.5em}.panel{flex:1 1 520px}
+.panels{display:flex;flex-wrap:wrap;gap:1.5em}.panel{flex:1 1 520px;min-width:0}
+.wide{overflow-x:auto;max-width:100%;margin:.5em 0 1.5em}.wide table{margin:0}
+.wide tr>:first-child{position:sticky;left:0;background:#fff;white-space:nowrap}
+.wide .wrap{white-space:normal;min-width:9em}
+td code{word-break:break-all}
+@media (max-width:1000px){body{margin:1em auto}.ci{display:block}th,td{padding:.25em .4em}}
 .note{color:#555;font-size:.9em}
 details{margin:.5em 0}
 """
@@ -44,6 +49,11 @@ def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     return str(get_plotlyjs())
+
+
+def _wide(table: str) -> str:
+    """A table in its own box, which scrolls sideways (first column held in view) when the window is narrower."""
+    return f"<div class=wide>{table}</div>"
 
 
 def _figure(fig: Any, div_id: str) -> str:
@@ -91,7 +101,7 @@ def _table(rows: dict[str, dict[str, Any]], first: str, currency: str) -> str:
         + "</tr>"
         for name, row in rows.items()
     )
-    return f"<table><tr><th>{html.escape(first)}</th>{head}</tr>{body}</table>"
+    return _wide(f"<table><tr><th>{html.escape(first)}</th>{head}</tr>{body}</table>")
 
 
 def _whatif_panel(role: str, res: dict[str, Any], currency: str) -> str:
@@ -126,10 +136,13 @@ def _whatif_panel(role: str, res: dict[str, Any], currency: str) -> str:
         f"<div class=panel><h3>Customer {html.escape(str(c['customer_id']))}: {html.escape(who)}</h3>"
         f"<p>{', '.join(facts)}; a {html.escape(str(res['segment']))} contact, {res['replications']} simulated "
         f"weeks; target: answered within {num(res['target'])} {unit}s under every policy.</p>"
-        f"<table><tr><th>policy</th><th>tier</th><th>mean wait ({unit}s)</th><th>within target</th>"
-        f"<th>abandons</th><th>overtaken (by influence)</th><th>why, and who passed them</th></tr>"
-        + "".join(rows)
-        + "</table></div>"
+        + _wide(
+            f"<table><tr><th>policy</th><th>tier</th><th>mean wait ({unit}s)</th><th>within target</th>"
+            f"<th>abandons</th><th>overtaken (by influence)</th><th>why, and who passed them</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+        + "</div>"
     )
 
 
@@ -142,8 +155,8 @@ def _causes_table(causes: dict[str, Any], labels: dict[str, str]) -> str:
         cells = "".join(f"<td>{pct(totals.get(c, 0) / n) if n else '–'}</td>" for c in labels)
         rows += f"<tr><td>{html.escape(policy)}</td><td>{n:,}</td>{cells}</tr>"
     return (
-        f"<table><tr><th>policy</th><th>overtakes in the run</th>{head}</tr>{rows}</table>"
-        "<p class=note>Every overtake of the comparison's first replication, run again on the same contacts, "
+        _wide(f"<table><tr><th>policy</th><th>overtakes in the run</th>{head}</tr>{rows}</table>")
+        + "<p class=note>Every overtake of the comparison's first replication, run again on the same contacts, "
         "by what put the later contact first, checked in this order: a wait guarantee that ran out; a higher tier "
         "in strict order; influence minutes without which it would have come after; another tier's head start "
         "(a tier rests on what the policy's tiers rest on: value, loyalty or reach); else the same tier and due "
@@ -158,7 +171,7 @@ def _staffing_html(table: dict[str, Any], policies: list[str], unit: str) -> str
 
     def row(name: str, values: list[Any]) -> str:
         cells = "".join(f"<td>{v if v is not None else '–'}</td>" for v in values)
-        return f"<tr><td>{html.escape(name)}</td>{cells}</tr>"
+        return f"<tr><td class=wrap>{html.escape(name)}</td>{cells}</tr>"
 
     ch = table["channels"]
     rows = [
@@ -171,8 +184,8 @@ def _staffing_html(table: dict[str, Any], policies: list[str], unit: str) -> str
         ),
     ]
     return (
-        f"<table><tr><th>agents needed for the target</th>{head}</tr>{''.join(rows)}</table>"
-        "<p class=note>Each channel staffed on its own, its arrival rate as measured (call-backs included). "
+        _wide(f"<table><tr><th class=wrap>agents needed for the target</th>{head}</tr>{''.join(rows)}</table>")
+        + "<p class=note>Each channel staffed on its own, its arrival rate as measured (call-backs included). "
         "<b>Any order</b>: Erlang A, the agents for which the channel as a whole meets its target share; the order "
         "of the queue does not change this average. <b>Every tier</b>: the agents for which each of the policy's "
         "tiers meets the target if tiers were served in strict order (Cobham's priority waits, patience left out), "
@@ -285,8 +298,10 @@ def render_html(
     )
     parts += [
         "<h2>Policies, scenario and seed</h2>",
-        "<table><tr><th>policy</th><th>name</th><th>version</th><th>file</th><th>content hash (sha256)</th></tr>"
-        f"{rows}</table>",
+        _wide(
+            "<table><tr><th>policy</th><th>name</th><th>version</th><th>file</th><th>content hash (sha256)</th></tr>"
+            f"{rows}</table>"
+        ),
         f"<p>Scenario <code>{html.escape(str(result['scenario']))}</code>, root seed <code>{result['seed']}</code>, "
         f"{result['replications']} replications; every policy ran on the same simulated contacts (common random "
         "numbers)."
