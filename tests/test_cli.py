@@ -87,6 +87,17 @@ def test_a_table_too_wide_for_the_terminal_is_printed_as_records(monkeypatch: py
     for row in rows:
         for name, cell in zip(columns[1:], row[1:], strict=True):
             assert any(line.split() == [*name.split(), *cell.split()] for line in lines)
+    # a value longer than the line wraps between words, aligned under its first word
+    screen.file.truncate(0)
+    screen.file.seek(0)
+    mix = "platinum 262, gold 1,496, silver 3,836, standard 17,976, and a few more tiers"
+    common.table("Tiers", ["policy", "tier mix (highest first)", *columns[1:]], [["value-first", mix, *rows[0][1:]]])
+    lines = screen.file.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 60
+    start = next(i for i, line in enumerate(lines) if "tier mix" in line)
+    indent = lines[start].index("platinum")
+    assert lines[start + 1].startswith(" " * indent) and not lines[start + 1][indent].isspace()
+    assert " ".join(" ".join(lines[start:start + 3]).split()).find(mix) > 0
     # piped (not a terminal), the plain columns are kept whatever the width: one row a line
     piped = Console(file=io.StringIO(), width=60, highlight=False)
     monkeypatch.setattr(common, "console", piped)

@@ -111,20 +111,20 @@ def run_demo(
     """Run the whole demo; ``step(text)`` is told what starts next, ``progress(r)`` after each replication (of
     the comparison, then of each what-if)."""
     say = step or (lambda _text: None)
-    say("loading and validating CDNOW_master")
+    say("reading CDNOW_master")
     transactions = datasets.cdnow_master()
     _, problems, _ = validate_frame(transactions, "transactions", "CDNOW_master.txt")
-    say("scoring customer value (RFM in DuckDB, BG/NBD, Gamma-Gamma, CLV, profit, loyalty)")
+    say("scoring customer value")
     value_model, scores = score_cdnow(transactions)
-    say("auditing the built-in policies")
+    say("auditing the policies")
     audits = {name: audit_policy(scores, load_policy(name)) for name in DEMO_POLICIES}
     scenario = demo_scenario()
-    say(f"simulating one week of contacts under {len(DEMO_POLICIES)} policies, {replications} replications")
+    say(f"simulating a week, {len(DEMO_POLICIES)} policies")
     comparison = compare_policies(scenario, list(DEMO_POLICIES), replications, seed, scores, progress=progress)
     picks = pick_customers(scores)
     whatifs = {}
     for role, customer_id in picks.items():
-        say(f"what if that was you? customer {customer_id} ({role})")
+        say(f"what if: customer {customer_id}")
         whatifs[role] = whatif(
             customer_id, scenario, list(DEMO_POLICIES), scores, segment="phone",
             replications=whatif_replications, seed=seed, progress=progress,

@@ -77,16 +77,25 @@ def prose_lines(text: str) -> None:
     console.file.flush()
 
 
-def record_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def record_table(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int | None = None) -> str:
     """``rows`` as records: the first column's value as a heading, then one ``column: value`` line per cell.
 
-    For a terminal too narrow for the plain table: nothing is cut and no line is wider than its longest cell.
+    For a terminal too narrow for the plain table: nothing is cut. With ``width``, a long value wraps between
+    words, its lines aligned under its first (a single word longer than the line stays whole).
     """
-    width = max(len(c) for c in columns[1:]) if len(columns) > 1 else 0
+    import textwrap
+
+    name_width = max(len(c) for c in columns[1:]) if len(columns) > 1 else 0
+    hang = " " * (name_width + 4)
     blocks = []
     for row in rows:
-        lines = [row[0]] + [f"  {name.ljust(width)}  {cell}".rstrip()
-                            for name, cell in zip(columns[1:], row[1:], strict=True)]
+        lines = [row[0]]
+        for name, cell in zip(columns[1:], row[1:], strict=True):
+            line = f"  {name.ljust(name_width)}  {cell}".rstrip()
+            if width is not None and len(line) > width:
+                line = textwrap.fill(cell, width, initial_indent=f"  {name.ljust(name_width)}  ",
+                                     subsequent_indent=hang, break_long_words=False, break_on_hyphens=False)
+            lines.append(line)
         blocks.append("\n".join(lines))
     return "\n".join(blocks) + "\n"
 
@@ -95,7 +104,7 @@ def _fallback(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """The plain table, or, in a terminal narrower than it, the records (:func:`record_table`)."""
     plain = plain_table(columns, rows)
     if console.is_terminal and max(len(line) for line in plain.splitlines()) > console.width:
-        return record_table(columns, rows)
+        return record_table(columns, rows, console.width)
     return plain
 
 

@@ -117,5 +117,5 @@ def _answer(result: dict[str, Any], focus: str | None, base: str, currency: str)
     lead = answer(contrast(result, focus, "value-first"), currency)
     if base == "fifo":
         return (f"{lead} Against fifo, which serves each desk in arrival order where the others serve a shared "
-                f"desk by due time, the picture differs: {against_base}")
+                f"desk by due time, the picture differs: {against_base[:1].lower()}{against_base[1:]}")
     return f"{lead} {against_base}"

@@ -284,7 +284,7 @@ def fit_cautions(summary: Summary, value_model: ValueModel) -> list[str]:
         if extreme:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in extreme.items())
             out.append(f"the {name}'s fit reached extreme shape parameters ({shown}): the log does not pin them "
-                       "down")
+                       "down, and the CLV it gives cannot rank customers")
     return out
 
 
