@@ -222,9 +222,9 @@ def simulate(
     if report is not None:
         check_output(report, "report")
     scen = load_scenario(scenario)
+    base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     if contacts is None:  # a replayed log brings its own contacts
         _need_base(scen, scenario, customers)
-    base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     policies = policy or ["fifo"]
     _warn_if_no_influence(policies, base, customers)
     draw = None if contacts is None else _replay(contacts, scen, base, skip_bad_rows)

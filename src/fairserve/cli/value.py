@@ -236,11 +236,11 @@ def fit(
             _check_dataset_out(scores_out)
     elif scores_out is not None:
         _check_out(Path(scores_out))
-    if out is not None:
-        check_output(out, "model")
     elif profiles is not None or synthetic is not None:
         raise typer.BadParameter("needs --scores-out: followers and influence are written with the scores",
                                  param_hint="--profiles / --synthetic-followers")
+    if out is not None:
+        check_output(out, "model")
     followers = _follower_source(profiles, synthetic)
     spark = spark_from_options(engine.value, spark_master, spark_conf)
     options: dict[str, Any] = dict(
