@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,12 +52,15 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
                      for line in lines) + "\n"
 
 
-def _fill(text: str, indent: int, hang: int) -> str:
-    import textwrap
-
-    width = max(console.width, hang + 20)
-    return textwrap.fill(text, width, initial_indent=" " * indent, subsequent_indent=" " * hang,
+def _wrap(text: str, width: int, first: str, rest: str) -> str:
+    """``text`` wrapped between words at ``width``, its first line led by ``first`` and the others by ``rest``;
+    a word longer than a line (a path, a command) is never broken."""
+    return textwrap.fill(text, max(width, len(rest) + 20), initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False)
+
+
+def _fill(text: str, indent: int, hang: int) -> str:
+    return _wrap(text, console.width, " " * indent, " " * hang)
 
 
 def prose(text: str, indent: int = 0) -> None:
@@ -83,19 +87,15 @@ def record_table(columns: Sequence[str], rows: Sequence[Sequence[str]], width: i
     For a terminal too narrow for the plain table: nothing is cut. With ``width``, a long value wraps between
     words, its lines aligned under its first (a single word longer than the line stays whole).
     """
-    import textwrap
-
     name_width = max(len(c) for c in columns[1:]) if len(columns) > 1 else 0
     hang = " " * (name_width + 4)
     blocks = []
     for row in rows:
         lines = [row[0]]
         for name, cell in zip(columns[1:], row[1:], strict=True):
-            line = f"  {name.ljust(name_width)}  {cell}".rstrip()
-            if width is not None and len(line) > width:
-                line = textwrap.fill(cell, width, initial_indent=f"  {name.ljust(name_width)}  ",
-                                     subsequent_indent=hang, break_long_words=False, break_on_hyphens=False)
-            lines.append(line)
+            label = f"  {name.ljust(name_width)}  "
+            line = f"{label}{cell}".rstrip()
+            lines.append(_wrap(cell, width, label, hang) if width is not None and len(line) > width else line)
         blocks.append("\n".join(lines))
     return "\n".join(blocks) + "\n"
 

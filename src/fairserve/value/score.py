@@ -162,7 +162,7 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
             summary.spend["frequency"], summary.spend["monetary_value"], weights=summary.spend["weight"]
         )
 
-    fitted = ValueModel(
+    return ValueModel(
         model=model,  # type: ignore[arg-type]
         transaction=_predicting_fit(transaction_fit, lambda m: _transaction_fails(m, comp), comp, summary.source),
         spend=_predicting_fit(spend_fit, lambda m: _spend_fails(m, summary.spend), comp, summary.source),
@@ -171,7 +171,6 @@ def fit_value_model(summary: Summary, model: str = "bgnbd") -> ValueModel:
         columns=dict(summary.spec.columns),
         customers=n_customers,
     )
-    return fitted
 
 
 _M = TypeVar("_M", BetaGeoModel, ParetoNBDModel, GammaGammaModel, BetaGeoModel | ParetoNBDModel)
