@@ -103,8 +103,8 @@ def _customer_base(customers: Path | None, profiles: Path | None, synthetic: int
 def _need_base(scen: Any, scenario: Path, customers: Path | None) -> None:
     """Refuse, before any work and naming the option, a scenario whose segments draw from a customer base when
     none is given."""
-    drawing = [s.name for s in scen.segments if s.customers == "base"]
-    if drawing and customers is None:
+    if scen.needs_customers() and customers is None:
+        drawing = [s.name for s in scen.segments if s.customers == "base"]
         raise FairserveError(
             f"{scenario}: segment(s) {', '.join(repr(n) for n in drawing)} draw their customers from a scored base: "
             "give one with --customers SCORES (a file from `fairserve value score`, or the scores.csv that "
