@@ -342,6 +342,12 @@ def intake_many(engine: Engine, holder: PolicyHolder, triage: Triage, requests: 
             out[i] = intake(engine, holder, triage, r.item, r.source, r.now, r.actor, reads[i])
         except Exception as exc:
             out[i] = exc
+    return _every(out)
+
+
+def _every(out: list[IntakeResult | Exception | None]) -> list[IntakeResult | Exception]:
+    """``out`` once every request has its result or error (a missing one would shift the answers' order)."""
+    assert all(o is not None for o in out), "an intake request was left without an answer"
     return [o for o in out if o is not None]
 
 
@@ -394,7 +400,7 @@ def _grouped(engine: Engine, policy: Policy, shadow: Policy | None, requests: li
             conn.execute(_AUDIT_INSERT, lines)
         if besides:
             conn.execute(_SHADOW_INSERT, besides)
-    return [o for o in out if o is not None]
+    return _every(out)
 
 
 def contact_view(row: Any, created: bool | None = None, position: int | None = None) -> dict[str, Any]:
@@ -420,13 +426,13 @@ def contact_view(row: Any, created: bool | None = None, position: int | None = N
 
 
 def contact_json(row: Any, created: bool | None = None) -> str:
-    """``json.dumps(contact_view(row, created))``, compact, without decoding and encoding the Decision again: the
-    stored Decision's JSON text is put in as it is (it is the same text, key for key)."""
+    """``json.dumps(contact_view(row, created))``, compact, without encoding the Decision again: the stored
+    Decision's JSON text is put in as it is (it is the same text, key for key). The view still decodes it once,
+    for its routing hints."""
     view = contact_view(row, created)
-    head = {k: view[k] for k in _HEAD}
-    tail = {k: v for k, v in view.items() if k not in _HEAD and k != "decision"}
+    keys = list(view)
+    cut = keys.index("decision")  # the keys before and after it, in the view's own order
+    head = {k: view[k] for k in keys[:cut]}
+    tail = {k: view[k] for k in keys[cut + 1:]}
     return (json.dumps(head, separators=(",", ":"), allow_nan=False)[:-1] + ',"decision":' + row.decision + ","
             + json.dumps(tail, separators=(",", ":"), allow_nan=False)[1:])
-
-
-_HEAD = ("id", "source", "external_id", "channel", "customer_id", "state", "arrival", "agent_id", "sla_state")

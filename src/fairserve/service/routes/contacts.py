@@ -13,7 +13,7 @@ from fairserve.service import queue
 from fairserve.service.auth import Principal, lookup_key
 from fairserve.service.customers import UnknownCustomerError
 from fairserve.service.intake import ContactIn, IntakeResult, contact_json, contact_view, position_of
-from fairserve.service.routes.deps import AgentKey, AgentOrIntake, ApiError, IntakeKey, Svc
+from fairserve.service.routes.deps import AgentKey, AgentOrIntake, ApiError, IntakeKey, Svc, parse_bearer
 from fairserve.service.store import contact_row
 
 __all__ = ["IntakeLane", "answer_intake", "router"]
@@ -108,11 +108,11 @@ class IntakeLane:
                 ctype = value
         if key is None or ctype is None or ctype.split(b";")[0].strip().lower() != b"application/json":
             return None
-        scheme, _, token = key.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = parse_bearer(key.decode("latin-1"))
+        if token is None:
             return None
         svc = scope["app"].state.service
-        who = lookup_key(svc.engine, token.strip())
+        who = lookup_key(svc.engine, token)
         if who is None or who.role not in ("intake", "admin"):
             return None
         try:

@@ -32,7 +32,11 @@ async def service(request: Request) -> Any:
 
 def bearer(request: Request) -> str | None:
     """The bearer token of the request, or None."""
-    header = request.headers.get("authorization", "")
+    return parse_bearer(request.headers.get("authorization", ""))
+
+
+def parse_bearer(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header's value, or None."""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
