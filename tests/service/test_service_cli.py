@@ -136,3 +136,20 @@ def test_a_set_public_url_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         key = _fs("keys", "create", "--role", "agent", "--db", db).stdout.strip()
         r = httpx.post(base + "/v1/customers/z1/link", headers={"Authorization": f"Bearer {key}"})
         assert r.json()["url"].startswith("https://help.example.com/v1/me/explanation?token="), r.text
+
+
+def test_serve_says_which_policy_it_serves(tmp_path: Path) -> None:
+    from fairserve.policy import load_policy
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+
+    def start_line(*extra: str) -> str:
+        with server(db, 1, tmp_path, extra) as (base, _):
+            log = (tmp_path / f"server-{base.rsplit(':', 1)[1]}.log").read_text()
+        return next(line for line in log.splitlines() if "serving on" in line)
+
+    first = load_policy("value-first")
+    assert f"policy value-first {first.version} ({first.content_hash[:12]})" in start_line("--policy", "value-first")
+    # without --policy the active one stays: the line names it, not the default (balanced)
+    kept = start_line()
+    assert f"policy value-first {first.version} ({first.content_hash[:12]})" in kept and "balanced" not in kept

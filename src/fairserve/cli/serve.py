@@ -74,7 +74,7 @@ def load_customers(engine: Any, path: Path, now: float) -> dict[str, Any]:
     return result.to_dict()
 
 
-def _activate_start_policy(engine: Any, name_or_path: str, now: float) -> str:
+def _activate_start_policy(engine: Any, name_or_path: str, now: float) -> None:
     from fairserve.service.policies import activate, policy_text, store_policy
     from fairserve.service.store import policies, write
 
@@ -84,7 +84,6 @@ def _activate_start_policy(engine: Any, name_or_path: str, now: float) -> str:
         active = conn.execute(policies.select().where(policies.c.role == "active")).first()
         if active is None or active.hash != policy.content_hash:
             activate(conn, policy.content_hash, "active", now, "cli")
-    return f"{policy.name} {policy.version} ({policy.content_hash[:12]})"
 
 
 _BIND_ALL = ("0.0.0.0", "::", "[::]", "")
@@ -143,6 +142,7 @@ def serve(
     import uvicorn
 
     from fairserve.service.app import ensure_policy
+    from fairserve.service.policies import active_label
     from fairserve.service.settings import load_settings
 
     if settings_file is not None:
@@ -163,10 +163,12 @@ def serve(
     engine = _engine(settings.db_url)
     now = time.time()
     if policy is not None:
-        chosen = _activate_start_policy(engine, policy, now)
+        _activate_start_policy(engine, policy, now)
     else:
         ensure_policy(engine, settings.policy, now)
-        chosen = "the active policy"
+    with engine.connect() as conn:  # the policy the workers will find active, whichever way it became so
+        chosen = active_label(conn)
+        conn.rollback()
     if customers is not None:
         summary = load_customers(engine, customers, now)
         from fairserve.service.words import count

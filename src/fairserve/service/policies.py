@@ -24,8 +24,8 @@ from fairserve.policy import Policy, builtin_names
 from fairserve.policy.schema import PolicyError, parse_policy
 from fairserve.service.store import policies, write_audit
 
-__all__ = ["PolicyHolder", "StoredPolicy", "activate", "compile_text", "is_stored", "list_policies", "policy_text",
-           "store_policy"]
+__all__ = ["PolicyHolder", "StoredPolicy", "activate", "active_label", "compile_text", "is_stored", "list_policies",
+           "policy_text", "store_policy"]
 
 
 def policy_text(name_or_path: str) -> tuple[str, str]:
@@ -137,6 +137,13 @@ def list_policies(conn: Connection) -> list[dict[str, Any]]:
     c = policies.c
     rows = conn.execute(select(c.hash, c.name, c.version, c.source, c.role, c.created_at).order_by(c.created_at))
     return [dict(r._mapping) for r in rows]
+
+
+def active_label(conn: Connection) -> str:
+    """The active policy as people name it: ``policy balanced 2.0 (1a2b3c4d5e6f)`` (name, version, hash prefix)."""
+    row = conn.execute(select(policies.c.name, policies.c.version, policies.c.hash)
+                       .where(policies.c.role == "active")).first()
+    return "no active policy" if row is None else f"policy {row.name} {row.version} ({row.hash[:12]})"
 
 
 def is_stored(conn: Connection, policy_hash: str) -> bool:
