@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_strategies import contacts, customers
 
+from cli_helpers import run_cli
 from fairserve.model import Channel, Contact, Customer, Decision, Grant, QueueKey, Reason
 from fairserve.policy import builtin_names, decide, load_policy
 from fairserve.policy.explain import agent_view, customer_statement, decision_to_dict
@@ -139,3 +142,50 @@ def test_a_basic_caller_under_strict_tiers_is_told_every_higher_tier_passes() ->
     assert "at most 0 minutes" not in text
     top = customer_statement(decide(Contact("k", Channel.PHONE, 0.0), Customer("g", status="gold"), policy, 0.0))
     assert "higher tier" not in top
+
+
+# 1.1 + 0.1 is 1.2000000000000002 in binary floats: a policy whose head starts add up with noise in the last digits
+NOISY = """
+name = "noisy"
+version = "1"
+[channels]
+phone = { target = 5, guarantee = 8 }
+chat = { target = 5 }
+email = { target = 480 }
+social = { target = 60 }
+[[tiers]]
+name = "everyone"
+head_start = { phone = 1.1, chat = 1.1, email = 1.1, social = 1.1 }
+sla = { phone = 5, chat = 5, email = 480, social = 60 }
+[need]
+complaint = { phone = 0.1, chat = 0.1, email = 0.1, social = 0.1 }
+"""
+
+
+def test_minutes_are_shown_without_float_noise_while_the_queue_orders_by_the_exact_sum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "noisy.toml"
+    path.write_text(NOISY, encoding="utf-8")
+    policy = load_policy(str(path))
+    complaint = decide(Contact("c", Channel.PHONE, 0.0, complaint=True), None, policy, 0.0)
+    plain = decide(Contact("p", Channel.PHONE, 0.0), None, policy, 0.0)
+    # the engine keeps its arithmetic: the sum and the window carry the noise, and the key is built from them
+    assert complaint.head_start_min == 1.1 + 0.1 != 1.2
+    assert plain.pass_window_min == (1.1 + 0.1) - 1.1 != 0.1
+    assert complaint.key.virtual_arrival == -(complaint.head_start_min - complaint.channel_offset_min) * 60.0
+    # what is presented is the value the policy's numbers add up to
+    shown, window = decision_to_dict(complaint), decision_to_dict(plain)
+    assert shown["head_start_min"] == 1.2 and window["pass_window_min"] == 0.1
+    assert [r["value"] for r in window["reasons"] if r["signal"] == "order"] == [0.1]
+    assert "1.2000000000000002" not in json.dumps(shown) and "0.10000000000000009" not in json.dumps(window)
+    assert "Head start 1.2 minutes" in agent_view(complaint)
+    assert "answered as if placed 1.2 minutes earlier" in customer_statement(complaint)
+    # and as a user sees it: `fairserve policy explain --json`
+    scores = tmp_path / "scores.csv"
+    scores.write_text("customer_id,clv,loyalty\na,10,0.1\n", encoding="utf-8")
+    code, out, err = run_cli(["policy", "explain", "--policy", str(path), "--scores", str(scores), "--customer",
+                              "a", "--json"], capsys)
+    assert code == 0, err
+    assert '"pass_window_min": 0.1,' in out and "0.10000000000000009" not in out
+    assert json.loads(out)["head_start_min"] == 1.1

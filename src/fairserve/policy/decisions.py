@@ -25,6 +25,7 @@ def decisions_table(contacts: Any, base: Any, policy: Any, given: list[str], use
 
     from fairserve.model import to_seconds
     from fairserve.policy import decide_batch
+    from fairserve.policy.explain import SHOWN_DECIMALS
 
     frame = contacts.copy()
     frame["arrival"] = [to_seconds(t.to_pydatetime()) for t in pd.to_datetime(frame["arrival"])]
@@ -59,6 +60,10 @@ def decisions_table(contacts: Any, base: Any, policy: Any, given: list[str], use
         if col not in frame.columns:
             frame[col] = np.nan
     dec = decide_batch(frame, policy, reasons=True)
+
+    def shown(column: str) -> Any:  # minutes as presented, without float noise (explain.SHOWN_DECIMALS)
+        return dec[column].to_numpy().round(SHOWN_DECIMALS)
+
     table = pd.DataFrame(
         {
             "contact_id": frame["contact_id"].to_numpy(),
@@ -67,13 +72,13 @@ def decisions_table(contacts: Any, base: Any, policy: Any, given: list[str], use
             "tier": dec["tier"].to_numpy(),
             "queue": dec["queue"].to_numpy(),
             "rank": dec["rank"].to_numpy(),
-            "head_start_min": dec["head_start_min"].to_numpy(),
-            "influence_min": dec["influence_min"].to_numpy(),
+            "head_start_min": shown("head_start_min"),
+            "influence_min": shown("influence_min"),
             "virtual_arrival": dec["virtual_arrival"].to_numpy(),
             "sla_seconds": dec["sla_seconds"].to_numpy(),
             "sla_deadline": dec["sla_deadline"].to_numpy(),
             "guarantee_seconds": dec["guarantee_seconds"].to_numpy(),
-            "pass_window_min": dec["pass_window_min"].to_numpy(),
+            "pass_window_min": shown("pass_window_min"),
             "flags": [" ".join(f) for f in dec["flags"]],
             "entitlements": [" ".join(g.name for g in gs) for gs in dec["entitlements"]],
             "reasons": [" | ".join(r.text for r in rs) for rs in dec["reasons"]],

@@ -19,7 +19,7 @@ from typing import Any
 
 from fairserve.model import Decision, Reason
 
-__all__ = ["WHO_MAY_PASS", "agent_view", "customer_statement", "decision_to_dict"]
+__all__ = ["WHO_MAY_PASS", "agent_view", "customer_statement", "decision_to_dict", "shown_minutes"]
 
 # the opening words of the reason that says who may pass a contact (the simulator's what-if leaves it out of the
 # reasons of a contact that passed someone: it is about that contact's own place, not about why it passed)
@@ -56,8 +56,22 @@ def fmt_value(signal: str, v: Any) -> str:
     return str(v)
 
 
+# Minutes are shown rounded to 9 decimals (60 nanoseconds). A head start or a pass window is a sum or difference
+# of the policy's own minute values, and binary floats add noise in the last digits (1.1 + 0.1 is
+# 1.2000000000000002): about 1e-15 of the value, far below 9 decimals, while no policy value, clock or queue
+# tells 60 ns apart. So the shown value is the one the policy's numbers add up to, and nothing real is rounded
+# away. Only what is presented is rounded: the engine orders the queue by the unrounded arithmetic.
+SHOWN_DECIMALS = 9
+
+
+def shown_minutes(m: float) -> float:
+    """``m`` minutes as presented (JSON, text): without float noise (see :data:`SHOWN_DECIMALS`)."""
+    return round(float(m), SHOWN_DECIMALS)
+
+
 def minutes(m: float) -> str:
     """``8 minutes``, ``1 minute``, ``0.5 minutes``."""
+    m = shown_minutes(m)
     if m == int(m):
         k = int(m)
         return f"{k} minute" if k == 1 else f"{k} minutes"
@@ -252,6 +266,12 @@ def wait_text(waited: float) -> str:
 # ---------------------------------------------------------------------------------------------- renderers
 
 
+def _about(m: float) -> str:
+    """A Decision's minutes in a sentence, to the hundredth (rounded from the shown value, so the JSON form of the
+    Decision renders the same words)."""
+    return minutes(round(shown_minutes(m), 2))
+
+
 def _by(decision: Decision, signal: str) -> list[Reason]:
     return [r for r in decision.reasons if r.signal == signal]
 
@@ -263,8 +283,8 @@ def agent_view(decision: Decision) -> str:
         f"queue {decision.queue}.",
     ]
     lines.append(
-        f"Head start {minutes(round(decision.head_start_min, 2))} "
-        f"(of which follower reach {minutes(round(decision.influence_min, 2))}); "
+        f"Head start {_about(decision.head_start_min)} "
+        f"(of which follower reach {_about(decision.influence_min)}); "
         f"answer within {_sla(decision.sla_seconds)}"
         + (
             f"; wait guarantee {_sla(decision.guarantee_seconds)}."
@@ -298,7 +318,7 @@ def customer_statement(decision: Decision) -> str:
     head = [r for r in decision.reasons if r.minutes > 0]
     if head:
         lines.append(
-            f"In all, your contact is answered as if placed {minutes(round(decision.head_start_min, 2))} earlier:"
+            f"In all, your contact is answered as if placed {_about(decision.head_start_min)} earlier:"
         )
         for r in head:
             lines.append(f"  - {r.text}")
@@ -335,21 +355,31 @@ def _entitlement_lines(decision: Decision) -> list[str]:
     return lines
 
 
+def _reason_dict(r: Reason) -> dict[str, Any]:
+    # a reason's minutes are not a sum (one policy value, or reach's slope x percentile) and decide what the views
+    # list, so they stay as the evaluator gave them; the order reason's value is the pass window, a difference of sums
+    value = shown_minutes(r.value) if r.signal == "order" and isinstance(r.value, float) else r.value
+    return {"signal": r.signal, "value": value, "effect": r.effect, "minutes": r.minutes, "text": r.text}
+
+
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
-    """The Decision as plain JSON-ready data, policy name, version and hash included."""
+    """The Decision as plain JSON-ready data, policy name, version and hash included.
+
+    Minutes are as shown (:func:`shown_minutes`: without float noise); the queue key keeps its exact seconds.
+    """
     return {
         "contact_id": decision.contact_id,
         "customer_id": decision.customer_id,
         "tier": decision.tier,
         "queue": decision.queue,
         "key": decision.key._asdict(),
-        "head_start_min": decision.head_start_min,
-        "influence_min": decision.influence_min,
+        "head_start_min": shown_minutes(decision.head_start_min),
+        "influence_min": shown_minutes(decision.influence_min),
         "sla_seconds": decision.sla_seconds,
         "sla_deadline": decision.sla_deadline,
         "guarantee_seconds": decision.guarantee_seconds if math.isfinite(decision.guarantee_seconds) else None,
-        "pass_window_min": decision.pass_window_min,
-        "channel_offset_min": decision.channel_offset_min,
+        "pass_window_min": shown_minutes(decision.pass_window_min),
+        "channel_offset_min": shown_minutes(decision.channel_offset_min),
         "flags": list(decision.flags),
         "entitlements": [
             {
@@ -357,17 +387,11 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
                 "description": g.description,
                 "amount": g.amount,
                 "owed_to_influence": g.owed_to_influence,
-                "reasons": [
-                    {"signal": r.signal, "value": r.value, "effect": r.effect, "minutes": r.minutes, "text": r.text}
-                    for r in g.reasons
-                ],
+                "reasons": [_reason_dict(r) for r in g.reasons],
             }
             for g in decision.entitlements
         ],
-        "reasons": [
-            {"signal": r.signal, "value": r.value, "effect": r.effect, "minutes": r.minutes, "text": r.text}
-            for r in decision.reasons
-        ],
+        "reasons": [_reason_dict(r) for r in decision.reasons],
         "policy": {
             "name": decision.policy_name,
             "version": decision.policy_version,
