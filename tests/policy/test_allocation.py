@@ -246,3 +246,21 @@ def test_allocate_cli_refuses_a_claimant_missing_from_the_scores(
     assert "row 5" in err.replace("rows", "row") and "nobody" in err and "Traceback" not in err
     code, _, err = run_cli(["policy", "allocate", str(flight), "--policy", "denied-boarding", "--goods", "0"], capsys)
     assert code == 2
+
+
+def test_allocate_compare_puts_the_currency_on_the_value_at_risk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scores, flight = _flight(tmp_path)
+    args = ["policy", "allocate", str(flight), "--scores", str(scores), "--policy", "denied-boarding", "--goods", "3",
+            "--compare", "value-first"]
+    code, out, _ = run_cli([*args, "--json"], capsys)
+    assert code == 0
+    at_risk = {name: r["value_at_risk"] for name, r in json.loads(out)["comparison"]["policies"].items()}
+    assert all(v is not None and v > 0 for v in at_risk.values())
+    for flag, shown in (((), "${:,.0f}"), (("--currency", "€"), "€{:,.0f}"), (("--currency", "EUR"), "{:,.0f} EUR")):
+        code, out, _ = run_cli([*args, *flag], capsys)
+        assert code == 0
+        for name, v in at_risk.items():  # each policy's row of the comparison table, as the demo formats money
+            row = next(line for line in out.splitlines() if line.startswith(f"│ {name} "))
+            assert shown.format(v) in row, (flag, row)

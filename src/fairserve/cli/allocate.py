@@ -14,6 +14,7 @@ from rich.table import Table
 
 from fairserve.cli.common import console, err_console, print_json
 from fairserve.cli.policy import JsonOpt, ProfilesOpt, SkipOpt, SyntheticOpt, _scores, policy_app
+from fairserve.cli.sim import Currency
 from fairserve.errors import FairserveError
 
 if TYPE_CHECKING:  # the command's own imports load when it runs (start-up of every other command, issue 9)
@@ -98,6 +99,7 @@ def allocate_cmd(
                                          "'lowest' good, e.g. is bumped, leaves): value at risk = CLV x this.")] = 0.2,
     out: Annotated[Path | None, typer.Option("--out", help="Write one row per claimant (CSV).")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write an offline HTML page with charts.")] = None,
+    currency: Currency = "$",
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
     show: Annotated[int, typer.Option("--show", min=0, help="Rows to print.")] = 10,
@@ -127,7 +129,7 @@ def allocate_cmd(
         from fairserve.report.allocation import render_allocation_html
 
         assert summary is not None
-        report.write_text(render_allocation_html(summary, results), encoding="utf-8")
+        report.write_text(render_allocation_html(summary, results, currency=currency), encoding="utf-8")
     if as_json:
         payload = results[0].to_dict()
         if summary is not None:
@@ -136,13 +138,15 @@ def allocate_cmd(
         return
     _print(results[0], show)
     if summary is not None:
-        _print_comparison(summary)
+        _print_comparison(summary, currency)
     for path in (out, report):
         if path is not None:
             console.print(f"wrote {path}")
 
 
-def _print_comparison(summary: dict[str, object]) -> None:
+def _print_comparison(summary: dict[str, object], currency: str) -> None:
+    from fairserve.report.fmt import money
+
     rows = summary["policies"]
     assert isinstance(rows, dict)
     table = Table(title="Policies compared on the same claimants")
@@ -151,7 +155,7 @@ def _print_comparison(summary: dict[str, object]) -> None:
         table.add_column(col, overflow="fold", justify="right")
     for name, r in rows.items():
         table.add_row(name, f"{r['receives']:,}", f"{r['owed_to_influence']:,}",
-                      "-" if r["value_at_risk"] is None else f"{r['value_at_risk']:,.2f}",
+                      "-" if r["value_at_risk"] is None else money(r["value_at_risk"], currency),
                       f"{r['by_value_decile'].get('10', 0):,}", f"{r['by_influence_decile'].get('10', 0):,}")
     console.print(table)
     you = summary.get("customer")
