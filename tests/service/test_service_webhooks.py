@@ -187,3 +187,17 @@ def test_a_vendor_secret_can_come_from_the_settings_file(tmp_path: Path, monkeyp
                            ).status_code == 201
         assert client.post("/v1/webhooks/zammad", content=body, headers=zammad_headers(body, "zm-secret")
                            ).status_code == 401
+
+
+def test_an_unknown_vendor_is_404_naming_the_known_ones(hooks: Api) -> None:
+    from fairserve.service.webhooks import NAMES
+
+    body = raw("zammad_ticket.json")
+    r = hooks.client.post("/v1/webhooks/nosuchvendor", content=body, headers=zammad_headers(body))
+    assert r.status_code == 404, r.text
+    assert r.json()["field"] == "vendor" and "'nosuchvendor'" in r.json()["error"]
+    assert set(NAMES) == {"zendesk", "chatwoot", "zammad", "social"}
+    assert all(name in r.json()["error"] for name in NAMES)
+    # the route still documents the vendors it knows
+    schema = hooks.client.get("/openapi.json").json()["paths"]["/v1/webhooks/{vendor}"]["post"]
+    assert next(p for p in schema["parameters"] if p["name"] == "vendor")["schema"]["enum"] == list(NAMES)

@@ -23,8 +23,8 @@ from pydantic import ValidationError
 
 from fairserve.service.intake import ContactIn
 
-__all__ = ["VENDORS", "SignatureError", "WebhookError", "build", "check_mac", "header", "load_json", "need_secret",
-           "obj", "severity_of", "unix_seconds", "verify_stamped"]
+__all__ = ["NAMES", "VENDORS", "SignatureError", "WebhookError", "build", "check_mac", "header", "load_json",
+           "need_secret", "obj", "severity_of", "unix_seconds", "verify_stamped"]
 
 
 class SignatureError(Exception):
@@ -144,10 +144,13 @@ def build(vendor: str, **fields: Any) -> ContactIn:
         raise WebhookError(f"{vendor} payload: {first.get('msg', 'invalid')}", where) from None
 
 
-def _vendors() -> dict[str, ModuleType]:
-    from fairserve.service.webhooks import chatwoot, social, zammad, zendesk
+NAMES = ("chatwoot", "social", "zammad", "zendesk")  # the vendors, each a module here: /v1/webhooks/{vendor}
 
-    return {"zendesk": zendesk, "chatwoot": chatwoot, "zammad": zammad, "social": social}
+
+def _vendors() -> dict[str, ModuleType]:
+    import importlib
+
+    return {name: importlib.import_module(f"{__name__}.{name}") for name in NAMES}
 
 
 class _Lazy(dict[str, ModuleType]):
