@@ -110,6 +110,12 @@ def _csv_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     A row with fewer fields is read with the missing trailing values empty, as pandas does.
     """
     sep = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
+    fast = _arrow_csv_frame(text, sep)
+    return (fast, []) if fast is not None else _pandas_csv_frame(text, source, sep)
+
+
+def _pandas_csv_frame(text: str, source: str, sep: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """:func:`_csv_frame` by pandas' C parser, and by the csv module for rows with too many fields."""
     try:
         with warnings.catch_warnings():  # a long first row is a warning ("loss of data"): make it an error
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -129,6 +135,42 @@ def _csv_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     fitted = [(r + [""] * width)[:width] for r in body]
     frame = pd.DataFrame(fitted, columns=header, index=pd.RangeIndex(1, len(body) + 1), dtype="str")
     return frame.replace("", np.nan).astype("str"), problems
+
+
+def _arrow_csv_frame(text: str, sep: str) -> pd.DataFrame | None:
+    """The frame :func:`_csv_frame` reads, parsed by Arrow's multi-threaded CSV reader; None when it cannot be.
+
+    pandas' C parser takes about 3.6 s for a million rows of 19 columns here, Arrow about a second on two cores.
+    Arrow is used only where it reads exactly what pandas would: every column as text, only an empty field
+    missing, quoted newlines allowed, at least one data row, and a header on one line with no repeated name
+    (pandas renames a repeat).
+    Anything else (a row with a wrong number of fields, an empty file) returns None, and pandas reads the file
+    with its own rules and messages. A test holds both readers to the same frame.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    first = text[: text.find("\n") + 1] or text
+    try:
+        header = next(csv.reader(io.StringIO(first), delimiter=sep), [])
+    except csv.Error:  # e.g. lines ended by a lone carriage return
+        return None
+    if not header or len(set(header)) != len(header) or first.count('"') % 2:
+        return None  # no header, a repeated name, or a newline inside a quoted name: pandas' rules
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                                 strings_can_be_null=True, null_values=[""]),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows == 0 or table.column_names != header:
+        return None
+    frame = table.to_pandas()
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
 
 
 def _jsonl_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:
