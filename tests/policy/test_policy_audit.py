@@ -76,3 +76,27 @@ def test_audit_on_cdnow_customers_with_synthetic_followers(cdnow_scores: pd.Data
     if name == "tier-strict":
         assert report.tier_counts["basic"] == 23_570  # CDNOW has no status: everyone falls to the last tier
         assert any("status" in n for n in report.notes)
+
+
+def test_the_audit_notes_when_ties_make_the_deciles_uneven() -> None:
+    # 40 of 100 customers have no followers: tied at influence 0, all in decile 1, and deciles 2-4 stay empty
+    followers = np.r_[np.zeros(40), np.arange(1, 61)]
+    base = pd.DataFrame({"customer_id": [f"c{i}" for i in range(100)], "clv": np.arange(100.0) + 1})
+    report = audit_policy(prepare_scores(base, followers), load_policy("balanced"))
+    by_influence = report.by_influence_decile.sum(axis=1)
+    assert by_influence[1] == 40 and by_influence[2:4].sum() == 0
+    (note,) = [n for n in report.notes if "deciles are uneven" in n]
+    assert note.startswith("influence deciles are uneven: 40 customers (40%) tie at one influence percentile "
+                           "(the lowest)")
+    assert "decile 1 holds 40, decile 2 none, decile 3 none and decile 4 none" in note
+    assert "an even split is about 10 each" in note
+    # the same for value: half the base with the same CLV (the percentile ranks ties at the top of their run)
+    tied_value = base.assign(clv=np.r_[np.zeros(50), np.arange(1.0, 51.0)])
+    report = audit_policy(prepare_scores(tied_value, np.arange(100)), load_policy("balanced"))
+    by_value = report.by_value_decile.sum(axis=1)
+    assert by_value[1:5].sum() == 0 and by_value[6] >= 50
+    assert [n.split(":")[0] for n in report.notes if "deciles are uneven" in n] == ["value deciles are uneven"]
+    # distinct values (and small ties) make even deciles: no note
+    even = audit_policy(prepare_scores(base, np.arange(100) // 5), load_policy("balanced"))
+    assert not any("deciles are uneven" in n for n in even.notes)
+    assert set(even.by_influence_decile.sum(axis=1)) == {10}

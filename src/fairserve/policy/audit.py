@@ -30,7 +30,8 @@ from fairserve.policy.batch import decide_batch
 from fairserve.policy.engine import Policy
 from fairserve.policy.evaluator import CUSTOMER_SIGNALS, TEXT_SIGNALS
 
-__all__ = ["AuditReport", "DiffReport", "audit_policy", "decile_of", "diff_policies", "prepare_scores", "tiers_of"]
+__all__ = ["AuditReport", "DiffReport", "audit_policy", "decile_of", "diff_policies", "largest_tie", "prepare_scores",
+           "tie_note", "tiers_of"]
 
 
 def prepare_scores(scores: pd.DataFrame, followers: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
@@ -95,6 +96,42 @@ def decile_of(p: pd.Series) -> pd.Series:
     """1 (lowest tenth) to 10 (top tenth) from a percentile in [0, 1]; unknown stays NaN."""
     d = np.floor(pd.to_numeric(p, errors="coerce").to_numpy(dtype=float) * 10.0) + 1.0
     return pd.Series(np.clip(d, 1, 10), index=p.index)
+
+
+def largest_tie(percentile: pd.Series) -> tuple[int, float]:
+    """The largest group of customers with one and the same known percentile: its size and value (0, nan: none).
+
+    Of groups of the same size, the lowest value (the Spark audit picks the same).
+    """
+    values = pd.to_numeric(percentile, errors="coerce").to_numpy(dtype=float)
+    uniq, counts = np.unique(values[~np.isnan(values)], return_counts=True)  # values ascending
+    if not len(uniq):
+        return 0, float("nan")
+    i = int(np.argmax(counts))  # the first (lowest) of the largest
+    return int(counts[i]), float(uniq[i])
+
+
+def tie_note(what: str, tied: int, value: float, table: pd.DataFrame) -> str | None:
+    """A note when a tie makes the deciles of a tier-by-decile ``table`` uneven, else None.
+
+    Tied customers share one percentile, hence one decile: a tie of more than a tenth of the customers (those with
+    0 followers, say) fills its decile past a tenth and leaves the deciles it spans empty or thin. ``tied`` and
+    ``value`` are :func:`largest_tie`'s. Everyone tied at one value makes no deciles at all, which the audit says
+    otherwise (no follower data).
+    """
+    counts = table.sum(axis=1)
+    known = int(counts.sum())
+    if tied * 10 <= known or tied == known:
+        return None
+    even = known / 10.0
+    home = int(decile_of(pd.Series([value])).iloc[0])
+    thin = [d for d in range(1, 11) if counts[d] * 2 < even and d != home]
+    where = "the lowest" if value == 0.0 else ("the highest" if value == 1.0 else f"{value:.2f}")
+    held = [f"decile {home} holds {counts[home]:,}"] + [f"decile {d} {counts[d]:,}" if counts[d] else f"decile {d} none"
+                                                       for d in thin]
+    listed = ", ".join(held[:-1]) + " and " + held[-1] if len(held) > 1 else held[0]
+    return (f"{what} deciles are uneven: {tied:,} customers ({tied / known:.0%}) tie at one {what} percentile "
+            f"({where}), and tied customers share a decile, so {listed} (an even split is about {even:,.0f} each)")
 
 
 def _table(rows: pd.Series, tiers: pd.Series, order: list[str]) -> pd.DataFrame:
@@ -164,6 +201,11 @@ def audit_policy(scores: pd.DataFrame, policy: Policy) -> AuditReport:
             notes.append(f"the scores have no '{sig}' column, so every condition on {sig} is unmet")
     if float(scores["influence"].max()) == 0.0:
         notes.append("no follower data: influence is 0 for everyone")
+    by_value, by_influence = _table(value_dec, tiers, order), _table(infl_dec, tiers, order)
+    for what, column, table in (("value", "value_percentile", by_value), ("influence", "influence", by_influence)):
+        note = tie_note(what, *largest_tie(scores[column]), table)
+        if note is not None:
+            notes.append(note)
     return AuditReport(
         policy_name=policy.name,
         policy_version=policy.version,
@@ -171,8 +213,8 @@ def audit_policy(scores: pd.DataFrame, policy: Policy) -> AuditReport:
         customers=len(scores),
         tier_order=order,
         tier_counts={t: int(counts.get(t, 0)) for t in order},
-        by_value_decile=_table(value_dec, tiers, order),
-        by_influence_decile=_table(infl_dec, tiers, order),
+        by_value_decile=by_value,
+        by_influence_decile=by_influence,
         owed_to_influence=int(owed_mask.sum()),
         owed_to_influence_by_tier={t: int((owed_mask & (tiers == t).to_numpy()).sum()) for t in order},
         with_influence_head_start=int((with_infl["influence_min"] > 0).sum()),

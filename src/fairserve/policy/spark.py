@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError
-from fairserve.policy.audit import AuditReport
+from fairserve.policy.audit import AuditReport, tie_note
 from fairserve.policy.engine import Policy
 from fairserve.policy.evaluator import CUSTOMER_SIGNALS
 from fairserve.value.spark import engine_errors, exact_percentile, read_table, write_dataset
@@ -168,6 +168,16 @@ def audit_spark(scores: Any, policy: Policy, source: str = "<scores>") -> AuditR
              for sig in CUSTOMER_SIGNALS if sig in conditioned and sig not in present]
     if float(groups["max_influence"].max()) == 0.0:
         notes.append("no follower data: influence is 0 for everyone")
+    by_value = _decile_table(groups, "value_decile", order)
+    by_influence = _decile_table(groups, "influence_decile", order)
+    for what, column, table in (("value", "value_percentile", by_value), ("influence", "influence", by_influence)):
+        with engine_errors(f"auditing {policy.name} on {source} with Spark"):  # audit.largest_tie, on the engine
+            top = (scores.where(sf.col(column).isNotNull() & ~sf.isnan(column)).groupBy(column).count()
+                   .orderBy(sf.desc("count"), sf.asc(column)).first())
+        tie = (0, float("nan")) if top is None else (int(top["count"]), float(top[column]))
+        note = tie_note(what, *tie, table)
+        if note is not None:
+            notes.append(note)
     customers = int(groups["customers"].sum())
     return AuditReport(
         policy_name=policy.name,
@@ -176,8 +186,8 @@ def audit_spark(scores: Any, policy: Policy, source: str = "<scores>") -> AuditR
         customers=customers,
         tier_order=order,
         tier_counts={t: int(by_tier["customers"].get(t, 0)) for t in order},
-        by_value_decile=_decile_table(groups, "value_decile", order),
-        by_influence_decile=_decile_table(groups, "influence_decile", order),
+        by_value_decile=by_value,
+        by_influence_decile=by_influence,
         owed_to_influence=int(groups["owed"].sum()),
         owed_to_influence_by_tier={t: int(by_tier["owed"].get(t, 0)) for t in order},
         with_influence_head_start=int(groups["head_start"].sum()),
