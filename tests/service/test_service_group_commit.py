@@ -158,3 +158,33 @@ def test_a_groups_texts_are_read_in_one_call_as_one_by_one() -> None:
     assert many == [triage.signals(t) for t in texts]
     assert many[1] == many[2] == {} and many[0]["complaint"] and many[0]["sentiment"] < 0 < many[3]["sentiment"]
     assert Triage(enabled=False).signals_many(texts) == [{}] * len(texts)
+
+
+def test_a_group_reads_its_senders_once_and_finds_the_guests_it_made(api: Api) -> None:
+    statements: list[str] = []
+    listen = (api.engine, "before_cursor_execute", lambda _c, _cur, sql, *_: statements.append(sql))
+    event.listen(*listen)
+    try:
+        out = _many(api, [
+            {"channel": "chat", "phone": "+1 555 0100 200"},  # a guest, made in the group ...
+            {"channel": "chat", "email": "late@example.com", "phone": "+15550100200"},  # ... found by its phone
+            {"channel": "chat", "email": "late@example.com"},  # an e-mail nobody linked: a new guest
+        ])
+    finally:
+        event.remove(*listen)
+    first, second, third = out
+    assert isinstance(first, IntakeResult) and isinstance(second, IntakeResult) and isinstance(third, IntakeResult)
+    # the second sender is the first's guest (as one by one: its phone is linked), not a guest of its e-mail
+    assert second.row.customer_id == first.row.customer_id
+    # the e-mail was not linked by the second contact (it resolved to a stored guest): the third is a new guest
+    assert third.row.customer_id != first.row.customer_id
+    # the senders were read with one statement on identities; no sender was looked up again one by one
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "identities" in s]
+    assert len(reads) == 1, reads
+    # the same group one by one, on a fresh start, resolves the same way
+    alone = [_many(api, [b])[0] for b in ({"channel": "chat", "phone": "+1 555 0100 999"},
+                                          {"channel": "chat", "email": "solo@example.com", "phone": "+15550100999"},
+                                          {"channel": "chat", "email": "solo@example.com"})]
+    assert all(isinstance(r, IntakeResult) for r in alone)
+    ids = [r.row.customer_id for r in alone if isinstance(r, IntakeResult)]
+    assert ids[0] == ids[1] != ids[2]

@@ -105,9 +105,23 @@ def test_identity_links_map_email_phone_and_handle_to_the_customer(api: Api) -> 
 
 
 def test_an_unknown_customer_id_is_404_naming_the_field_and_stores_nothing(api: Api) -> None:
-    r = api.client.post("/v1/contacts", json={"channel": "phone", "customer_id": "nobody"}, headers=api.h("intake"))
+    from sqlalchemy import event
+
+    asked: list[str] = []  # the statements that look the customer up
+
+    def seen(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        if "nobody" in repr(params):
+            asked.append(sql)
+
+    event.listen(api.engine, "before_cursor_execute", seen)
+    try:
+        r = api.client.post("/v1/contacts", json={"channel": "phone", "customer_id": "nobody"},
+                            headers=api.h("intake"))
+    finally:
+        event.remove(api.engine, "before_cursor_execute", seen)
     assert r.status_code == 404
-    assert r.json()["field"] == "customer_id"
+    assert r.json() == {"error": "unknown customer 'nobody'", "field": "customer_id"}
+    assert len(asked) == 1, asked  # the intake ran once: the lane answered its error, the route did not run again
     assert count(api) == 0
 
 

@@ -29,7 +29,7 @@ from fairserve.errors import FairserveError
 from fairserve.service.auth import token_secret
 from fairserve.service.intake import Triage
 from fairserve.service.policies import PolicyHolder, activate, policy_text, store_policy
-from fairserve.service.routes.deps import ApiError
+from fairserve.service.routes.deps import ApiError, error_response
 from fairserve.service.settings import Settings, load_settings
 from fairserve.service.store import make_engine, policies, upgrade, write
 from fairserve.service.writer import IntakeWriter
@@ -92,7 +92,7 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _too_large(send, self.limit)
+                await _too_large(scope, receive, send, self.limit)
                 return
         seen = 0
         over = False
@@ -125,7 +125,7 @@ class BodyLimit:
             if not over or started:
                 raise
         if over and not started:
-            await _too_large(send, self.limit)
+            await _too_large(scope, receive, send, self.limit)
 
 
 class RequestLog:
@@ -161,11 +161,8 @@ class _TooLargeError(Exception):
     pass
 
 
-async def _too_large(send: Callable[[dict[str, Any]], Awaitable[None]], limit: int) -> None:
-    body = json.dumps({"error": f"request body larger than {limit} bytes", "field": "body"}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+async def _too_large(scope: dict[str, Any], receive: Any, send: Any, limit: int) -> None:
+    await error_response(ApiError(413, f"request body larger than {limit} bytes", "body"))(scope, receive, send)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -174,15 +171,18 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _install_errors(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status, headers=exc.headers)
+    async def _known(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError | FairserveError)
+        return error_response(exc)
+
+    app.add_exception_handler(ApiError, _known)
+    app.add_exception_handler(FairserveError, _known)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return JSONResponse({"error": "malformed JSON body", "field": "body"}, status_code=400)
+            return error_response(ApiError(400, "malformed JSON body", "body"))
         problems = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors]
         first = problems[0] if problems else {"field": "body", "message": "invalid request"}
         return JSONResponse({"error": f"{first['field']}: {first['message']}", "field": first["field"],
@@ -190,12 +190,7 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail), "field": None}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(FairserveError)
-    async def _fairserve(_request: Request, exc: FairserveError) -> JSONResponse:
-        return JSONResponse({"error": str(exc), "field": None}, status_code=422)
+        return error_response(ApiError(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None)))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:

@@ -64,11 +64,13 @@ def normalise_identity(kind: str, value: object) -> str:
     return "" if value is None else str(value).strip().lower()
 
 
-def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str], replace: bool = True) -> None:
+    """Insert ``rows``; one whose ``keys`` are stored already replaces that row's other columns (or, with
+    ``replace=False``, leaves the stored row as it is)."""
     if not rows:
         return
     ins = (postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)).values(rows)
-    cols = {c: ins.excluded[c] for c in rows[0] if c not in keys}
+    cols = {c: ins.excluded[c] for c in rows[0] if c not in keys} if replace else {}
     conn.execute(ins.on_conflict_do_update(index_elements=keys, set_=cols) if cols else ins.on_conflict_do_nothing())
 
 
@@ -115,12 +117,13 @@ def resolve_sender(
     phone: str | None = None,
     handle: str | None = None,
     platform: str | None = None,
-    known: dict[tuple[str, ...], Customer] | None = None,
+    known: dict[tuple[str, ...], Customer | None] | None = None,
 ) -> tuple[Customer, bool]:
     """Who sent a contact: the customer and whether it is a guest made now or before.
 
-    ``known`` holds customers already read in this transaction (:func:`known_senders`), by ``("id",
-    customer_id)`` and by ``(kind, platform, value)``; what it does not hold is read from the database.
+    ``known`` holds what this transaction already read (:func:`known_senders`), by ``("id", customer_id)`` and by
+    ``(kind, platform, value)``: the customer, or None where none is stored; only what it does not hold is read
+    from the database. A guest made here is added to it, so that the next sender of a group finds it.
 
     Raises
     ------
@@ -129,9 +132,11 @@ def resolve_sender(
     ValueError
         When no identity is given, or every one given normalises to nothing.
     """
-    known = known or {}
+    if known is None:
+        known = {}
     if customer_id is not None:
-        found = known.get(("id", customer_id)) or customer_of(conn, customer_id)
+        key = ("id", customer_id)
+        found = known[key] if key in known else customer_of(conn, customer_id)
         if found is None:
             raise UnknownCustomerError(customer_id)
         return found, False
@@ -140,20 +145,21 @@ def resolve_sender(
         raise ValueError("one of customer_id, email, phone or handle is required")
     for kind, plat, norm in tried:
         if (kind, plat, norm) in known:
-            return known[(kind, plat, norm)], False
-        hit = conn.execute(_BY_IDENTITY, {"kind": kind, "platform": plat, "value": norm}).first()
-        if hit is not None:
-            return _customer(hit), False
+            found = known[(kind, plat, norm)]
+        else:
+            hit = conn.execute(_BY_IDENTITY, {"kind": kind, "platform": plat, "value": norm}).first()
+            found = None if hit is None else _customer(hit)
+        if found is not None:
+            return found, False
+    # none of the identities is stored (an identity always belongs to a stored customer): a guest owns them all
     kind, plat, norm = tried[0]
-    guest_id = "guest-" + hashlib.sha256(f"{kind}:{plat}:{norm}".encode()).hexdigest()[:16]
-    _upsert(conn, customers, [{"customer_id": guest_id, "guest": True, "updated_at": now}], ["customer_id"])
-    for k, p, v in tried:
-        hit = conn.execute(select(identities.c.customer_id).where(
-            identities.c.kind == k, identities.c.platform == p, identities.c.value == v)).first()
-        if hit is None:
-            _upsert(conn, identities, [{"kind": k, "platform": p, "value": v, "customer_id": guest_id}],
-                    ["kind", "platform", "value"])
-    return Customer(customer_id=guest_id), True
+    guest = Customer(customer_id="guest-" + hashlib.sha256(f"{kind}:{plat}:{norm}".encode()).hexdigest()[:16])
+    _upsert(conn, customers, [{"customer_id": guest.customer_id, "guest": True, "updated_at": now}], ["customer_id"])
+    _upsert(conn, identities, [{"kind": k, "platform": p, "value": v, "customer_id": guest.customer_id}
+                               for k, p, v in tried], ["kind", "platform", "value"], replace=False)
+    known[("id", guest.customer_id)] = guest
+    known.update(dict.fromkeys(tried, guest))
+    return guest, True
 
 
 def _identities(email: str | None, phone: str | None, handle: str | None, platform: str | None
@@ -174,8 +180,10 @@ _BY_VALUES = select(identities.c.kind, identities.c.platform, identities.c.value
     identities.c.value.in_(bindparam("values", expanding=True)))
 
 
-def known_senders(conn: Connection, senders: list[dict[str, str | None]]) -> dict[tuple[str, ...], Customer]:
-    """The stored customers of several senders, read with two statements, for :func:`resolve_sender`'s ``known``.
+def known_senders(conn: Connection, senders: list[dict[str, str | None]]
+                  ) -> dict[tuple[str, ...], Customer | None]:
+    """The stored customers of several senders, read with two statements, for :func:`resolve_sender`'s ``known``:
+    every id and identity the senders name, with its customer or None (not stored).
 
     ``senders`` are dicts of ``customer_id``, ``email``, ``phone``, ``handle`` and ``platform`` (None where not
     given).
@@ -183,7 +191,8 @@ def known_senders(conn: Connection, senders: list[dict[str, str | None]]) -> dic
     ids = sorted({s["customer_id"] for s in senders if s.get("customer_id") is not None})  # type: ignore[type-var]
     wanted = {t for s in senders if s.get("customer_id") is None
               for t in _identities(s.get("email"), s.get("phone"), s.get("handle"), s.get("platform"))}
-    known: dict[tuple[str, ...], Customer] = {}
+    known: dict[tuple[str, ...], Customer | None] = {("id", str(i)): None for i in ids}
+    known.update({t: None for t in wanted})
     if ids:
         for row in conn.execute(_BY_IDS, {"ids": ids}):
             known[("id", row.customer_id)] = _customer(row)

@@ -13,7 +13,15 @@ from fairserve.service import queue
 from fairserve.service.auth import Principal, lookup_key
 from fairserve.service.customers import UnknownCustomerError
 from fairserve.service.intake import ContactIn, IntakeResult, contact_json, contact_view, position_of
-from fairserve.service.routes.deps import AgentKey, AgentOrIntake, ApiError, IntakeKey, Svc, parse_bearer
+from fairserve.service.routes.deps import (
+    AgentKey,
+    AgentOrIntake,
+    ApiError,
+    IntakeKey,
+    Svc,
+    error_response,
+    parse_bearer,
+)
 from fairserve.service.store import contact_row
 
 __all__ = ["IntakeLane", "answer_intake", "router"]
@@ -56,14 +64,15 @@ async def post_contact(item: ContactIn, svc: Svc, who: IntakeKey) -> Response:
 class IntakeLane:
     """The hot path of ``POST /v1/contacts``: a well-formed intake by an intake (or admin) key skips the framework.
 
-    An ASGI middleware inside the request log and the body limit. It answers a request itself only when all is
-    well: a JSON body that :class:`ContactIn` accepts, a known key of a role that may post contacts, and a sender
-    the service can resolve. Anything else (no or another role's key, another content type, malformed JSON, a bad
-    field, an unknown customer) goes, with the body as read, to the route above, which gives the one answer the
-    API documents for it; so there is one definition of every error, and this lane adds no behaviour of its own.
-    What it saves per intake is FastAPI's routing, dependency solving and validation of the parsed JSON (the body
-    is validated from its bytes here, once); the contact is stored by the same writer and answered by the same
-    code as the route's.
+    An ASGI middleware inside the request log and the body limit. It takes a request itself when it carries a JSON
+    body that :class:`ContactIn` accepts and a known key of a role that may post contacts, and answers it with
+    :func:`answer_intake`, the route's own code: the contact, or the intake's error (an unknown customer, a sender
+    that names nobody, no active policy) through :func:`~fairserve.service.routes.deps.error_response`, the one
+    definition of an error's answer, which the app's handlers use too. Anything else (no or another role's key,
+    another content type, malformed JSON, a bad field) goes, with the body as read, to the route above, whose
+    dependencies and validation give the answer the API documents for it. So the lane adds no behaviour of its own,
+    and the key lookup and the writer's transaction run once per request. What it saves per intake is FastAPI's
+    routing, dependency solving and validation of the parsed JSON (the body is validated from its bytes here).
     """
 
     def __init__(self, app: Any) -> None:
@@ -120,10 +129,9 @@ class IntakeLane:
         except ValidationError:
             return None
         try:
-            result = await svc.writer.intake(item, "api", svc.clock(), who.actor)
-        except (LookupError, ValueError, FairserveError):  # the route answers these (it finds the same problem)
-            return None
-        return _answer(svc, result, "api")
+            return await answer_intake(svc, item, "api", who.actor)
+        except (ApiError, FairserveError) as exc:  # as the app's handlers answer them: the intake ran once
+            return error_response(exc)
 
 
 @router.get("/{contact_id}")

@@ -6,11 +6,14 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 
+from fairserve.errors import FairserveError
 from fairserve.service.auth import Principal, lookup_key
 from fairserve.service.words import with_article
 
-__all__ = ["AdminKey", "AgentKey", "AgentOrIntake", "ApiError", "IntakeKey", "Svc", "bearer", "require", "service"]
+__all__ = ["AdminKey", "AgentKey", "AgentOrIntake", "ApiError", "IntakeKey", "Svc", "bearer", "error_response",
+           "parse_bearer", "require", "service"]
 
 
 class ApiError(Exception):
@@ -23,6 +26,18 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = headers
+
+
+def error_response(exc: ApiError | FairserveError) -> JSONResponse:
+    """The one JSON answer of an error: ``{"error": message, "field": field}`` with the error's status and headers.
+
+    A :class:`~fairserve.errors.FairserveError` (what the library refuses in what it was given) is 422 with no
+    field. The app's error handlers and the intake lane (:class:`~fairserve.service.routes.contacts.IntakeLane`)
+    answer through this.
+    """
+    if isinstance(exc, FairserveError):
+        exc = ApiError(422, str(exc))
+    return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status, headers=exc.headers)
 
 
 async def service(request: Request) -> Any:
