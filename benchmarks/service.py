@@ -177,8 +177,10 @@ class Conn:
         return status, await self.reader.readexactly(length) if length else b""
 
     def close(self) -> None:
+        """Close the connection; the next ``post`` opens a new one (after an error: a fresh start)."""
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
 
 
 TEXTS = ["My parcel never arrived and nobody answers, this is the third time I write. Terrible service!",
@@ -215,7 +217,6 @@ async def intake_load(base: str, key: str, seconds: float, clients: int, text: b
                 except (OSError, asyncio.IncompleteReadError):
                     errors += 1
                     conn.close()
-                    conn = Conn(host, int(port), key)
                     continue
                 lat.append(time.perf_counter() - t)
                 if status in (200, 201):
@@ -258,7 +259,6 @@ async def agent_load(base: str, key: str, seconds: float, agents: int) -> tuple[
                 except (OSError, asyncio.IncompleteReadError):
                     errors += 1
                     conn.close()
-                    conn = Conn(host, int(port), key)
         finally:
             conn.close()
 
