@@ -18,6 +18,8 @@ def test_money_has_thousands_separators_and_the_chosen_currency() -> None:
     assert money(-80.2, "£") == "-£80"
     assert money(80.0, signed=True) == "+$80"
     assert money(math.nan) == "–"
+    assert money(5.2) == "$5.20" and money(2.494, "EUR") == "2.49 EUR" and money(-0.5, "£") == "-£0.50"
+    assert money(9.999) == "$10" and money(0.001) == "$0" and money(-0.004) == "$0" and money(7.0) == "$7"
 
 
 def test_numbers_are_never_in_scientific_notation() -> None:

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fairserve.cli.common import console, err_console, print_json
+from fairserve.cli.common import Currency, console, err_console, print_json, prose_lines
 from fairserve.cli.policy import JsonOpt, ProfilesOpt, SkipOpt, SyntheticOpt, _scores, policy_app
-from fairserve.cli.sim import Currency
 from fairserve.errors import FairserveError
 
 if TYPE_CHECKING:  # the command's own imports load when it runs (start-up of every other command, issue 9)
@@ -64,7 +63,7 @@ def _print(result: AllocationResult, show: int) -> None:
                   f"{len(result.table):,} claimants ({'best' if result.direction == 'highest' else 'worst'}-ranked "
                   "receive it)")
     for note in result.notes:
-        console.print(f"  note: {note}")
+        prose_lines(f"  note: {note}")
     table = Table(title=f"Who receives: {result.good}")
     for col in ("rank", "claimant", "customer", "points", "of which reach", "without reach"):
         ident = col in ("claimant", "customer")
@@ -80,7 +79,7 @@ def _print(result: AllocationResult, show: int) -> None:
     console.print(f"  outcomes owed to follower reach: {owed:,}")
     if len(got):
         console.print(f"[bold]Statement for claimant {got.iloc[0]['claimant_id']}[/]")
-        console.print(got.iloc[0]["statement"], markup=False)
+        prose_lines(str(got.iloc[0]["statement"]))
 
 
 @policy_app.command("allocate")
@@ -162,5 +161,5 @@ def _print_comparison(summary: dict[str, object], currency: str) -> None:
     if isinstance(you, dict):
         console.print(f"[bold]What if that was you?[/] claimant {you['claimant_id']}")
         for name, r in you["policies"].items():
-            console.print(f"  {name}: rank {r['rank']} of {r['of']}, "
-                          f"{'receives' if r['receives'] else 'does not receive'}: {r['reasons'][-1]}")
+            prose_lines(f"  - {name}: rank {r['rank']} of {r['of']}, "
+                        f"{'receives' if r['receives'] else 'does not receive'}: {r['reasons'][-1]}")

@@ -201,6 +201,11 @@ def check_output(path: Path | str, what: str = "output", *, folder: bool = False
     return path
 
 
+# money: demo, simulate and policy allocate
+Currency = Annotated[
+    str, typer.Option("--currency", help="Symbol or code put on every amount of money, e.g. €, £, EUR.")
+]
+
 # the options of every command that runs on Spark (value fit and score, policy audit and decide)
 SparkMaster = Annotated[
     str | None, typer.Option("--spark-master", help="Spark master URL (spark://HOST:7077, yarn, local[4]); "

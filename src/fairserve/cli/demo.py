@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fairserve.cli.common import check_output, console, err_console, print_json, print_whole, prose
+from fairserve.cli.common import Currency, check_output, console, err_console, print_json, print_whole, prose
 from fairserve.cli.sim import print_whatif
 from fairserve.demo import DemoResult, run_demo
 from fairserve.report.fmt import clip_interval, money, num
@@ -119,9 +119,7 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the scores, the JSON summary and the HTML report.")
     ] = Path("fairserve-demo"),
-    currency: Annotated[
-        str, typer.Option("--currency", help="Symbol or code put on every amount of money, e.g. €, £, EUR.")
-    ] = "$",
+    currency: Currency = "$",
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the JSON summary on stdout (and nothing else).")
     ] = False,

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from fairserve.cli.common import check_output, console, err_console, print_json, prose
+from fairserve.cli.common import Currency, check_output, console, err_console, print_json, prose
 from fairserve.errors import FairserveError
 
 __all__ = ["print_whatif", "register"]
@@ -29,9 +29,6 @@ Policies = Annotated[
 Replications = Annotated[int, typer.Option("--replications", "-r", min=1, help="Independent replications.")]
 Seed = Annotated[int, typer.Option("--seed", help="Root seed (replications get SeedSequence children).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-Currency = Annotated[
-    str, typer.Option("--currency", help="Symbol or code put on every amount of money, e.g. €, £, EUR.")
-]
 Scores = Annotated[
     Path | None,
     typer.Option("--customers", help="Scored customer base (CSV or Parquet): customer_id, clv, influence, ..."),

@@ -51,14 +51,17 @@ def num(x: Any, digits: int = 3) -> str:
 def money(x: Any, currency: str = DEFAULT_CURRENCY, *, signed: bool = False) -> str:
     """An amount of money, whole units with thousands separators: ``$21,950``, ``€1,234``, ``-$80``.
 
-    A currency written as letters (``EUR``, ``kr``) goes after the amount with a space; a symbol before it.
-    ``signed`` puts ``+`` before positive amounts (for changes).
+    Below 10 (a unit is then a tenth or more of the amount) the cents are kept: ``$5.20``, not ``$5``. A currency
+    written as letters (``EUR``, ``kr``) goes after the amount with a space; a symbol before it. ``signed`` puts
+    ``+`` before positive amounts (for changes).
     """
     if not _finite(x):
         return "–"
     x = float(x)
-    sign = "-" if x < 0 and round(abs(x)) > 0 else ("+" if signed and round(x) > 0 else "")
-    amount = f"{abs(x):,.0f}"
+    decimals = 2 if abs(x) < 10 and round(abs(x), 2) != round(abs(x)) else 0
+    shown = round(abs(x), decimals)
+    sign = "-" if x < 0 and shown > 0 else ("+" if signed and x > 0 and shown > 0 else "")
+    amount = f"{abs(x):,.{decimals}f}"
     if currency and currency.isalpha():
         return f"{sign}{amount} {currency}"
     return f"{sign}{currency}{amount}"
