@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from policy_strategies import FOLLOWER_SEED
 
-from fairserve.influence import synthetic_followers
+from fairserve.influence import influence_percentiles, synthetic_followers
 from fairserve.policy import builtin_names, load_policy
 from fairserve.policy.audit import audit_policy, diff_policies, prepare_scores, tiers_of
 
@@ -27,6 +27,18 @@ def _small() -> pd.DataFrame:
 def test_prepare_scores_turns_followers_into_percentiles() -> None:
     s = _small()
     assert s["influence"].tolist() == [0.0, 0.25, 1.0, 0.5, 0.75]
+
+
+def test_prepare_scores_percentiles_equal_those_grouped_by_customer() -> None:
+    """prepare_scores ranks rows directly (ids are unique); influence_percentiles groups by id: the same values."""
+    rng = np.random.default_rng(3)
+    n = 2_000
+    ids = rng.permutation([f"{i:05d}" for i in range(n)])  # not in id order
+    followers = np.where(rng.random(n) < 0.3, 0, rng.pareto(1.2, n) * 100).astype(np.int64)  # ties at 0
+    base = pd.DataFrame({"customer_id": ids, "clv": rng.gamma(2.0, 50.0, n), "followers": followers})
+    grouped = influence_percentiles(base[["customer_id", "followers"]])
+    got = prepare_scores(base)
+    assert got["influence"].tolist() == base["customer_id"].map(grouped).tolist()
 
 
 def test_owed_to_influence_counts_customers_whose_tier_falls_without_reach() -> None:

@@ -62,9 +62,8 @@ def prepare_scores(scores: pd.DataFrame, followers: pd.Series | np.ndarray | Non
         out = out.drop(columns=["influence"], errors="ignore")
     if "influence" not in out.columns:
         if "followers" in out.columns:
-            profiles = out[["customer_id", "followers"]].copy()
-            pct = influence_percentiles(profiles)
-            out["influence"] = out["customer_id"].map(pct).to_numpy(dtype=float)
+            # ids are unique (checked above), so each row is one customer: no grouping by id, no lookup back
+            out["influence"] = influence_percentiles(out[["followers"]]).to_numpy(dtype=float)
         else:
             out["influence"] = 0.0
     if "value_percentile" not in out.columns and "clv" in out.columns:
