@@ -85,6 +85,19 @@ def test_staff_json_with_and_without_agents(capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "unstable" in err
 
 
+@pytest.mark.parametrize(("args", "says"), [
+    (["--arrival-rate", "1e12", "--handle-mean", "1"], "offered load 1e+12 Erlangs"),  # used to run for hours
+    (["--arrival-rate", "45", "--handle-mean", "1", "--agents", "1000000000"], "at most 100,000"),
+    (["--arrival-rate", "1e5", "--handle-mean", "1", "--patience-mean", "1e9", "--agents", "10"], "would queue"),
+    (["--arrival-rate", "nan", "--handle-mean", "1"], "arrival rate must be a finite number"),
+    (["--arrival-rate", "5", "--handle-mean", "inf"], "handle mean must be a finite number"),
+])
+def test_staff_refuses_what_it_cannot_compute_at_once(args: list[str], says: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["staff", *args], capsys)
+    assert code == 2 and out == "" and says in err
+
+
 def test_whatif_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(0)
     n = 300

@@ -31,6 +31,7 @@ import numpy as np
 from fairserve.errors import FairserveError
 
 __all__ = [
+    "MAX_AGENTS",
     "StaffingError",
     "StaffingResult",
     "agents_needed",
@@ -41,6 +42,13 @@ __all__ = [
     "priority_waits",
     "staffing",
 ]
+
+
+#: The most agents (and Erlangs of offered load) a staffing question may involve: Erlang B's recursion takes one
+#: step per agent, so this bounds a question to well under a second; no one queue of a contact centre is near it.
+MAX_AGENTS = 100_000
+# Erlang A's chain runs to where the queue is this long (contacts waiting beyond the agents)
+_MAX_QUEUE = 1_000_000
 
 
 class StaffingError(FairserveError):
@@ -186,11 +194,33 @@ def erlang_a(lam: float, mu: float, theta: float, agents: int, target_time: floa
 def staffing(
     lam: float, handle_mean: float, agents: int, *, patience_mean: float | None = None, target_time: float = 0.0
 ) -> StaffingResult:
-    """Erlang C (``patience_mean`` None) or Erlang A performance of ``agents`` agents."""
+    """Erlang C (``patience_mean`` None) or Erlang A performance of ``agents`` agents.
+
+    Refused (:class:`StaffingError`) beyond :data:`MAX_AGENTS` agents or Erlangs of offered load: the recursions
+    take a step per agent (and Erlang A per queued contact), so a mistyped rate of 1e12 would run for hours.
+    """
     theta = 0.0 if patience_mean is None or math.isinf(patience_mean) else 1.0 / patience_mean
     if handle_mean <= 0:
         raise StaffingError(f"handle mean must be positive, got {handle_mean}")
+    _check_size(lam, handle_mean, agents, theta)
     return erlang_a(lam, 1.0 / handle_mean, theta, agents, target_time)
+
+
+def _check_size(lam: float, handle_mean: float, agents: int, theta: float) -> None:
+    """Refuse a model too big to compute here (see :data:`MAX_AGENTS`), saying which number is too big."""
+    for name, value in (("arrival rate", lam), ("handle mean", handle_mean)):
+        if not math.isfinite(value):
+            raise StaffingError(f"{name} must be a finite number, got {value}")
+    load = lam * handle_mean
+    if agents > MAX_AGENTS:
+        raise StaffingError(f"{agents:,} agents: at most {MAX_AGENTS:,} can be evaluated")
+    if not load <= MAX_AGENTS:  # also NaN
+        raise StaffingError(f"offered load {load:,.4g} Erlangs (arrival rate x handle mean) is more than "
+                            f"{MAX_AGENTS:,} agents could serve; check the rate, the handle mean and their time unit")
+    if theta > 0 and (lam - agents / handle_mean) / theta > _MAX_QUEUE:
+        raise StaffingError(f"with {agents:,} agents about {(lam - agents / handle_mean) / theta:,.4g} contacts "
+                            "would queue before they abandon: too many to compute; give more agents or a "
+                            "shorter patience mean")
 
 
 def agents_needed(
@@ -200,11 +230,14 @@ def agents_needed(
     target_time: float,
     *,
     patience_mean: float | None = None,
-    max_agents: int = 100_000,
+    max_agents: int | None = None,
 ) -> StaffingResult:
     """The fewest agents whose service level (answered within ``target_time``) reaches ``target_sl``."""
     if not 0 < target_sl < 1:
         raise StaffingError(f"target service level must be in (0, 1), got {target_sl}")
+    max_agents = MAX_AGENTS if max_agents is None else min(max_agents, MAX_AGENTS)
+    if handle_mean > 0:
+        _check_size(lam, handle_mean, 1, 0.0)
 
     def meets(c: int) -> bool:
         sl = staffing(lam, handle_mean, c, patience_mean=patience_mean, target_time=target_time).service_level
@@ -251,7 +284,7 @@ def priority_waits(rates: list[float], mu: float, agents: int) -> list[float]:
 
 
 def agents_needed_by_tier(
-    rates: list[float], handle_mean: float, target_waits: list[float], *, max_agents: int = 100_000
+    rates: list[float], handle_mean: float, target_waits: list[float], *, max_agents: int = MAX_AGENTS
 ) -> tuple[int, list[float]]:
     """The fewest agents for which every tier's mean wait under strict priority meets its target.
 
