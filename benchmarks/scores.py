@@ -11,6 +11,9 @@ seeded) as CSV and as Parquet, then times, as whole processes from start to exit
 
 - ``fairserve policy audit --policy balanced --scores S --json`` (read, validate, tier every customer twice: with
   and without influence, decile tables);
+- ``fairserve.io.read_scores(S)`` alone (read and validate, in a ``python -c`` process), and with
+  ``--baseline-src DIR`` the same from another checkout's ``src`` folder (``git worktree add /tmp/old REV``;
+  ``--baseline-src /tmp/old/src``): what a change of the reader gained, in the same runs;
 - the peer, in the same rounds: ``python -c "import pandas; pandas.read_csv(S)"`` (or ``read_parquet``), the
   field's library reading the same file with no validation and no work: the floor any pandas-based command pays.
 
@@ -85,6 +88,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", type=Path, help="keep the files here (default: a temporary folder)")
+    parser.add_argument("--baseline-src", type=Path, help="also time read_scores from this src folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fairserve-scores-") as tmp:
         folder = args.dir or Path(tmp)
@@ -95,6 +99,11 @@ def main() -> None:
             kind = path.suffix.lstrip(".")
             cases[f"{kind}: `fairserve policy audit --policy balanced --scores S --json`"] = (
                 kind, [str(BIN), "policy", "audit", "--policy", "balanced", "--scores", str(path), "--json"])
+            for tag, src in (("", Path(__file__).resolve().parents[1] / "src"), (" at baseline", args.baseline_src)):
+                if src is not None:
+                    code = (f"import sys; sys.path.insert(0, {str(src)!r}); from fairserve.io import read_scores; "
+                            f"read_scores({str(path)!r})")
+                    cases[f"{kind}: `fairserve.io.read_scores(S)`{tag}"] = (kind, [sys.executable, "-c", code])
             cases[f"{kind}: peer `pandas.{reader}(S)`"] = (
                 kind, [sys.executable, "-c", f"import pandas; pandas.{reader}({str(path)!r})"])
         load_start = os.getloadavg()
