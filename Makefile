@@ -19,7 +19,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,demo,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo,spark,text-tuned]'
 	touch $@
 
 # PySpark needs a Java runtime; install Debian's when the machine has none.

