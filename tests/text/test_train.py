@@ -56,3 +56,30 @@ def test_topic_models_learn_the_users_own_labels(labelled) -> None:  # type: ign
     assert list(model.predict(["awful support, charged twice this month", "the store is on main street"])) == [
         "billing", "other"]
     assert json.dumps(train.evaluate(model, rows["text"], rows["label"]).to_dict())
+
+
+def test_a_topic_model_in_the_environment_variable_is_refused_naming_both(
+        tmp_path: Path, labelled, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from cli_helpers import run_cli
+    from fairserve.text.modeldir import load_triage
+
+    frame = labelled.assign(topic=labelled["text"].str.contains("refund|charged|money").map(
+        {True: "billing", False: "other"}))
+    topic, _ = train.train(train.labelled_rows(frame, "text", "topic", "topic"), task="topic", holdout=0.0)
+    save_model(topic, tmp_path / "topic", {"task": "topic", "trained_on": {"labels": {"billing": 6, "other": 42}}})
+    sentiment, _ = train.train(train.labelled_rows(labelled, "text", "label", "sentiment"), holdout=0.0)
+    save_model(sentiment, tmp_path / "sentiment", {"task": "sentiment"})
+    # given as a directory (--model), a topic model is a topic model beside the sentiment model
+    assert load_triage([tmp_path / "topic"]).method["topic"].startswith("trained")
+    # named by the variable (the service's intake, decide and the scenarios read it), it must be a sentiment model
+    monkeypatch.setenv("FAIRSERVE_TEXT_MODEL", str(tmp_path / "topic"))
+    with pytest.raises(FairserveError, match=r"\$FAIRSERVE_TEXT_MODEL=.*topic.*a 'topic' model \(classes billing, "
+                                             r"other\), not a 'sentiment' model"):
+        load_triage()
+    posts = tmp_path / "posts.csv"
+    posts.write_text("text\nmy bill is wrong\n")
+    code, _, err = run_cli(["text", "classify", str(posts)], capsys)
+    assert code == 2 and "$FAIRSERVE_TEXT_MODEL=" in err and "a 'topic' model" in err and "Traceback" not in err
+    monkeypatch.setenv("FAIRSERVE_TEXT_MODEL", str(tmp_path / "sentiment"))
+    assert load_triage().method["sentiment"].startswith("trained model")

@@ -146,18 +146,27 @@ def load_triage(dirs: list[Path] | None = None, threads: int = 2, task: str | No
     and scenario texts. ``dirs`` None: the directory in ``$FAIRSERVE_TEXT_MODEL``, if set. A task without a
     directory uses its rule (and sentiment the VADER lexicon); two directories of one task are refused.
     ``task``: every directory must hold a model of this task (``policy explain --text-model`` takes a sentiment
-    model; a topic model there would silently leave sentiment to VADER), else the error names its task.
+    model; a topic model there would silently leave sentiment to VADER), else the error names its task. The
+    directory of ``$FAIRSERVE_TEXT_MODEL`` must always hold a sentiment model (the error names the variable and
+    the task found): it is the one model of the service's intake, ``decide`` and the scenarios' texts.
     """
     import os
 
     from fairserve.text.classify import TextTriage
 
+    from_env = dirs is None and bool(os.environ.get("FAIRSERVE_TEXT_MODEL"))
     if dirs is None:
-        dirs = [Path(os.environ["FAIRSERVE_TEXT_MODEL"])] if os.environ.get("FAIRSERVE_TEXT_MODEL") else []
+        dirs = [Path(os.environ["FAIRSERVE_TEXT_MODEL"])] if from_env else []
     sentiment = None
     tasks: dict[str, Any] = {}
     for d in dirs or []:
-        loaded = load_model(d, task=task, threads=threads)
+        if from_env:  # the variable names THE sentiment model (service, decide, scenarios): another task is refused
+            try:
+                loaded = load_model(d, task="sentiment", threads=threads)
+            except FairserveError as exc:
+                raise FairserveError(f"$FAIRSERVE_TEXT_MODEL={d}: {exc}") from None
+        else:
+            loaded = load_model(d, task=task, threads=threads)
         if loaded.task == "sentiment" and sentiment is None:
             sentiment = loaded.model
         elif loaded.task != "sentiment" and loaded.task not in tasks:
