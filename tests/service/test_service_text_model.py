@@ -72,3 +72,14 @@ def test_a_bad_model_directory_stops_the_start_naming_it(tmp_path: Path) -> None
     with pytest.raises(FairserveError, match=r"not-a-model.*manifest"):
         Triage(True, str(tmp_path / "not-a-model"))
     Triage(False, str(tmp_path / "not-a-model"))  # text reading switched off: the directory is not needed
+
+
+def test_a_model_of_another_task_is_refused_naming_it(tmp_path: Path) -> None:
+    """The intake reads sentiment from the configured model: a topic model there would leave it to VADER."""
+    frame = pd.DataFrame({"text": _COMPLAINTS + _PRAISE + _PLAIN,
+                          "label": ["billing"] * 4 + ["praise"] * 4 + ["other"] * 4})
+    model, _ = train.train(train.labelled_rows(frame, "text", "label", "topic"), task="topic", holdout=0.0)
+    out = tmp_path / "topics"
+    save_model(model, out, {"task": "topic", "trained_on": {"rows": len(frame)}})
+    with pytest.raises(FairserveError, match=r"topic"):
+        Triage(True, str(out))

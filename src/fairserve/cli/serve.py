@@ -156,7 +156,7 @@ def serve(
         from fairserve.text.modeldir import load_triage
 
         try:
-            load_triage([Path(settings.text_model)], threads=1)
+            load_triage([Path(settings.text_model)], threads=1, task="sentiment")
         except FairserveError as exc:
             raise FairserveError(f"FAIRSERVE_TEXT_MODEL={settings.text_model}: {exc}") from None
         print(f"text: need signals read by the model in {settings.text_model}", file=sys.stderr)

@@ -115,7 +115,7 @@ class Triage:
 
             from fairserve.text.modeldir import load_triage
 
-            self._model = load_triage([Path(model)], threads=1)
+            self._model = load_triage([Path(model)], threads=1, task="sentiment")
 
     def _triage(self) -> Any:
         if self._model is None:
