@@ -36,13 +36,39 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (defaul
 def _engine(db: str | None) -> Any:
     try:
         from fairserve.service.settings import Settings
-        from fairserve.service.store import make_engine, upgrade
+        from fairserve.service.store import open_engine
     except ImportError as exc:  # pragma: no cover - only without the extra
         raise FairserveError(f"the service needs its extra: pip install 'fairserve[service]' ({exc})") from None
-    url = db or Settings().db_url
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
+    return open_engine(db or Settings().db_url)  # a URL it cannot use is a FairserveError naming it (exit 2)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise :class:`FairserveError` when ``host:port`` cannot be listened on (in use, not this machine's, ...).
+
+    Binds a socket with the options uvicorn uses (``SO_REUSEADDR``, so a port in TIME_WAIT is not refused) and
+    closes it at once. A race remains: another program may take the port between this check and uvicorn's bind;
+    uvicorn then reports it in its own log line.
+    """
+    import errno
+
+    where = f"port {port} on {host or '0.0.0.0'}"
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise FairserveError(f"cannot listen on {host}: no such address ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise FairserveError(f"{where} is already in use (stop what listens there, or choose another "
+                                     "--port)") from None
+            if exc.errno == errno.EACCES:
+                raise FairserveError(f"cannot listen on {where}: permission denied (ports below 1024 need "
+                                     "privileges)") from None
+            raise FairserveError(f"cannot listen on {where}: {(exc.strerror or str(exc)).lower()}") from None
 
 
 def _kind(path: Path) -> str:
@@ -186,6 +212,7 @@ def serve(
         os.environ["FAIRSERVE_PUBLIC_URL"], notice = public_base(host, port)
         if notice:
             print(notice, file=sys.stderr)
+    check_port_free(host, port)
     print(f"fairserve: serving on http://{host}:{port} with {workers} worker(s), {chosen}; "
           f"database {engine.dialect.name}", file=sys.stderr)
     uvicorn.run("fairserve.service.app:create_app", factory=True, host=host, port=port, workers=workers,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import threading
 import weakref
 from collections.abc import Iterator
@@ -55,10 +56,12 @@ __all__ = [
     "make_engine",
     "metadata",
     "normalise_url",
+    "open_engine",
     "outbox",
     "ping",
     "policies",
     "shadow_decisions",
+    "shown_url",
     "upgrade",
     "write",
     "write_audit",
@@ -254,6 +257,65 @@ def make_engine(url: str) -> Engine:
 
 
 _LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed: its password masked as SQLAlchemy's ``render_as_string`` masks it (``***``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL SQLAlchemy can read: mask anything like user:password@
+        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words for a failed connection, short: psycopg's last ``failed: ...``, in lower case."""
+    orig = getattr(exc, "orig", None) or exc
+    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    text = text.rsplit("failed: ", 1)[-1].strip()
+    return text[:1].lower() + text[1:]
+
+
+def open_engine(url: str, *, migrate: bool = True) -> Engine:
+    """:func:`make_engine`, connected once (and migrated unless ``migrate`` is false), or a clear error.
+
+    The commands' one way in to the database: a URL SQLAlchemy cannot read, a dialect or driver that is not
+    installed, a server that refuses the connection or a SQLite file that cannot be opened raises
+    :class:`~fairserve.errors.FairserveError` (exit 2) naming the URL with its password masked, instead of
+    SQLAlchemy's exception, which the CLI would report as a bug.
+    """
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    from fairserve.errors import FairserveError
+
+    shown = shown_url(url)
+    hint = "use sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
+    try:
+        engine = make_engine(url)
+    except NoSuchModuleError:
+        scheme = url.split("://", 1)[0]
+        raise FairserveError(f"database URL {shown} not understood: no database kind {scheme!r} ({hint})") from None
+    except ArgumentError as exc:
+        raise FairserveError(f"database URL {shown} not understood: {_reason(exc)} ({hint})") from None
+    except ModuleNotFoundError as exc:
+        raise FairserveError(f"database URL {shown}: its driver {exc.name} is not installed ({hint})") from None
+    try:
+        with engine.connect() as conn:
+            conn.rollback()
+    except OperationalError as exc:
+        engine.dispose()
+        reason = _reason(exc)
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            folder = Path(database).expanduser().absolute().parent
+            if not folder.is_dir():
+                reason = f"the folder {folder} does not exist"
+        raise FairserveError(f"cannot connect to the database {shown}: {reason}") from None
+    if migrate:
+        upgrade(engine)
+    return engine
 
 
 @contextlib.contextmanager
