@@ -37,6 +37,7 @@ __all__ = [
     "Loaded",
     "TomlFileError",
     "engine_reads_itself",
+    "parse_csv_text",
     "read_contacts",
     "read_customers",
     "read_json_object",
@@ -102,6 +103,20 @@ def _read_text(path: Path, source: str) -> tuple[str, str | None]:
         line = data.count(b"\n", 0, exc.start) + 1
         where = f"byte 0x{data[exc.start]:02x} at byte offset {exc.start}, line {line}"
         return data.decode("utf-8-sig", errors="replace"), where
+
+
+def parse_csv_text(text: str, source: str) -> pd.DataFrame:
+    """CSV (or, for a ``.tsv`` source, tab-separated) text as a frame of strings, rows numbered from 1; an empty
+    cell is missing.
+
+    The reader of every CSV input, for the edges that decode a file themselves (the posts of
+    :mod:`fairserve.text.posts`). Raises :class:`~fairserve.errors.InputError` naming each row with more fields
+    than the header (pandas would shift such a row's values silently), or an empty file.
+    """
+    frame, problems = _csv_frame(text, source)
+    if problems:
+        raise InputError(problems, total_rows=len(frame))
+    return frame
 
 
 def _csv_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:

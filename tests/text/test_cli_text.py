@@ -40,6 +40,29 @@ def test_a_csv_without_the_text_column_is_a_clear_error(cli, tmp_path: Path) -> 
     assert "no column 'text'" in res.output and "message" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.parametrize("command", [("text", "classify"), ("text", "train", "--label-col", "label", "--out", "M"),
+                                     ("listen",)])
+def test_a_row_with_an_unquoted_comma_is_named_not_shifted(cli, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """pandas read such a row with its first field as the index: texts were lost or swapped, and the exit was 0."""
+    f = tmp_path / "posts.csv"
+    f.write_text("text,label\nthe app is down again,negative\nmy account was hacked, help now,negative\n")
+    args = [a if a != "M" else str(tmp_path / "m") for a in command]
+    res = cli(*args[:2], str(f), *args[2:]) if command[0] == "text" else cli("listen", str(f))
+    assert res.exit_code == 2, res.output
+    assert "posts.csv, row 2: row has 3 fields, the header has 2" in res.output and "Traceback" not in res.output
+
+
+def test_a_gzipped_csv_is_read(cli, tmp_path: Path) -> None:
+    import gzip
+
+    f = tmp_path / "posts.csv.gz"
+    f.write_bytes(gzip.compress(b'id,text\n1,"my bag was lost, refund me"\n2,thanks lovely team\n'))
+    res = cli("text", "classify", str(f), "--json")
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert [r["id"] for r in rows] == ["1", "2"] and rows[0]["topic"] == "baggage"
+
+
 def test_a_file_that_is_not_utf8_is_read_and_the_line_named(cli, tmp_path: Path) -> None:
     f = tmp_path / "posts.csv"
     f.write_bytes(b"text\nfine words\ncaf\xe9 terrible\n")

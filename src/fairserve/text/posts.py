@@ -9,7 +9,7 @@ verified, public) and names every bad row.
 
 from __future__ import annotations
 
-import io as _io
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.io import parse_csv_text
 
 __all__ = ["REACH_COUNTS", "check_reach", "read_posts"]
 
@@ -33,6 +34,12 @@ def _decode(data: bytes, source: str) -> str:
         print(f"warning: {source}: not valid UTF-8 (first bad byte 0x{data[exc.start]:02x} on line {line}); bad "
               "bytes were replaced by U+FFFD and the texts holding them are flagged not_utf8", file=sys.stderr)
         return data.decode("utf-8-sig", errors="replace")
+
+
+def _bytes(path: Path, gz: bool) -> bytes:
+    """The file's bytes, decompressed when it is gzipped (``.csv.gz``, as every other input may be)."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if gz else data
 
 
 def _jsonl(text: str, source: str) -> pd.DataFrame:
@@ -66,18 +73,18 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), 
     if p.stat().st_size == 0:
         raise FairserveError(f"{p}: the file is empty")
     name = p.name.lower()
+    gz = name.endswith(".gz")
+    name = name.removesuffix(".gz")
     try:
         if name.endswith((".parquet", ".pq")):
             frame = pd.read_parquet(p)
         elif name.endswith((".jsonl", ".ndjson")):
-            frame = _jsonl(_decode(p.read_bytes(), source), source)
+            frame = _jsonl(_decode(_bytes(p, gz), source), source)
         elif name.endswith(".txt"):
-            frame = pd.DataFrame({text_col: _decode(p.read_bytes(), source).splitlines()})
-        else:
-            sep = "\t" if name.endswith(".tsv") else ","
-            frame = pd.read_csv(_io.StringIO(_decode(p.read_bytes(), source)), dtype=str, sep=sep,
-                                keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+            frame = pd.DataFrame({text_col: _decode(_bytes(p, gz), source).splitlines()})
+        else:  # fairserve.io's CSV reader: a row with more fields than the header is an error naming the row
+            frame = parse_csv_text(_decode(_bytes(p, gz), source), source).fillna("").astype(str)
+    except (ValueError, OSError, pd.errors.ParserError, EOFError) as exc:
         raise FairserveError(f"{p}: cannot read the file ({str(exc).splitlines()[0]})") from None
     for col in (text_col, *required):
         if col not in frame.columns:
