@@ -52,6 +52,23 @@ def test_a_row_with_an_unquoted_comma_is_named_not_shifted(cli, tmp_path: Path, 
     assert "posts.csv, row 2: row has 3 fields, the header has 2" in res.output and "Traceback" not in res.output
 
 
+def test_evaluate_says_which_rows_it_left_out(cli, tmp_path: Path, labelled) -> None:  # type: ignore[no-untyped-def]
+    """Irrelevant is no sentiment: evaluate leaves such rows out, and says so (it used to drop them silently)."""
+    model = tmp_path / "m"
+    train_file = tmp_path / "train.csv"
+    labelled.to_csv(train_file, index=False)
+    assert cli("text", "train", str(train_file), "--label-col", "label", "--out", str(model),
+               "--holdout", "0").exit_code == 0
+    frame = labelled[labelled["label"] != "Irrelevant"].reset_index(drop=True)
+    frame.loc[[0, 3], "label"] = "Irrelevant"
+    f = tmp_path / "with-irrelevant.csv"
+    frame.to_csv(f, index=False)
+    res = cli("text", "evaluate", str(f), "--label-col", "label", "--model", str(model), "--json")
+    assert res.exit_code == 0, res.output
+    assert "2 row(s) left out of the sentiment evaluation" in res.output and "rows 1, 4" in res.output
+    assert json.loads(res.stdout)["dropped_rows"] == 2 and json.loads(res.stdout)["rows"] == len(frame) - 2
+
+
 def test_a_gzipped_csv_is_read(cli, tmp_path: Path) -> None:
     import gzip
 

@@ -148,8 +148,9 @@ def train_cmd(
     console.print(f"wrote {out} ({task}, {kind}; {score}; hash {full['hash'][:12]})")
 
 
-def _dropped_note(dropped: pd.Series, label_col: str, task: str) -> str:
-    """How many rows training left out and why, with the first few row numbers of each reason."""
+def _dropped_note(dropped: pd.Series, label_col: str, task: str, what: str = "training") -> str:
+    """How many rows ``what`` (training, evaluation) left out and why, with the first few row numbers of each
+    reason."""
     reasons = {"empty text": "an empty text", "no label": f"an empty '{label_col}'",
                "unknown label": f"a '{label_col}' that is not negative, neutral or positive"}
     parts = []
@@ -157,7 +158,7 @@ def _dropped_note(dropped: pd.Series, label_col: str, task: str) -> str:
         numbers = ", ".join(map(str, rows.index[:5])) + (", ..." if len(rows) > 5 else "")
         parts.append(f"{len(rows):,} with {reasons.get(str(reason), str(reason))} "
                      f"({'row' if len(rows) == 1 else 'rows'} {numbers})")
-    return f"{len(dropped):,} row(s) left out of the {task} training: " + "; ".join(parts)
+    return f"{len(dropped):,} row(s) left out of the {task} {what}: " + "; ".join(parts)
 
 
 def _parameters(model: object, holdout: float) -> dict[str, object]:
@@ -223,7 +224,9 @@ def evaluate_cmd(
 
     loaded = load_model(model)
     frame = read_posts(labeled, text_col, (label_col,))
-    rows = train.labelled_rows(frame, text_col, label_col, loaded.task)
+    rows, dropped = train.split_labelled(frame, text_col, label_col, loaded.task)
+    if len(dropped):
+        err_console.print(f"note: {labeled}: {_dropped_note(dropped, label_col, loaded.task, 'evaluation')}")
     classes = [str(c) for c in getattr(loaded.model, "classes_", [])]
     found = rows["label"].astype(str).unique().tolist()
     if rows.empty or not set(found) & set(classes):
@@ -239,7 +242,7 @@ def evaluate_cmd(
                           f"classes ({', '.join(classes)}); those rows count as errors")
     result = train.evaluate(loaded.model, rows["text"].tolist(), rows["label"].tolist())
     payload = {"model": str(model), "model_hash": loaded.manifest.get("hash"), "task": loaded.task,
-               "file": str(labeled), **result.to_dict()}
+               "file": str(labeled), "dropped_rows": len(dropped), **result.to_dict()}
     if as_json:
         print_json(payload)
         return
