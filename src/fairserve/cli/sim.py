@@ -282,7 +282,9 @@ def simulate(
             for name, row in entry["segments"].items()
         ]
         # segment names never cut; on a narrow terminal the numbers fold, piped the table is plain columns
-        table(f"{label}: {entry['arrivals']:,} arrivals, {entry['elapsed_s']:.2f} s; waits in {unit}s", columns,
+        reps = int(result["replications"])  # entry["arrivals"] is the total over the replications
+        per = f"{entry['arrivals'] / reps:,.0f} arrivals a replication" + (f" x {reps}" if reps > 1 else "")
+        table(f"{label}: {per}, {entry['elapsed_s']:.2f} s; waits in {unit}s", columns,
               rows, keys=(0,), right=range(1, len(columns)))
 
 

@@ -621,7 +621,8 @@ def compare_policies(
     words). ``progress(r)`` is called after each replication. Returns ``{"scenario", "replications", "seed",
     "time_unit", "targets", "targets_text", "policies": {label: {"segments": {...}, "all", "tiers",
     "channels", [deciles], "arrivals", "elapsed_s", "policy": {...}}}, "elapsed_s"}``; see
-    :mod:`fairserve.sim.metrics` for the definitions.
+    :mod:`fairserve.sim.metrics` for the definitions. A policy's ``arrivals`` is the total over all
+    replications (a segment's is per replication).
 
     ``jobs`` > 1 runs the replications in that many processes (forked, so the policies and the customer base are
     not copied by pickling); each replication depends on its own seed only, so the result is the same as a
