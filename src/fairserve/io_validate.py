@@ -20,7 +20,12 @@ from fairserve.model import Channel
 # pyarrow is a pandas dependency here (pandas 3 keeps strings in Arrow arrays): its C++ string-to-number cast is
 # what makes a clean numeric column cheap; pandas.to_numeric is kept for columns with a value it refuses
 
-__all__ = ["KINDS", "SCHEMAS", "Field", "canonical_kind", "resolve_columns", "validate_rows"]
+__all__ = ["KINDS", "MAX_AMOUNT", "SCHEMAS", "Field", "canonical_kind", "resolve_columns", "validate_rows"]
+
+
+#: The largest transaction amount: the value summary sums amounts exactly as DECIMAL(18, 6) (12 digits before the
+#: point; as a float, to the cent), so every reader refuses a larger one alike (``check`` as well as ``value fit``).
+MAX_AMOUNT = 999_999_999_999.99
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +38,14 @@ class Field:
     default: object = None
     low: float | None = None
     high: float | None = None
+    cap: float | None = None  # the largest value that can be held (not a range: a larger one is refused alone)
 
 
 SCHEMAS: dict[str, tuple[Field, ...]] = {
     "transactions": (
         Field("customer_id", "id", required=True),
         Field("date", "date", required=True),
-        Field("amount", "float", required=True, low=0.0),
+        Field("amount", "float", required=True, low=0.0, cap=MAX_AMOUNT),
         Field("product_line", "str"),
         Field("account", "str"),
         Field("quantity", "float", low=0.0),
@@ -327,6 +333,14 @@ def validate_rows(
                            else f"{spec.name} must be {rule}: {{value}}")
                 cells.append((np.flatnonzero(outside.to_numpy()), col, message, raw))
             failed |= outside
+        if spec.cap is not None:
+            with np.errstate(invalid="ignore"):
+                over = pd.Series(values.to_numpy(dtype="float64", na_value=np.nan) > spec.cap, index=values.index)
+            over &= ~failed
+            if over.any():
+                cells.append((np.flatnonzero(over.to_numpy()), col,
+                              f"{spec.name} is too large (at most {spec.cap:,.2f}): {{value}}", raw))
+            failed |= over
         bad |= failed
         if spec.default is not None and empty.any():
             values = values.astype(object).where(~empty, spec.default)

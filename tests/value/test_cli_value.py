@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,21 @@ def test_fit_bad_input_exits_2_with_message(
     code, out, err = run(["value", "fit", str(path), *extra], capsys)
     assert code == 2 and out == ""
     assert str(path) in err and message in err
+
+
+def test_fit_names_bad_rows_in_file_order_in_check_s_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,date,amount\nc1,2024-01-01,10\nc2,,5\nc3,2024-01-03,99999999999999999999999999\n"
+                    "c4,2024-01-04,abc\nc5,2024-13-01,3\nc6,2024-01-06,-2\n")
+    code, _, err = run(["value", "fit", str(path)], capsys)
+    err = " ".join(err.split())  # the console wraps long lines
+    rows = [int(n) for n in re.findall(r"row (\d+), field", err)]
+    assert code == 2 and rows == [2, 3, 4, 5, 6]  # in file order (they came grouped by field)
+    assert "row 2, field 'date': required value is empty" in err and "None" not in err
+    assert "row 3, field 'amount': '99999999999999999999999999' is too large for an amount" in err
+    code, _, err = run(["check", str(path), "--kind", "transactions"], capsys)  # check agrees on the huge amount
+    err = " ".join(err.split())
+    assert code == 2 and "row 3, field 'amount': amount is too large" in err and "amount is negative: '-2'" in err
 
 
 def test_score_refuses_a_missing_model_file(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,6 +30,7 @@ engine query and its transfer. Every name of the three modules that other code u
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import InputError, Problem
+from fairserve.io_validate import MAX_AMOUNT
 from fairserve.value.rfm_engine import Runner, spark_session
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, bad_rows_sql, check_sql, summary_sql
 from fairserve.value.units import Period
@@ -100,11 +102,12 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
             shown = run.rows(bad_rows_sql(spec, run.raw_source or run.source, run.engine, role,
                                           run.raw_types or run.types, test))
             for rn, value in shown:
-                problems.append(Problem(run.label, int(rn), spec.columns[role], f"{value!r} is not valid: {what}"))
+                problems.append(Problem(run.label, int(rn), spec.columns[role], _why(value, what)))
             if count > len(shown):
                 problems.append(Problem(run.label, None, spec.columns[role],
                                         f"{count} rows in all have {what}"))
     if problems:
+        problems.sort(key=lambda p: (p.row is None, p.row or 0))  # in file order, the counts last
         raise InputError(problems, total_rows=int(n_rows))
     if n_rows == 0:
         raise InputError([Problem(run.label, None, None, "the transaction log has no rows")], total_rows=0)
@@ -120,6 +123,20 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
             f"(dates run {min_date} to {max_date}); choose a later --calibration-end",
         )], total_rows=int(n_rows))
     return info
+
+
+def _why(value: object, what: str) -> str:
+    """What is wrong with one bad cell, in the words of ``fairserve check`` where they apply."""
+    if value is None or str(value).strip() == "":
+        return "required value is empty"
+    if what.startswith("an amount that"):
+        try:
+            number = float(str(value))
+        except ValueError:
+            number = float("nan")
+        if math.isfinite(number):  # a number the exact decimal of the summary cannot hold
+            return f"{value!r} is too large for an amount (at most {MAX_AMOUNT:,.2f})"
+    return f"{value!r} is not valid: {what}"
 
 
 def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
