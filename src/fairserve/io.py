@@ -427,12 +427,13 @@ def read_scores(
     return loaded.frame
 
 
-def read_raw_table(path: str | Path) -> pd.DataFrame:
+def read_raw_table(path: str | Path, *, skip_bad_rows: bool = False) -> pd.DataFrame:
     """Read a CSV, Parquet or JSON-lines table as it is (values as text, the file's own column names).
 
     For handing a format an engine cannot read itself (JSON lines) to one that validates by column. The file
     as a whole is checked as :func:`read_table` checks it: missing, a folder, empty, not UTF-8, a line that is
-    not a JSON object.
+    not a JSON object. With ``skip_bad_rows`` a problem of single rows (bytes that are not UTF-8, a row too long)
+    is not raised: the caller drops those rows, as :func:`read_table` with ``skip_bad_rows`` reports them.
 
     Raises
     ------
@@ -441,7 +442,7 @@ def read_raw_table(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     raw, problems = _load_raw(path, str(path))
-    if problems:
+    if problems and (not skip_bad_rows or any(p.row is None for p in problems)):
         raise InputError(problems, total_rows=len(raw))
     return raw.reset_index(drop=True)
 

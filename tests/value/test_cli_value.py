@@ -153,6 +153,22 @@ def test_fit_names_bad_rows_in_file_order_in_check_s_words(tmp_path: Path, capsy
     assert code == 2 and "row 3, field 'amount': amount is too large" in err and "amount is negative: '-2'" in err
 
 
+def test_skip_bad_rows_skips_a_row_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As ``check --skip-bad-rows`` does: the row goes to the side file, the rest is fitted and scored."""
+    path = tmp_path / "tx.csv"
+    path.write_bytes(b"customer_id,date,amount\nc1,2024-01-01,10\nc\xe92,2024-01-02,5\nc1,2024-02-01,3\n"
+                     b"c3,2024-01-03,4\nc3,2024-03-03,4\n")
+    model, scores = tmp_path / "m.json", tmp_path / "s.csv"
+    code, _, err = run(["value", "fit", str(path), "--skip-bad-rows", "--out", str(model)], capsys)
+    assert code == 0, err
+    code, _, err = run(["value", "score", str(path), "--skip-bad-rows", "--model", str(model), "--out", str(scores)],
+                       capsys)
+    assert code == 0, err
+    assert pd.read_csv(scores)["customer_id"].tolist() == ["c1", "c3"]
+    rejected = pd.read_csv(tmp_path / "tx.rejected.csv", encoding="utf-8")
+    assert len(rejected) == 1 and "not valid UTF-8" in rejected["_problem"].iloc[0]
+
+
 def test_score_refuses_a_missing_model_file(log_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["value", "score", str(log_csv), "--model", str(tmp_path / "none.json"),
                         "--out", str(tmp_path / "s.csv")], capsys)

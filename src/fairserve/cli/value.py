@@ -156,7 +156,7 @@ def _good_rows(path: Path, columns: dict[str, str]) -> Any:
     from fairserve import io
 
     loaded = io.read_table(path, "transactions", columns=columns, skip_bad_rows=True)
-    raw = io.read_raw_table(path)
+    raw = io.read_raw_table(path, skip_bad_rows=True)
     if loaded.rejects_path is None:
         return raw
     bad = sorted({p.row for p in loaded.problems if p.row is not None})
