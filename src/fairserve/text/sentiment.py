@@ -42,6 +42,7 @@ from sklearn.metrics import f1_score
 
 from fairserve.errors import FairserveError
 from fairserve.text.features import HashedCharNgrams
+from fairserve.value.progress import report as report_progress
 
 __all__ = ["CLASSES", "C_GRID", "DEFAULT_C", "KINDS", "MIN_VALIDATION", "SentimentModel"]
 
@@ -173,7 +174,11 @@ class SentimentModel:
             if chosen is not None:
                 C, weights, self.validation_ = chosen
         everything = np.ones(len(texts), dtype=bool)
-        self.views_ = [(n, *self._fit_view(n, C[n], data, everything)) for n in names]
+        self.views_ = []
+        for i, n in enumerate(names):
+            report_progress(f"fitting the {self.kind} model's views on every row", i / len(names))
+            self.views_.append((n, *self._fit_view(n, C[n], data, everything)))
+        report_progress(f"fitting the {self.kind} model's views on every row", 1.0)
         self.C_ = C
         self.weights_ = weights / weights.sum()
         self.classes_ = CLASSES
@@ -215,15 +220,19 @@ class SentimentModel:
         truth = data.y[first]
         grid = {n: C_GRID[n] if self.C is None else (self.C,) for n in names}
         oof = {(n, c): np.zeros((len(data.texts), len(CLASSES))) for n in names for c in grid[n]}
+        task, fits, done = "choosing C and weights by grouped cross-validation", self.folds * len(oof), 0
         for k in range(self.folds):
             tr, va = fold != k, first & (fold == k)
             va_texts = [t for t, v in zip(data.texts, va, strict=True) if v]
             for n in names:
                 for c in grid[n]:
+                    report_progress(task, done / fits)
+                    done += 1
                     vec, lr = self._fit_view(n, c, data, tr)
                     assert vec is not None or data.E is not None
                     X = data.E[va] if vec is None else vec.transform(va_texts)  # type: ignore[index]
                     oof[n, c][va] = _in_class_order(lr, lr.predict_proba(X))
+        report_progress(task, 1.0)
         C: dict[str, float] = {}
         scores: dict[str, float] = {}
         for n in names:
