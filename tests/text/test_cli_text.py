@@ -69,6 +69,13 @@ def test_evaluate_says_which_rows_it_left_out(cli, tmp_path: Path, labelled) -> 
     assert json.loads(res.stdout)["dropped_rows"] == 2 and json.loads(res.stdout)["rows"] == len(frame) - 2
 
 
+def test_a_missing_column_names_its_option(cli, tmp_path: Path) -> None:
+    f = tmp_path / "posts.csv"
+    f.write_text("text\nhello\n")
+    res = cli("listen", str(f))
+    assert res.exit_code == 2 and "no column 'date'" in res.output and "--date-col" in res.output
+
+
 def test_a_gzipped_csv_is_read(cli, tmp_path: Path) -> None:
     import gzip
 

@@ -107,7 +107,8 @@ def train_cmd(
         from fairserve.text.tuned import require_torch
 
         require_torch()  # before anything is read: exit 2 naming the extra
-    frame = read_posts(labeled, text_col, (label_col,) + ((group_col,) if group_col else ()))
+    frame = read_posts(labeled, text_col, (label_col,) + ((group_col,) if group_col else ()),
+                       options={label_col: "--label-col", group_col or "": "--group-col"})
     rows, dropped = train.split_labelled(frame, text_col, label_col, task)
     if rows.empty:
         raise FairserveError(f"{labeled}: no row has a usable '{label_col}' label for the {task} task")
@@ -223,7 +224,7 @@ def evaluate_cmd(
     from fairserve.text.modeldir import load_model
 
     loaded = load_model(model)
-    frame = read_posts(labeled, text_col, (label_col,))
+    frame = read_posts(labeled, text_col, (label_col,), options={label_col: "--label-col"})
     rows, dropped = train.split_labelled(frame, text_col, label_col, loaded.task)
     if len(dropped):
         err_console.print(f"note: {labeled}: {_dropped_note(dropped, label_col, loaded.task, 'evaluation')}")
@@ -348,7 +349,7 @@ def listen_cmd(
         check_output(png, "picture")
         if png.resolve() == out.resolve():
             raise FairserveError(f"{png}: --png and --out name the same file")
-    frame = read_posts(posts, text_col, (date_col,))
+    frame = read_posts(posts, text_col, (date_col,), options={date_col: "--date-col"})
     frame = check_reach(frame, str(posts))
     dates = _dates(frame[date_col])
     bad = dates.isna()

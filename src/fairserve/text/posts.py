@@ -58,8 +58,8 @@ def _jsonl(text: str, source: str) -> pd.DataFrame:
     return pd.DataFrame(records, dtype=object)
 
 
-def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), option: str = "--text-col"
-               ) -> pd.DataFrame:
+def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), option: str = "--text-col",
+               options: dict[str, str] | None = None) -> pd.DataFrame:
     """Read a posts or labelled file: CSV/TSV, JSON lines, Parquet, or plain text (``.txt``, one text a line,
     column ``text``). ``-`` reads standard input as plain text. Columns are read as strings."""
     source = str(path)
@@ -89,8 +89,8 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), 
     for col in (text_col, *required):
         if col not in frame.columns:
             have = ", ".join(map(str, frame.columns[:12])) or "none"
-            raise FairserveError(f"{p}: no column '{col}' (the file has: {have}); name it with "
-                                 f"{option if col == text_col else 'the matching option'}")
+            named = option if col == text_col else (options or {}).get(col, "the matching option")
+            raise FairserveError(f"{p}: no column '{col}' (the file has: {have}); name it with {named}")
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
 
