@@ -69,6 +69,25 @@ def test_policy_decide_and_allocate_and_simulate_refuse_a_folder(
     assert code == 2 and "is a folder; give a file name for the report" in err
 
 
+@pytest.mark.parametrize(("args", "says"), [
+    (["text", "classify", "{posts}", "--out", "{tmp}/x.xlsx"], "x.xlsx: the output is written as .csv, .parquet"),
+    (["listen", "{posts}", "--png", "{tmp}/x.jpg"], "x.jpg: the picture is written as .png"),
+    (["listen", "{posts}", "--out", "{tmp}/x.pdf"], "x.pdf: the report is written as .html or .htm"),
+    (["policy", "decide", "{contacts}", "--policy", "fifo", "--out", "{tmp}/d.xlsx"], "d.xlsx: the decisions"),
+])
+def test_an_output_name_of_another_format_is_refused_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    """x.xlsx used to get a CSV, x.jpg a PNG, x.pdf an HTML page (or decide refused only after all its work)."""
+    posts, contacts = tmp_path / "posts.csv", tmp_path / "contacts.csv"
+    posts.write_text("text,date\nhello,2024-01-01\n")
+    contacts.write_text("contact_id,channel,arrival\nc1,phone,0\n")
+    fill = {"posts": str(posts), "contacts": str(contacts), "tmp": str(tmp_path)}
+    code, _out, err = run([a.format(**fill) for a in args], capsys)
+    assert code == 2 and says in " ".join(err.split())
+    assert not list(tmp_path.glob("x.*")) and not list(tmp_path.glob("d.*"))
+
+
 def test_an_os_error_naming_a_path_is_exit_2_not_a_bug() -> None:
     """The safety net of fairserve.cli.main: an OSError with a file name is the machine's answer, not a bug."""
     import subprocess

@@ -111,9 +111,9 @@ def allocate_cmd(
     from fairserve.policy.allocation import allocate
     from fairserve.policy.allocation_report import compare
 
-    for path, what in ((out, "table"), (report, "report")):
+    for path, what, ends in ((out, "table", (".csv",)), (report, "report", (".html", ".htm"))):
         if path is not None:
-            check_output(path, what)
+            check_output(path, what, suffixes=ends)
     frame = _claimants(claimants, scores, profiles, synthetic, skip_bad_rows)
     policies = [load_policy(policy)] + [load_policy(p) for p in (compare_with or [])]
     results = [allocate(frame, p, goods) for p in policies]

@@ -170,12 +170,18 @@ def print_whole(rich_table: Any) -> None:
         prose(caption)
 
 
-def check_output(path: Path | str, what: str = "output", *, folder: bool = False) -> Path:
+#: The endings a result table may be written with (fairserve.io.write_table's formats)
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
+
+
+def check_output(path: Path | str, what: str = "output", *, folder: bool = False,
+                 suffixes: Sequence[str] = ()) -> Path:
     """Make sure ``path`` can be written before any work is done; create its missing parent folders.
 
     Every command checks its outputs this way first, so a bad path is refused in one line (exit 2) and no
     command writes one output, then fails on the next. ``folder``: the output is a folder (a model directory),
     which may exist; otherwise the output is a file, and an existing folder of that name is refused.
+    ``suffixes``: the endings the output is written in (``x.xlsx`` would get a CSV under an Excel name).
 
     Raises
     ------
@@ -187,6 +193,9 @@ def check_output(path: Path | str, what: str = "output", *, folder: bool = False
     path = Path(path)
     if not folder and path.is_dir():
         raise FairserveError(f"{path}: is a folder; give a file name for the {what}")
+    if suffixes and not path.name.lower().endswith(tuple(suffixes)):
+        ends = ", ".join(suffixes[:-1]) + (" or " if len(suffixes) > 1 else "") + suffixes[-1]
+        raise FairserveError(f"{path}: the {what} is written as {ends}; give a name with one of these endings")
     if folder and path.exists() and not path.is_dir():
         raise FairserveError(f"{path}: is a file; the {what} is written as a folder, give a new or existing folder")
     parent = path.parent

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fairserve.cli.common import SparkConf, SparkMaster, check_output, console, err_console, print_json
+from fairserve.cli.common import TABLE_SUFFIXES, SparkConf, SparkMaster, check_output, console, err_console, print_json
 from fairserve.cli.policy import (
     EngineOpt,
     JsonOpt,
@@ -54,7 +54,7 @@ def decide_cmd(
     pol = load_policy(policy)
     _check_engine(engine)
     if out is not None and "://" not in out and engine != "spark":
-        check_output(Path(out), "decisions")
+        check_output(Path(out), "decisions", suffixes=TABLE_SUFFIXES)
     spark = spark_from_options(engine, spark_master, spark_conf)
     if spark is not None:
         _decide_on_spark(spark, contacts, pol, scores, out, use_text, skip_bad_rows, profiles, synthetic, as_json)

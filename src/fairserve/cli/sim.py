@@ -217,7 +217,7 @@ def simulate(
     from fairserve.sim import compare_policies, load_scenario
 
     if report is not None:
-        check_output(report, "report")
+        check_output(report, "report", suffixes=(".html", ".htm"))
     scen = load_scenario(scenario)
     base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     if contacts is None:  # a replayed log brings its own contacts

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from fairserve.cli.common import check_output, console, err_console, print_json
+from fairserve.cli.common import TABLE_SUFFIXES, check_output, console, err_console, print_json
 from fairserve.errors import FairserveError
 from fairserve.text.posts import check_reach, read_posts
 
@@ -288,7 +288,7 @@ def classify_cmd(
 ) -> None:
     """Sentiment, complaint, urgency and topic for every text; other columns are kept."""
     if out is not None:
-        check_output(out, "output")
+        check_output(out, "output", suffixes=TABLE_SUFFIXES)
     if file == "-":
         triage = load_triage(models)
         for line in _stream(triage, text_col):
@@ -344,9 +344,9 @@ def listen_cmd(
     from fairserve.report.listening import render_listening, render_png
     from fairserve.text import identity, listening, risk
 
-    check_output(out, "report")
+    check_output(out, "report", suffixes=(".html", ".htm"))
     if png is not None:
-        check_output(png, "picture")
+        check_output(png, "picture", suffixes=(".png",))
         if png.resolve() == out.resolve():
             raise FairserveError(f"{png}: --png and --out name the same file")
     frame = read_posts(posts, text_col, (date_col,), options={date_col: "--date-col"})
