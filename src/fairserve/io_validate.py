@@ -405,8 +405,9 @@ def _numbers_where_all_are(column: pd.Series) -> pd.Series:
 def _numbers(text: pd.Series, integers: bool = True) -> pd.Series:
     """``pd.to_numeric(text, errors="coerce")``, through Arrow's cast when it takes every value.
 
-    pandas parses each string in Python-level C (about 0.25 s a million values here); Arrow's cast does the whole
-    column in C++ (about ten times faster) but refuses the column at the first value it cannot read. So a column
+    pandas parses the strings one by one; Arrow's cast does the whole column in C++, much faster (measured as
+    part of the reader by ``benchmarks/scores.py``), but refuses the column at the first value it cannot read.
+    So a column
     Arrow takes whole is cast, to int64 when ``integers`` and every value is up to 18 digits with an optional
     minus (as ``to_numeric`` gives), else to float64; any other column goes to ``to_numeric``, which marks its bad
     values NaN. A test holds the two to the same values on tricky strings (signs, exponents, spaces, inf, nan, huge
