@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import typer
 from typer import _click as click  # Typer vendors its own click; its groups and commands are of that one
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from fairserve.errors import FairserveError
 
@@ -51,6 +51,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def plain_flags(command: click.Command) -> click.Command:
+    """Show the flags of ``command`` and of its subcommands (``--json``, ``--help``) as plain flags in help.
+
+    Typer's rich help puts a value's type after every option, a flag's too (``--json <bool>``), though a flag
+    takes no value; an empty metavar leaves its type column blank. Options that take a value keep their type.
+    Returns ``command``.
+    """
+    help_option = command.get_help_option(click.Context(command))  # made once per command, then kept
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if isinstance(param, TyperOption) and param.is_flag:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        plain_flags(sub)
+    return command
+
+
 def load_command(name: str) -> click.Command:
     """Import the module of command ``name`` and return the click command its ``register`` adds."""
     module = importlib.import_module(COMMANDS[name][0])
@@ -58,11 +74,15 @@ def load_command(name: str) -> click.Command:
     module.register(scratch)
     built = typer.main.get_command(scratch)
     commands = getattr(built, "commands", None)
-    return commands[name] if commands is not None else built
+    return plain_flags(commands[name] if commands is not None else built)
 
 
 class LazyGroup(TyperGroup):
     """The root group: lists every command from :data:`COMMANDS`, imports one only when it is resolved."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_flags(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*self.commands, *(n for n in COMMANDS if n not in self.commands)]

@@ -1,0 +1,34 @@
+"""Findings of the new-user review of the CLI that were left open: each test runs the real CLI as a user would."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli_helpers import run_cli
+from fairserve.cli import COMMANDS, load_command
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and subcommand of the CLI, as the words that name it (``["policy", "check"]``)."""
+    paths: list[list[str]] = [[]]
+    for name in COMMANDS:
+        command = load_command(name)
+        subcommands = getattr(command, "commands", {})
+        paths += [[name, sub] for sub in subcommands] if subcommands else [[name]]
+    return paths
+
+
+def test_help_shows_flags_as_plain_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--json <bool>`` in every command's help (typer's rich help gave a flag a value type): a flag takes no
+    value, so its help shows none; options that take a value keep their type."""
+    flagged = 0
+    for path in _command_paths():
+        code, out, _ = run_cli([*path, "--help"], capsys)
+        assert code == 0, path
+        assert "<bool>" not in out, path
+        assert "--help" in out, path
+        flagged += "--json" in out
+    assert flagged >= 5  # the listing and report commands do have flags, and their help still names them
+    code, out, _ = run_cli(["policy", "decide", "--help"], capsys)
+    assert "--no-text" in out  # a flag's second name is still shown
+    assert "<path>" in out or "<str>" in out  # --out takes a value and says of what type
