@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cli_helpers import run_cli
@@ -32,3 +34,19 @@ def test_help_shows_flags_as_plain_flags(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run_cli(["policy", "decide", "--help"], capsys)
     assert "--no-text" in out  # a flag's second name is still shown
     assert "<path>" in out or "<str>" in out  # --out takes a value and says of what type
+
+
+@pytest.mark.parametrize("body", ["", "  \n\n", "# a policy, to be written\n\n# name = 'x'\n"])
+def test_an_empty_policy_file_is_called_empty(body: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty policy file (0 bytes, blank lines, comments) was refused with 'field name: required key is
+    missing', as if one key were left out; it is refused as empty, naming the file, for every command."""
+    path = tmp_path / "mine.toml"
+    path.write_text(body, encoding="utf-8")
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("contact_id,channel,arrival,customer_id\nc1,phone,2026-01-01T09:00:00,1\n", encoding="utf-8")
+    for argv in (["policy", "check", str(path)], ["policy", "decide", str(contacts), "--policy", str(path)]):
+        code, out, err = run_cli(argv, capsys)
+        assert code == 2, argv
+        assert f"{path}: the policy file is empty" in err, argv
+        assert "required key" not in err and "Traceback" not in err
+        assert out == ""

@@ -409,8 +409,11 @@ def parse_policy(data: dict[str, Any], file: str = "<policy>") -> PolicySpec:
     Raises
     ------
     PolicyError
-        Naming ``file``, the dotted path of the first bad field and why.
+        Naming ``file``, the dotted path of the first bad field and why; or saying the file is empty.
     """
+    if not data:  # 0 bytes, blank lines or comments: not a policy missing one key
+        raise PolicyError(file, None, "the policy file is empty (nothing but blank lines or comments); a policy "
+                          "needs at least name, version and one [[tiers]] table: see docs/policy-file.md")
     try:
         spec = PolicySpec.model_validate(data)
     except ValidationError as exc:
