@@ -18,9 +18,14 @@ from hypothesis import strategies as st
 from fairserve import datasets
 from fairserve.errors import InputError, Problem
 from fairserve.io import (
+    BadByte,
     Loaded,
+    decode_text,
+    read_bytes,
     read_contacts,
     read_customers,
+    read_json_object,
+    read_raw_table,
     read_social_profiles,
     read_table,
     read_transactions,
@@ -315,6 +320,50 @@ def test_gzipped_csv(tmp_path: Path) -> None:
     assert loaded.frame["customer_id"].tolist() == ["0009"]
     path.write_bytes(gzip.compress(b"customer_id,date,amount\n0009,2024-01-01,-2.5\n"))
     assert read_transactions(path, skip_bad_rows=True).rejects_path == tmp_path / "tx.rejected.csv"
+
+
+def _broken_gzips() -> dict[str, bytes]:
+    whole = gzip.compress(b"customer_id,date,amount\n0009,2024-01-01,2.5\n" * 50)
+    bad_block = bytearray(whole)
+    bad_block[10] = 0xFF  # the first deflate block's header
+    return {"not gzip data": b"customer_id,date,amount\n", "cut short": whole[:20],
+            "checksum wrong": whole[:-8] + bytes(8), "damaged inside": bytes(bad_block)}
+
+
+@pytest.mark.parametrize("case", list(_broken_gzips()))
+def test_a_broken_gzip_is_refused_naming_the_file(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "tx.csv.gz"
+    path.write_bytes(_broken_gzips()[case])
+    for call in (read_bytes, read_transactions, read_raw_table):  # the readers used to crash with gzip's error
+        problems = refused(call, path)
+        assert [(p.file, p.row, p.field) for p in problems] == [(str(path), None, None)], call
+        assert problems[0].message.startswith("cannot read the file (") and problems[0].message.endswith(")")
+    with pytest.raises(InputError, match="cannot read the file"):
+        read_transactions(path, skip_bad_rows=True)  # a file-level problem: never skipped as rows
+
+
+def test_read_bytes_unzips_only_gz_names(tmp_path: Path) -> None:
+    packed = gzip.compress(b"a,b\n1,2\n")
+    (tmp_path / "x.CSV.GZ").write_bytes(packed)
+    (tmp_path / "x.bin").write_bytes(packed)
+    assert read_bytes(tmp_path / "x.CSV.GZ") == b"a,b\n1,2\n"
+    assert read_bytes(str(tmp_path / "x.bin")) == packed
+
+
+def test_decode_text_drops_a_bom_and_locates_the_first_bad_byte() -> None:
+    assert decode_text(b"\xef\xbb\xbfa,b\n1,\xc3\xa9\n") == ("a,b\n1,\u00e9\n", None)
+    text, bad = decode_text(b"a,b\n1,2\nJos\xe9\xff\n")
+    assert text == "a,b\n1,2\nJos\ufffd\ufffd\n"
+    assert bad == BadByte(value=0xE9, offset=11, line=3)
+    assert str(bad) == "byte 0xe9 at byte offset 11, line 3"
+
+
+def test_a_json_document_that_is_not_utf8_names_the_file_and_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    path.write_bytes(b'{"a": 1,\n "b": "caf\xe9"}')
+    problems = refused(read_json_object, path, "model")
+    assert [str(p) for p in problems] == [f"{path}: not valid UTF-8 text (first bad byte 0xe9 at byte offset 19, "
+                                          "line 2)"]
 
 
 # ---------------------------------------------------------------- validate_frame

@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import warnings
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +35,13 @@ from fairserve.io_validate import KINDS, canonical_kind, validate_rows
 
 __all__ = [
     "KINDS",
+    "BadByte",
     "Loaded",
     "TomlFileError",
+    "decode_text",
     "engine_reads_itself",
     "parse_csv_text",
+    "read_bytes",
     "read_contacts",
     "read_customers",
     "read_json_object",
@@ -92,17 +96,84 @@ def _stem(path: Path) -> str:
     return path.name[: -len(ext)] if path.name.lower().endswith(ext) and ext else path.stem
 
 
-def _read_text(path: Path, source: str) -> tuple[str, str | None]:
-    """Return the file decoded as UTF-8 (a BOM dropped) and, when it is not valid UTF-8, what and where."""
+@dataclass(frozen=True)
+class BadByte:
+    """Where bytes first stop being UTF-8 (see :func:`decode_text`).
+
+    ``str()`` gives ``byte 0xe9 at byte offset 41, line 3``, as the ``not valid UTF-8 text`` messages say it.
+
+    Attributes
+    ----------
+    value:
+        The byte.
+    offset:
+        Its 0-based offset in the (decompressed) bytes.
+    line:
+        The 1-based line it is on.
+    """
+
+    value: int
+    offset: int
+    line: int
+
+    def __str__(self) -> str:
+        return f"byte 0x{self.value:02x} at byte offset {self.offset}, line {self.line}"
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """Return a file's bytes, decompressed when its name ends in ``.gz`` (any input may be gzipped).
+
+    Parameters
+    ----------
+    path:
+        The file; whether it exists is the caller's check (each names a missing file in its own words).
+
+    Returns
+    -------
+    bytes
+        The file's contents, gunzipped for a ``.gz`` name.
+
+    Raises
+    ------
+    InputError
+        ``<path>: cannot read the file (<why>)`` when a ``.gz`` file is not gzip data, is cut short or fails its
+        checksum.
+    """
+    path = Path(path)
     data = path.read_bytes()
-    if path.name.lower().endswith(".gz"):
-        data = gzip.decompress(data)
+    if not path.name.lower().endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError([Problem(str(path), None, None, f"cannot read the file ({why})")]) from None
+
+
+def decode_text(data: bytes) -> tuple[str, BadByte | None]:
+    """Decode bytes as UTF-8 (a leading BOM dropped), replacing bytes that are not UTF-8 rather than failing.
+
+    Every reader of text decodes through this function, so a file that is not UTF-8 is described alike
+    everywhere; each reader decides whether that refuses the file (:func:`read_json_object`), the rows holding
+    a replaced byte (:func:`read_table`), or only warrants a warning (:func:`fairserve.text.posts.read_posts`).
+
+    Parameters
+    ----------
+    data:
+        The bytes, e.g. from :func:`read_bytes`.
+
+    Returns
+    -------
+    text : str
+        The text; each byte that is not UTF-8 is U+FFFD.
+    bad : BadByte or None
+        The first byte that is not UTF-8, or None when every byte is.
+    """
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        where = f"byte 0x{data[exc.start]:02x} at byte offset {exc.start}, line {line}"
-        return data.decode("utf-8-sig", errors="replace"), where
+        bad = BadByte(data[exc.start], exc.start, data.count(b"\n", 0, exc.start) + 1)
+        return data.decode("utf-8-sig", errors="replace"), bad
 
 
 def parse_csv_text(text: str, source: str) -> pd.DataFrame:
@@ -236,7 +307,7 @@ def _load_raw(path: Path, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     if ext not in _CSV and ext not in _JSONL:
         raise InputError([Problem(source, None, None, f"unsupported file type '{ext}': use .csv, .csv.gz, "
                                   ".parquet, .pq, .jsonl or .ndjson")])
-    text, undecodable = _read_text(path, source)
+    text, undecodable = decode_text(read_bytes(path))
     frame, problems = _jsonl_frame(text, source) if ext in _JSONL else _csv_frame(text, source)
     if undecodable is not None:
         message = f"not valid UTF-8 text (first bad {undecodable}); save the file as UTF-8"
@@ -473,12 +544,9 @@ def read_json_object(path: str | Path, what: str) -> dict[str, object]:
     data = path.read_bytes()
     if not data.strip():
         raise refuse(f"file is empty (expected a {what})")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise refuse(f"not valid UTF-8 text (first bad byte 0x{data[exc.start]:02x} at byte offset {exc.start}, "
-                     f"line {line})") from None
+    text, undecodable = decode_text(data)
+    if undecodable is not None:
+        raise refuse(f"not valid UTF-8 text (first bad {undecodable})")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -87,6 +87,22 @@ def test_a_gzipped_csv_is_read(cli, tmp_path: Path) -> None:
     assert [r["id"] for r in rows] == ["1", "2"] and rows[0]["topic"] == "baggage"
 
 
+def test_a_broken_gzip_is_refused_naming_the_file(cli, tmp_path: Path) -> None:
+    import gzip
+
+    whole = gzip.compress(b"id,text\n" + b"1,my bag was lost\n" * 50)
+    damaged = bytearray(whole)
+    damaged[10] = 0xFF  # inside the compressed data: zlib's own error, once a crash
+    for name, data, why in [("plain.csv.gz", b"id,text\n1,hi\n", "Not a gzipped file (b'id')"),
+                            ("cut.txt.gz", whole[:20], "Compressed file ended before the end-of-stream marker"),
+                            ("damaged.jsonl.gz", bytes(damaged), "Error -3 while decompressing data")]:
+        f = tmp_path / name
+        f.write_bytes(data)
+        res = cli("text", "classify", str(f))
+        assert res.exit_code == 2 and f"{f}: cannot read the file ({why}" in res.output, res.output
+        assert "Traceback" not in res.output and "internal error" not in res.output
+
+
 def test_a_file_that_is_not_utf8_is_read_and_the_line_named(cli, tmp_path: Path) -> None:
     f = tmp_path / "posts.csv"
     f.write_bytes(b"text\nfine words\ncaf\xe9 terrible\n")

@@ -9,7 +9,6 @@ verified, public) and names every bad row.
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fairserve.errors import FairserveError, InputError, Problem
-from fairserve.io import parse_csv_text
+from fairserve.io import decode_text, parse_csv_text, read_bytes
 
 __all__ = ["REACH_COUNTS", "check_reach", "read_posts"]
 
@@ -27,19 +26,21 @@ _FLAGS = {"", "1", "0", "1.0", "0.0", "true", "false", "yes", "no", "y", "n"}
 
 
 def _decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        print(f"warning: {source}: not valid UTF-8 (first bad byte 0x{data[exc.start]:02x} on line {line}); bad "
+    """The text of ``data``; bytes that are not UTF-8 are replaced and the first one is named on stderr."""
+    text, bad = decode_text(data)
+    if bad is not None:
+        print(f"warning: {source}: not valid UTF-8 (first bad byte 0x{bad.value:02x} on line {bad.line}); bad "
               "bytes were replaced by U+FFFD and the texts holding them are flagged not_utf8", file=sys.stderr)
-        return data.decode("utf-8-sig", errors="replace")
+    return text
 
 
-def _bytes(path: Path, gz: bool) -> bytes:
-    """The file's bytes, decompressed when it is gzipped (``.csv.gz``, as every other input may be)."""
-    data = path.read_bytes()
-    return gzip.decompress(data) if gz else data
+def _read_text(path: Path, source: str) -> str:
+    """:func:`_decode` of the file's bytes (gunzipped for a ``.gz`` name); a broken gzip is a one-line error."""
+    try:
+        data = read_bytes(path)
+    except InputError as exc:  # "<file>: cannot read the file (<why>)", as every other unreadable file here
+        raise FairserveError("; ".join(map(str, exc.problems))) from None
+    return _decode(data, source)
 
 
 def _jsonl(text: str, source: str) -> pd.DataFrame:
@@ -72,18 +73,16 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), 
         raise FairserveError(f"{p}: no such file")
     if p.stat().st_size == 0:
         raise FairserveError(f"{p}: the file is empty")
-    name = p.name.lower()
-    gz = name.endswith(".gz")
-    name = name.removesuffix(".gz")
+    name = p.name.lower().removesuffix(".gz")
     try:
         if name.endswith((".parquet", ".pq")):
             frame = pd.read_parquet(p)
         elif name.endswith((".jsonl", ".ndjson")):
-            frame = _jsonl(_decode(_bytes(p, gz), source), source)
+            frame = _jsonl(_read_text(p, source), source)
         elif name.endswith(".txt"):
-            frame = pd.DataFrame({text_col: _decode(_bytes(p, gz), source).splitlines()})
+            frame = pd.DataFrame({text_col: _read_text(p, source).splitlines()})
         else:  # fairserve.io's CSV reader: a row with more fields than the header is an error naming the row
-            frame = parse_csv_text(_decode(_bytes(p, gz), source), source).fillna("").astype(str)
+            frame = parse_csv_text(_read_text(p, source), source).fillna("").astype(str)
     except (ValueError, OSError, pd.errors.ParserError, EOFError) as exc:
         raise FairserveError(f"{p}: cannot read the file ({str(exc).splitlines()[0]})") from None
     for col in (text_col, *required):
