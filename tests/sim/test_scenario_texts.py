@@ -94,7 +94,8 @@ def test_bad_texts_name_the_segment_the_file_and_the_field(folder: Path, capsys:
                                                            ) -> None:
     cases = {
         'texts = "nowhere.csv"': "bad0.toml: segments[0] ('posts').texts: ",
-        'texts = "labelled.csv"\ntext_column = "body"': "no column 'body'",
+        'texts = "labelled.csv"\ntext_column = "body"': "no column 'body' (the file has: id, post, label); name it "
+                                                     "with segments[0].text_column",
         'texts = "labelled.csv"\ntext_column = "label"\nsentiment = -0.5': "leave it out",
     }
     for i, (lines, message) in enumerate(cases.items()):

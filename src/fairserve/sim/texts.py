@@ -66,7 +66,7 @@ def read_segment_texts(scenario: Scenario, base_dir: Path | str = ".", triage: A
             path = Path(base_dir) / path
         where = f"segments[{i}] ({seg.name!r}).texts"
         try:
-            frame = read_posts(path, seg.text_column, option=f"segments[{i}].text_column")
+            frame = read_posts(path, seg.text_column, options={seg.text_column: f"segments[{i}].text_column"})
         except FairserveError as exc:
             raise ScenarioError(f"{where}: {exc}") from None
         if triage is None:  # once, for every segment

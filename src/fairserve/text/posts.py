@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,28 @@ def _jsonl(text: str, source: str) -> pd.DataFrame:
     return pd.DataFrame(records, dtype=object)
 
 
-def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), option: str = "--text-col",
-               options: dict[str, str] | None = None) -> pd.DataFrame:
+def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (),
+               options: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read a posts or labelled file: CSV/TSV, JSON lines, Parquet, or plain text (``.txt``, one text a line,
-    column ``text``). ``-`` reads standard input as plain text. Columns are read as strings."""
+    column ``text``). ``-`` reads standard input as plain text. Columns are read as strings.
+
+    Parameters
+    ----------
+    path:
+        The file, or ``-`` for standard input.
+    text_col:
+        The column of the texts.
+    required:
+        Other columns the file must have.
+    options:
+        Column -> how the user names it (``{"label": "--label-col"}``), for the message when the file lacks it;
+        ``text_col`` is ``--text-col`` unless given here, any other column "the matching option".
+
+    Raises
+    ------
+    FairserveError
+        Naming the file: missing, a folder, empty, unreadable, or without one of the columns.
+    """
     source = str(path)
     if source == "-":
         return pd.DataFrame({text_col: _decode(sys.stdin.buffer.read(), "<stdin>").splitlines()})
@@ -88,7 +107,7 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (), 
     for col in (text_col, *required):
         if col not in frame.columns:
             have = ", ".join(map(str, frame.columns[:12])) or "none"
-            named = option if col == text_col else (options or {}).get(col, "the matching option")
+            named = {text_col: "--text-col", **(options or {})}.get(col, "the matching option")
             raise FairserveError(f"{p}: no column '{col}' (the file has: {have}); name it with {named}")
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
