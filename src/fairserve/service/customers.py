@@ -15,10 +15,13 @@ digits of a phone, e-mails lower-cased).
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import hashlib
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +30,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from fairserve.errors import Problem
+from fairserve.errors import FairserveError, Problem
 from fairserve.model import Customer
 from fairserve.service.store import customers, dumps, identities, is_postgres
 from fairserve.text.identity import normalise_handle, normalise_phone
 
 __all__ = [
     "BulkResult",
+    "NotUtf8Error",
     "UnknownCustomerError",
     "customer_of",
     "known_senders",
@@ -203,13 +207,84 @@ def known_senders(conn: Connection, senders: list[dict[str, str | None]]
     return known
 
 
+class NotUtf8Error(FairserveError):
+    """An upload with bytes that are not UTF-8, refused whole: ``row`` (None: the header), ``line`` and ``field``
+    (None when unknown) of the first such bytes, ``more`` the number of other rows that have some.
+
+    Refused whole rather than row by row: such bytes mostly mean the whole file is in another encoding (Latin-1,
+    Windows-1252), so its other rows' text would be stored wrong or some of its customers dropped.
+    """
+
+    def __init__(self, source: str, row: int | None, line: int, field: str | None, byte: int, more: int) -> None:
+        self.row, self.line, self.field, self.more = row, line, field, more
+        where = f"{source}, {'the header' if row is None else f'row {row}'} (line {line})"
+        if field is not None:
+            where += f", field '{field}'"
+        others = f"; {more} more row{'' if more == 1 else 's'} like it" if more else ""
+        super().__init__(f"{where}: byte 0x{byte:02x} is not UTF-8 text{others}; nothing was stored: save the "
+                         "file as UTF-8 (it may be Latin-1 or Windows-1252) and send it again")
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as errors="surrogateescape" keeps it
+
+
+def _check_utf8(data: bytes, kind: str, source: str) -> None:
+    """Raise :class:`NotUtf8Error` naming the first row (numbered as :func:`read_upload` numbers rows), line and
+    field with bytes that are not UTF-8; return when every byte is UTF-8."""
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        first = exc.start
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    if kind == "jsonl":  # a row is a line, numbered as str.splitlines numbers them
+        bad = [i for i, line in enumerate(text.splitlines(), start=1) if _ESCAPED.search(line)]
+        byte = ord(_ESCAPED.findall(text)[0]) - 0xDC00
+        raise NotUtf8Error(source, bad[0], bad[0], None, byte, len(bad) - 1)
+    # CSV: rows as pandas numbers them (the header apart, blank lines skipped), lines from 1 as an editor does
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    found: tuple[int | None, int, str | None, int] | None = None
+    more = row = ended = 0
+    with contextlib.suppress(csv.Error):  # not CSV as the csv module reads it: the line alone is named below
+        for record in reader:
+            line, ended = ended + 1, reader.line_num  # a quoted cell may span lines: the record's first line
+            if not record:
+                continue
+            at: int | None = None
+            if header is None:
+                header = record
+            else:
+                row += 1
+                at = row
+            cells = [i for i, cell in enumerate(record) if _ESCAPED.search(cell)]
+            if not cells:
+                continue
+            if found is not None:
+                more += 1
+                continue
+            name = header[cells[0]] if at is not None and cells[0] < len(header) else None
+            found = (at, line, name, ord(_ESCAPED.findall(record[cells[0]])[0]) - 0xDC00)
+    if found is None:
+        line = data.count(b"\n", 0, first) + 1
+        raise NotUtf8Error(source, None if line == 1 else line - 1, line, None, data[first], 0)
+    raise NotUtf8Error(source, *found, more=more)
+
+
 def read_upload(data: bytes, kind: str, source: str = "upload") -> tuple[pd.DataFrame, list[Problem]]:
     """A scores upload (``csv``, ``jsonl`` or ``parquet``) as a frame of strings and values, rows numbered from 1.
 
     A JSON line that does not parse is a problem of its row; an unreadable file, or one without a ``customer_id``
     column, is one problem without a row (the caller refuses the whole file).
+
+    Raises
+    ------
+    NotUtf8Error
+        A CSV or JSON-lines upload with bytes that are not UTF-8, naming the first such row, line and field.
     """
     problems: list[Problem] = []
+    if kind != "parquet":
+        _check_utf8(data, kind, source)
     try:
         if kind == "parquet":
             frame = pd.read_parquet(io.BytesIO(data))

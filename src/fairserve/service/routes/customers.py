@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fairserve.service.auth import make_token
-from fairserve.service.customers import customer_of, link_identity, read_upload, upsert_frame
+from fairserve.service.customers import NotUtf8Error, customer_of, link_identity, read_upload, upsert_frame
 from fairserve.service.routes.deps import AdminKey, AgentKey, ApiError, Svc
 from fairserve.service.store import write, write_audit
 
@@ -34,7 +34,10 @@ async def bulk(request: Request, svc: Svc, who: AdminKey,
         raise ApiError(415, "send text/csv, application/x-ndjson or application/vnd.apache.parquet "
                        "(or ?format=csv|jsonl|parquet)", "content-type")
     data = await request.body()
-    frame, problems = read_upload(data, kind)
+    try:
+        frame, problems = read_upload(data, kind)
+    except NotUtf8Error as exc:  # refused whole, before anything is stored
+        raise ApiError(422, str(exc), exc.field or "body", row=exc.row) from None
     whole = [p for p in problems if p.row is None]
     if whole:
         raise ApiError(422, whole[0].message, whole[0].field or "body")

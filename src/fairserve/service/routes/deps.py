@@ -17,19 +17,22 @@ __all__ = ["AdminKey", "AgentKey", "AgentOrIntake", "ApiError", "IntakeKey", "Sv
 
 
 class ApiError(Exception):
-    """An error answered as ``{"error": message, "field": field}`` with ``status``."""
+    """An error answered as ``{"error": message, "field": field}`` with ``status`` (and ``"row"``, the 1-based
+    row of an uploaded file, when given)."""
 
-    def __init__(self, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
-                 ) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None,
+                 row: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
         self.headers = headers
+        self.row = row
 
 
 def error_response(exc: ApiError | FairserveError) -> JSONResponse:
-    """The one JSON answer of an error: ``{"error": message, "field": field}`` with the error's status and headers.
+    """The one JSON answer of an error: ``{"error": message, "field": field}`` (and ``"row"`` when the error names
+    one) with the error's status and headers.
 
     A :class:`~fairserve.errors.FairserveError` (what the library refuses in what it was given) is 422 with no
     field. The app's error handlers and the intake lane (:class:`~fairserve.service.routes.contacts.IntakeLane`)
@@ -37,7 +40,10 @@ def error_response(exc: ApiError | FairserveError) -> JSONResponse:
     """
     if isinstance(exc, FairserveError):
         exc = ApiError(422, str(exc))
-    return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status, headers=exc.headers)
+    body: dict[str, Any] = {"error": exc.message, "field": exc.field}
+    if exc.row is not None:
+        body["row"] = exc.row
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
 async def service(request: Request) -> Any:
