@@ -50,3 +50,42 @@ def test_an_empty_policy_file_is_called_empty(body: str, tmp_path: Path, capsys:
         assert f"{path}: the policy file is empty" in err, argv
         assert "required key" not in err and "Traceback" not in err
         assert out == ""
+
+
+_SMALL_SCENARIO = """name = "small"
+[center]
+agents = 2
+duration = 120.0
+warmup = 30.0
+time_unit = "minute"
+[[segments]]
+name = "callers"
+channel = "phone"
+arrival_rate = 1.0
+handle_mean = 2.0
+patience_mean = 5.0
+"""
+
+
+def test_a_contact_log_that_ends_in_the_warm_up_is_refused(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A log of 19 minutes against a 30-minute warm-up only warned and printed an empty table (exit 0): nothing
+    was measured. It is refused (exit 2) naming the log, its span and the warm-up and saying how to fix it;
+    --warmup (in the scenario's time unit) gives a shorter one, and then the contacts after it are measured."""
+    import json
+
+    scenario = tmp_path / "small.toml"
+    scenario.write_text(_SMALL_SCENARIO, encoding="utf-8")
+    log = tmp_path / "log.csv"
+    log.write_text("contact_id,channel,arrival,customer_id\n" + "".join(
+        f"k{i},phone,2026-01-05T09:{i:02d}:00,c{i % 5}\n" for i in range(20)), encoding="utf-8")
+    argv = ["simulate", str(scenario), "--contacts", str(log), "-r", "2", "-j", "1", "--json"]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2 and out == ""
+    assert f"{log}: the contact log spans 19.0 minutes" in err
+    assert f"less than the warm-up of {scenario} (30.0 minutes)" in err and "give --warmup below 19.0" in err
+
+    code, out, err = run_cli([*argv, "--warmup", "5"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["policies"]["fifo"]["arrivals"] == 2 * 15  # the arrivals at minutes 5 to 19, each replication

@@ -8,6 +8,7 @@ question. Progress goes to stderr, results to stdout.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -50,10 +51,20 @@ ContactLog = Annotated[
     typer.Option("--contacts", help="Replay this contact log (contact_id, channel, arrival, customer_id, "
                  "handle_seconds where known) instead of drawing Poisson arrivals."),
 ]
+Warmup = Annotated[
+    float | None,
+    typer.Option("--warmup", min=0.0, show_default=False,
+                 help="Warm-up in the scenario's time unit, instead of its [center] warmup (simulated, not measured; "
+                 "0 measures from the first contact)."),
+]
 
 
-def _replay(contacts: Path, scen: Any, base: Any, skip_bad_rows: bool) -> Any:
-    """The validated contact log as a ``draw(rng)`` for :func:`fairserve.sim.compare_policies`; says what it covers."""
+def _replay(contacts: Path, scen: Any, base: Any, skip_bad_rows: bool, whose: str) -> Any:
+    """The validated contact log as a ``draw(rng)`` for :func:`fairserve.sim.compare_policies`; says what it covers.
+
+    A log that ends before the warm-up does (no contact would be measured) is refused, naming both; ``whose``
+    says where the warm-up comes from (``of SCENARIO`` or ``given by --warmup``).
+    """
     from functools import partial
 
     from fairserve import io
@@ -69,9 +80,13 @@ def _replay(contacts: Path, scen: Any, base: Any, skip_bad_rows: bool) -> Any:
         f"replaying {info['contacts']:,} contacts of {contacts} ({info['first_arrival']} to {info['last_arrival']}, "
         f"{_fmt(info['span'])} {unit}s); handle time from the log for {info['with_handle_time']:,}, drawn from the "
         "scenario's segment of each channel for the rest; patience drawn", markup=False, soft_wrap=True)
-    if info["span"] < scen.center.warmup:
-        err_console.print(f"[yellow]warning:[/] the log spans less than the scenario's warm-up "
-                          f"({_fmt(scen.center.warmup)} {unit}s): no contact is measured")
+    if info["span"] < scen.center.warmup:  # every contact would arrive in the warm-up: nothing to measure
+        raise FairserveError(
+            f"{contacts}: the contact log spans {_fmt(info['span'])} {unit}s ({info['first_arrival']} to "
+            f"{info['last_arrival']}), less than the warm-up {whose} ({_fmt(scen.center.warmup)} {unit}s), "
+            f"so no contact would be measured: give --warmup below {_fmt(info['span'])} (--warmup 0 measures "
+            "from the first contact, the centre starting empty), or a log that runs past the warm-up"
+        )
     return partial(replay_contacts, scen, loaded.frame, customers=base)
 
 
@@ -210,6 +225,7 @@ def simulate(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Processes for the replications (default: all cores).")
     ] = None,
+    warmup: Warmup = None,
 ) -> None:
     """Simulate the contact centre under each policy; compare waits, abandonment, displacements and costs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -219,12 +235,18 @@ def simulate(
     if report is not None:
         check_output(report, "report", suffixes=(".html", ".htm"))
     scen = load_scenario(scenario)
+    if warmup is not None:
+        if not math.isfinite(warmup):
+            raise typer.BadParameter(f"{warmup} is not a finite number of {scen.center.time_unit}s",
+                                     param_hint="--warmup")
+        scen = scen.model_copy(update={"center": scen.center.model_copy(update={"warmup": float(warmup)})})
     base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     if contacts is None:  # a replayed log brings its own contacts
         _need_base(scen, scenario, customers)
     policies = policy or ["fifo"]
     _warn_if_no_influence(policies, base, customers)
-    draw = None if contacts is None else _replay(contacts, scen, base, skip_bad_rows)
+    draw = None if contacts is None else _replay(contacts, scen, base, skip_bad_rows,
+                                                 "given by --warmup" if warmup is not None else f"of {scenario}")
     if draw is None:
         _warn_if_overloaded(scen)  # the scenario's arrival rates: a replayed log has its own
     with Progress(
@@ -248,7 +270,8 @@ def simulate(
              f"--seed {seed}", *([f"--customers {customers}"] if customers is not None else []),
              *([f"--profiles {profiles}"] if profiles is not None else []),
              *([f"--synthetic-followers {synthetic}"] if synthetic is not None else []),
-             *([f"--contacts {contacts}"] if contacts is not None else [])]
+             *([f"--contacts {contacts}"] if contacts is not None else []),
+             *([f"--warmup {warmup:g}"] if warmup is not None else [])]
         )
         loaded = dict(resolve_policy(p) for p in policies)
         write_report(
