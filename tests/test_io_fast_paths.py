@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairserve.io import _arrow_csv_frame, _pandas_csv_frame, read_scores
+from fairserve.io import _arrow_csv_frame, _csv_frame, _pandas_csv_frame, read_scores
 from fairserve.io_validate import _numbers
 
 TRICKY = ["1", "-2", "+3", "1.5", ".5", "5.", "1e3", "1E-3", " 4", "4 ", "inf", "-inf", "Infinity", "nan", "NaN",
@@ -74,6 +74,24 @@ def test_arrow_reader_reads_what_pandas_reads(name: str) -> None:
     pd.testing.assert_frame_equal(fast, slow)
 
 
+@pytest.mark.parametrize("name", list(CSVS))
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\xef\xbb\xbf"])
+def test_arrow_reads_a_files_bytes_as_it_reads_their_text(name: str, bom: bytes) -> None:
+    """The file readers hand Arrow the bytes they decoded (no second encoding); Arrow drops one BOM, as the
+    decoding does (a second one, which pandas would drop too, leaves the text to pandas as before)."""
+    from fairserve.io import decode_text
+
+    data = bom + CSVS[name].encode("utf-8")
+    text, bad = decode_text(data)
+    assert bad is None
+    from_bytes = _arrow_csv_frame(text, ",", data)
+    slow, _ = _pandas_csv_frame(text, "x.csv", ",")
+    assert (from_bytes is None) == (bom.count(b"\xef\xbb\xbf") == 2)
+    pd.testing.assert_frame_equal(_csv_frame(text, "x.csv", data)[0], slow)
+    if from_bytes is not None:
+        pd.testing.assert_frame_equal(from_bytes, slow)
+
+
 @pytest.mark.parametrize("text", [
     "customer_id,a\n1,x,extra\n2,y\n",  # a row too long: pandas reports it
     "customer_id,a,b\n1,x\n",  # a row too short: pandas fills it
@@ -117,7 +135,7 @@ def test_scores_file_reads_alike_by_both_paths(tmp_path: Path, monkeypatch: pyte
     path = tmp_path / "scores.csv"
     frame.to_csv(path, index=False)
     fast = read_scores(path)
-    monkeypatch.setattr("fairserve.io._arrow_csv_frame", lambda text, sep: None)
+    monkeypatch.setattr("fairserve.io._arrow_csv_frame", lambda text, sep, data=None: None)
     slow = read_scores(path)
     pd.testing.assert_frame_equal(fast, slow)
     assert fast["customer_id"].iloc[42] == "000042" and fast["frequency"].dtype == np.int64

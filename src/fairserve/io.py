@@ -190,13 +190,14 @@ def parse_csv_text(text: str, source: str) -> pd.DataFrame:
     return frame
 
 
-def _csv_frame(text: str, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+def _csv_frame(text: str, source: str, data: bytes | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse CSV text with every column as strings; a row with more fields than the header is a problem.
 
-    A row with fewer fields is read with the missing trailing values empty, as pandas does.
+    A row with fewer fields is read with the missing trailing values empty, as pandas does. ``data``, when given,
+    is the UTF-8 the text was decoded from, handed to Arrow as it is (see :func:`_arrow_csv_frame`).
     """
     sep = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
-    fast = _arrow_csv_frame(text, sep)
+    fast = _arrow_csv_frame(text, sep, data)
     return (fast, []) if fast is not None else _pandas_csv_frame(text, source, sep)
 
 
@@ -223,7 +224,7 @@ def _pandas_csv_frame(text: str, source: str, sep: str) -> tuple[pd.DataFrame, l
     return frame.replace("", np.nan).astype("str"), problems
 
 
-def _arrow_csv_frame(text: str, sep: str) -> pd.DataFrame | None:
+def _arrow_csv_frame(text: str, sep: str, data: bytes | None = None) -> pd.DataFrame | None:
     """The frame :func:`_csv_frame` reads, parsed by Arrow's multi-threaded CSV reader; None when it cannot be.
 
     Arrow's reader is multi-threaded and several times faster than pandas' C parser on a large file
@@ -233,6 +234,11 @@ def _arrow_csv_frame(text: str, sep: str) -> pd.DataFrame | None:
     (pandas renames a repeat).
     Anything else (a row with a wrong number of fields, an empty file) returns None, and pandas reads the file
     with its own rules and messages. A test holds both readers to the same frame.
+
+    Arrow reads ``data``, the bytes ``text`` was decoded from, when the caller has them and every byte was UTF-8
+    (a file's bytes: Arrow drops a leading BOM as :func:`decode_text` does); otherwise, or when ``text`` itself
+    starts with a BOM (the file had two, and Arrow would keep the second in a name pandas strips), ``text``
+    encoded again.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -246,7 +252,7 @@ def _arrow_csv_frame(text: str, sep: str) -> pd.DataFrame | None:
         return None  # no header, a repeated name, or a newline inside a quoted name: pandas' rules
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(text.encode("utf-8")),
+            pa.py_buffer(text.encode("utf-8") if data is None or text.startswith("\ufeff") else data),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
                                                  strings_can_be_null=True, null_values=[""]),
@@ -307,8 +313,12 @@ def _load_raw(path: Path, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     if ext not in _CSV and ext not in _JSONL:
         raise InputError([Problem(source, None, None, f"unsupported file type '{ext}': use .csv, .csv.gz, "
                                   ".parquet, .pq, .jsonl or .ndjson")])
-    text, undecodable = decode_text(read_bytes(path))
-    frame, problems = _jsonl_frame(text, source) if ext in _JSONL else _csv_frame(text, source)
+    data = read_bytes(path)
+    text, undecodable = decode_text(data)
+    if ext in _JSONL:
+        frame, problems = _jsonl_frame(text, source)
+    else:  # Arrow reads the bytes themselves when they are all UTF-8; else the text with U+FFFD for bad bytes
+        frame, problems = _csv_frame(text, source, data if undecodable is None else None)
     if undecodable is not None:
         message = f"not valid UTF-8 text (first bad {undecodable}); save the file as UTF-8"
         spots: dict[int | None, str | None] = {}
