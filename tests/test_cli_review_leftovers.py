@@ -89,3 +89,37 @@ def test_a_contact_log_that_ends_in_the_warm_up_is_refused(tmp_path: Path,
     assert code == 0, err
     result = json.loads(out)
     assert result["policies"]["fifo"]["arrivals"] == 2 * 15  # the arrivals at minutes 5 to 19, each replication
+
+
+def test_listen_json_holds_the_numbers_of_its_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """listen had no --json, unlike the other report commands: --json prints one JSON document on stdout (nothing
+    else there) with the figures of its summary lines: posts, dates, linked, flagged, rising topics."""
+    import json
+    import re
+
+    calm = ["love the new app, great job", "delivery was fast thanks", "nice packaging, thank you"]
+    rows = [f'"{calm[i % 3]}",2026-01-{1 + i % 14:02d},@user{i % 8},100' for i in range(40)]
+    rows += [f'"the site is down again, total outage, terrible",2026-01-{15 + i % 5:02d},@loud{i % 3},200000'
+             for i in range(12)]
+    posts = tmp_path / "posts.csv"
+    posts.write_text("text,date,handle,followers\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    links = tmp_path / "links.csv"
+    links.write_text("handle,customer_id\n@user1,C1\n@loud0,C2\n", encoding="utf-8")
+    argv = ["listen", str(posts), "--links", str(links), "--risk-threshold", "1", "--out", str(tmp_path / "r.html")]
+
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    line = " ".join(out.split())
+    said = re.search(r"([\d,]+) posts \((\S+) to (\S+)\); ([\d,]+) linked to customers; ([\d,]+) flagged for social "
+                     r"care; rising: (.+?) wrote", line)
+    assert said is not None, line
+
+    code, out, err = run_cli([*argv, "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)  # the whole of stdout is the one document
+    assert (doc["posts"], doc["start"], doc["end"], doc["linked"], doc["flagged"]) == (
+        int(said[1].replace(",", "")), said[2], said[3], int(said[4].replace(",", "")), int(said[5].replace(",", "")))
+    assert ", ".join(doc["rising"]) == said[6] == "outage"
+    assert doc["linked"] > 0 and doc["flagged"] > 0  # the comparison is not of zeros
+    assert sum(t["posts"] for t in doc["topics"]) == doc["posts"]
+    assert doc["report"] == str(tmp_path / "r.html") and (tmp_path / "r.html").stat().st_size > 0

@@ -338,6 +338,8 @@ def listen_cmd(
     recent_days: Annotated[int, typer.Option("--recent-days", min=1, help="The window for rising topics.")] = 7,
     threshold: Annotated[float, typer.Option("--risk-threshold", help="Flag posts at this risk or more.")] = 3.0,
     models: Models = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON document (posts, dates, "
+                                          "links, flags, rising topics, files written) instead of lines.")] = False,
 ) -> None:
     """The listening report: volume and sentiment over time, rising topics, top risks, anecdotes per topic."""
     from fairserve import io
@@ -391,9 +393,20 @@ def listen_cmd(
     if png is not None and picture is not None:
         png.write_bytes(picture)
     flagged = int(scored["risk_flag"].sum())
-    rising = ", ".join(summary.rising.loc[summary.rising["rising"], "topic"]) or "none"
+    rising_topics = [str(t) for t in summary.rising.loc[summary.rising["rising"], "topic"]]
+    if as_json:  # the same facts as the lines below, and the tables behind them (no post's text)
+        print_json({
+            "posts": summary.posts, "start": f"{summary.start:%Y-%m-%d}", "end": f"{summary.end:%Y-%m-%d}",
+            "linked": summary.linked, "flagged": flagged, "risk_threshold": threshold, "rising": rising_topics,
+            "recent_days": summary.recent_days, "method": triage.method,
+            "topics": summary.topics.to_dict(orient="records"),
+            "rising_topics": summary.rising.to_dict(orient="records"),
+            "report": str(out), "png": str(png) if png is not None else None,
+        })
+        return
     console.print(f"{summary.posts:,} posts ({summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}); "
-                  f"{summary.linked:,} linked to customers; {flagged:,} flagged for social care; rising: {rising}")
+                  f"{summary.linked:,} linked to customers; {flagged:,} flagged for social care; "
+                  f"rising: {', '.join(rising_topics) or 'none'}")
     console.print(f"wrote {out}" + (f" and {png}" if png else ""))
 
 
