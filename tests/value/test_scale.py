@@ -83,13 +83,14 @@ def test_a_log_over_the_memory_limit_spills_and_gives_the_same_summary(
     assert not list(tmp_path.glob("fairserve-duckdb-*"))  # the spill directory goes with the session
 
 
-def test_the_summary_reports_its_progress_to_a_listener(log: Path) -> None:
+@pytest.mark.parametrize(("native", "first"), [(False, "Checking"), (True, "Reading")])
+def test_the_summary_reports_its_progress_to_a_listener(log: Path, native: bool, first: str) -> None:
     heard: list[tuple[str, float | None]] = []
     with listening(lambda task, fraction: heard.append((task, fraction))):
-        summary = summarise(log)
+        summary = summarise(log, native=native)
     assert len(summary.customers) == 40_000
     tasks = list(dict.fromkeys(task for task, _ in heard))
-    assert tasks == [f"Checking {log}", f"Summarising {log}"]
+    assert tasks == [f"{first} {log}", f"Summarising {log}"]
     for task in tasks:
         fractions = [f for t, f in heard if t == task and f is not None]
         assert len(fractions) == sum(1 for t, _ in heard if t == task)  # a query always knows how far it is
@@ -106,7 +107,7 @@ def test_a_csv_log_reports_reading_it_too(log: Path, tmp_path: Path) -> None:
     pd.read_parquet(log).head(5_000).to_csv(csv, index=False)
     heard: list[str] = []
     with listening(lambda task, fraction: heard.append(task)):
-        summarise(csv)
+        summarise(csv, native=False)
     assert list(dict.fromkeys(heard)) == [f"Reading {csv}", f"Checking {csv}", f"Summarising {csv}"]
 
 

@@ -222,6 +222,7 @@ def summarise(
     spark: Any = None,
     threads: int | None = None,
     memory_limit: str | None = None,
+    native: bool = True,
     **options: Any,
 ) -> Summary:
     """Validate a transaction log and build its per-customer and compressed summaries in one engine session.
@@ -239,6 +240,12 @@ def summarise(
         the summary needs, about 90 bytes per transaction of the log (at least 512 MB), rather than DuckDB's
         80% of RAM; below its need DuckDB spills to a temporary directory and slows down.
 
+    native:
+        With DuckDB and no ``memory_limit``, a plain CSV or Parquet log that fits in memory (only the customer,
+        date and amount columns in use, every row good) is summarised by :mod:`fairserve.value.rfm_native`,
+        which gives the query's frame exactly, faster; anything else, a log with a bad row first of all, goes
+        to the engine. ``False`` sends every log to the engine.
+
     Raises
     ------
     InputError
@@ -246,6 +253,13 @@ def summarise(
         every transaction is after the calibration end.
     """
     spec = replace(spec or RFMSpec(), **options)
+    if native and engine == "duckdb" and memory_limit is None:  # a plain log in memory: grouped without it
+        from fairserve.value.rfm_native import native_summary  # numba loads only for a log
+
+        grouped = native_summary(source, spec, threads)
+        if grouped is not None:
+            customers, info = grouped
+            return _summary(_coerce(customers), spec, str(source), engine, info)
     run = Runner(source, engine, spark, threads, memory_limit)
     try:
         info = _validate(run, spec)
@@ -253,10 +267,12 @@ def summarise(
         customers = _coerce(run.summary(summary_sql(spec, run.source, engine, run.types)))
     finally:
         run.close()
-    compressed = _compressed(customers)
-    spend = _spend(customers)
+    return _summary(customers, spec, run.label, engine, info)
+
+
+def _summary(customers: pd.DataFrame, spec: RFMSpec, label: str, engine: Engine, info: dict[str, Any]) -> Summary:
     info["customers"] = len(customers)
-    return Summary(customers, compressed, spend, spec, run.label, engine, info)
+    return Summary(customers, _compressed(customers), _spend(customers), spec, label, engine, info)
 
 
 def rfm_summary(source: str | Path | pd.DataFrame, spec: RFMSpec | None = None, **options: Any) -> pd.DataFrame:

@@ -1,0 +1,213 @@
+"""The summary grouped without the SQL engine (fairserve.value.rfm_native) against the engine's query, exactly.
+
+Every case runs both paths on the same file: ``summarise(..., native=False)`` is DuckDB's query, the reference;
+``native_summary`` must give its frame and facts to the last bit, or hand the log back (``None``) where it says
+it does. Logs it takes are checked to be taken (a test that compared ``None`` would prove nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fairserve.datasets import cdnow_sample
+from fairserve.errors import InputError
+from fairserve.value.rfm import RFMSpec, _coerce, summarise
+from fairserve.value.rfm_native import HAVE_NUMBA, native_summary
+
+pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the native path needs numba (the fast extra)")
+
+
+def _both(path: Path, spec: RFMSpec, threads: int | None = None) -> tuple[pd.DataFrame, dict, pd.DataFrame, dict]:
+    grouped = native_summary(path, spec, threads)
+    assert grouped is not None, "the native path handed a log it should take back to the engine"
+    frame, info = grouped
+    engine = summarise(path, spec, native=False)
+    return _coerce(frame), info, engine.customers, engine.info
+
+
+def _assert_same(path: Path, spec: RFMSpec, threads: int | None = None) -> pd.DataFrame:
+    frame, info, ref, ref_info = _both(path, spec, threads)
+    pd.testing.assert_frame_equal(frame, ref, check_exact=True)
+    assert info == {k: ref_info[k] for k in ("rows", "min_date", "max_date")}
+    return frame
+
+
+def _csv(tmp_path: Path, rows: list[tuple[str, str, str]], name: str = "log.csv") -> Path:
+    path = tmp_path / name
+    lines = ["customer_id,date,amount"] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cdnow_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = cdnow_sample()
+    path = tmp_path_factory.mktemp("native") / "cdnow.csv"
+    log.assign(date=log["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("spec", [
+    RFMSpec(),
+    RFMSpec(calibration_end=dt.date(1997, 9, 30)),
+    RFMSpec(calibration_end=dt.date(1997, 9, 30), observation_end=dt.date(1998, 6, 30)),
+    RFMSpec(calibration_end=dt.date(1997, 9, 30), observation_end=dt.date(1998, 6, 30), period="week"),
+    RFMSpec(calibration_end=dt.date(1997, 1, 15)),  # customers who start after it are left out
+])
+def test_cdnow_summary_is_the_querys(cdnow_csv: Path, spec: RFMSpec) -> None:
+    frame = _assert_same(cdnow_csv, spec)
+    assert len(frame) > 100
+
+
+def test_parquet_and_csv_give_the_querys_summary(cdnow_csv: Path, tmp_path: Path) -> None:
+    log = cdnow_sample()
+    path = tmp_path / "cdnow.parquet"
+    log.assign(date=log["date"].dt.date).to_parquet(path, index=False)
+    spec = RFMSpec(calibration_end=dt.date(1997, 9, 30), observation_end=dt.date(1998, 6, 30))
+    from_parquet = _assert_same(path, spec)
+    from_csv = _assert_same(cdnow_csv, spec)
+    pd.testing.assert_frame_equal(from_parquet, from_csv, check_exact=True)
+
+
+def test_many_batches_on_two_threads_equal_one_thread_and_the_query(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    n = 400_000  # about 12 MB: Arrow reads it in several batches, the kernels run on several partitions
+    ids = np.char.add("C", rng.integers(0, 30_000, n).astype(str))
+    days = (np.datetime64("2019-01-01") + rng.integers(0, 900, n)).astype(str)
+    amounts = np.round(rng.gamma(2.0, 30.0, n), 2)
+    path = tmp_path / "big.csv"
+    pd.DataFrame({"customer_id": ids, "date": days, "amount": amounts}).to_csv(path, index=False)
+    spec = RFMSpec(calibration_end=dt.date(2020, 12, 31), observation_end=dt.date(2021, 6, 18))
+    one = _assert_same(path, spec, threads=1)
+    two = _assert_same(path, spec, threads=2)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    assert len(one) > 29_000
+
+
+def test_ids_are_ordered_by_their_bytes_and_keep_every_character(tmp_path: Path) -> None:
+    ids = ["b", "B", "a", "aa", "a b", "Zé", "é", "€uro", "0042", "42", "NULL", "NA", "x" * 16, "日本語12345"]
+    rows = [(c, f"2021-0{1 + i % 9}-1{i % 10}", f"{i + 1}.5") for i, c in enumerate(ids)]
+    rows += [(c, "2021-11-30", "2") for c in ids]
+    frame = _assert_same(_csv(tmp_path, rows), RFMSpec())
+    assert list(frame["customer_id"]) == sorted(ids, key=lambda s: s.encode())
+
+
+def test_amounts_round_and_sum_as_the_querys_exact_decimals(tmp_path: Path) -> None:
+    amounts = ["0.0000005", "0.0000015", "0.0000025", "2.5e-7", "1.0000005", "0.1234565", "999999999999.99",
+               "123456789012.345678", "0", "1e3", "7"]
+    rows = [("A", f"2020-01-{1 + i:02d}", a) for i, a in enumerate(amounts)]
+    # sums past 2**53 millionths (nine billion): the mean is still the query's exactly rounded division
+    rows += [("B", f"2020-02-{1 + i:02d}", "987654321987.654321") for i in range(7)]
+    rows += [("C", "2020-01-01", "5"), ("C", "2020-01-01", "0.25"), ("C", "2020-03-01", "1.1")]
+    frame = _assert_same(_csv(tmp_path, rows), RFMSpec())
+    assert frame.set_index("customer_id").loc["C", "frequency"] == 1
+
+
+def test_spaces_around_a_number_are_read_as_the_query_reads_them(tmp_path: Path) -> None:
+    _assert_same(_csv(tmp_path, [("A", "2020-01-01", " 1"), ("A", "2020-01-02", "2.5 "), ("B", "2020-01-03", "3")]),
+                 RFMSpec())
+
+
+def test_dates_before_1970_and_far_ahead(tmp_path: Path) -> None:
+    rows = [("A", "1969-12-31", "1"), ("A", "1900-03-01", "2"), ("A", "1600-02-29", "3"), ("B", "2999-12-31", "4"),
+            ("B", "2400-02-29", "5"), ("C", "1970-01-01", "6"), ("C", "2000-02-29", "7")]
+    _assert_same(_csv(tmp_path, rows), RFMSpec())
+    _assert_same(_csv(tmp_path, rows), RFMSpec(calibration_end=dt.date(2000, 3, 1),
+                                                observation_end=dt.date(2500, 1, 1)))
+
+
+@pytest.mark.parametrize(("rows", "spec"), [
+    ([("C" * 17, "2020-01-01", "1")], RFMSpec()),  # an id longer than 16 bytes
+    ([("éééééééé" + "x", "2020-01-01", "1")], RFMSpec()),  # 17 bytes in 9 characters
+    ([("A", "2020-01-01 10:00:00", "1")], RFMSpec()),  # a timestamp: the query reads it
+    ([("A", "20200101", "1")], RFMSpec()),  # YYYYMMDD: the query reads it
+    ([("A", "2021-01-01", "1")], RFMSpec(calibration_end=dt.date(2020, 1, 1))),  # every row after the end
+])
+def test_logs_it_does_not_take_go_to_the_query_which_reads_them(tmp_path: Path, rows: list, spec: RFMSpec) -> None:
+    path = _csv(tmp_path, rows)
+    assert native_summary(path, spec) is None
+    try:
+        through = summarise(path, spec)
+    except InputError as refused:
+        with pytest.raises(InputError) as again:
+            summarise(path, spec, native=False)
+        assert str(again.value) == str(refused)
+    else:
+        pd.testing.assert_frame_equal(through.customers, summarise(path, spec, native=False).customers)
+
+
+@pytest.mark.parametrize("bad", [("", "2020-01-01", "1"), ("A", "", "1"), ("A", "2020-01-01", ""),
+                                 ("A", "2020-01-01", "-1"), ("A", "2020-01-01", "NA"),
+                                 ("A", "2020-13-01", "1"), ("A", "2020-01-01", "1e13"),
+                                 ("A", "2020-01-01", "inf"), ("A", "2021-02-29", "1")])
+def test_a_bad_row_goes_to_the_query_and_is_reported_by_row(tmp_path: Path, bad: tuple[str, str, str]) -> None:
+    path = _csv(tmp_path, [("A", "2020-01-01", "1"), bad, ("B", "2020-01-02", "2")])
+    assert native_summary(path, RFMSpec()) is None
+    with pytest.raises(InputError) as refused:
+        summarise(path)
+    assert any(p.row == 2 for p in refused.value.problems)  # the second row of data
+
+
+def test_optional_columns_a_dataframe_and_gzip_go_to_the_query(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,date,amount,status\nA,2020-01-01,1,gold\nA,2020-02-01,2,gold\n")
+    assert native_summary(path, RFMSpec(status_col="status")) is None
+    assert native_summary(pd.read_csv(path), RFMSpec()) is None
+    gz = tmp_path / "log.csv.gz"
+    import gzip
+
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert native_summary(gz, RFMSpec()) is None
+    # the other columns of a file are not read, so they do not stop it
+    _assert_same(path, RFMSpec())
+
+
+def test_a_sum_past_64_bits_goes_to_the_querys_128_bit_sums(tmp_path: Path) -> None:
+    rows = [("A", f"2020-01-{1 + i:02d}", "999999999999") for i in range(12)]
+    path = _csv(tmp_path, rows)
+    assert native_summary(path, RFMSpec()) is None
+    assert summarise(path).customers["frequency"].tolist() == [11]
+
+
+_ID_CHARS = string.ascii_letters + string.digits + " -_.é€日"
+
+
+@st.composite
+def _logs(draw: st.DrawFn) -> tuple[list[tuple[str, str, str]], RFMSpec]:
+    ids = draw(st.lists(st.text(_ID_CHARS, min_size=1, max_size=5).filter(
+        lambda s: s.strip() == s and len(s.encode()) <= 16), min_size=1, max_size=6, unique=True))
+    start = dt.date(2019, 11, 20)
+    n = draw(st.integers(1, 40))
+    rows = []
+    for _ in range(n):
+        day = start + dt.timedelta(days=draw(st.integers(0, 500)))
+        cents = draw(st.integers(0, 10**9))
+        places = draw(st.integers(0, 7))
+        rows.append((draw(st.sampled_from(ids)), day.isoformat(), str(cents / 10**places)))
+    cal = draw(st.none() | st.integers(0, 500).map(lambda d: start + dt.timedelta(days=d)))
+    obs = None
+    if cal is not None and draw(st.booleans()):
+        obs = cal + dt.timedelta(days=draw(st.integers(1, 200)))
+    spec = RFMSpec(calibration_end=cal, observation_end=obs, period=draw(st.sampled_from(["day", "week"])))
+    return rows, spec
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=_logs())
+def test_generated_logs_give_the_querys_summary_exactly(tmp_path: Path, case: tuple) -> None:
+    rows, spec = case
+    path = _csv(tmp_path, rows)
+    grouped = native_summary(path, spec)
+    first = min(r[1] for r in rows)
+    if spec.calibration_end is not None and dt.date.fromisoformat(first) > spec.calibration_end:
+        assert grouped is None  # the query refuses it, in its words
+        return
+    _assert_same(path, spec)
