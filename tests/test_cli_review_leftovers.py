@@ -36,6 +36,28 @@ def test_help_shows_flags_as_plain_flags(capsys: pytest.CaptureFixture[str]) -> 
     assert "<path>" in out or "<str>" in out  # --out takes a value and says of what type
 
 
+def test_help_keeps_every_bracketed_word(capsys: pytest.CaptureFixture[str]) -> None:
+    """Rich's help markup took ``[customer_id]`` in 'Customer id column [customer_id].' for a style and dropped it
+    ('Customer id column .'): no option's help may hold an unescaped ``[word]``, and the words show."""
+    import re
+
+    import click
+
+    def walk(command: click.Command) -> list[click.Parameter]:
+        subs = getattr(command, "commands", {}).values()
+        return [*command.params, *(p for sub in subs for p in walk(sub))]
+
+    swallowed = [
+        (name, param.name) for name in COMMANDS for param in walk(load_command(name))
+        if re.search(r"(?<!\\)\[[a-zA-Z#/@]", getattr(param, "help", None) or "")
+    ]
+    assert swallowed == []
+    code, out, _ = run_cli(["value", "fit", "--help"], capsys)
+    assert code == 0 and "Purchase date column (default: date)." in " ".join(out.replace("│", " ").split())
+    code, out, _ = run_cli(["simulate", "--help"], capsys)
+    assert "[center]" in out
+
+
 @pytest.mark.parametrize("body", ["", "  \n\n", "# a policy, to be written\n\n# name = 'x'\n"])
 def test_an_empty_policy_file_is_called_empty(body: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An empty policy file (0 bytes, blank lines, comments) was refused with 'field name: required key is

@@ -25,7 +25,8 @@ __all__ = ["print_whatif", "register"]
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML, see docs/scenario.md).", show_default=False)]
 Policies = Annotated[
     list[str] | None,
-    typer.Option("--policy", "-p", help="Policy name or TOML file; repeat to compare. [fifo]", show_default=False),
+    typer.Option("--policy", "-p", help="Policy name or TOML file; repeat to compare (default: fifo).",
+                 show_default=False),
 ]
 Replications = Annotated[int, typer.Option("--replications", "-r", min=1, help="Independent replications.")]
 Seed = Annotated[int, typer.Option("--seed", help="Root seed (replications get SeedSequence children).")]
@@ -54,7 +55,7 @@ ContactLog = Annotated[
 Warmup = Annotated[
     float | None,
     typer.Option("--warmup", min=0.0, show_default=False,
-                 help="Warm-up in the scenario's time unit, instead of its [center] warmup (simulated, not measured; "
+                 help="Warm-up in the scenario's time unit, instead of its \\[center] warmup (simulated, not measured; "
                  "0 measures from the first contact)."),
 ]
 

@@ -82,7 +82,7 @@ def train_cmd(
     label_col: LabelCol = "label",
     task: Annotated[str, typer.Option("--task", help="sentiment, complaint, urgency or topic.")] = "sentiment",
     kind: Annotated[str, typer.Option("--kind", help="fast (default), accurate (adds MiniLM embeddings) or tuned "
-                                      "(fine-tunes MiniLM; needs fairserve[text-tuned]).")] = "fast",
+                                      "(fine-tunes MiniLM; needs fairserve\\[text-tuned]).")] = "fast",
     group_col: Annotated[str | None, typer.Option(
         "--group-col", help="Rows sharing this value (paraphrases of one tweet) weigh as one and stay on one "
         "side of the hold-out split.")] = None,

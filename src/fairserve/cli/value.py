@@ -50,9 +50,9 @@ class EngineName(StrEnum):
 Transactions = Annotated[str, typer.Argument(help="Transaction log, CSV or Parquet (with --engine spark also a "
                                               "folder of part files or a URI Spark reads, e.g. s3a://...).",
                                               show_default=False)]
-CustomerCol = Annotated[str | None, typer.Option("--customer-col", help="Customer id column [customer_id].")]
-DateCol = Annotated[str | None, typer.Option("--date-col", help="Purchase date column [date].")]
-AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Amount column [amount].")]
+CustomerCol = Annotated[str | None, typer.Option("--customer-col", help="Customer id column (default: customer_id).")]
+DateCol = Annotated[str | None, typer.Option("--date-col", help="Purchase date column (default: date).")]
+AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Amount column (default: amount).")]
 CalEnd = Annotated[str | None, typer.Option("--calibration-end", help="Last day of calibration, YYYY-MM-DD.")]
 Engine = Annotated[EngineName, typer.Option("--engine", help="duckdb (this machine) or spark (the whole "
                                             "pipeline on a Spark cluster: docs/scale.md).")]
@@ -313,7 +313,8 @@ def score(
     date_col: DateCol = None,
     amount_col: AmountCol = None,
     calibration_end: Annotated[
-        str | None, typer.Option("--calibration-end", help="Score as of this day [the model's calibration end].")
+        str | None,
+        typer.Option("--calibration-end", help="Score as of this day (default: the model's calibration end)."),
     ] = None,
     horizon_months: HorizonOpt = 12,
     discount_rate: DiscountOpt = 0.01,
