@@ -36,6 +36,8 @@ and the per-customer columns are read off in one pass; threads take runs of part
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,301 +51,13 @@ from fairserve.value.rfm_sql import RFMSpec
 
 __all__ = ["HAVE_NUMBA", "native_summary"]
 
-try:  # numba is optional (the ``fast`` extra); without it every log goes to the SQL engine
-    import numba
-
-    HAVE_NUMBA = True
-    _jit: Any = numba.njit(cache=True, nogil=True)
-except ImportError:  # pragma: no cover - exercised only without numba
-    HAVE_NUMBA = False
-
-    def _jit(func: Any) -> Any:
-        return func
-
-
 _EPOCH = dt.date(1970, 1, 1)
-_MAX_ID_BYTES = 16
 _PARTITION_ROWS = 65536
 # a log is taken here only when its file is at most this share of the machine's memory: the columns, their
 # packed keys and the partitioned copies take about three times a CSV's size; bigger logs go to DuckDB, which
 # spills to disk
 _MEMORY_SHARE = 1 / 12
-_SORT_INSERTION_MAX = 32
-_BURST = 8  # records a partition gathers before they are written out together (8 x 32 bytes)
-
-# reasons a log is handed back to the query (for tests and the debug note)
-_OK, _BAD_ID, _BAD_AMOUNT, _OVERFLOW = 0, 1, 2, 3
-
-
-@_jit
-def _mix(k1: np.uint64, k2: np.uint64, n: np.uint64) -> np.uint64:  # pragma: no cover - compiled
-    """SplitMix64's finaliser over the packed id: a well-spread 64-bit hash."""
-    z = k1 ^ (k2 * np.uint64(0x9E3779B97F4A7C15)) ^ (n * np.uint64(0xD6E8FEB86659FD93))
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@_jit
-def _key(offsets: np.ndarray, data: np.ndarray, i: int) -> tuple:  # pragma: no cover - compiled
-    """Row ``i``'s id packed big-endian into two words, and its length in bytes (0 when it cannot be packed)."""
-    lo = offsets[i]
-    m = offsets[i + 1] - lo
-    if m < 1 or m > _MAX_ID_BYTES:
-        return np.uint64(0), np.uint64(0), 0
-    a = np.uint64(0)
-    b = np.uint64(0)
-    for j in range(8):
-        a = a << np.uint64(8)
-        if j < m:
-            a = a | np.uint64(data[lo + j])
-    for j in range(8, 16):
-        b = b << np.uint64(8)
-        if j < m:
-            b = b | np.uint64(data[lo + j])
-    return a, b, np.int64(m)
-
-
-@_jit
-def _millionths(x: float) -> Any:  # pragma: no cover - compiled
-    """``x`` in millionths as DuckDB casts a DOUBLE to DECIMAL(18, 6) (halves away from zero); -1 if it cannot."""
-    if not (x >= 0.0) or x >= 1e12:  # NaN, negative, infinite or past DECIMAL(18, 6)
-        return -1
-    y = x * 1e6
-    r = np.floor(y)
-    if y - r >= 0.5:
-        r += 1.0
-    if r >= 1e18:
-        return -1
-    return np.int64(r)
-
-
-@_jit
-def _scan(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.ndarray, shift: int,
-          part: np.ndarray, start: int, counts: np.ndarray, bounds: np.ndarray) -> int:  # pragma: no cover
-    """Check one batch of rows and give each its partition; 0, or the reason the query must read the log.
-
-    ``counts`` gets the rows per partition, ``bounds`` the smallest and largest day seen.
-    """
-    bounds[0] = np.iinfo(np.int64).max
-    bounds[1] = np.iinfo(np.int64).min
-    for i in range(len(days)):
-        a, b, m = _key(offsets, data, i)
-        if m == 0:
-            return _BAD_ID
-        if _millionths(amounts[i]) < 0:
-            return _BAD_AMOUNT
-        p = np.int64(_mix(a, b, np.uint64(m)) >> np.uint64(shift)) if shift < 64 else 0
-        part[start + i] = p
-        counts[p] += 1
-        d = days[i]
-        if d < bounds[0]:
-            bounds[0] = d
-        if d > bounds[1]:
-            bounds[1] = d
-    return _OK
-
-
-@_jit
-def _place(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.ndarray, part: np.ndarray,
-           start: int, pos: np.ndarray, rec: np.ndarray, min_day: int) -> None:  # pragma: no cover - compiled
-    """Write one batch's rows into their partitions' places: records (k1, k2, day and length, millionths).
-
-    One record array rather than one array per field, and the records of a partition gathered a few at a time
-    in a small buffer that stays in the cache and copied out together ("software write-combining", Satish et
-    al. 2010, "Fast sort on CPUs and GPUs", SIGMOD): a few long writes per partition instead of one scattered
-    write per field and row.
-    """
-    n_parts = len(pos)
-    buf = np.empty((n_parts, _BURST, 4), dtype=np.int64)
-    fill = np.zeros(n_parts, dtype=np.int64)
-    for i in range(len(days)):
-        a, b, m = _key(offsets, data, i)
-        p = part[start + i]
-        f = fill[p]
-        buf[p, f, 0] = np.int64(a)
-        buf[p, f, 1] = np.int64(b)
-        buf[p, f, 2] = ((np.int64(days[i]) - min_day) << 4) | (m - 1)
-        buf[p, f, 3] = _millionths(amounts[i])
-        f += 1
-        if f == _BURST:
-            j = pos[p]
-            rec[j:j + _BURST] = buf[p]
-            pos[p] = j + _BURST
-            f = 0
-        fill[p] = f
-    for p in range(n_parts):
-        f = fill[p]
-        if f:
-            j = pos[p]
-            rec[j:j + f] = buf[p, :f]
-            pos[p] = j + f
-
-
-@_jit
-def _group(starts: np.ndarray, rec: np.ndarray, first_part: int, end_part: int, min_day: int, cal_off: int,
-           last_off: int, ago: np.ndarray, ago_from: int, cols: tuple, found: np.ndarray) -> int:  # pragma: no cover
-    """Group partitions ``first_part`` to ``end_part - 1`` by exact id and read off each customer's columns.
-
-    The customers go to ``cols[k][starts[first_part]:]`` one after another (partitions have no more customers
-    than rows, so two threads grouping two runs of partitions write to places that never overlap, and only
-    the memory they fill is touched), their number per partition to ``found[p]``. ``cols`` receives, per
-    customer: the packed id (two words and the length), the first and the last purchase day in the calibration
-    window, the distinct days there, the amount after the first day's (millionths), the distinct days and the
-    amount after the calibration end up to ``last_off``, and the months with a purchase among the window's
-    last 12 (``ago[d - ago_from]`` is how many months before the calibration
-    end's month day ``d`` is). Days are counted from ``min_day``. Returns 0, or the reason the query must run.
-    """
-    (o1, o2, olen, first_d, last_d, n_cal, repeat, n_hold, hold, months) = cols
-    biggest = 0
-    for p in range(first_part, end_part):
-        biggest = max(biggest, starts[p + 1] - starts[p])
-    size = 1
-    while size < 2 * biggest:
-        size *= 2
-    table = np.empty(size, dtype=np.int64)
-    rep = np.empty(biggest, dtype=np.int64)
-    local = np.empty(biggest, dtype=np.int64)
-    count = np.empty(biggest + 1, dtype=np.int64)
-    order = np.empty(biggest, dtype=np.int64)
-    dbuf = np.empty(biggest, dtype=np.int64)
-    abuf = np.empty(biggest, dtype=np.int64)
-    g = starts[first_part]
-    for p in range(first_part, end_part):
-        lo = starts[p]
-        before = g
-        m = starts[p + 1] - lo
-        if m == 0:
-            continue
-        mask = 1
-        while mask < 2 * m:
-            mask *= 2
-        mask -= 1
-        table[: mask + 1] = -1
-        k = 0
-        for i in range(m):
-            r = lo + i
-            a, b, n = rec[r, 0], rec[r, 1], rec[r, 2] & 15
-            s = np.int64(_mix(np.uint64(a), np.uint64(b), np.uint64(n + 1)) & np.uint64(mask))
-            while True:
-                t = table[s]
-                if t < 0:
-                    table[s] = k
-                    rep[k] = r
-                    local[i] = k
-                    k += 1
-                    break
-                q = rep[t]
-                if rec[q, 0] == a and rec[q, 1] == b and (rec[q, 2] & 15) == n:
-                    local[i] = t
-                    break
-                s = (s + 1) & mask
-        count[: k + 1] = 0
-        for i in range(m):
-            count[local[i] + 1] += 1
-        for c in range(k):
-            count[c + 1] += count[c]
-        for i in range(m):
-            c = local[i]
-            order[count[c]] = lo + i
-            count[c] += 1
-        begin = 0
-        for c in range(k):
-            end = count[c]
-            h = end - begin
-            for j in range(h):
-                r = order[begin + j]
-                dbuf[j] = rec[r, 2] >> 4
-                abuf[j] = rec[r, 3]
-            if h <= _SORT_INSERTION_MAX:
-                for j in range(1, h):
-                    dv, av = dbuf[j], abuf[j]
-                    x = j - 1
-                    while x >= 0 and dbuf[x] > dv:
-                        dbuf[x + 1] = dbuf[x]
-                        abuf[x + 1] = abuf[x]
-                        x -= 1
-                    dbuf[x + 1] = dv
-                    abuf[x + 1] = av
-            else:
-                idx = np.argsort(dbuf[:h], kind="mergesort")
-                dsorted = dbuf[:h][idx]
-                asorted = abuf[:h][idx]
-                dbuf[:h] = dsorted
-                abuf[:h] = asorted
-            first = dbuf[0]
-            if first <= cal_off:  # customers whose first purchase is after the calibration end are left out
-                cal_days = 0
-                hold_days = 0
-                total = np.int64(0)
-                guard = 0.0
-                first_total = np.int64(0)
-                hold_total = np.int64(0)
-                latest = first
-                bits = np.int64(0)
-                j = 0
-                while j < h:
-                    d = dbuf[j]
-                    if d > last_off:
-                        break
-                    amount = np.int64(0)
-                    while j < h and dbuf[j] == d:
-                        amount += abuf[j]
-                        guard += abuf[j]
-                        j += 1
-                    if guard >= 9.0e18:  # the sum may not fit 64 bits: the query's 128-bit sums do it
-                        return _OVERFLOW
-                    if d <= cal_off:
-                        if cal_days == 0:
-                            first_total = amount
-                        cal_days += 1
-                        total += amount
-                        latest = d
-                        if d >= ago_from and ago[d - ago_from] < 12:
-                            bits |= np.int64(1) << ago[d - ago_from]
-                    else:
-                        hold_days += 1
-                        hold_total += amount
-                rep_row = order[begin]
-                o1[g] = rec[rep_row, 0]
-                o2[g] = rec[rep_row, 1]
-                olen[g] = (rec[rep_row, 2] & 15) + 1
-                first_d[g] = first + min_day
-                last_d[g] = latest + min_day
-                n_cal[g] = cal_days
-                repeat[g] = total - first_total
-                n_hold[g] = hold_days
-                hold[g] = hold_total
-                nbits = 0
-                while bits:
-                    bits &= bits - 1
-                    nbits += 1
-                months[g] = nbits
-                g += 1
-            begin = end
-        found[p] = g - before
-    return _OK
-
-
-@_jit
-def _unpack(k1: np.ndarray, k2: np.ndarray, length: np.ndarray) -> tuple:  # pragma: no cover - compiled
-    """The ids' bytes back from their packed words: Arrow's (offsets, data) of a string array."""
-    n = len(length)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    for i in range(n):
-        offsets[i + 1] = offsets[i] + length[i]
-    data = np.empty(max(offsets[n], 1), dtype=np.uint8)
-    for i in range(n):
-        lo = offsets[i]
-        a = np.uint64(k1[i])
-        b = np.uint64(k2[i])
-        for j in range(length[i]):
-            if j < 8:
-                data[lo + j] = np.uint8((a >> np.uint64(56 - 8 * j)) & np.uint64(255))
-            else:
-                data[lo + j] = np.uint8((b >> np.uint64(120 - 8 * j)) & np.uint64(255))
-    return offsets, data
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None  # the ``fast`` extra; without it the query runs
 
 
 def _exact_millionths(values: np.ndarray) -> np.ndarray:
@@ -432,43 +146,61 @@ def native_summary(
     memory = machine_memory()
     if memory and path.stat().st_size > memory * _MEMORY_SHARE:
         return None
-    report(f"Reading {path}", 0.0)
-    table = _read(path, spec)
-    if table is None or table.num_rows == 0:
-        return None
-    report(f"Reading {path}", 1.0)
-    task = f"Summarising {path}"
-    report(task, 0.0)
-    batches = [_columns(batch) for batch in table.to_batches()]
-    workers = max(1, min(threads or os.cpu_count() or 1, len(batches)))
+    import pyarrow as pa
+
+    workers = max(1, threads or os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:  # the kernels release Python's lock
-        placed = _partition(pool, batches, table.num_rows, spec)
-        del table, batches  # the records hold all that is left to read
+        loading = pool.submit(_kernels)  # numba and the kernels load while Arrow parses the file
+        report(f"Reading {path}", 0.0)
+        table = _read(path, spec)
+        pa.default_memory_pool().release_unused()  # the reader's buffers: only the columns are kept
+        kernels = loading.result()
+        if table is None or table.num_rows == 0:
+            return None
+        report(f"Reading {path}", 1.0)
+        task = f"Summarising {path}"
+        report(task, 0.0)
+        n = table.num_rows
+        batches = [_columns(batch) for batch in table.to_batches()]
+        placed = _partition(kernels, pool, batches, n, spec)
+        del table, batches  # the records hold all that is left to read: Arrow's pool gives the file back
+        gc.collect()  # (the batches' arrays are also held in a reference cycle the collector must break)
+        pa.default_memory_pool().release_unused()
         if placed is None:
             return None
         report(task, 0.5)
         starts, rec, min_day, max_day = placed
+        del placed
         cal_day = (spec.calibration_end - _EPOCH).days if spec.calibration_end is not None else max_day
         last_day = (spec.observation_end - _EPOCH).days if spec.observation_end is not None else cal_day
-        facts = _customers(pool, workers, starts, rec, min_day, cal_day, last_day)
+        facts = _customers(kernels, pool, workers, starts, rec, min_day, cal_day, last_day)
+        del rec
     if facts is None:
         return None
     report(task, 0.9)
     o1, o2, olen, *rest = facts
     order = np.lexsort((olen, o2, o1))  # by the id's bytes: the query's ORDER BY customer_id
     first_d, last_d, n_cal, repeat, n_hold, hold, months = (c[order] for c in rest)
-    frame = _frame(_ids(o1[order], o2[order], olen[order]), first_d, last_d, n_cal, repeat, n_hold, hold, months,
-                   spec, cal_day)
-    info = {"rows": int(rec.shape[0]), "min_date": (_EPOCH + dt.timedelta(days=min_day)).isoformat(),
+    ids = _ids(kernels, o1[order], o2[order], olen[order])
+    frame = _frame(ids, first_d, last_d, n_cal, repeat, n_hold, hold, months, spec, cal_day)
+    info = {"rows": n, "min_date": (_EPOCH + dt.timedelta(days=min_day)).isoformat(),
             "max_date": (_EPOCH + dt.timedelta(days=max_day)).isoformat()}
     report(task, 1.0)
     return frame, info
 
 
+def _kernels() -> Any:
+    """The compiled kernels' module, imported and loaded for the types they are called with."""
+    from fairserve.value import _rfm_kernels
+
+    _rfm_kernels.warm()
+    return _rfm_kernels
+
+
 _Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _partition(pool: ThreadPoolExecutor, batches: list[_Batch], n: int,
+def _partition(kernels: Any, pool: ThreadPoolExecutor, batches: list[_Batch], n: int,
                spec: RFMSpec) -> tuple[np.ndarray, np.ndarray, int, int] | None:
     """Check every row and write it, as a record, into its partition: (starts, records, first day, last day).
 
@@ -485,9 +217,9 @@ def _partition(pool: ThreadPoolExecutor, batches: list[_Batch], n: int,
     firsts = np.cumsum([0] + [len(b[2]) for b in batches])
 
     def scan(b: int) -> int:
-        return int(_scan(*batches[b], shift, part, firsts[b], counts[b], bounds[b]))
+        return int(kernels.scan(*batches[b], shift, part, firsts[b], counts[b], bounds[b]))
 
-    if any(why != _OK for why in pool.map(scan, range(len(batches)))):
+    if any(why != kernels.OK for why in pool.map(scan, range(len(batches)))):
         return None
     min_day, max_day = int(bounds[:, 0].min()), int(bounds[:, 1].max())
     if spec.calibration_end is not None and min_day > (spec.calibration_end - _EPOCH).days:
@@ -498,15 +230,15 @@ def _partition(pool: ThreadPoolExecutor, batches: list[_Batch], n: int,
     rec = np.empty((n, 4), np.int64)
 
     def place(b: int) -> None:
-        _place(*batches[b], part, firsts[b], places[b], rec, min_day)
+        kernels.place(*batches[b], part, firsts[b], places[b], rec, min_day)
 
     list(pool.map(place, range(len(batches))))
     return starts, rec, min_day, max_day
 
 
-def _customers(pool: ThreadPoolExecutor, workers: int, starts: np.ndarray, rec: np.ndarray, min_day: int,
-               cal_day: int, last_day: int) -> list[np.ndarray] | None:
-    """Each customer's packed id and facts (the columns :func:`_group` fills), or ``None`` (the query runs)."""
+def _customers(kernels: Any, pool: ThreadPoolExecutor, workers: int, starts: np.ndarray, rec: np.ndarray,
+               min_day: int, cal_day: int, last_day: int) -> list[np.ndarray] | None:
+    """Each customer's packed id and facts (the columns ``group`` fills), or ``None`` (the query runs)."""
     n_parts = len(starts) - 1
     cal_month = int(_months(np.array([cal_day]))[0])
     ago_from = max(min_day, cal_day - 400)  # 12 calendar months back are at most 366 days back
@@ -517,10 +249,10 @@ def _customers(pool: ThreadPoolExecutor, workers: int, starts: np.ndarray, rec: 
     cuts = np.linspace(0, n_parts, workers + 1).astype(np.int64)
 
     def group(w: int) -> int:
-        return int(_group(starts, rec, cuts[w], cuts[w + 1], min_day, cal_day - min_day, last_day - min_day,
-                          ago, ago_from - min_day, cols, found))
+        return int(kernels.group(starts, rec, cuts[w], cuts[w + 1], min_day, cal_day - min_day,
+                                 last_day - min_day, ago, ago_from - min_day, cols, found))
 
-    if any(why != _OK for why in pool.map(group, range(workers))):
+    if any(why != kernels.OK for why in pool.map(group, range(workers))):
         return None
     keep = np.concatenate([np.arange(starts[cuts[w]], starts[cuts[w]] + found[cuts[w]:cuts[w + 1]].sum())
                            for w in range(workers)])
@@ -529,11 +261,11 @@ def _customers(pool: ThreadPoolExecutor, workers: int, starts: np.ndarray, rec: 
     return facts
 
 
-def _ids(k1: np.ndarray, k2: np.ndarray, length: np.ndarray) -> pd.Series:
+def _ids(kernels: Any, k1: np.ndarray, k2: np.ndarray, length: np.ndarray) -> pd.Series:
     """The customer ids, unpacked, as pandas strings."""
     import pyarrow as pa
 
-    offsets, data = _unpack(k1, k2, length)
+    offsets, data = kernels.unpack(k1, k2, length)
     array = pa.LargeStringArray.from_buffers(len(length), pa.py_buffer(offsets), pa.py_buffer(data))
     return array.to_pandas()
 
