@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the native path needs nu
 
 
 def _both(path: Path, spec: RFMSpec, threads: int | None = None) -> tuple[pd.DataFrame, dict, pd.DataFrame, dict]:
-    grouped = native_summary(path, spec, threads)
+    grouped = native_summary(path, spec, threads, any_size=True)
     assert grouped is not None, "the native path handed a log it should take back to the engine"
     frame, info = grouped
     engine = summarise(path, spec, native=False)
@@ -133,9 +133,9 @@ def test_dates_before_1970_and_far_ahead(tmp_path: Path) -> None:
 ])
 def test_logs_it_does_not_take_go_to_the_query_which_reads_them(tmp_path: Path, rows: list, spec: RFMSpec) -> None:
     path = _csv(tmp_path, rows)
-    assert native_summary(path, spec) is None
+    assert native_summary(path, spec, any_size=True) is None
     try:
-        through = summarise(path, spec)
+        through = summarise(path, spec, native=True)
     except InputError as refused:
         with pytest.raises(InputError) as again:
             summarise(path, spec, native=False)
@@ -150,22 +150,22 @@ def test_logs_it_does_not_take_go_to_the_query_which_reads_them(tmp_path: Path, 
                                  ("A", "2020-01-01", "inf"), ("A", "2021-02-29", "1")])
 def test_a_bad_row_goes_to_the_query_and_is_reported_by_row(tmp_path: Path, bad: tuple[str, str, str]) -> None:
     path = _csv(tmp_path, [("A", "2020-01-01", "1"), bad, ("B", "2020-01-02", "2")])
-    assert native_summary(path, RFMSpec()) is None
+    assert native_summary(path, RFMSpec(), any_size=True) is None
     with pytest.raises(InputError) as refused:
-        summarise(path)
+        summarise(path, native=True)
     assert any(p.row == 2 for p in refused.value.problems)  # the second row of data
 
 
 def test_optional_columns_a_dataframe_and_gzip_go_to_the_query(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     path.write_text("customer_id,date,amount,status\nA,2020-01-01,1,gold\nA,2020-02-01,2,gold\n")
-    assert native_summary(path, RFMSpec(status_col="status")) is None
-    assert native_summary(pd.read_csv(path), RFMSpec()) is None
+    assert native_summary(path, RFMSpec(status_col="status"), any_size=True) is None
+    assert native_summary(pd.read_csv(path), RFMSpec(), any_size=True) is None
     gz = tmp_path / "log.csv.gz"
     import gzip
 
     gz.write_bytes(gzip.compress(path.read_bytes()))
-    assert native_summary(gz, RFMSpec()) is None
+    assert native_summary(gz, RFMSpec(), any_size=True) is None
     # the other columns of a file are not read, so they do not stop it
     _assert_same(path, RFMSpec())
 
@@ -173,8 +173,31 @@ def test_optional_columns_a_dataframe_and_gzip_go_to_the_query(tmp_path: Path) -
 def test_a_sum_past_64_bits_goes_to_the_querys_128_bit_sums(tmp_path: Path) -> None:
     rows = [("A", f"2020-01-{1 + i:02d}", "999999999999") for i in range(12)]
     path = _csv(tmp_path, rows)
-    assert native_summary(path, RFMSpec()) is None
-    assert summarise(path).customers["frequency"].tolist() == [11]
+    assert native_summary(path, RFMSpec(), any_size=True) is None
+    assert summarise(path, native=True).customers["frequency"].tolist() == [11]
+
+
+def test_by_default_only_a_big_log_is_grouped_natively(tmp_path: Path) -> None:
+    """Below about 2.5 million rows (a 64 MiB CSV) the query is as fast, so it keeps small logs (and numba is not
+    loaded for them); the progress a command shows tells which path ran."""
+    from fairserve.value.progress import listening
+
+    rng = np.random.default_rng(3)
+    n = 2_800_000
+    big = tmp_path / "big.csv"
+    frame = pd.DataFrame({"customer_id": np.char.add("C", rng.integers(0, 200_000, n).astype(str)),
+                          "date": (np.datetime64("2020-01-01") + rng.integers(0, 700, n)).astype(str),
+                          "amount": np.round(rng.gamma(2.0, 30.0, n), 2)})
+    frame.to_csv(big, index=False)
+    assert big.stat().st_size >= 64 * 2**20
+    small = tmp_path / "small.csv"
+    frame.head(1000).to_csv(small, index=False)
+    for path, first in ((big, "Reading"), (small, "Checking")):
+        heard: list[str] = []
+        with listening(lambda task, fraction, heard=heard: heard.append(task)):
+            summarise(path)
+        assert first + " " in " ".join(dict.fromkeys(heard)), heard
+        assert ("Checking" in " ".join(heard)) == (path == small)
 
 
 _ID_CHARS = string.ascii_letters + string.digits + " -_.é€日"
@@ -200,12 +223,12 @@ def _logs(draw: st.DrawFn) -> tuple[list[tuple[str, str, str]], RFMSpec]:
     return rows, spec
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=_logs())
 def test_generated_logs_give_the_querys_summary_exactly(tmp_path: Path, case: tuple) -> None:
     rows, spec = case
     path = _csv(tmp_path, rows)
-    grouped = native_summary(path, spec)
+    grouped = native_summary(path, spec, any_size=True)
     first = min(r[1] for r in rows)
     if spec.calibration_end is not None and dt.date.fromisoformat(first) > spec.calibration_end:
         assert grouped is None  # the query refuses it, in its words

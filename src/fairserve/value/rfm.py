@@ -222,7 +222,7 @@ def summarise(
     spark: Any = None,
     threads: int | None = None,
     memory_limit: str | None = None,
-    native: bool = True,
+    native: bool | None = None,
     **options: Any,
 ) -> Summary:
     """Validate a transaction log and build its per-customer and compressed summaries in one engine session.
@@ -241,10 +241,11 @@ def summarise(
         80% of RAM; below its need DuckDB spills to a temporary directory and slows down.
 
     native:
-        With DuckDB and no ``memory_limit``, a plain CSV or Parquet log that fits in memory (only the customer,
-        date and amount columns in use, every row good) is summarised by :mod:`fairserve.value.rfm_native`,
-        which gives the query's frame exactly, faster; anything else, a log with a bad row first of all, goes
-        to the engine. ``False`` sends every log to the engine.
+        With DuckDB and no ``memory_limit``, a big plain CSV or Parquet log that fits in memory (only the
+        customer, date and amount columns in use, every row good; about 2.5 million rows or more) is summarised
+        by :mod:`fairserve.value.rfm_native`, which gives the query's frame exactly, faster; anything else, a
+        log with a bad row first of all, goes to the engine. ``True`` takes a plain log of any size there,
+        ``False`` sends every log to the engine.
 
     Raises
     ------
@@ -253,10 +254,10 @@ def summarise(
         every transaction is after the calibration end.
     """
     spec = replace(spec or RFMSpec(), **options)
-    if native and engine == "duckdb" and memory_limit is None:  # a plain log in memory: grouped without it
-        from fairserve.value.rfm_native import native_summary  # numba loads only for a log
+    if native is not False and engine == "duckdb" and memory_limit is None:  # a plain log, grouped without it
+        from fairserve.value.rfm_native import native_summary  # numba loads only for a big log
 
-        grouped = native_summary(source, spec, threads)
+        grouped = native_summary(source, spec, threads, any_size=bool(native))
         if grouped is not None:
             customers, info = grouped
             return _summary(_coerce(customers), spec, str(source), engine, info)

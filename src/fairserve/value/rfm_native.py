@@ -53,6 +53,10 @@ __all__ = ["HAVE_NUMBA", "native_summary"]
 
 _EPOCH = dt.date(1970, 1, 1)
 _PARTITION_ROWS = 65536
+# smaller logs go to the query: it is as fast there (1M rows: 0.30 s against 0.42 s; 3M: 0.73 s against 0.65 s,
+# whole summarise calls on 2 cores, 2026-11-30), without loading numba
+_MIN_CSV_BYTES = 64 * 2**20
+_MIN_PARQUET_ROWS = 2_500_000
 # a log is taken here only when its file is at most this share of the machine's memory: the columns, their
 # packed keys and the partitioned copies take about three times a CSV's size; bigger logs go to DuckDB, which
 # spills to disk
@@ -126,14 +130,16 @@ def _columns(batch: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 
 def native_summary(
-    path: str | Path | Any, spec: RFMSpec, threads: int | None = None
+    path: str | Path | Any, spec: RFMSpec, threads: int | None = None, *, any_size: bool = False
 ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """The per-customer summary of the log at ``path`` and its facts, or ``None`` when the SQL query must run.
 
     Returns the frame :func:`fairserve.value.rfm_sql.summary_sql` returns (the same columns and values, before
     :mod:`fairserve.value.rfm`'s type coercion) and ``info`` (``rows``, ``min_date``, ``max_date``), exactly as
     the query and its check would; ``None`` for any log outside the cases the module docstring lists.
-    ``threads`` (default: all cores) share the work.
+    ``threads`` (default: all cores) share the work. A log below :data:`_MIN_CSV_BYTES` (CSV) or
+    :data:`_MIN_PARQUET_ROWS` (Parquet) goes to the query too, unless ``any_size``: there DuckDB's query is as
+    fast or faster, and numba's import and kernels (a few tenths of a second) are not worth loading.
     """
     if not HAVE_NUMBA or not isinstance(path, (str, Path)):
         return None
@@ -143,8 +149,10 @@ def native_summary(
         return None
     from fairserve.value.rfm_engine import machine_memory
 
-    memory = machine_memory()
-    if memory and path.stat().st_size > memory * _MEMORY_SHARE:
+    memory, size = machine_memory(), path.stat().st_size
+    if memory and size > memory * _MEMORY_SHARE:
+        return None
+    if not any_size and not _big_enough(path, size):
         return None
     import pyarrow as pa
 
@@ -187,6 +195,19 @@ def native_summary(
             "max_date": (_EPOCH + dt.timedelta(days=max_day)).isoformat()}
     report(task, 1.0)
     return frame, info
+
+
+def _big_enough(path: Path, size: int) -> bool:
+    """Whether the log is big enough for this path to beat the query (measured break-even: about 2.5 million
+    rows, a 64 MiB CSV, on 2 cores)."""
+    if path.suffix.lower() == ".csv":
+        return size >= _MIN_CSV_BYTES
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.read_metadata(path).num_rows) >= _MIN_PARQUET_ROWS
+    except (OSError, ValueError):
+        return False  # the query reads it, and says what is wrong with it
 
 
 def _kernels() -> Any:
