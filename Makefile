@@ -16,12 +16,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# numba compiles the value summary's kernels once into its cache (about 6 s), here rather than in a user's first
+# `fairserve value fit` on a big log
+WARM_KERNELS := $(BIN)/python -c "from fairserve.value import _rfm_kernels as k; k.warm()"
+
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	$(WARM_KERNELS)
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,demo,spark,text-tuned]'
+	$(WARM_KERNELS)
 	touch $@
 
 # PySpark needs a Java runtime; install Debian's when the machine has none.
