@@ -36,7 +36,6 @@ and the per-customer columns are read off in one pass; threads take runs of part
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -171,8 +170,10 @@ def native_summary(
         n = table.num_rows
         batches = [_columns(batch) for batch in table.to_batches()]
         placed = _partition(kernels, pool, batches, n, spec)
-        del table, batches  # the records hold all that is left to read: Arrow's pool gives the file back
-        gc.collect()  # (the batches' arrays are also held in a reference cycle the collector must break)
+        # the records hold all that is left to read: the columns go (cleared, not just deleted: a worker thread may
+        # still hold its last task, whose function sees the list), and Arrow's pool gives their memory back
+        batches.clear()
+        del table
         pa.default_memory_pool().release_unused()
         if placed is None:
             return None
