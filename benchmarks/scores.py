@@ -29,11 +29,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from _peak import run_measured
 
 BIN = Path(sys.executable).with_name("fairserve")
 
@@ -73,14 +74,11 @@ def write_scores(n: int, folder: Path, seed: int = 7) -> tuple[Path, Path]:
 
 
 def run(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident MiB of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    took = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
-    return took, usage.ru_maxrss / 1024
+    """Wall seconds and the process's own peak resident MiB (benchmarks/_peak.py) of one whole process."""
+    measured = run_measured(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if measured["returncode"] != 0:
+        raise SystemExit(f"{' '.join(argv)} failed (exit {measured['returncode']})")
+    return measured["wall"], measured["peak_rss_mb"]
 
 
 def main() -> None:

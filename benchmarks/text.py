@@ -16,7 +16,7 @@ Usage::
    regression alone; with ``tuned`` in ``--kinds`` the ``tuned`` kind (MiniLM fine-tuned, ``fairserve[text-tuned]``).
 3. **Speed**: the whole ``fairserve text classify`` process (start-up, reading, writing included) on
    ``--speed-rows`` texts drawn from the brand tweets, with the default model; texts per second and the
-   process's peak memory (``ru_maxrss`` of that child, from ``wait4``). Goal: at least 5,000 texts/s on the
+   process's own peak memory (``benchmarks/_peak.py``). Goal: at least 5,000 texts/s on the
    2-core machine. When ``--work`` holds an accurate or tuned model, the same on ``--accurate-speed-rows`` texts.
 4. With ``--report-dir``: the listening report on the brand tweets (dates drawn, see :func:`demo_posts`) written
    as ``listening-report.html`` and ``listening-report.png``.
@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline, make_union
 
+from _peak import run_measured
 from fairserve.text import corpora
 from fairserve.text.classify import VaderSentiment, prepare_texts
 from fairserve.text.sentiment import CLASSES, normalise_label
@@ -55,19 +55,15 @@ def _f1(truth: np.ndarray, pred: np.ndarray) -> float:
 
 
 def _run(args: list[str]) -> tuple[str, float, float]:
-    """Run ``fairserve ARGS``; return stdout, wall seconds and this child's own peak memory in MiB (wait4)."""
-    t = time.perf_counter()
+    """Run ``fairserve ARGS``; return stdout, wall seconds and the process's own peak MiB (benchmarks/_peak.py)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([*FAIRSERVE, *args], stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t
+        measured = run_measured([*FAIRSERVE, *args], stdout=out, stderr=err)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if child.returncode != 0:
+    if measured["returncode"] != 0:
         raise SystemExit(f"fairserve {' '.join(args)} failed:\n{stderr}")
-    return stdout, wall, usage.ru_maxrss / 1024.0
+    return stdout, measured["wall"], measured["peak_rss_mb"]
 
 
 def split(cache: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

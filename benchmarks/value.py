@@ -8,8 +8,8 @@ in its own subprocess, timed by stage:
 * ``fit``: fit BG/NBD and Gamma-Gamma (pymc-marketing: ``fit(method="map")``);
 * ``clv``: p_alive and 12-month discounted CLV (monthly rate 0.01, 30-day months) for every customer;
 
-plus ``end to end`` (their sum) and the process's peak resident memory (``ru_maxrss`` of the child, from
-``os.wait4``). Parameters are compared with lifetimes' (relative difference). Times are medians of ``--repeats``
+plus ``end to end`` (their sum) and the process's own peak resident memory (``benchmarks/_peak.py``).
+Parameters are compared with lifetimes' (relative difference). Times are medians of ``--repeats``
 runs. pymc-marketing is run with ``--pymc-python`` (a separate environment; it is not a fairserve dependency) and
 reported as not installed when that interpreter cannot import it.
 
@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from _peak import run_measured
 
 TRUE = {"r": 1.0, "alpha": 30.0, "a": 0.9, "b": 9.0, "p": 6.0, "q": 4.0, "gamma": 15.0}
 START = dt.date(2020, 1, 1)
@@ -187,34 +189,23 @@ def child(lib: str, data: Path) -> None:
 
 
 def spawn_measured(lib: str, data: Path, python: str, timeout: float, memory_limit: str = "") -> dict[str, Any]:
-    """Run ``lib`` in a fresh subprocess, reaped with ``os.wait4`` to read its own peak RSS (ru_maxrss, KiB)."""
+    """Run ``lib`` in a fresh subprocess and read its own peak RSS (benchmarks/_peak.py)."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", "BENCH_MEMORY_LIMIT": memory_limit}
     cmd = [python, str(Path(__file__).resolve()), "--child", lib, "--data", str(data)]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                return {"error": f"timed out after {timeout:.0f} s"}
-            time.sleep(0.2)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - start
+        measured = run_measured(cmd, timeout, stdout=out, stderr=err, text=True, env=env)
         out.seek(0)
         err.seek(0)
         text, errors = out.read(), err.read()
+    if "error" in measured:
+        return measured
     line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         tail = errors.strip().splitlines()[-1] if errors.strip() else ""
-        return {"error": f"failed (exit {proc.returncode}): {tail}"}
+        return {"error": f"failed (exit {measured['returncode']}): {tail}"}
     result: dict[str, Any] = json.loads(line[len("RESULT "):])
-    result["wall"] = wall
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # Linux: KiB
+    result["wall"] = measured["wall"]
+    result["peak_rss_mb"] = measured["peak_rss_mb"]
     return result
 
 
@@ -245,28 +236,19 @@ print("clv_total", float(s["clv"].sum()), "customers", len(s))
 
 
 def run_process(cmd: list[str], timeout: float) -> dict[str, Any]:
-    """Run ``cmd`` as a whole process; its wall time from start to exit and its peak RSS (``os.wait4``)."""
+    """Run ``cmd`` as a whole process; its wall time from start to exit and its own peak RSS (benchmarks/_peak.py)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                return {"error": f"timed out after {timeout:.0f} s"}
-            time.sleep(0.01)
-        wall = time.perf_counter() - start
+        measured = run_measured(cmd, timeout, stdout=out, stderr=err, text=True, env=env)
         out.seek(0)
         err.seek(0)
         text, errors = out.read(), err.read()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if "error" in measured:
+        return measured
+    if measured["returncode"] != 0:
         tail = errors.strip().splitlines()[-1] if errors.strip() else ""
-        return {"error": f"exit {os.waitstatus_to_exitcode(status)}: {tail}"}
-    return {"wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024.0, "stdout": text}
+        return {"error": f"exit {measured['returncode']}: {tail}"}
+    return {"wall": measured["wall"], "peak_rss_mb": measured["peak_rss_mb"], "stdout": text}
 
 
 def whole_commands(data: Path, work: Path) -> dict[str, list[list[str]]]:
@@ -446,8 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         data = Path(tmp) / f"log_{args.customers}.parquet"
         t0 = time.perf_counter()
-        # drawn and written by a child process: a child measured later inherits this process's resident memory
-        # at fork into its peak (ru_maxrss), so this one must stay small (the log's arrays took it to 1.1 GiB)
+        # drawn and written by a child process, so that this one stays small (see benchmarks/_peak.py)
         rows = int(subprocess.run([sys.executable, __file__, "--customers", str(args.customers),
                                    "--generate-to", str(data)], check=True, capture_output=True,
                                   text=True).stdout.split()[-1])
