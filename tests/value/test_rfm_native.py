@@ -92,6 +92,29 @@ def test_many_batches_on_two_threads_equal_one_thread_and_the_query(tmp_path: Pa
     assert len(one) > 29_000
 
 
+def test_fitted_parameters_and_every_clv_are_those_of_the_query_path(tmp_path: Path) -> None:
+    """Issue 9's bar for the speed work: parameters to 1e-9 and CLV exactly; the same summary gives them equal."""
+    from fairserve.value.score import fit_value_model, score_customers
+
+    rng = np.random.default_rng(11)
+    n = 200_000
+    path = tmp_path / "log.csv"
+    pd.DataFrame({"customer_id": np.char.add("K", rng.integers(0, 20_000, n).astype(str)),
+                  "date": (np.datetime64("2021-01-01") + rng.integers(0, 600, n)).astype(str),
+                  "amount": np.round(rng.gamma(3.0, 20.0, n), 2)}).to_csv(path, index=False)
+    ours, query = summarise(path, native=True), summarise(path, native=False)
+    assert ours.info == query.info
+    pd.testing.assert_frame_equal(ours.compressed, query.compressed, check_exact=True)
+    pd.testing.assert_frame_equal(ours.spend, query.spend, check_exact=True)
+    model_ours, model_query = fit_value_model(ours), fit_value_model(query)
+    assert model_ours.transaction.params_ == model_query.transaction.params_
+    assert model_ours.spend.params_ == model_query.spend.params_
+    scores_ours = score_customers(ours.customers, model_ours)
+    scores_query = score_customers(query.customers, model_query)
+    np.testing.assert_array_equal(scores_ours["clv"].to_numpy(), scores_query["clv"].to_numpy())
+    assert len(scores_ours) > 19_000
+
+
 def test_ids_are_ordered_by_their_bytes_and_keep_every_character(tmp_path: Path) -> None:
     ids = ["b", "B", "a", "aa", "a b", "Zé", "é", "€uro", "0042", "42", "NULL", "NA", "x" * 16, "日本語12345"]
     rows = [(c, f"2021-0{1 + i % 9}-1{i % 10}", f"{i + 1}.5") for i, c in enumerate(ids)]
