@@ -223,6 +223,24 @@ def test_by_default_only_a_big_log_is_grouped_natively(tmp_path: Path) -> None:
         assert ("Checking" in " ".join(heard)) == (path == small)
 
 
+def test_a_log_too_big_for_the_machines_memory_goes_to_the_query_which_spills(cdnow_csv: Path,
+                                                                             tmp_path: Path) -> None:
+    from fairserve.value.rfm_native import _fits
+
+    size = cdnow_csv.stat().st_size
+    assert _fits(cdnow_csv, memory=10 * size, any_size=True)  # 3.5 x the file within 0.4 of the memory
+    assert not _fits(cdnow_csv, memory=8 * size, any_size=True)
+    assert not _fits(cdnow_csv, memory=10**12, any_size=False)  # small: the query is as fast
+    parquet = tmp_path / "log.parquet"
+    cdnow_sample().to_parquet(parquet, index=False)
+    rows = len(cdnow_sample())
+    assert _fits(parquet, memory=rows * 90 * 3, any_size=True)
+    assert not _fits(parquet, memory=rows * 90 * 2, any_size=True)
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    assert not _fits(broken, memory=10**12, any_size=True)  # the query reads it and says what is wrong
+
+
 _ID_CHARS = string.ascii_letters + string.digits + " -_.é€日"
 
 

@@ -11,7 +11,7 @@ It is used only where it gives exactly what :func:`fairserve.value.rfm_sql.summa
 back to the query (:func:`native_summary` returns ``None``) everywhere else:
 
 - the log is a ``.csv`` or ``.parquet``/``.pq`` file with only the customer, date and amount columns in use (no
-  account, status or product column), small enough to hold in memory (:data:`_MEMORY_SHARE`);
+  account, status or product column), big enough to gain and small enough to hold in memory (:func:`_fits`);
 - every customer id is 1 to 16 bytes of UTF-8, every date an ISO ``YYYY-MM-DD`` (a Parquet DATE), every amount
   a finite number in [0, 999,999,999,999.99], no cell empty;
 - numba is installed (the ``fast`` extra).
@@ -56,10 +56,13 @@ _PARTITION_ROWS = 65536
 # whole summarise calls on 2 cores, 2026-11-30), without loading numba
 _MIN_CSV_BYTES = 64 * 2**20
 _MIN_PARQUET_ROWS = 2_500_000
-# a log is taken here only when its file is at most this share of the machine's memory: the columns, their
-# packed keys and the partitioned copies take about three times a CSV's size; bigger logs go to DuckDB, which
-# spills to disk
-_MEMORY_SHARE = 1 / 12
+# a log is taken here only when what it needs is at most this share of the machine's memory (the rest is for the
+# per-customer frames of the scoring); bigger logs go to DuckDB, which spills to disk. What it needs: the columns,
+# the records and the partitions, about 3.5 times a CSV's size, or 90 bytes a row of Parquet (measured on 10M rows:
+# a 246 MiB CSV peaked at ~880 MiB, its 73 MiB Parquet at ~890 MiB, with the scoring)
+_MEMORY_SHARE = 0.4
+_CSV_MEMORY_PER_BYTE = 3.5
+_PARQUET_MEMORY_PER_ROW = 90
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None  # the ``fast`` extra; without it the query runs
 
 
@@ -148,10 +151,7 @@ def native_summary(
         return None
     from fairserve.value.rfm_engine import machine_memory
 
-    memory, size = machine_memory(), path.stat().st_size
-    if memory and size > memory * _MEMORY_SHARE:
-        return None
-    if not any_size and not _big_enough(path, size):
+    if not _fits(path, machine_memory(), any_size):
         return None
     import pyarrow as pa
 
@@ -198,17 +198,21 @@ def native_summary(
     return frame, info
 
 
-def _big_enough(path: Path, size: int) -> bool:
-    """Whether the log is big enough for this path to beat the query (measured break-even: about 2.5 million
-    rows, a 64 MiB CSV, on 2 cores)."""
+def _fits(path: Path, memory: int, any_size: bool) -> bool:
+    """Whether the log is big enough for this path to beat the query (unless ``any_size``: measured break-even
+    about 2.5 million rows, a 64 MiB CSV, on 2 cores) and small enough for :data:`_MEMORY_SHARE` of ``memory``."""
     if path.suffix.lower() == ".csv":
-        return size >= _MIN_CSV_BYTES
-    import pyarrow.parquet as pq
+        size = path.stat().st_size
+        big, need = size >= _MIN_CSV_BYTES, size * _CSV_MEMORY_PER_BYTE
+    else:
+        import pyarrow.parquet as pq
 
-    try:
-        return int(pq.read_metadata(path).num_rows) >= _MIN_PARQUET_ROWS
-    except (OSError, ValueError):
-        return False  # the query reads it, and says what is wrong with it
+        try:
+            rows = int(pq.read_metadata(path).num_rows)
+        except (OSError, ValueError):
+            return False  # the query reads it, and says what is wrong with it
+        big, need = rows >= _MIN_PARQUET_ROWS, rows * _PARQUET_MEMORY_PER_ROW
+    return (big or any_size) and (memory <= 0 or need <= memory * _MEMORY_SHARE)
 
 
 def _kernels() -> Any:
