@@ -450,14 +450,15 @@ def table(results: dict[str, Any]) -> str:
                 lines.append(f"| {engine} | {shown} | {r['wall']:.1f} s | {r['peak_rss_gib']:.2f} | {r['runs']} |")
     stages = results.get("stages") or {}
     if stages:
-        lines += ["", "| DuckDB memory limit (one process, library calls) | summary | fit | score | write | total "
-                  "| peak RSS (GiB) |", "|---|---|---|---|---|---|---|"]
+        lines += ["", "| DuckDB memory limit (one process, library calls; a limit sends the log to DuckDB) | summary "
+                  "| fit | score | write | total | peak RSS (GiB) |", "|---|---|---|---|---|---|---|"]
         for limit, r in stages.items():
             if "stages" not in r:
                 lines.append(f"| {limit} | {r.get('error', '')} | | | | | |")
                 continue
             st = r["stages"]
-            shown = "fairserve's own (sized from the log)" if limit == "default" else limit
+            shown = ("none given (a log that fits in memory: the native summary, docs/value.md)"
+                     if limit == "default" else limit)
             lines.append(f"| {shown} | {st['summary']:.1f} s | {st['fit']:.1f} s | {st['score']:.1f} s "
                          f"| {st['write']:.1f} s | {r['wall']:.1f} s | {r['peak_rss_gib']:.2f} |")
     life = results.get("lifetimes") or []
