@@ -72,13 +72,14 @@ def _millionths(x: float) -> Any:  # pragma: no cover - compiled
 
 @_jit
 def _scan(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.ndarray, shift: int,
-          part: np.ndarray, start: int, counts: np.ndarray, bounds: np.ndarray) -> int:  # pragma: no cover
-    """Check one batch of rows and give each its partition; 0, or the reason the query must read the log.
+          counts: np.ndarray, bounds: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Check one batch of rows and count them by partition; 0, or the reason the query must read the log.
 
-    ``counts`` gets the rows per partition, ``bounds`` the smallest and largest day seen.
+    ``counts`` gets the rows per partition, ``bounds`` the smallest and largest day seen and the longest id.
     """
     bounds[0] = np.iinfo(np.int64).max
     bounds[1] = np.iinfo(np.int64).min
+    bounds[2] = 0
     for i in range(len(days)):
         a, b, m = _key(offsets, data, i)
         if m == 0:
@@ -86,37 +87,42 @@ def _scan(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.n
         if _millionths(amounts[i]) < 0:
             return _BAD_AMOUNT
         p = np.int64(_mix(a, b, np.uint64(m)) >> np.uint64(shift)) if shift < 64 else 0
-        part[start + i] = p
         counts[p] += 1
         d = days[i]
         if d < bounds[0]:
             bounds[0] = d
         if d > bounds[1]:
             bounds[1] = d
+        if m > bounds[2]:
+            bounds[2] = m
     return _OK
 
 
 @_jit
-def _place(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.ndarray, part: np.ndarray,
-           start: int, pos: np.ndarray, rec: np.ndarray, min_day: int) -> None:  # pragma: no cover - compiled
-    """Write one batch's rows into their partitions' places: records (k1, k2, day and length, millionths).
+def _place(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.ndarray, shift: int,
+           pos: np.ndarray, rec: np.ndarray, min_day: int) -> None:  # pragma: no cover - compiled
+    """Write one batch's rows into their partitions' places as records: (k1, k2, day and length, millionths),
+    or (k1, day and length, millionths) when ``rec`` has 3 columns (every id is at most 8 bytes, so k2 is 0).
 
     One record array rather than one array per field, and the records of a partition gathered a few at a time
     in a small buffer that stays in the cache and copied out together ("software write-combining", Satish et
     al. 2010, "Fast sort on CPUs and GPUs", SIGMOD): a few long writes per partition instead of one scattered
-    write per field and row.
+    write per field and row. The partition is the hash :func:`_scan` counted by, computed again (cheaper than
+    keeping it a row).
     """
     n_parts = len(pos)
-    buf = np.empty((n_parts, _BURST, 4), dtype=np.int64)
+    width = rec.shape[1]
+    buf = np.empty((n_parts, _BURST, width), dtype=np.int64)
     fill = np.zeros(n_parts, dtype=np.int64)
     for i in range(len(days)):
         a, b, m = _key(offsets, data, i)
-        p = part[start + i]
+        p = np.int64(_mix(a, b, np.uint64(m)) >> np.uint64(shift)) if shift < 64 else 0
         f = fill[p]
         buf[p, f, 0] = np.int64(a)
-        buf[p, f, 1] = np.int64(b)
-        buf[p, f, 2] = ((np.int64(days[i]) - min_day) << 4) | (m - 1)
-        buf[p, f, 3] = _millionths(amounts[i])
+        if width == 4:
+            buf[p, f, 1] = np.int64(b)
+        buf[p, f, width - 2] = ((np.int64(days[i]) - min_day) << 4) | (m - 1)
+        buf[p, f, width - 1] = _millionths(amounts[i])
         f += 1
         if f == _BURST:
             j = pos[p]
@@ -147,6 +153,8 @@ def _group(starts: np.ndarray, rec: np.ndarray, first_part: int, end_part: int, 
     end's month day ``d`` is). Days are counted from ``min_day``. Returns 0, or the reason the query must run.
     """
     (o1, o2, olen, first_d, last_d, n_cal, repeat, n_hold, hold, months) = cols
+    width = rec.shape[1]
+    meta, money = width - 2, width - 1  # the columns of day and length, and of the amount
     biggest = 0
     for p in range(first_part, end_part):
         biggest = max(biggest, starts[p + 1] - starts[p])
@@ -175,7 +183,8 @@ def _group(starts: np.ndarray, rec: np.ndarray, first_part: int, end_part: int, 
         k = 0
         for i in range(m):
             r = lo + i
-            a, b, n = rec[r, 0], rec[r, 1], rec[r, 2] & 15
+            a, n = rec[r, 0], rec[r, meta] & 15
+            b = rec[r, 1] if width == 4 else np.int64(0)
             s = np.int64(_mix(np.uint64(a), np.uint64(b), np.uint64(n + 1)) & np.uint64(mask))
             while True:
                 t = table[s]
@@ -186,7 +195,7 @@ def _group(starts: np.ndarray, rec: np.ndarray, first_part: int, end_part: int, 
                     k += 1
                     break
                 q = rep[t]
-                if rec[q, 0] == a and rec[q, 1] == b and (rec[q, 2] & 15) == n:
+                if rec[q, 0] == a and (rec[q, meta] & 15) == n and (width == 3 or rec[q, 1] == b):
                     local[i] = t
                     break
                 s = (s + 1) & mask
@@ -205,8 +214,8 @@ def _group(starts: np.ndarray, rec: np.ndarray, first_part: int, end_part: int, 
             h = end - begin
             for j in range(h):
                 r = order[begin + j]
-                dbuf[j] = rec[r, 2] >> 4
-                abuf[j] = rec[r, 3]
+                dbuf[j] = rec[r, meta] >> 4
+                abuf[j] = rec[r, money]
             if h <= _SORT_INSERTION_MAX:
                 for j in range(1, h):
                     dv, av = dbuf[j], abuf[j]
@@ -258,8 +267,8 @@ def _group(starts: np.ndarray, rec: np.ndarray, first_part: int, end_part: int, 
                         hold_total += amount
                 rep_row = order[begin]
                 o1[g] = rec[rep_row, 0]
-                o2[g] = rec[rep_row, 1]
-                olen[g] = (rec[rep_row, 2] & 15) + 1
+                o2[g] = rec[rep_row, 1] if width == 4 else 0
+                olen[g] = (rec[rep_row, meta] & 15) + 1
                 first_d[g] = first + min_day
                 last_d[g] = latest + min_day
                 n_cal[g] = cal_days
@@ -310,15 +319,13 @@ def warm() -> None:
     amounts = np.array([1.0, 2.0])
     days.setflags(write=False)  # Arrow's to_numpy views are read-only (its raw buffers are not), and numba
     amounts.setflags(write=False)  # compiles a kernel once for each
-    part = np.zeros(2, dtype=np.int32)
     counts = np.zeros((1, 1), dtype=np.int64)
-    bounds = np.zeros((1, 2), dtype=np.int64)
-    first = np.cumsum([0, 2])
-    scan(offsets, data, days, amounts, 64, part, first[0], counts[0], bounds[0])
+    bounds = np.zeros((1, 3), dtype=np.int64)
+    scan(offsets, data, days, amounts, 64, counts[0], bounds[0])
     starts = np.array([0, 2], dtype=np.int64)
     places = starts[:-1] + np.cumsum(counts, axis=0) - counts
-    rec = np.empty((2, 4), dtype=np.int64)
-    place(offsets, data, days, amounts, part, first[0], places[0], rec, 0)
+    rec = np.empty((2, 3), dtype=np.int64)
+    place(offsets, data, days, amounts, 64, places[0], rec, 0)
     cols = tuple(np.empty(2, np.int64) for _ in range(10))
     found = np.zeros(1, np.int64)
     cuts = np.linspace(0, 1, 2).astype(np.int64)

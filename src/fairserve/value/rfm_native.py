@@ -27,7 +27,8 @@ generated logs.
 The grouping: each row's id is packed big-endian into two words and a length (so comparing the packed words
 compares the ids' bytes), hashed (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators",
 the SplitMix64 finaliser) into one of about ``rows / 65536`` partitions, and the rows are scattered by partition
-(a counting sort; threads take batches of rows, each writing to places counted for it). Each partition is
+(a counting sort; threads take batches of rows, each writing to places counted for it), as records of four
+64-bit words, or three when every id fits one word. Each partition is
 grouped with an open-addressing table (Knuth 1998, TAOCP vol. 3, 6.4) on the exact packed id, its rows sorted
 by customer (a counting sort) and each customer's rows by day (insertion sort, or NumPy's sort past 32 rows),
 and the per-customer columns are read off in one pass; threads take runs of partitions.
@@ -237,13 +238,11 @@ def _partition(kernels: Any, pool: ThreadPoolExecutor, batches: list[_Batch], n:
     while n_parts * _PARTITION_ROWS < n and n_parts < 2**16:
         n_parts *= 2
     shift = 64 - (n_parts.bit_length() - 1)
-    part = np.empty(n, np.int32)
     counts = np.zeros((len(batches), n_parts), np.int64)  # rows per (batch, partition)
-    bounds = np.empty((len(batches), 2), np.int64)  # each batch's first and last day
-    firsts = np.cumsum([0] + [len(b[2]) for b in batches])
+    bounds = np.empty((len(batches), 3), np.int64)  # each batch's first and last day and longest id
 
     def scan(b: int) -> int:
-        return int(kernels.scan(*batches[b], shift, part, firsts[b], counts[b], bounds[b]))
+        return int(kernels.scan(*batches[b], shift, counts[b], bounds[b]))
 
     if any(why != kernels.OK for why in pool.map(scan, range(len(batches)))):
         return None
@@ -253,10 +252,11 @@ def _partition(kernels: Any, pool: ThreadPoolExecutor, batches: list[_Batch], n:
     starts = np.zeros(n_parts + 1, np.int64)
     np.cumsum(counts.sum(axis=0), out=starts[1:])
     places = starts[:-1] + np.cumsum(counts, axis=0) - counts  # where each batch's rows of a partition go
-    rec = np.empty((n, 4), np.int64)
+    # 3 columns when every id fits one word (8 bytes), else 4: a quarter less memory to touch and to move
+    rec = np.empty((n, 3 if int(bounds[:, 2].max()) <= 8 else 4), np.int64)
 
     def place(b: int) -> None:
-        kernels.place(*batches[b], part, firsts[b], places[b], rec, min_day)
+        kernels.place(*batches[b], shift, places[b], rec, min_day)
 
     list(pool.map(place, range(len(batches))))
     return starts, rec, min_day, max_day
