@@ -134,6 +134,50 @@ def test_amounts_round_and_sum_as_the_querys_exact_decimals(tmp_path: Path) -> N
     assert frame.set_index("customer_id").loc["C", "frequency"] == 1
 
 
+def _big_plain_rows(n: int = 6000) -> list[tuple[str, str, str]]:
+    """More rows than the 64 KiB the reader looks at first, so that a quote past them is found by the scan."""
+    return [(f"C{i % 300}", f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}", f"{i % 97}.5") for i in range(n)]
+
+
+@pytest.mark.parametrize("bad", [
+    'C12345,"2021-03-04,10.0',  # a quote left open: Arrow (quoting on) ran it over 40,000 rows in a review
+    '"C""1",2021-03-04,10.0',  # an escaped quote: Arrow read C"1, DuckDB "C""1"
+    '"C1",2021-03-04,10.0',  # a quoted id
+    'C1,"2021-03-04",10.0',  # a quoted date
+    'C1,2021-03-04,"10.0"',  # a quoted amount
+])
+def test_a_quote_in_a_row_sends_the_log_to_the_query(tmp_path: Path, bad: str) -> None:
+    rows = _big_plain_rows()
+    path = tmp_path / "log.csv"
+    lines = ["customer_id,date,amount"] + [",".join(r) for r in rows]
+    lines.insert(5000, bad)  # past the first 64 KiB
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 1 << 16
+    assert native_summary(path, RFMSpec(), any_size=True) is None
+    try:
+        through = summarise(path, native=True)
+    except InputError as refused:
+        with pytest.raises(InputError) as again:
+            summarise(path, native=False)
+        assert str(again.value) == str(refused)
+    else:
+        pd.testing.assert_frame_equal(through.customers, summarise(path, native=False).customers)
+
+
+def test_a_quoted_header_crlf_and_a_bom_are_read_as_the_query_reads_them(tmp_path: Path) -> None:
+    rows = _big_plain_rows()
+    path = tmp_path / "log.csv"
+    body = "\r\n".join(",".join(r) for r in rows)
+    path.write_bytes(b"\xef\xbb\xbf" + ('"customer_id","date","amount"\r\n' + body + "\r\n").encode())
+    _assert_same(path, RFMSpec())
+
+
+def test_bare_carriage_returns_send_the_log_to_the_query(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,date,amount\r" + "\r".join(",".join(r) for r in _big_plain_rows(50)) + "\r")
+    assert native_summary(path, RFMSpec(), any_size=True) is None
+
+
 def test_spaces_around_a_number_are_read_as_the_query_reads_them(tmp_path: Path) -> None:
     _assert_same(_csv(tmp_path, [("A", "2020-01-01", " 1"), ("A", "2020-01-02", "2.5 "), ("B", "2020-01-03", "3")]),
                  RFMSpec())

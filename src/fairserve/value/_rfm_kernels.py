@@ -38,7 +38,8 @@ def _mix(k1: np.uint64, k2: np.uint64, n: np.uint64) -> np.uint64:  # pragma: no
 
 @_jit
 def _key(offsets: np.ndarray, data: np.ndarray, i: int) -> tuple:  # pragma: no cover - compiled
-    """Row ``i``'s id packed big-endian into two words, and its length in bytes (0 when it cannot be packed)."""
+    """Row ``i``'s id packed big-endian into two words, and its length in bytes (0 when it cannot be packed:
+    empty, longer than 16 bytes, or holding a quote)."""
     lo = offsets[i]
     m = offsets[i + 1] - lo
     if m < 1 or m > _MAX_ID_BYTES:
@@ -48,11 +49,17 @@ def _key(offsets: np.ndarray, data: np.ndarray, i: int) -> tuple:  # pragma: no 
     for j in range(8):
         a = a << np.uint64(8)
         if j < m:
-            a = a | np.uint64(data[lo + j])
+            c = data[lo + j]
+            if c == 34:  # a quote: read with quoting off, the row was quoted; the query reads such a log
+                return np.uint64(0), np.uint64(0), 0
+            a = a | np.uint64(c)
     for j in range(8, 16):
         b = b << np.uint64(8)
         if j < m:
-            b = b | np.uint64(data[lo + j])
+            c = data[lo + j]
+            if c == 34:
+                return np.uint64(0), np.uint64(0), 0
+            b = b | np.uint64(c)
     return a, b, np.int64(m)
 
 

@@ -14,6 +14,8 @@ back to the query (:func:`native_summary` returns ``None``) everywhere else:
   account, status or product column), big enough to gain and small enough to hold in memory (:func:`_fits`);
 - every customer id is 1 to 16 bytes of UTF-8, every date an ISO ``YYYY-MM-DD`` (a Parquet DATE), every amount
   a finite number in [0, 999,999,999,999.99], no cell empty;
+- a CSV is plain: no quote in any row (its header may be quoted), no line ending in a bare carriage return
+  (Arrow's and DuckDB's readers differ on quoted fields, so those logs are the query's to read);
 - numba is installed (the ``fast`` extra).
 
 A log with a bad row therefore always goes to the query, whose check reports the rows by number; so does a date
@@ -80,6 +82,31 @@ def _exact_millionths(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _plain_header(path: Path) -> list[str] | None:
+    """The CSV's column names, or ``None`` when its start shows it is not a plain CSV this path reads as DuckDB
+    does: a line ending in a bare carriage return, or a quote anywhere after the header line.
+
+    The header may be quoted (writers quote names); the data is read with quoting off, so that a quote in a row
+    further down is kept as a character, which no date or number parses and :func:`_scan` refuses in an id, and
+    the log goes to the query: Arrow's and DuckDB's readers differ on quoted fields (escaped quotes, a quote left
+    open, new lines inside quotes).
+    """
+    import csv
+
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    cut = head.find(b"\n")
+    if cut < 0 or b"\r" in head.replace(b"\r\n", b""):
+        return None
+    if b'"' in head[cut:]:
+        return None
+    try:
+        line = head[:cut].decode("utf-8-sig").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    return next(csv.reader([line]), None)
+
+
 def _read(path: Path, spec: RFMSpec) -> Any:
     """The three columns as an Arrow table with the types this path needs, or ``None`` (the query reads it)."""
     import pyarrow as pa
@@ -92,9 +119,13 @@ def _read(path: Path, spec: RFMSpec) -> Any:
         if suffix == ".csv":
             from pyarrow import csv as pacsv
 
+            header = _plain_header(path)
+            if header is None or len(set(header)) < len(header) or not set(names) <= set(header):
+                return None
             table = pacsv.read_csv(
                 path,
-                parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+                parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=names,
                     column_types={names[0]: pa.string(), names[1]: pa.date32(), names[2]: pa.float64()},
