@@ -20,6 +20,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import warnings
 import zlib
 from collections.abc import Mapping
@@ -197,8 +198,61 @@ def _csv_frame(text: str, source: str, data: bytes | None = None) -> tuple[pd.Da
     is the UTF-8 the text was decoded from, handed to Arrow as it is (see :func:`_arrow_csv_frame`).
     """
     sep = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
+    if text.count('"') % 2:  # a quote left open makes the count odd (a literal quote inside a field may too)
+        _refuse_unclosed_quote(text, sep, source)
     fast = _arrow_csv_frame(text, sep, data)
-    return (fast, []) if fast is not None else _pandas_csv_frame(text, source, sep)
+    frame, problems = (fast, []) if fast is not None else _pandas_csv_frame(text, source, sep)
+    if len(frame) and frame.iloc[-1].astype("str").str.contains("\n", regex=False).any():
+        _refuse_unclosed_quote(text, sep, source)  # the last value running over lines may be the file's rest
+    return frame, problems
+
+
+def _refuse_unclosed_quote(text: str, sep: str, source: str) -> None:
+    """Raise :class:`~fairserve.errors.InputError` when a quote opens a field and is never closed."""
+    open_quote = _unclosed_quote(text, sep, source)
+    if open_quote is not None:
+        raise InputError([open_quote])
+
+
+def _unclosed_quote(text: str, sep: str, source: str) -> Problem | None:
+    """The problem of a quote that opens a field and is never closed, or None when every such quote closes.
+
+    Such a quote makes the rest of the file one field: Arrow and pandas read it so (a row whose value runs to the
+    end of the file, later rows gone), and the csv module stops at its field size limit. Only the quote
+    characters are visited (a quote opens a field when it is the field's first character; a quote inside an
+    unquoted field is a literal, as both parsers read it), so the scan is cheap even on a large file.
+    """
+    pos, multiline = 0, []  # multiline: (open, close) of the closed quoted fields that hold a newline
+    while (start := text.find('"', pos)) >= 0:
+        if start and text[start - 1] not in (sep, "\n", "\r"):
+            pos = start + 1  # a literal quote inside an unquoted field
+            continue
+        end = start + 1
+        while (end := text.find('"', end)) >= 0 and text.startswith('""', end):
+            end += 2  # a doubled quote inside the quoted field
+        if end < 0:
+            break
+        if text.find("\n", start, end) >= 0:
+            multiline.append((start, end))
+        pos = end + 1
+    else:
+        return None
+    record = text.rfind("\n", 0, start) + 1  # where the record holding the open quote begins
+    for first, last in reversed(multiline):
+        if first < record - 1 < last:
+            record = text.rfind("\n", 0, first) + 1
+    line = text.count("\n", 0, start) + 1
+    message = (f"a quote opens this field (line {line}) and is never closed, so the rest of the file would be "
+               "read as this one value; close the quote, or remove it")
+    inside = sum(text.count("\n", first, last) for first, last in multiline if last < record)
+    row = len(re.findall(r"(?m)^(?!\r?$)", text[:record])) - inside  # the lines before, less the header, + 1
+    if row < 1:
+        return Problem(source, None, None, f"the header: {message}")
+    top = text.lstrip("\r\n")
+    head = next(csv.reader([top[: top.find("\n") + 1 or len(top)]], delimiter=sep), [])
+    index = len(next(csv.reader([text[record:start]], delimiter=sep), [""])) - 1 if start > record else 0
+    field = head[index] if index < len(head) else f"column {index + 1}"
+    return Problem(source, row, field, message)
 
 
 def _pandas_csv_frame(text: str, source: str, sep: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -214,7 +268,13 @@ def _pandas_csv_frame(text: str, source: str, sep: str) -> tuple[pd.DataFrame, l
         raise InputError([Problem(source, None, None, "file is empty (no header row)")], total_rows=0) from None
     except (pd.errors.ParserError, pd.errors.ParserWarning):
         pass  # some rows have the wrong number of fields: find each one (slow path, only for such files)
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        records = [r for r in reader if r]
+    except csv.Error as exc:  # e.g. a field over the module's size limit: a quote never closed, found above
+        _refuse_unclosed_quote(text, sep, source)
+        raise InputError([Problem(source, None, None, f"not readable as CSV at line {reader.line_num} ({exc})")]
+                         ) from None
     header, body = records[0], records[1:]
     width = len(header)
     problems = [Problem(source, i, None, f"row has {len(r)} fields, the header has {width}; extra values "
