@@ -12,7 +12,8 @@ back to the query (:func:`native_summary` returns ``None``) everywhere else:
 
 - the log is a ``.csv`` or ``.parquet``/``.pq`` file with only the customer, date and amount columns in use (no
   account, status or product column), big enough to gain and small enough to hold in memory (:func:`_fits`);
-- every customer id is 1 to 16 bytes of UTF-8, every date an ISO ``YYYY-MM-DD`` (a Parquet DATE), every amount
+- every customer id is 1 to 16 bytes of UTF-8 without quotes, ``;``, ``|`` or tabs, every date exactly
+  ``YYYY-MM-DD`` (or a Parquet DATE), every amount
   a finite number in [0, 999,999,999,999.99], no cell empty;
 - a CSV is plain: no quote in any row (its header may be quoted), no line ending in a bare carriage return
   (Arrow's and DuckDB's readers differ on quoted fields, so those logs are the query's to read);
@@ -128,7 +129,7 @@ def _read(path: Path, spec: RFMSpec) -> Any:
                 parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=names,
-                    column_types={names[0]: pa.string(), names[1]: pa.date32(), names[2]: pa.float64()},
+                    column_types={names[0]: pa.string(), names[1]: pa.string(), names[2]: pa.float64()},
                     strings_can_be_null=False, quoted_strings_can_be_null=False,
                 ),
             )
@@ -140,7 +141,9 @@ def _read(path: Path, spec: RFMSpec) -> Any:
         return None  # the query reads it, and says what is wrong with it if anything is
     if table.column_names != names:
         return None
-    want = (pa.types.is_string, pa.types.is_date32, pa.types.is_float64)
+    # dates: Parquet's DATE, or a CSV's text, which the kernels parse strictly (Arrow's own date parser takes
+    # texts DuckDB refuses, "2020-01-05 " for one)
+    want = (pa.types.is_string, pa.types.is_date32 if suffix != ".csv" else pa.types.is_string, pa.types.is_float64)
     kinds = (pa.types.is_large_string, pa.types.is_date32, pa.types.is_float64)
     for col, ok, also in zip(names, want, kinds, strict=True):
         kind = table.schema.field(col).type
@@ -149,18 +152,41 @@ def _read(path: Path, spec: RFMSpec) -> Any:
     return table
 
 
-def _columns(batch: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One record batch's id offsets and bytes, days since 1970-01-01 and amounts, as NumPy views (no copy)."""
+def _text(array: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's offsets and bytes as NumPy views (no copy)."""
+    import pyarrow as pa
+
+    wide = pa.types.is_large_string(array.type)
+    buffers = array.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32, count=len(array) + 1,
+                            offset=array.offset * (8 if wide else 4))
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
+    return offsets, data
+
+
+_Dates = np.ndarray | tuple[np.ndarray, np.ndarray]  # days since 1970-01-01 (Parquet), or dates as text (CSV)
+_Batch = tuple[np.ndarray, np.ndarray, _Dates, np.ndarray]
+
+
+def _columns(batch: Any) -> _Batch:
+    """One record batch's id offsets and bytes, dates and amounts, as NumPy views (no copy)."""
     import pyarrow as pa
 
     ids, dates, amounts = batch.column(0), batch.column(1), batch.column(2)
-    wide = pa.types.is_large_string(ids.type)
-    buffers = ids.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32, count=len(ids) + 1,
-                            offset=ids.offset * (8 if wide else 4))
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
-    days = dates.view(pa.int32()).to_numpy(zero_copy_only=True)
-    return offsets, data, days, amounts.to_numpy(zero_copy_only=True)
+    offsets, data = _text(ids)
+    when = dates.view(pa.int32()).to_numpy(zero_copy_only=True) if pa.types.is_date32(dates.type) else _text(dates)
+    return offsets, data, when, amounts.to_numpy(zero_copy_only=True)
+
+
+def _days(kernels: Any, when: _Dates, rows: int) -> np.ndarray | None:
+    """A batch's days since 1970-01-01 (read-only, as Arrow's are), or ``None`` when a date is not plain ISO."""
+    if isinstance(when, np.ndarray):
+        return when
+    days = np.empty(rows, np.int32)
+    if kernels.parse_days(when[0], when[1], days) != kernels.OK:
+        return None
+    days.setflags(write=False)
+    return days
 
 
 def native_summary(
@@ -255,9 +281,6 @@ def _kernels() -> Any:
     return _rfm_kernels
 
 
-_Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
 def _partition(kernels: Any, pool: ThreadPoolExecutor, batches: list[_Batch], n: int,
                spec: RFMSpec) -> tuple[np.ndarray, np.ndarray, int, int] | None:
     """Check every row and write it, as a record, into its partition: (starts, records, first day, last day).
@@ -273,7 +296,11 @@ def _partition(kernels: Any, pool: ThreadPoolExecutor, batches: list[_Batch], n:
     bounds = np.empty((len(batches), 3), np.int64)  # each batch's first and last day and longest id
 
     def scan(b: int) -> int:
-        return int(kernels.scan(*batches[b], shift, counts[b], bounds[b]))
+        offsets, data, when, amounts = batches[b]
+        days = _days(kernels, when, len(amounts))
+        if days is None:
+            return int(kernels.BAD_DATE)
+        return int(kernels.scan(offsets, data, days, amounts, shift, counts[b], bounds[b]))
 
     if any(why != kernels.OK for why in pool.map(scan, range(len(batches)))):
         return None
@@ -287,7 +314,10 @@ def _partition(kernels: Any, pool: ThreadPoolExecutor, batches: list[_Batch], n:
     rec = np.empty((n, 3 if int(bounds[:, 2].max()) <= 8 else 4), np.int64)
 
     def place(b: int) -> None:
-        kernels.place(*batches[b], shift, places[b], rec, min_day)
+        offsets, data, when, amounts = batches[b]
+        days = _days(kernels, when, len(amounts))  # parsed again: cheaper than keeping 4 bytes a row
+        assert days is not None  # the scan parsed the same text
+        kernels.place(offsets, data, days, amounts, shift, places[b], rec, min_day)
 
     list(pool.map(place, range(len(batches))))
     return starts, rec, min_day, max_day
