@@ -56,3 +56,24 @@ def test_value_fit_refuses_a_quote_never_closed_cleanly(tmp_path: Path, capsys: 
     assert code == 2, err
     assert f"{path}, row 2, field 'date'" in err
     assert "internal error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "header", "refusal"), [
+    (["listen", "{f}", "--json"], "text,date\n", "{f}: the file has no rows"),
+    (["listen", "{f}"], "text,date\n", "{f}: the file has no rows"),
+    (["text", "classify", "{f}"], "text,date\n", "{f}: the file has no rows"),
+    (["policy", "decide", "{f}", "--policy", "value-first"], "contact_id,channel,arrival,customer_id\n",
+     "{f}: the contacts file has no rows"),
+    (["policy", "allocate", "{f}", "--policy", "denied-boarding", "--goods", "1"], "claimant_id,fare\n",
+     "{f}: the claimants file has no rows"),
+])
+def test_a_file_with_only_a_header_is_refused(argv: list[str], header: str, refusal: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A file with a header and no rows crashed ``listen`` (IndexError on the first date, exit 1), gave
+    ``text classify`` a header and exit 0, and ``policy decide`` '0 contacts decided', exit 0: each refuses it."""
+    path = tmp_path / "input.csv"
+    path.write_text(header, encoding="utf-8")
+    code, out, err = run_cli([a.format(f=path) for a in argv], capsys)
+    assert code == 2, err
+    assert refusal.format(f=path) in err
+    assert out == "" and "internal error" not in err

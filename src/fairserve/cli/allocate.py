@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fairserve.cli.common import Currency, console, err_console, print_json, prose_lines
+from fairserve.cli.common import Currency, console, err_console, print_json, prose_lines, refuse_no_rows
 from fairserve.cli.policy import JsonOpt, ProfilesOpt, SkipOpt, SyntheticOpt, _scores, policy_app
 from fairserve.errors import FairserveError
 
@@ -36,6 +36,7 @@ def _claimants(path: Path, scores: Path | None, profiles: Path | None, synthetic
     if loaded.rejects_path is not None:
         err_console.print(f"note: {loaded.rows_read - len(loaded.frame):,} bad row(s) of {path} skipped, written "
                           f"with their problems to {loaded.rejects_path}", markup=False, soft_wrap=True)
+    refuse_no_rows(loaded, path, "claimants")
     claim = loaded.frame
     if scores is None:
         return claim

@@ -21,10 +21,28 @@ import typer
 from rich.console import Console
 
 __all__ = ["SparkConf", "SparkMaster", "check_output", "console", "err_console", "plain_table", "print_json",
-           "print_whole", "prose", "prose_lines", "record_table", "table"]
+           "print_whole", "prose", "prose_lines", "record_table", "refuse_no_rows", "table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+def refuse_no_rows(loaded: Any, path: Path | str, what: str) -> None:
+    """Refuse a file read as :class:`fairserve.io.Loaded` that has no rows (a header only), as the scores reader
+    does, or none left once the bad rows were skipped: a command would otherwise report 0 of everything and exit 0.
+
+    Raises
+    ------
+    InputError
+        Naming the file; ``what`` names what it holds (``contacts``).
+    """
+    from fairserve.errors import InputError, Problem
+
+    if loaded.rows_read == 0:
+        raise InputError([Problem(str(path), None, None, f"the {what} file has no rows")], total_rows=0)
+    if loaded.frame.empty:
+        raise InputError([Problem(str(path), None, None, f"every row of the {what} file was rejected (see "
+                                  f"{loaded.rejects_path})")], total_rows=loaded.rows_read)
 
 
 def _clean(value: Any) -> Any:

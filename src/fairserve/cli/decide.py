@@ -12,7 +12,16 @@ from typing import Annotated, Any
 
 import typer
 
-from fairserve.cli.common import TABLE_SUFFIXES, SparkConf, SparkMaster, check_output, console, err_console, print_json
+from fairserve.cli.common import (
+    TABLE_SUFFIXES,
+    SparkConf,
+    SparkMaster,
+    check_output,
+    console,
+    err_console,
+    print_json,
+    refuse_no_rows,
+)
 from fairserve.cli.policy import (
     EngineOpt,
     JsonOpt,
@@ -62,6 +71,7 @@ def decide_cmd(
     loaded = io.read_contacts(contacts, skip_bad_rows=skip_bad_rows)
     if loaded.rejects_path is not None:
         err_console.print(f"{len(loaded.problems)} problem(s); rejected rows written to {loaded.rejects_path}")
+    refuse_no_rows(loaded, contacts, "contacts")
     base = _scores(Path(scores), profiles, synthetic, skip_bad_rows)[0] if scores is not None else None
     table = decisions_table(loaded.frame, base, pol, io.columns_in_file(contacts), use_text)
     if base is not None and "customer_id" in table:

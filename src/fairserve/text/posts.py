@@ -80,7 +80,7 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (),
     Raises
     ------
     FairserveError
-        Naming the file: missing, a folder, empty, unreadable, or without one of the columns.
+        Naming the file: missing, a folder, empty, unreadable, without one of the columns, or with no rows.
     """
     source = str(path)
     if source == "-":
@@ -104,6 +104,8 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (),
             frame = parse_csv_text(_read_text(p, source), source).fillna("").astype(str)
     except (ValueError, OSError, pd.errors.ParserError, EOFError) as exc:
         raise FairserveError(f"{p}: cannot read the file ({str(exc).splitlines()[0]})") from None
+    if frame.empty:  # a header only: every command would report nothing (or crash on a first date) and exit 0
+        raise FairserveError(f"{p}: the file has no rows")
     for col in (text_col, *required):
         if col not in frame.columns:
             have = ", ".join(map(str, frame.columns[:12])) or "none"
