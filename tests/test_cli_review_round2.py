@@ -3,6 +3,7 @@ write, and holds a bad input to a clear message naming the file (and row and fie
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -76,4 +77,77 @@ def test_a_file_with_only_a_header_is_refused(argv: list[str], header: str, refu
     code, out, err = run_cli([a.format(f=path) for a in argv], capsys)
     assert code == 2, err
     assert refusal.format(f=path) in err
+    assert out == "" and "internal error" not in err
+
+
+_SCENARIO = """name = "small"
+[center]
+agents = 2
+duration = {duration}
+warmup = {warmup}
+time_unit = "{unit}"
+[[segments]]
+name = "callers"
+channel = "phone"
+arrival_rate = {rate}
+handle_mean = 2.0
+"""
+
+
+def _unboxed(text: str) -> str:
+    """A usage error as one line: rich's box edges and line breaks undone."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def _scenario(tmp_path: Path, duration: str = "120.0", warmup: str = "30.0", unit: str = "minute",
+              rate: str = "1.0", name: str = "small") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(_SCENARIO.format(duration=duration, warmup=warmup, unit=unit, rate=rate), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("warmup", "why"), [
+    ("1e308", "1e+308 minutes is more than 10 years (5,259,600 minutes), the longest a scenario's [center] warmup"),
+    ("1e12", "1e+12 minutes is more than 10 years (5,259,600 minutes)"),
+    ("nan", "nan is not a number: give the warm-up in minutes, 0 to 5,259,600"),
+    ("inf", "inf is not a finite number: give the warm-up in minutes, 0 to 5,259,600"),
+    ("-1", "-1 is negative: give the warm-up in minutes, 0 to 5,259,600"),
+])
+def test_simulate_warmup_is_a_number_of_at_most_ten_years(warmup: str, why: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``--warmup 1e308`` crashed the Poisson draw (ValueError, exit 1), ``1e12`` asked for 349 TiB (MemoryError)
+    and ``nan`` was 'not greater than or equal to 0': each is refused saying what the warm-up may be, exit 2."""
+    scenario = _scenario(tmp_path)
+    code, out, err = run_cli(["simulate", str(scenario), "-r", "1", "-j", "1", "--warmup", warmup], capsys)
+    assert code == 2, err
+    assert f"Invalid value for --warmup: {why}" in _unboxed(err)
+    assert out == "" and "internal error" not in err
+
+
+def test_the_longest_warmup_follows_the_time_unit_and_a_scenario_file_has_the_same_bound(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The bound is 10 years in the scenario's time unit, for --warmup and for the file's [center] warmup and
+    duration alike (a file's warmup = 1e12 crashed as --warmup did); a warm-up under it is simulated."""
+    hours = _scenario(tmp_path, unit="hour", name="hours")
+    code, _, err = run_cli(["simulate", str(hours), "-r", "1", "-j", "1", "--warmup", "87661"], capsys)
+    assert code == 2 and "87661 hours is more than 10 years (87,660 hours)" in _unboxed(err)
+    for field, args in (("warmup", {"warmup": "1e12"}), ("duration", {"duration": "6e6"}),
+                        ("warmup", {"warmup": "nan"})):
+        path = _scenario(tmp_path, **args)
+        code, out, err = run_cli(["simulate", str(path), "-r", "1", "-j", "1"], capsys)
+        assert code == 2, err
+        assert f"{path}: invalid scenario" in err and (f"{field} = " in err or f"center.{field}:" in err)
+        assert out == "" and "internal error" not in err
+    code, out, err = run_cli(["simulate", str(hours), "-r", "1", "-j", "1", "--warmup", "87000", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["policies"]["fifo"]["arrivals"] > 0
+
+
+def test_a_simulation_larger_than_memory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Within the bound, a busy centre can still ask for more arrivals than memory holds (a million a minute for
+    ten years: 40 TB of arrival times): the MemoryError is a message saying what to shorten, exit 2."""
+    path = _scenario(tmp_path, duration="5000000.0", warmup="0.0", rate="1000000.0")
+    code, out, err = run_cli(["simulate", str(path), "-r", "1", "-j", "1"], capsys)
+    assert code == 2, err
+    assert f"{path}: the simulation needs more memory than this machine has: about 5,000,000,000,000 contacts" in err
     assert out == "" and "internal error" not in err

@@ -54,10 +54,32 @@ ContactLog = Annotated[
 ]
 Warmup = Annotated[
     float | None,
-    typer.Option("--warmup", min=0.0, show_default=False,
+    typer.Option("--warmup", show_default=False,
                  help="Warm-up in the scenario's time unit, instead of its \\[center] warmup (simulated, not measured; "
                  "0 measures from the first contact)."),
 ]
+
+
+def _with_warmup(scen: Any, warmup: float) -> Any:
+    """``scen`` with the warm-up of ``--warmup``, held to what a scenario file's ``[center] warmup`` may be: a
+    number, at least 0 and at most :func:`~fairserve.sim.scenario.longest_time` (``--warmup 1e12`` asked for
+    terabytes of arrivals, ``1e308`` crashed the Poisson draw, ``nan`` was called 'not greater or equal to 0')."""
+    from fairserve.sim.scenario import LONGEST_YEARS, longest_time
+
+    unit = scen.center.time_unit
+    longest = longest_time(unit)
+    if math.isnan(warmup):
+        why = f"nan is not a number: give the warm-up in {unit}s, 0 to {longest:,.0f}"
+    elif math.isinf(warmup) and warmup > 0:
+        why = f"inf is not a finite number: give the warm-up in {unit}s, 0 to {longest:,.0f}"
+    elif warmup < 0:
+        why = f"{warmup:g} is negative: give the warm-up in {unit}s, 0 to {longest:,.0f}"
+    elif warmup > longest:
+        why = (f"{warmup:g} {unit}s is more than {LONGEST_YEARS} years ({longest:,.0f} {unit}s), the longest a "
+               "scenario's [center] warmup may be")
+    else:
+        return scen.model_copy(update={"center": scen.center.model_copy(update={"warmup": float(warmup)})})
+    raise typer.BadParameter(why, param_hint="--warmup")
 
 
 def _replay(contacts: Path, scen: Any, base: Any, skip_bad_rows: bool, whose: str) -> Any:
@@ -237,10 +259,7 @@ def simulate(
         check_output(report, "report", suffixes=(".html", ".htm"))
     scen = load_scenario(scenario)
     if warmup is not None:
-        if not math.isfinite(warmup):
-            raise typer.BadParameter(f"{warmup} is not a finite number of {scen.center.time_unit}s",
-                                     param_hint="--warmup")
-        scen = scen.model_copy(update={"center": scen.center.model_copy(update={"warmup": float(warmup)})})
+        scen = _with_warmup(scen, warmup)
     base, _source = _customer_base(customers, profiles, synthetic, skip_bad_rows)
     if contacts is None:  # a replayed log brings its own contacts
         _need_base(scen, scenario, customers)
@@ -259,9 +278,19 @@ def simulate(
         transient=True,
     ) as bar:
         task = bar.add_task("replications", total=replications)
-        result = compare_policies(scen, policies, replications, seed, base, progress=lambda _r: bar.advance(task),
-                                  jobs=jobs or os.cpu_count() or 1,
-                                  draw=draw)
+        try:
+            result = compare_policies(scen, policies, replications, seed, base,
+                                      progress=lambda _r: bar.advance(task), jobs=jobs or os.cpu_count() or 1,
+                                      draw=draw)
+        except MemoryError:  # a long horizon of a busy centre: more arrivals than the machine holds
+            if draw is not None:
+                raise
+            drawn = sum(seg.arrival_rate for seg in scen.segments) * scen.horizon
+            raise FairserveError(
+                f"{scenario}: the simulation needs more memory than this machine has: about {drawn:,.0f} "
+                f"contacts a replication (the arrival rates over warm-up + duration, {_fmt(scen.horizon)} "
+                f"{scen.center.time_unit}s); shorten the [center] duration or warm-up, or lower the arrival rates"
+            ) from None
     if report is not None:
         from fairserve.report import write_report
         from fairserve.sim.engine import resolve_policy

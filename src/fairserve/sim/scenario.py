@@ -33,6 +33,7 @@ from fairserve.model import Channel
 
 __all__ = [
     "DEFAULT_TARGETS",
+    "LONGEST_YEARS",
     "Center",
     "Churn",
     "Pool",
@@ -42,6 +43,7 @@ __all__ = [
     "Target",
     "draw_contacts",
     "load_scenario",
+    "longest_time",
     "parse_duration",
     "scenario_from_dict",
 ]
@@ -60,6 +62,16 @@ _DURATION_UNITS = {
     "hour": 3600.0,
     "hours": 3600.0,
 }
+
+
+LONGEST_YEARS = 10
+
+
+def longest_time(time_unit: str) -> float:
+    """The longest ``[center]`` duration or warm-up a scenario may have, in ``time_unit``: :data:`LONGEST_YEARS`
+    years (of 365.25 days), far beyond what a contact-centre study simulates; ``1e12`` minutes asked for
+    arrays of terabytes and ``1e308`` for more arrivals than a Poisson draw can count."""
+    return LONGEST_YEARS * 365.25 * 86_400 / UNIT_SECONDS[time_unit]
 
 
 class ScenarioError(FairserveError):
@@ -93,12 +105,23 @@ class Center(_Model):
     """The contact centre: agents, how long to simulate, and in which time unit."""
 
     agents: int = Field(ge=1, description="number of agents on the service queue")
-    duration: float = Field(gt=0, description="simulated time after warm-up, in time_unit")
-    warmup: float = Field(default=0.0, ge=0, description="time simulated and discarded before measuring")
+    duration: float = Field(gt=0, allow_inf_nan=False, description="simulated time after warm-up, in time_unit")
+    warmup: float = Field(default=0.0, ge=0, allow_inf_nan=False,
+                          description="time simulated and discarded before measuring")
     time_unit: Literal["second", "minute", "hour"] = "minute"
     social_care_agents: int = Field(
         default=0, ge=0, description="agents of the social-care queue; 0 = the service agents take it too"
     )
+
+    @model_validator(mode="after")
+    def _not_too_long(self) -> Center:
+        longest = longest_time(self.time_unit)
+        for name in ("duration", "warmup"):
+            value = getattr(self, name)
+            if value > longest:
+                raise ValueError(f"{name} = {value:g} {self.time_unit}s is more than {LONGEST_YEARS} years "
+                                 f"({longest:,.0f} {self.time_unit}s), the longest a scenario simulates")
+        return self
 
 
 class Pool(_Model):
