@@ -151,3 +151,23 @@ def test_a_simulation_larger_than_memory_is_refused(tmp_path: Path, capsys: pyte
     assert code == 2, err
     assert f"{path}: the simulation needs more memory than this machine has: about 5,000,000,000,000 contacts" in err
     assert out == "" and "internal error" not in err
+
+
+@pytest.mark.parametrize(("rows", "extra", "refusal"), [
+    ("", [], "{log}: the contacts file has no rows"),
+    ("k1,phone,not-a-time,c1\n", ["--skip-bad-rows"], "{log}: every row of the contacts file was rejected"),
+])
+def test_simulate_refuses_a_contact_log_with_no_rows(rows: str, extra: list[str], refusal: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A contact log with a header only was 'a log of 0 minutes (NaT to NaT)... give --warmup below 0': it is
+    refused as having no rows, and a log whose every row is skipped as bad likewise."""
+    scenario = _scenario(tmp_path)
+    customers = tmp_path / "scores.csv"
+    customers.write_text("customer_id,clv\nc1,100\nc2,50\n", encoding="utf-8")
+    log = tmp_path / "log.csv"
+    log.write_text("contact_id,channel,arrival,customer_id\n" + rows, encoding="utf-8")
+    argv = ["simulate", str(scenario), "--customers", str(customers), "--contacts", str(log), "-r", "1", "-j", "1"]
+    code, out, err = run_cli([*argv, *extra], capsys)
+    assert code == 2, err
+    assert refusal.format(log=log) in err
+    assert "NaT" not in err and out == ""

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from fairserve.cli.common import Currency, check_output, console, err_console, print_json, prose
+from fairserve.cli.common import Currency, check_output, console, err_console, print_json, prose, refuse_no_rows
 from fairserve.errors import FairserveError
 
 __all__ = ["print_whatif", "register"]
@@ -97,6 +97,7 @@ def _replay(contacts: Path, scen: Any, base: Any, skip_bad_rows: bool, whose: st
     if loaded.rejects_path is not None:
         err_console.print(f"note: {loaded.rows_read - len(loaded.frame):,} bad row(s) of {contacts} skipped, "
                           f"written with their problems to {loaded.rejects_path}", markup=False, soft_wrap=True)
+    refuse_no_rows(loaded, contacts, "contacts")  # not a log of 0 minutes 'NaT to NaT' against the warm-up
     info = replay_summary(loaded.frame, scen)
     unit = scen.center.time_unit
     err_console.print(
