@@ -171,3 +171,43 @@ def test_simulate_refuses_a_contact_log_with_no_rows(rows: str, extra: list[str]
     assert code == 2, err
     assert refusal.format(log=log) in err
     assert "NaT" not in err and out == ""
+
+
+@pytest.mark.parametrize(("option", "value", "why"), [
+    ("--discount-rate", "nan", "nan is not a finite number: give the monthly discount rate"),
+    ("--discount-rate", "inf", "inf is not a finite number: give the monthly discount rate"),
+    ("--discount-rate", "-1", "-1 must be more than -1"),
+    ("--margin", "nan", "nan is not a fraction in [0, 1]: give the gross margin"),
+    ("--margin", "inf", "inf is not a fraction in [0, 1]"),
+])
+@pytest.mark.parametrize("command", ["fit", "score"])
+def test_value_money_options_must_be_finite(command: str, option: str, value: str, why: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``value fit cdnow.csv --discount-rate nan --scores-out`` blamed the model ('fitted on too few customers'),
+    ``inf`` scored every customer 0 with exit 0: the options are refused up front, naming the option, exit 2
+    (and the scores file is not written)."""
+    from cli_helpers import write_cdnow_csv
+
+    log = write_cdnow_csv(tmp_path / "cdnow.csv")
+    scores = tmp_path / "scores.csv"
+    argv = (["value", "fit", str(log), "--scores-out", str(scores)] if command == "fit"
+            else ["value", "score", str(log), "--model", str(tmp_path / "model.json"), "--out", str(scores)])
+    code, out, err = run_cli([*argv, option, value], capsys)
+    assert code == 2, err
+    assert f"Invalid value for {option}: {why}" in _unboxed(err)
+    assert "too few customers" not in err and out == "" and not scores.exists()
+
+
+def test_value_score_pairs_must_be_finite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--line-margin web=nan`` and ``--channel-cost phone=inf`` are refused naming the option."""
+    from cli_helpers import write_cdnow_csv
+
+    log = write_cdnow_csv(tmp_path / "cdnow.csv")
+    model = tmp_path / "model.json"
+    code, _, err = run_cli(["value", "fit", str(log), "--out", str(model)], capsys)
+    assert code == 0, err
+    for option, pair in (("--line-margin", "web=nan"), ("--channel-cost", "phone=inf")):
+        code, out, err = run_cli(["value", "score", str(log), "--model", str(model), "--out",
+                                  str(tmp_path / "s.csv"), option, pair], capsys)
+        assert code == 2, err
+        assert f"{option} takes NAME=NUMBER (a finite number), not '{pair}'" in err and out == ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -87,12 +88,29 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, float]:
     for item in items or []:
         key, sep, value = item.partition("=")
         try:
-            if not sep or not key:
+            if not sep or not key or not math.isfinite(float(value)):
                 raise ValueError
             out[key.strip()] = float(value)
         except ValueError as exc:
-            raise FairserveError(f"{option} takes NAME=NUMBER, not {item!r}") from exc
+            raise FairserveError(f"{option} takes NAME=NUMBER (a finite number), not {item!r}") from exc
     return out
+
+
+def _check_money(discount_rate: float, margin: float | None) -> None:
+    """Refuse ``--discount-rate`` and ``--margin`` values no CLV can be computed with, before the log is read.
+
+    ``--discount-rate nan`` was blamed on the model ('fitted on too few customers'), ``inf`` scored every
+    customer 0 with exit 0, and ``--margin nan`` was refused only after the fit, without naming the option.
+    """
+    if math.isnan(discount_rate) or math.isinf(discount_rate):
+        raise typer.BadParameter(f"{discount_rate} is not a finite number: give the monthly discount rate, e.g. "
+                                 "0.01 for 1% a month", param_hint="--discount-rate")
+    if discount_rate <= -1:
+        raise typer.BadParameter(f"{discount_rate:g} must be more than -1 (money a month later would be worth "
+                                 "nothing or less)", param_hint="--discount-rate")
+    if margin is not None and not 0.0 <= margin <= 1.0:  # nan fails this comparison too
+        raise typer.BadParameter(f"{margin:g} is not a fraction in [0, 1]: give the gross margin, e.g. 0.3",
+                                 param_hint="--margin")
 
 
 def spark_from_options(engine: str, master: str | None, conf: list[str] | None) -> Any:
@@ -230,6 +248,7 @@ def fit(
     """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
     from fairserve.value import fit_cautions, fit_value_model
 
+    _check_money(discount_rate, margin)
     if engine == EngineName.spark:
         refuse_on_spark(skip_bad_rows=skip_bad_rows, profiles=profiles, synthetic_followers=synthetic)
         if scores_out is not None:
@@ -349,6 +368,7 @@ def score(
     from fairserve import io
     from fairserve.value import DEFAULT_CHANNEL_COST, contact_rates
 
+    _check_money(discount_rate, margin)
     if engine == EngineName.spark:
         refuse_on_spark(skip_bad_rows=skip_bad_rows, profiles=profiles, synthetic_followers=synthetic,
                         contacts=contacts, account_col=account_col, accounts_out=accounts_out)
