@@ -198,7 +198,8 @@ def _csv_frame(text: str, source: str, data: bytes | None = None) -> tuple[pd.Da
     is the UTF-8 the text was decoded from, handed to Arrow as it is (see :func:`_arrow_csv_frame`).
     """
     sep = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
-    if text.count('"') % 2:  # a quote left open makes the count odd (a literal quote inside a field may too)
+    quotes = data.count(b'"') if data is not None else text.count('"')  # ~0.3 s a GB, a few % of the parse
+    if quotes % 2:  # a quote left open makes the count odd (a literal quote inside a field may too)
         _refuse_unclosed_quote(text, sep, source)
     fast = _arrow_csv_frame(text, sep, data)
     frame, problems = (fast, []) if fast is not None else _pandas_csv_frame(text, source, sep)
