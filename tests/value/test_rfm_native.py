@@ -184,7 +184,8 @@ _TRICKY_AMOUNTS = ["+5", ".5", "5.", "1e5", "1E5", "1e+5", "-0", "-0.0", "0x10",
 _TRICKY_DATES = ["2020-1-5", "2020-01-5", " 2020-01-05", "2020-01-05 ", "2020/01/05", "2020-01-05T00:00:00",
                  "2020-01-05Z", "+2020-01-05", "20-01-05", "2020-02-30", "0001-01-01", "9999-12-31", "10000-01-01",
                  "0000-01-01", "2020-01-05 00:00:00"]
-_TRICKY_IDS = [" A", "A ", "\tA", "A\\B", "'A'", "A;B", "A|B", "NULL", "nan", "#N/A", "\u00a0A", "A'B"]
+_TRICKY_IDS = [" A", "A ", "\tA", "A\\B", "'A'", "A;B", "A|B", "NULL", "nan", "#N/A", "\u00a0A", "A'B", "A\u3000",
+               "\u2009A", "A\u202f", "\u1680A", "José", "é", "A\u00a0B", "  "]
 
 
 @pytest.mark.parametrize(("field", "value"), [("amount", a) for a in _TRICKY_AMOUNTS]
@@ -203,6 +204,19 @@ def test_a_tricky_cell_is_taken_only_where_it_gives_the_querys_answer(tmp_path: 
         return
     if grouped is not None:
         pd.testing.assert_frame_equal(_coerce(grouped[0]), query, check_exact=True)
+
+
+def test_spaces_around_an_id_or_a_date_are_not_part_of_it(tmp_path: Path) -> None:
+    """As ``fairserve check`` reads them (docs/input.md): ' A ' is customer A, ' 2020-01-05 ' a date."""
+    path = _csv(tmp_path, [("A", "2020-01-01", "1"), (" A ", " 2020-02-01 ", "2"), ("\u00a0B", "2020-03-01", "3")])
+    for native in (True, False):
+        customers = summarise(path, native=native).customers
+        assert list(customers["customer_id"]) == ["A", "B"]
+        assert customers.set_index("customer_id").loc["A", "frequency"] == 1
+    blank = _csv(tmp_path, [("A", "2020-01-01", "1"), ("   ", "2020-02-01", "2")], "blank.csv")
+    with pytest.raises(InputError) as refused:
+        summarise(blank)
+    assert any(p.row == 2 and p.field == "customer_id" for p in refused.value.problems)
 
 
 def test_spaces_around_a_number_are_read_as_the_query_reads_them(tmp_path: Path) -> None:

@@ -41,13 +41,40 @@ def _mix(k1: np.uint64, k2: np.uint64, n: np.uint64) -> np.uint64:  # pragma: no
 
 
 @_jit
+def _space_at(data: np.ndarray, j: int, stop: int) -> bool:  # pragma: no cover - compiled
+    """Whether the UTF-8 character at ``data[j]`` is one DuckDB's ``TRIM`` removes: the Unicode space separators
+    (category Zs: U+0020, U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000; measured on DuckDB 2.0.1)."""
+    c = data[j]
+    if c == 0x20:
+        return True
+    if c == 0xC2:
+        return j + 1 < stop and data[j + 1] == 0xA0
+    if j + 2 >= stop:
+        return False
+    c1, c2 = data[j + 1], data[j + 2]
+    if c == 0xE1:
+        return c1 == 0x9A and c2 == 0x80
+    if c == 0xE2:
+        return (c1 == 0x80 and ((0x80 <= c2 <= 0x8A) or c2 == 0xAF)) or (c1 == 0x81 and c2 == 0x9F)
+    if c == 0xE3:
+        return c1 == 0x80 and c2 == 0x80
+    return False
+
+
+@_jit
 def _key(offsets: np.ndarray, data: np.ndarray, i: int) -> tuple:  # pragma: no cover - compiled
     """Row ``i``'s id packed big-endian into two words, and its length in bytes (0 when it cannot be packed:
-    empty, longer than 16 bytes, or holding a byte of :data:`_NOT_IN_ID`: read with quoting off, a quote means
-    the row was quoted, and DuckDB's sniffer might read the file with another quote or delimiter)."""
+    empty, longer than 16 bytes, with a space first or last (the query trims them), or holding a byte of
+    :data:`_NOT_IN_ID`: read with quoting off, a quote means the row was quoted, and DuckDB's sniffer might read
+    the file with another quote or delimiter)."""
     lo = offsets[i]
     m = offsets[i + 1] - lo
     if m < 1 or m > _MAX_ID_BYTES:
+        return np.uint64(0), np.uint64(0), 0
+    end = lo + m - 1
+    while end > lo and (data[end] & 0xC0) == 0x80:  # back to the first byte of the last character
+        end -= 1
+    if _space_at(data, lo, lo + m) or _space_at(data, end, lo + m):  # the query trims it: its answer differs
         return np.uint64(0), np.uint64(0), 0
     a = np.uint64(0)
     b = np.uint64(0)

@@ -152,13 +152,15 @@ def _exprs(spec: RFMSpec, d: _Dialect, types: Types | None) -> dict[str, str]:
     """
     cust, date, amount = d.q(spec.customer_col), d.q(spec.date_col), d.q(spec.amount_col)
     kind_c, kind_d, kind_a = (_kind(types, c) for c in (spec.customer_col, spec.date_col, spec.amount_col))
-    customer = cust if kind_c in ("VARCHAR", "STRING") else f"CAST({cust} AS STRING)"
+    # leading and trailing spaces are not part of a value (docs/input.md; fairserve check strips them too), and
+    # an id of spaces only is missing
+    customer = f"NULLIF(TRIM({cust}), '')" if kind_c in ("VARCHAR", "STRING") else f"CAST({cust} AS STRING)"
     if kind_d == "DATE":
         day = date
     elif kind_d.startswith("TIMESTAMP"):
         day = f"CAST({date} AS DATE)"
     else:
-        day = f"CAST({d.ts(date)} AS DATE)"
+        day = f"CAST({d.ts(f'TRIM(CAST({date} AS STRING))')} AS DATE)"
     typed = kind_a.startswith(_NUMERIC) and not kind_a.startswith("INTERVAL")
     money = f"TRY_CAST({amount} AS DECIMAL(18, 6))" if typed else _AMOUNT.format(x=amount)
     return {"customer": customer, "date": day, "amount": money}
