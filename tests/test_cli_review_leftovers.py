@@ -145,3 +145,29 @@ def test_listen_json_holds_the_numbers_of_its_lines(tmp_path: Path, capsys: pyte
     assert doc["linked"] > 0 and doc["flagged"] > 0  # the comparison is not of zeros
     assert sum(t["posts"] for t in doc["topics"]) == doc["posts"]
     assert doc["report"] == str(tmp_path / "r.html") and (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_piped_output_keeps_each_line_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review found `value score ... | cat` printing 'total profit' and its figure on two lines: wrapping at 80
+    columns is for a terminal; piped, a line stays whole (as tables already did), and counts carry separators."""
+    import io
+
+    from rich.console import Console
+
+    from cli_helpers import write_cdnow_csv
+    from fairserve.cli import common
+
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3)
+    deep.mkdir()
+    log = write_cdnow_csv(deep / "cdnow.csv")
+    code, out, _ = run_cli(["value", "fit", str(log), "--calibration-end", "1997-09-30",
+                            "--scores-out", str(deep / "scores.csv")], capsys)
+    assert code == 0
+    scored = [line for line in out.splitlines() if line.startswith("scored ")]
+    assert len(scored) == 1 and "total profit" in scored[0] and "2,357 customers" in scored[0]
+    assert len(scored[0]) > 120  # longer than any terminal line it would have been wrapped at
+    piped = Console(file=io.StringIO(), width=40, highlight=False)
+    monkeypatch.setattr(common, "console", piped)
+    common.prose("why: a later contact is answered first only if it is due earlier than yours, and so on")
+    assert len(piped.file.getvalue().splitlines()) == 1

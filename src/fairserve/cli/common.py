@@ -25,6 +25,10 @@ __all__ = ["SparkConf", "SparkMaster", "check_output", "console", "err_console",
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+# piped or redirected, a line is never wrapped (a review found "total profit" and its figure on two lines of a
+# pipe): wrapping at 80 columns is for a person at a terminal, whole lines are for the scripts that read them
+console.soft_wrap = not console.is_terminal
+err_console.soft_wrap = not err_console.is_terminal
 
 
 def refuse_no_rows(loaded: Any, path: Path | str, what: str) -> None:
@@ -78,12 +82,14 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
 
 
 def _fill(text: str, indent: int, hang: int) -> str:
-    return _wrap(text, console.width, " " * indent, " " * hang)
+    width = console.width if console.is_terminal else 1 << 30  # piped: one line, as tables are
+    return _wrap(text, width, " " * indent, " " * hang)
 
 
 def prose(text: str, indent: int = 0) -> None:
     """Print a paragraph on stdout wrapped at the console's width between words, wrapped lines indented by
-    ``indent`` spaces (the first too), no trailing spaces; a word longer than a line (a path) is never broken."""
+    ``indent`` spaces (the first too), no trailing spaces; a word longer than a line (a path) is never broken.
+    Not a terminal (a pipe, a file), the paragraph is one line."""
     console.file.write(_fill(text, indent, indent) + "\n")
     console.file.flush()
 

@@ -551,7 +551,7 @@ def _score_spark(summary: Any, vm: Any, out: str, *, horizon_months: int, **opti
 
 
 def _print_scored(payload: dict[str, Any]) -> None:
-    console.print(f"scored {payload['customers']} customers -> {payload['out']} "
+    console.print(f"scored {payload['customers']:,} customers -> {payload['out']} "
                   f"(total CLV {payload['clv_total']:.2f}, total profit {payload['profit_total']:.2f})")
     if payload.get("followers_source"):
         console.print(f"followers and influence: {payload['followers_source']} "
