@@ -82,6 +82,13 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
     missing = [(role, col) for role, col in spec.columns.items() if col not in run.columns]
     if missing:
         have = ", ".join(run.columns)
+        if len(run.columns) == 1 and any(sep in run.columns[0] for sep in ",;|\t"):
+            # the engine could not split the rows into columns: say so, not that a column it lists is missing
+            raise InputError([Problem(
+                run.label, None, None,
+                f"the header was read as one column ('{run.columns[0]}'): the rows could not be split into "
+                f"columns on commas ({_blank_line(run.label)}); remove that line, or write the file with commas",
+            )])
         raise InputError([
             Problem(run.label, None, col, f"no {role} column '{col}' (columns are: {have})")
             for role, col in missing
@@ -123,6 +130,18 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
             f"(dates run {min_date} to {max_date}); choose a later --calibration-end",
         )], total_rows=int(n_rows))
     return info
+
+
+def _blank_line(label: str) -> str:
+    """Where a CSV has a line of spaces only (which stops DuckDB telling its columns apart), in words."""
+    try:
+        with open(label, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number > 1 and line.strip() == "" and line not in ("\n", "\r\n"):
+                    return f"line {number} holds only spaces"
+    except OSError:
+        pass
+    return "a line of spaces only, or lines with another separator"
 
 
 def _why(value: object, what: str) -> str:
