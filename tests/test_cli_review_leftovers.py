@@ -28,6 +28,7 @@ def test_help_shows_flags_as_plain_flags(capsys: pytest.CaptureFixture[str]) -> 
         code, out, _ = run_cli([*path, "--help"], capsys)
         assert code == 0, path
         assert "<bool>" not in out, path
+        assert "<list[" not in out, path  # a repeatable option shows one value's type
         assert "--help" in out, path
         flagged += "--json" in out
     assert flagged >= 5  # the listing and report commands do have flags, and their help still names them

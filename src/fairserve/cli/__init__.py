@@ -55,13 +55,18 @@ def plain_flags(command: click.Command) -> click.Command:
     """Show the flags of ``command`` and of its subcommands (``--json``, ``--help``) as plain flags in help.
 
     Typer's rich help puts a value's type after every option, a flag's too (``--json <bool>``), though a flag
-    takes no value; an empty metavar leaves its type column blank. Options that take a value keep their type.
-    Returns ``command``.
+    takes no value; an empty metavar leaves its type column blank. Options that take a value keep their type; a
+    repeatable one shows the type of one value (``<str>``, not ``<list[str]>``). Returns ``command``.
     """
     help_option = command.get_help_option(click.Context(command))  # made once per command, then kept
     for param in [*command.params, *([help_option] if help_option is not None else [])]:
         if isinstance(param, TyperOption) and param.is_flag:
             param.metavar = ""
+        elif isinstance(param, TyperOption) and param.multiple and param.metavar is None:
+            # a repeatable option showed its Python annotation, <list[str]>: it takes one value a time
+            kind = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+            inner = getattr(kind, "__args__", None) or (str,)
+            param.metavar = f"<{getattr(inner[0], '__name__', 'str').lower()}>"
     for sub in getattr(command, "commands", {}).values():
         plain_flags(sub)
     return command
