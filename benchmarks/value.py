@@ -412,11 +412,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mode", choices=("whole", "library", "both"), default="whole",
                     help="whole processes (the CLI), library calls by stage, or both")
     ap.add_argument("--formats", default="csv,parquet", help="inputs of the whole-process table")
-    ap.add_argument("--skip", default="", help="comma-separated contenders to leave out of the whole table")
+    ap.add_argument("--skip", default="", help="comma-separated contenders to leave out of the whole table "
+                    "(their names' words: lifetimes, 'value score', ...)")
     ap.add_argument("--child", choices=LIBS, help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--generate-to", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.dir is not None and not args.dir.is_dir():
+        ap.error(f"--dir {args.dir}: no such folder")
     if args.child:
         child(args.child, args.data)
         return

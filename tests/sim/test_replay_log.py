@@ -109,7 +109,7 @@ def test_simulate_contacts_replays_the_log_under_each_policy(
     code, out, err = run_cli(["simulate", str(scen), "--customers", str(scores), "--contacts", str(log_path),
                               "-p", "fifo", "-p", "value-first", "-r", "3", "--json"], capsys)
     assert code == 0, err
-    assert "replaying 60 contacts" in err and "handle time from the log for 30" in err
+    assert "replaying 60 contacts" in err and "handle times: 30 from the log" in err
     doc = json.loads(out)
     assert {label: p["arrivals"] for label, p in doc["policies"].items()} == {"fifo": 180, "value-first": 180}
 

@@ -102,8 +102,8 @@ def _replay(contacts: Path, scen: Any, base: Any, skip_bad_rows: bool, whose: st
     unit = scen.center.time_unit
     err_console.print(
         f"replaying {info['contacts']:,} contacts of {contacts} ({info['first_arrival']} to {info['last_arrival']}, "
-        f"{_fmt(info['span'])} {unit}s); handle time from the log for {info['with_handle_time']:,}, drawn from the "
-        "scenario's segment of each channel for the rest; patience drawn", markup=False, soft_wrap=True)
+        f"{_fmt(info['span'])} {unit}s); handle times: {info['with_handle_time']:,} from the log, the rest drawn "
+        "from the scenario's segment of each channel; patience drawn", markup=False, soft_wrap=True)
     if info["span"] < scen.center.warmup:  # every contact would arrive in the warm-up: nothing to measure
         raise FairserveError(
             f"{contacts}: the contact log spans {_fmt(info['span'])} {unit}s ({info['first_arrival']} to "
