@@ -63,7 +63,7 @@ def decide_cmd(
     pol = load_policy(policy)
     _check_engine(engine)
     if out is not None and "://" not in out and engine != "spark":
-        check_output(Path(out), "decisions", suffixes=TABLE_SUFFIXES)
+        check_output(Path(out), "decisions table", suffixes=TABLE_SUFFIXES)
     spark = spark_from_options(engine, spark_master, spark_conf)
     if spark is not None:
         _decide_on_spark(spark, contacts, pol, scores, out, use_text, skip_bad_rows, profiles, synthetic, as_json)
