@@ -14,8 +14,8 @@ from typing import Any
 import numba
 import numpy as np
 
-__all__ = ["BAD_AMOUNT", "BAD_DATE", "BAD_ID", "OK", "OVERFLOW", "group", "parse_days", "place", "scan", "unpack",
-           "warm"]
+__all__ = ["BAD_AMOUNT", "BAD_DATE", "BAD_ID", "OK", "OVERFLOW", "group", "parse_days", "place", "scan", "take",
+           "unpack", "warm"]
 
 _jit: Any = numba.njit(cache=True, nogil=True)
 
@@ -62,37 +62,53 @@ def _space_at(data: np.ndarray, j: int, stop: int) -> bool:  # pragma: no cover 
 
 
 @_jit
-def _key(offsets: np.ndarray, data: np.ndarray, i: int) -> tuple:  # pragma: no cover - compiled
-    """Row ``i``'s id packed big-endian into two words, and its length in bytes (0 when it cannot be packed:
-    empty, longer than 16 bytes, with a space first or last (the query trims them), or holding a byte of
-    :data:`_NOT_IN_ID`: read with quoting off, a quote means the row was quoted, and DuckDB's sniffer might read
-    the file with another quote or delimiter)."""
+def _pack(offsets: np.ndarray, data: np.ndarray, i: int) -> tuple:  # pragma: no cover - compiled
+    """Row ``i``'s id (1 to 16 bytes: :func:`_key` checked it) packed big-endian into two words, and its length."""
     lo = offsets[i]
     m = offsets[i + 1] - lo
-    if m < 1 or m > _MAX_ID_BYTES:
-        return np.uint64(0), np.uint64(0), 0
-    end = lo + m - 1
-    while end > lo and (data[end] & 0xC0) == 0x80:  # back to the first byte of the last character
-        end -= 1
-    if _space_at(data, lo, lo + m) or _space_at(data, end, lo + m):  # the query trims it: its answer differs
-        return np.uint64(0), np.uint64(0), 0
     a = np.uint64(0)
     b = np.uint64(0)
     for j in range(8):
         a = a << np.uint64(8)
         if j < m:
-            c = data[lo + j]
-            if c == 34 or c == 39 or c == 59 or c == 124 or c == 9:  # see _NOT_IN_ID
-                return np.uint64(0), np.uint64(0), 0
-            a = a | np.uint64(c)
+            a = a | np.uint64(data[lo + j])
     for j in range(8, 16):
         b = b << np.uint64(8)
         if j < m:
-            c = data[lo + j]
-            if c == 34 or c == 39 or c == 59 or c == 124 or c == 9:
-                return np.uint64(0), np.uint64(0), 0
-            b = b | np.uint64(c)
+            b = b | np.uint64(data[lo + j])
     return a, b, np.int64(m)
+
+
+@_jit
+def _key(offsets: np.ndarray, data: np.ndarray, i: int) -> tuple:  # pragma: no cover - compiled
+    """Row ``i``'s id packed as :func:`_pack` packs it, or length 0 when this path does not take it: empty,
+    longer than 16 bytes, or with a space first or last (the query trims them). :func:`_scan` refuses the bytes
+    of :data:`_NOT_IN_ID` for a whole batch at once."""
+    lo = offsets[i]
+    m = offsets[i + 1] - lo
+    if m < 1 or m > _MAX_ID_BYTES:
+        return np.uint64(0), np.uint64(0), 0
+    first, last = data[lo], data[lo + m - 1]
+    if first == 32 or last == 32:
+        return np.uint64(0), np.uint64(0), 0
+    if first >= 0x80 or last >= 0x80:  # a character of several bytes at an end: one of Unicode's spaces?
+        end = lo + m - 1
+        while end > lo and (data[end] & 0xC0) == 0x80:  # back to the first byte of the last character
+            end -= 1
+        if _space_at(data, lo, lo + m) or _space_at(data, end, lo + m):
+            return np.uint64(0), np.uint64(0), 0
+    return _pack(offsets, data, i)
+
+
+@_jit
+def _bad_bytes(offsets: np.ndarray, data: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Whether a batch's ids hold a byte of :data:`_NOT_IN_ID` (read with quoting off, a quote means the row was
+    quoted, and DuckDB's sniffer might read the file with another quote or delimiter): one pass over its bytes."""
+    bad = 0
+    for j in range(offsets[0], offsets[len(offsets) - 1]):  # no early exit: the loop vectorises
+        c = data[j]
+        bad |= (c == 34) | (c == 39) | (c == 59) | (c == 124) | (c == 9)
+    return bad != 0
 
 
 @_jit
@@ -144,6 +160,14 @@ def _parse_days(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> int: 
 
 
 @_jit
+def _take(distinct: np.ndarray, index: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``out[i] = distinct[index[i]]``: a batch's days from its distinct dates, without holding Python's lock
+    (NumPy's indexing holds it, and the two threads waited on each other)."""
+    for i in range(len(index)):
+        out[i] = distinct[index[i]]
+
+
+@_jit
 def _scan(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.ndarray, shift: int,
           counts: np.ndarray, bounds: np.ndarray) -> int:  # pragma: no cover - compiled
     """Check one batch of rows and count them by partition; 0, or the reason the query must read the log.
@@ -153,6 +177,8 @@ def _scan(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.n
     bounds[0] = np.iinfo(np.int64).max
     bounds[1] = np.iinfo(np.int64).min
     bounds[2] = 0
+    if _bad_bytes(offsets, data):
+        return _BAD_ID
     for i in range(len(days)):
         a, b, m = _key(offsets, data, i)
         if m == 0:
@@ -188,7 +214,7 @@ def _place(offsets: np.ndarray, data: np.ndarray, days: np.ndarray, amounts: np.
     buf = np.empty((n_parts, _BURST, width), dtype=np.int64)
     fill = np.zeros(n_parts, dtype=np.int64)
     for i in range(len(days)):
-        a, b, m = _key(offsets, data, i)
+        a, b, m = _pack(offsets, data, i)  # the scan checked the row
         p = np.int64(_mix(a, b, np.uint64(m)) >> np.uint64(shift)) if shift < 64 else 0
         f = fill[p]
         buf[p, f, 0] = np.int64(a)
@@ -380,7 +406,7 @@ def _unpack(k1: np.ndarray, k2: np.ndarray, length: np.ndarray) -> tuple:  # pra
     return offsets, data
 
 
-scan, place, group, unpack, parse_days = _scan, _place, _group, _unpack, _parse_days
+scan, place, group, unpack, parse_days, take = _scan, _place, _group, _unpack, _parse_days, _take
 
 
 def warm() -> None:
@@ -397,6 +423,9 @@ def warm() -> None:
     text_days = np.empty(2, dtype=np.int32)
     parse_days(np.array([0, 10, 20], dtype=np.int32), np.frombuffer(b"2020-01-012020-01-02", dtype=np.uint8).copy(),
                text_days)
+    index = np.array([1, 0], dtype=np.int32)
+    index.setflags(write=False)  # Arrow's dictionary indices, as NumPy views, are read-only
+    take(text_days, index, np.empty(2, dtype=np.int32))
     scan(offsets, data, days, amounts, 64, counts[0], bounds[0])
     starts = np.array([0, 2], dtype=np.int64)
     places = starts[:-1] + np.cumsum(counts, axis=0) - counts
