@@ -74,6 +74,11 @@ def longest_time(time_unit: str) -> float:
     return LONGEST_YEARS * 365.25 * 86_400 / UNIT_SECONDS[time_unit]
 
 
+MAX_CONTACTS = 1_000_000_000
+"""Contacts one replication may draw: about 100 GB of arrays, past any machine it runs on (a national contact
+centre's year is a few hundred million)."""
+
+
 class ScenarioError(FairserveError):
     """A scenario file or dict was refused; the message names the file, the field and why."""
 
@@ -178,7 +183,7 @@ class Segment(_Model):
     """One stream of contacts: a Poisson arrival rate, handling and patience laws, and who the customers are."""
 
     name: str
-    arrival_rate: float = Field(gt=0, description="contacts per time unit (Poisson)")
+    arrival_rate: float = Field(gt=0, allow_inf_nan=False, description="contacts per time unit (Poisson)")
     rate_profile: list[float] | None = Field(
         default=None, description="multipliers of arrival_rate over equal slices of warm-up + duration (thinning)"
     )
@@ -283,6 +288,18 @@ class Scenario(_Model):
                 if ch in seen:
                     raise ValueError(f"channel {ch!s} is in more than one pool")
                 seen.add(ch)
+        return self
+
+    @model_validator(mode="after")
+    def _drawable(self) -> Scenario:
+        # an arrival rate far past any contact centre (1e13 a minute) crashed NumPy's Poisson draw ("lam value too
+        # large") or asked for more memory than exists: refused here, with the number it would draw
+        drawn = sum(s.arrival_rate * max(s.rate_profile or [1.0]) for s in self.segments) * self.horizon
+        if drawn > MAX_CONTACTS:
+            raise ValueError(
+                f"the arrival rates over warm-up + duration ask for about {drawn:,.0f} contacts a replication, more "
+                f"than the {MAX_CONTACTS:,} fairserve simulates; lower the arrival_rate of the segments or shorten "
+                "the [center] duration or warmup")
         return self
 
     @property
