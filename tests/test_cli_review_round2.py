@@ -214,3 +214,17 @@ def test_value_score_pairs_must_be_finite(tmp_path: Path, capsys: pytest.Capture
                                   str(tmp_path / "s.csv"), option, pair], capsys)
         assert code == 2, err
         assert f"{option} takes NAME=NUMBER (a finite number), not '{pair}'" in err and out == ""
+
+
+def test_a_semicolon_csv_is_told_to_use_commas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check, simulate and decide listed 'customer_id;date;amount' as the one column found, with no hint why (a
+    new user's review): the message says the file seems to use semicolons, and that commas are read."""
+    path = tmp_path / "semi.csv"
+    path.write_text("customer_id;date;amount\nA;2020-01-01;5\n", encoding="utf-8")
+    code, _, err = run_cli(["check", str(path), "--kind", "transactions"], capsys)
+    assert code == 2
+    assert "the file seems to separate its fields with semicolons" in err
+    comma = tmp_path / "comma.csv"
+    comma.write_text("id,date,amount\nA,2020-01-01,5\n", encoding="utf-8")
+    code, _, err = run_cli(["check", str(comma), "--kind", "transactions"], capsys)
+    assert code == 2 and "missing column 'customer_id'" in err and "semicolons" not in err

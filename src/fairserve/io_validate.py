@@ -140,6 +140,18 @@ def canonical_kind(kind: str) -> str:
     return key
 
 
+
+def _separator_hint(header: list[str]) -> str:
+    """When a CSV's header was read as one column holding another separator, a hint that says so ('' if not)."""
+    if len(header) != 1:
+        return ""
+    for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+        if sep in str(header[0]):
+            return (f"; the header is one column: the file seems to separate its fields with {word}, and fairserve "
+                    "reads comma-separated files (save it as CSV with commas)")
+    return ""
+
+
 def resolve_columns(
     header: list[str], kind: str, source: str, columns: Mapping[str, str] | None
 ) -> tuple[dict[str, str], list[Problem]]:
@@ -167,7 +179,8 @@ def resolve_columns(
             found[name] = matches[0]
         elif spec.required:
             problems.append(Problem(source, None, wanted, f"missing column '{wanted}' (required for {kind} "
-                                    f"field '{name}'); columns found: {', '.join(map(str, header)) or 'none'}"))
+                                    f"field '{name}'); columns found: {', '.join(map(str, header)) or 'none'}"
+                                    f"{_separator_hint(header)}"))
     if kind == "contacts" and "customer_id" not in found and "handle" not in found:
         problems.append(Problem(source, None, columns.get("customer_id", "customer_id"),
                                 "contacts need a 'customer_id' column, a 'handle' column, or both"))

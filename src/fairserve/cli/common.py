@@ -245,6 +245,6 @@ SparkMaster = Annotated[
                              "default: spark-submit's or SPARK_MASTER, else local[*]. With --engine spark.")
 ]
 SparkConf = Annotated[
-    list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (repeatable), e.g. "
-                                   "spark.executor.memory=4g. With --engine spark.")
+    list[str] | None, typer.Option("--spark-conf", help="A Spark setting as KEY=VALUE (repeatable; the memory "
+                                   "settings are in docs/scale.md). With --engine spark.")
 ]
