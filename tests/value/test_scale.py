@@ -129,7 +129,7 @@ def test_value_fit_prints_no_bar_when_stderr_is_not_a_terminal(
 ) -> None:
     code, out, err = run(["value", "fit", str(log), "--scores-out", str(tmp_path / "scores.parquet")], capsys)
     assert code == 0, err
-    assert "scored 40000 customers" in " ".join(out.split())
+    assert "scored 40,000 customers" in " ".join(out.split())
     assert "Summarising" not in err and "%" not in err
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     assert len(scores) == 40_000 and scores["clv"].notna().all()
