@@ -50,11 +50,10 @@ import numpy as np
 import pandas as pd
 
 from fairserve.value.progress import report
-from fairserve.value.rfm_sql import RFMSpec
+from fairserve.value.rfm_sql import _EPOCH, RFMSpec
 
 __all__ = ["HAVE_NUMBA", "native_summary"]
 
-_EPOCH = dt.date(1970, 1, 1)
 _PARTITION_ROWS = 65536
 # smaller logs go to the query: it is as fast there (1M rows: 0.30 s against 0.42 s; 3M: 0.73 s against 0.65 s,
 # whole summarise calls on 2 cores, 2026-11-30), without loading numba
@@ -146,13 +145,12 @@ def _read(path: Path, spec: RFMSpec) -> Any:
         return None
     # dates: Parquet's DATE, or a CSV's text, which the kernels parse strictly (Arrow's own date parser takes
     # texts DuckDB refuses, "2020-01-05 " for one)
-    want = (pa.types.is_string, pa.types.is_date32 if suffix != ".csv" else pa.types.is_dictionary,
-            pa.types.is_float64)
-    kinds = (pa.types.is_large_string, pa.types.is_date32, pa.types.is_float64)
-    for col, ok, also in zip(names, want, kinds, strict=True):
-        kind = table.schema.field(col).type
-        if not (ok(kind) or also(kind)) or table[col].null_count:
-            return None
+    ids, dates, amounts = (table.schema.field(col).type for col in names)
+    typed = ((pa.types.is_string(ids) or pa.types.is_large_string(ids))
+             and (pa.types.is_dictionary(dates) if suffix == ".csv" else pa.types.is_date32(dates))
+             and pa.types.is_float64(amounts))
+    if not typed or any(table[col].null_count for col in names):
+        return None
     return table
 
 
