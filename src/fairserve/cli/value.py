@@ -246,7 +246,7 @@ def fit(
     spark_conf: SparkConf = None,
 ) -> None:
     """Fit a BG/NBD or Pareto/NBD model and the Gamma-Gamma spend model on a transaction log."""
-    from fairserve.value import fit_cautions, fit_value_model
+    from fairserve.value import fit_cautions, fit_value_model, import_optimizer_meanwhile
 
     _check_money(discount_rate, margin)
     if engine == EngineName.spark:
@@ -274,6 +274,7 @@ def fit(
             summary = summarise_spark(transactions, RFMSpec(**{k: v for k, v in options.items() if v is not None}),
                                       spark=spark)
     else:
+        import_optimizer_meanwhile()  # overlaps the summary, whose reader and loops release Python's lock
         summary = _summarise(Path(transactions), engine, skip_bad_rows, **options)
     customers = int(summary.info.get("customers", len(summary.customers)))
     with err_console.status(f"Fitting {model.value} and Gamma-Gamma on {customers} customers ..."):

@@ -9,7 +9,7 @@ The pipeline, as the ``fairserve value`` commands run it::
 
 from __future__ import annotations
 
-from fairserve.value._base import FitError, NotFittedError
+from fairserve.value._base import FitError, NotFittedError, import_optimizer_meanwhile
 from fairserve.value.accounts import account_scores, attach_account_scores
 from fairserve.value.bgnbd import BetaGeoModel, simulate_bgnbd
 from fairserve.value.clv import discounted_clv
@@ -50,6 +50,7 @@ __all__ = [
     "discounted_clv",
     "fit_cautions",
     "fit_value_model",
+    "import_optimizer_meanwhile",
     "loyalty_scores",
     "profit_scores",
     "rfm_summary",
