@@ -85,3 +85,24 @@ def test_value_model_refuses_a_transaction_model_fitted_in_another_period() -> N
 def test_value_model_refuses_an_unknown_period() -> None:
     with pytest.raises(FairserveError, match="period"):
         ValueModel("bgnbd", BetaGeoModel(), GammaGammaModel(), "month", CAL)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_value_percentile_is_pandas_rank_max_pct(seed: int) -> None:
+    """The argsort-based percentile gives pandas' ``rank(method="max", pct=True)`` to the bit: ties (many zero
+    CLVs, rounded values, -0.0 beside 0.0), any index, and a column with a missing value."""
+    import pandas as pd
+
+    from fairserve.value.score import value_percentile
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 5000))
+    values = np.round(rng.gamma(0.5, 80.0, n), int(rng.integers(0, 3)))
+    values[rng.integers(0, n, n // 3)] = 0.0
+    values[rng.integers(0, n, n // 5)] = -0.0
+    if seed == 5:
+        values[rng.integers(0, n, 3)] = np.nan
+    clv = pd.Series(values, index=rng.permutation(n) + 10, name="clv")
+    got, want = value_percentile(clv), clv.rank(method="max", pct=True)
+    pd.testing.assert_series_equal(got, want, check_exact=True)
+    assert got.max() == 1.0
