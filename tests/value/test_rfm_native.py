@@ -123,6 +123,51 @@ def test_ids_are_ordered_by_their_bytes_and_keep_every_character(tmp_path: Path)
     assert list(frame["customer_id"]) == sorted(ids, key=lambda s: s.encode())
 
 
+def test_ids_of_one_word_are_ordered_as_the_query_orders_them(tmp_path: Path) -> None:
+    """Ids of at most 8 bytes take the one-word sort (``_by_id``): bytes above 127 (UTF-8) must order after
+    ASCII, a prefix before its extensions, as the query's ORDER BY does."""
+    ids = ["b", "B", "a", "aa", "a b", "Zé", "é", "€uro", "0042", "42", "~", "\u00ff", "x" * 8, "日本"]
+    rows = [(c, f"2021-0{1 + i % 9}-1{i % 10}", f"{i + 1}.5") for i, c in enumerate(ids)]
+    frame = _assert_same(_csv(tmp_path, rows), RFMSpec())
+    assert list(frame["customer_id"]) == sorted(ids, key=lambda s: s.encode())
+
+
+def test_ids_sharing_their_packed_word_are_ordered_by_the_full_sort() -> None:
+    """Two ids can share a packed word only by differing in trailing zero bytes; the one-word sort must then
+    give way to the sort on (word, second word, length), whose order it otherwise gives exactly."""
+    from fairserve.value.rfm_native import _by_id
+
+    rng = np.random.default_rng(7)
+    k1 = rng.integers(0, 2**63, 1000, dtype=np.int64).astype(np.uint64)
+    k2 = np.zeros(1000, dtype=np.uint64)
+    length = rng.integers(1, 9, 1000)
+    assert np.array_equal(_by_id(k1, k2, length), np.lexsort((length, k2, k1)))
+    k1[500:510] = k1[0]  # ties in the first word, told apart by their lengths
+    length[500:510] = np.arange(10) % 8 + 1
+    length[0] = 8
+    assert np.array_equal(_by_id(k1, k2, length), np.lexsort((length, k2, k1)))
+    k2[3] = 5  # an id of two words
+    assert np.array_equal(_by_id(k1, k2, length), np.lexsort((length, k2, k1)))
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_the_cycle_collector_is_left_as_it_was(cdnow_csv: Path, tmp_path: Path, collector_on: bool) -> None:
+    """The summary pauses Python's cycle collector while its threads load and group, and leaves it as it found
+    it, on or off, also when it hands the log back to the query after reading it (a quoted cell)."""
+    import gc
+
+    quoted = _csv(tmp_path, [("a", "2021-01-01", "1"), ('"b"', "2021-01-02", "2")])
+    was = gc.isenabled()
+    try:
+        (gc.enable if collector_on else gc.disable)()
+        assert native_summary(cdnow_csv, RFMSpec(), any_size=True) is not None
+        assert gc.isenabled() is collector_on
+        assert native_summary(quoted, RFMSpec(), any_size=True) is None
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_amounts_round_and_sum_as_the_querys_exact_decimals(tmp_path: Path) -> None:
     amounts = ["0.0000005", "0.0000015", "0.0000025", "2.5e-7", "1.0000005", "0.1234565", "999999999999.99",
                "123456789012.345678", "0", "1e3", "7"]

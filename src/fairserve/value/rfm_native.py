@@ -40,9 +40,12 @@ and the per-customer columns are read off in one pass; threads take runs of part
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib.util
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +227,7 @@ def native_summary(
     import pyarrow as pa
 
     workers = max(1, threads or os.cpu_count() or 1)
-    with ThreadPoolExecutor(workers) as pool:  # the kernels release Python's lock
+    with _collector_paused(), ThreadPoolExecutor(workers) as pool:  # the kernels release Python's lock
         loading = pool.submit(_kernels)  # numba and the kernels load while Arrow parses the file
         report(f"Reading {path}", 0.0)
         table = _read(path, spec)
@@ -256,7 +259,7 @@ def native_summary(
         return None
     report(task, 0.9)
     o1, o2, olen, *rest = facts
-    order = np.lexsort((olen, o2, o1))  # by the id's bytes: the query's ORDER BY customer_id
+    order = _by_id(o1, o2, olen)
     first_d, last_d, n_cal, repeat, n_hold, hold, months = (c[order] for c in rest)
     ids = _ids(kernels, o1[order], o2[order], olen[order])
     frame = _frame(ids, first_d, last_d, n_cal, repeat, n_hold, hold, months, spec, cal_day)
@@ -264,6 +267,26 @@ def native_summary(
             "max_date": (_EPOCH + dt.timedelta(days=max_day)).isoformat()}
     report(task, 1.0)
     return frame, info
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the block, and back as it was after it.
+
+    While Arrow parses the log, numba's import and the kernels' cache loads (and ``scipy.optimize``'s, when a
+    command imports it meanwhile) create a few hundred thousand objects that live as long as the process. Each
+    of them counts towards a collection, and the full collections they set off rescan the whole heap with
+    Python's lock held: on 10 million rows three of them took 0.22 s (timed with ``gc.callbacks``), on the
+    loading thread that the summary waits for once the file is parsed. Nothing the block creates is cyclic
+    garbage worth collecting early; the collector runs again as soon as it is back on.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _fits(path: Path, memory: int, any_size: bool) -> bool:
@@ -356,6 +379,22 @@ def _customers(kernels: Any, pool: ThreadPoolExecutor, workers: int, starts: np.
     facts = [c[keep] for c in cols]
     facts[0], facts[1] = facts[0].view(np.uint64), facts[1].view(np.uint64)
     return facts
+
+
+def _by_id(k1: np.ndarray, k2: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The customers' order by their id's bytes (the query's ``ORDER BY customer_id``), from the packed ids.
+
+    ``lexsort`` on (first word, second word, length) gives it. When every id fits the first word and no two
+    share it (two can only if they differ by trailing zero bytes), one ``argsort`` of that word gives the same
+    order, the only one there is, in a fifth of the time (NumPy's vectorised sort; 14 against 79 ms on a
+    million customers).
+    """
+    if not k2.any():
+        order = np.argsort(k1)
+        ordered = k1[order]
+        if not np.any(ordered[1:] == ordered[:-1]):
+            return order
+    return np.lexsort((length, k2, k1))
 
 
 def _ids(kernels: Any, k1: np.ndarray, k2: np.ndarray, length: np.ndarray) -> pd.Series:
