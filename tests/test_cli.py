@@ -132,3 +132,25 @@ def test_simulate_a_scenario_drawing_from_a_base_without_one_names_the_option(
     code, _out, err = run_cli(["simulate", "demo-week.toml", "-p", "fifo", "-p", "balanced"], capsys)
     assert code == 2
     assert "draw their customers from a scored base: give one with --customers SCORES" in err
+
+
+_ATEXIT_PROBE = (
+    "import atexit, gc, sys\n"
+    "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+    "from fairserve.cli import main\n"
+    "{call}\n"
+)
+
+
+@pytest.mark.parametrize(("call", "frozen"), [
+    ("sys.argv = ['fairserve', 'policy', 'list']; main()", True),  # the process's command: the console script
+    ("main(['policy', 'list'])", False),  # called with arguments, as a library: the caller's exit is left alone
+])
+def test_the_command_process_exits_without_collecting_its_heap(call: str, frozen: bool, tmp_path) -> None:
+    """Run as the process's command, the CLI's last exit handler freezes the heap (the interpreter's shutdown
+    then skips its full collections); an exit handler registered before the CLI runs after it and sees so."""
+    done = subprocess.run([sys.executable, "-c", _ATEXIT_PROBE.format(call=call)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "balanced" in done.stdout  # the command ran and printed its table before the exit handlers
+    assert done.stdout.strip().splitlines()[-1] == f"frozen at exit: {frozen}"
