@@ -135,8 +135,9 @@ def import_optimizer_meanwhile() -> threading.Thread:
     A command that summarises a big log before it fits calls this first: the import (0.2-0.3 s of
     ``fairserve value fit`` on 10 million rows, ``benchmarks/value_stages.py``) then runs while the summary's
     reader and compiled loops work with Python's lock released, instead of after them. A later ``import`` of the
-    module waits for this one to finish. The thread is not a daemon: a command that stops early (a refused log)
-    lets the import finish rather than tearing it down half done.
+    module waits for this one to finish, and so does the summary's loading of numba's kernels where both need one
+    module (``scipy.linalg``): Python's import locks are per module. The thread is not a daemon: a command that
+    stops early (a refused log) lets the import finish rather than tearing it down half done.
     """
     thread = threading.Thread(target=importlib.import_module, args=("scipy.optimize",),
                               name="import scipy.optimize")
