@@ -20,7 +20,8 @@ from fairserve.model import Channel
 # pyarrow is a pandas dependency here (pandas 3 keeps strings in Arrow arrays): its C++ string-to-number cast is
 # what makes a clean numeric column cheap; pandas.to_numeric is kept for columns with a value it refuses
 
-__all__ = ["KINDS", "MAX_AMOUNT", "SCHEMAS", "Field", "canonical_kind", "resolve_columns", "validate_rows"]
+__all__ = ["KINDS", "MAX_AMOUNT", "SCHEMAS", "Field", "canonical_kind", "resolve_columns", "separator_hint",
+           "validate_rows"]
 
 
 #: The largest transaction amount: the value summary sums amounts exactly as DECIMAL(18, 6) (12 digits before the
@@ -140,15 +141,19 @@ def canonical_kind(kind: str) -> str:
     return key
 
 
+def separator_hint(header: list[str]) -> str:
+    """When a CSV's header, read on commas, is one column holding another separator: a hint that says so.
 
-def _separator_hint(header: list[str]) -> str:
-    """When a CSV's header was read as one column holding another separator, a hint that says so ('' if not)."""
+    ``''`` when the header is not such a column. Shared by every reader that holds a CSV to the documented rule
+    (docs/input.md: comma separated): :func:`resolve_columns` and the value summary's engines, whose own CSV
+    reader would guess the separator.
+    """
     if len(header) != 1:
         return ""
     for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
         if sep in str(header[0]):
-            return (f"; the header is one column: the file seems to separate its fields with {word}, and fairserve "
-                    "reads comma-separated files (save it as CSV with commas)")
+            return (f"the file seems to separate its fields with {word}, and fairserve reads comma-separated files "
+                    "(save it as CSV with commas)")
     return ""
 
 
@@ -172,6 +177,7 @@ def resolve_columns(
         lower.setdefault(col.strip().lower(), []).append(col)
     found: dict[str, str] = {}
     problems: list[Problem] = []
+    hint = separator_hint(header)
     for name, spec in fields.items():
         wanted = columns.get(name, name)
         matches = [wanted] if wanted in header else lower.get(wanted.strip().lower(), [])
@@ -180,7 +186,7 @@ def resolve_columns(
         elif spec.required:
             problems.append(Problem(source, None, wanted, f"missing column '{wanted}' (required for {kind} "
                                     f"field '{name}'); columns found: {', '.join(map(str, header)) or 'none'}"
-                                    f"{_separator_hint(header)}"))
+                                    f"{'; the header is one column: ' + hint if hint else ''}"))
     if kind == "contacts" and "customer_id" not in found and "handle" not in found:
         problems.append(Problem(source, None, columns.get("customer_id", "customer_id"),
                                 "contacts need a 'customer_id' column, a 'handle' column, or both"))
