@@ -353,6 +353,9 @@ def listen_cmd(
             raise FairserveError(f"{png}: --png and --out name the same file")
     frame = read_posts(posts, text_col, (date_col,), options={date_col: "--date-col"})
     frame = check_reach(frame, str(posts))
+    # every input is read (and refused, if it must be) before the texts are classified
+    cust = io.read_scores(customers) if customers is not None else None
+    link_frame = read_posts(links, "handle", ("customer_id",)) if links is not None else None
     dates = _dates(frame[date_col])
     bad = dates.isna()
     if bad.all():
@@ -377,8 +380,6 @@ def listen_cmd(
     scored = pd.concat([frame.drop(columns=[c for c in result.columns if c in frame.columns]), result], axis=1)
     scored["text"] = frame[text_col]
     scored = pd.concat([scored, risk.score_posts(scored, scored["sentiment_score"], threshold)], axis=1)
-    cust = io.read_scores(customers) if customers is not None else None
-    link_frame = read_posts(links, "handle", ("customer_id",)) if links is not None else None
     scored = pd.concat([scored.drop(columns=["customer_id"], errors="ignore"),
                         identity.link_posts(scored, cust, link_frame)], axis=1)
     if cust is not None:

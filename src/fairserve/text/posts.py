@@ -23,6 +23,7 @@ from fairserve.io import decode_text, parse_csv_text, read_bytes
 __all__ = ["REACH_COUNTS", "check_reach", "read_posts"]
 
 REACH_COUNTS = ("followers", "reposts", "replies", "likes")
+_FORMATS = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".parquet", ".pq")  # by the name's end, less any .gz
 _FLAGS = {"", "1", "0", "1.0", "0.0", "true", "false", "yes", "no", "y", "n"}
 
 
@@ -80,7 +81,8 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (),
     Raises
     ------
     FairserveError
-        Naming the file: missing, a folder, empty, unreadable, without one of the columns, or with no rows.
+        Naming the file: missing, a folder, of a type not listed above (by its extension), empty, unreadable,
+        without one of the columns, or with no rows.
     """
     source = str(path)
     if source == "-":
@@ -90,9 +92,13 @@ def read_posts(path: Path | str, text_col: str, required: tuple[str, ...] = (),
         raise FairserveError(f"{p}: is a folder, not a file")
     if not p.is_file():
         raise FairserveError(f"{p}: no such file")
+    name = p.name.lower().removesuffix(".gz")
+    if not name.endswith(_FORMATS):  # as fairserve.io refuses it: a spreadsheet read as CSV gives nonsense
+        ext = Path(name).suffix
+        raise FairserveError(f"{p}: unsupported file type {repr(ext) if ext else '(no extension)'}: use "
+                             ".csv, .tsv, .txt, .jsonl, .ndjson (each also gzipped, .gz), .parquet or .pq")
     if p.stat().st_size == 0:
         raise FairserveError(f"{p}: the file is empty")
-    name = p.name.lower().removesuffix(".gz")
     try:
         if name.endswith((".parquet", ".pq")):
             frame = pd.read_parquet(p)
