@@ -24,7 +24,6 @@ from fairserve.cli.common import (
 )
 from fairserve.cli.policy import (
     EngineOpt,
-    JsonOpt,
     ProfilesOpt,
     SyntheticOpt,
     _check_engine,
@@ -34,7 +33,11 @@ from fairserve.cli.policy import (
 from fairserve.errors import FairserveError
 from fairserve.policy.decisions import decisions_table
 
-__all__ = ["decide_cmd"]
+__all__ = ["decide_cmd", "utc_text"]
+
+DecideJsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print JSON (policy name, version and hash included); times (virtual_arrival, "
+    "sla_deadline) in POSIX seconds: since 1970-01-01 UTC.")]
 
 @policy_app.command("decide")
 def decide_cmd(
@@ -44,13 +47,14 @@ def decide_cmd(
     policy: Annotated[str, typer.Option("--policy", help="A built-in policy name or a policy file.")],
     scores: Annotated[str | None, typer.Option("--scores", help="Scores file to join on customer_id.")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Write the decisions here (.csv, .parquet or "
-                                            ".jsonl; with --engine spark a Parquet dataset folder).")] = None,
+                                            ".jsonl; with --engine spark a Parquet dataset folder); times in "
+                                            "POSIX seconds, as with --json.")] = None,
     use_text: Annotated[bool, typer.Option("--text/--no-text", help="Read missing need signals from the text.")] = True,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Decide the good rows; write the bad ones "
                                                 "to a side file.")] = False,
     profiles: ProfilesOpt = None,
     synthetic: SyntheticOpt = None,
-    as_json: JsonOpt = False,
+    as_json: DecideJsonOpt = False,
     engine: EngineOpt = "pandas",
     spark_master: SparkMaster = None,
     spark_conf: SparkConf = None,
@@ -93,6 +97,43 @@ def decide_cmd(
                   + ", ".join(f"{t} {int(counts.get(t, 0)):,}" for t in pol.tier_names))
     if out is not None:
         console.print(f"wrote {out}")
+    else:  # nowhere else to see them: the first decisions, times as dates and clock times
+        _print_decisions(table)
+
+
+SHOWN_ROWS = 20
+"""Decisions ``policy decide`` prints without ``--out`` (all of them are in ``--out FILE`` and ``--json``)."""
+
+
+def utc_text(seconds: float | None) -> str:
+    """POSIX seconds (as ``decide()`` keeps times) as a UTC date and clock time: ``2026-11-30 09:01:00``.
+
+    The contacts file's arrival times are read as UTC (an offset is converted, a time without one is UTC), so this
+    is the clock the file is written in; a missing time is ``-``.
+    """
+    import datetime as dt
+    import math
+
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    return dt.datetime.fromtimestamp(round(seconds), dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _print_decisions(frame: Any) -> None:
+    """The first :data:`SHOWN_ROWS` decisions as a table: contact, tier and queue, head start, and the SLA deadline
+    as a UTC date and time (``--json`` and ``--out`` keep POSIX seconds, for programs; a table that fits 80
+    columns, so the customer and the reasons are left to those)."""
+    from fairserve.cli.common import table
+
+    shown = frame.head(SHOWN_ROWS)
+    rows = [[str(r.contact_id), str(r.channel), str(r.tier), str(r.queue), f"{r.head_start_min:g}",
+             utc_text(r.sla_deadline)] for r in shown.itertuples(index=False)]
+    more = len(frame) - len(shown)
+    title = f"decisions{f' (the first {len(shown)})' if more else ''}; SLA deadline in UTC"
+    table(title, ["contact", "channel", "tier", "queue", "head start (min)", "SLA deadline"], rows,
+          keys=(0, 5), right=(4,))
+    if more:
+        console.print(f"... and {more:,} more: --out FILE writes every decision with its reasons", markup=False)
 
 
 def _decide_on_spark(spark: Any, contacts: str, pol: Any, scores: str | None, out: str | None, use_text: bool,
