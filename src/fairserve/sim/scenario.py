@@ -20,10 +20,8 @@ from __future__ import annotations
 import importlib.resources
 import math
 import re
-import types
-from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from fairserve.errors import FairserveError
 from fairserve.io_toml import TomlFileError, read_toml
 from fairserve.model import Channel
+from fairserve.validation_words import Wording, plain_errors, shown
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -175,7 +174,7 @@ class Target(_Model):
         except FairserveError:
             value = math.nan
         if not value > 0:
-            raise ValueError(f"must be {_WITHIN}, not {_shown(within)}")
+            raise ValueError(f"must be {_WITHIN}, not {shown(within)}")
         return within
 
 
@@ -248,7 +247,7 @@ class Segment(_Model):
             raise ValueError("patience = 'empirical' needs patience_samples")
         if self.rate_profile is not None and (not self.rate_profile or min(self.rate_profile) < 0):
             raise ValueError("rate_profile must be a list of one or more multipliers of at least 0, not "
-                             f"{_shown(self.rate_profile)}")
+                             f"{shown(self.rate_profile)}")
         return self
 
 
@@ -366,211 +365,9 @@ def _words(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    """A pydantic location as the scenario's TOML path: ``("segments", 1, "arrival_rate")`` ->
-    ``segments[1].arrival_rate``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-# the wording of a scenario error: each pydantic error type becomes "must be <expected>, not <the value>", with
-# <expected> read from the field's type and bounds, so a message says what to write instead of how pydantic failed
-_CHOICE_OF: dict[tuple[str, str], str] = {("Target", "within"): _WITHIN}
-
-
-def _strip_none(ann: Any) -> Any:
-    """``X | None`` -> ``X`` (TOML has no null: leaving the key out is how one says None); any other union as a
-    ``typing.Union``, so that ``get_origin`` is ``Union`` for every union."""
-    if isinstance(ann, types.UnionType) or get_origin(ann) is Union:
-        args = [a for a in get_args(ann) if a is not type(None)]
-        return args[0] if len(args) == 1 else Union[tuple(args)]  # noqa: UP007 (a union built at run time)
-    return ann
-
-
-def _field_at(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any, Any, bool]:
-    """What the scenario expects at ``loc``: ``(loc of the field, its type, its FieldInfo or None, is a key)``.
-
-    A union's member name that pydantic adds to the location (``within.float``, ``within.str``) is cut off, so
-    the two errors of one value become one; ``is a key`` is True for a table's key (``targets.fax``, pydantic's
-    ``[key]``). The type is None where the location leads nowhere known.
-    """
-    ann: Any = Scenario
-    info: Any = None
-    for i, part in enumerate(loc):
-        ann = _strip_none(ann)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            if not isinstance(part, str) or part not in ann.model_fields:
-                return loc, None, None, False
-            info = ann.model_fields[part]
-            ann = info.annotation
-        elif get_origin(ann) is list and isinstance(part, int):
-            ann, info = get_args(ann)[0], None
-        elif get_origin(ann) is dict:
-            if loc[i + 1: i + 2] == ("[key]",):
-                return loc[: i + 1], get_args(ann)[0], None, True
-            ann, info = get_args(ann)[1], None
-        elif get_origin(ann) is Union:
-            return loc[:i], ann, info, False  # the rest is a union member's name
-        else:
-            return loc, None, None, False
-    return loc, ann, info, False
-
-
-def _choices(values: list[Any]) -> str:
-    """``'a'``, ``'a' or 'b'``, ``one of 'a', 'b' or 'c'``."""
-    words = [repr(str(v)) for v in values]
-    if len(words) < 3:
-        return " or ".join(words)
-    return "one of " + ", ".join(words[:-1]) + f" or {words[-1]}"
-
-
-def _kind(ann: Any, plural: bool = False) -> str:
-    """A type in words: ``a number``, ``a whole number``, ``one of 'phone', 'email', 'chat' or 'social'``."""
-    ann = _strip_none(ann)
-    origin = get_origin(ann)
-    if ann is bool:
-        return "true or false"
-    if ann is int:
-        return "whole numbers" if plural else "a whole number"
-    if ann is float:
-        return "numbers" if plural else "a number"
-    if ann is str:
-        return "texts" if plural else "text (in quotes)"
-    if origin is Literal:
-        return f"{'values, each ' if plural else ''}{_choices(list(get_args(ann)))}"
-    if ann is Channel:
-        names = _choices([m.value for m in ann]).removeprefix("one of ")
-        return f"channels ({names})" if plural else f"a channel ({names})"
-    if isinstance(ann, type) and issubclass(ann, Enum):
-        return f"{'values, each ' if plural else ''}{_choices([m.value for m in ann])}"
-    if origin is list:
-        return f"a list of {_kind(get_args(ann)[0], plural=True)}"
-    if origin is dict or (isinstance(ann, type) and issubclass(ann, BaseModel)):
-        return "tables" if plural else "a table"
-    if origin is Union:
-        return " or ".join(_kind(a, plural) for a in get_args(ann))
-    return "values" if plural else "a value"
-
-
-def _bounds(info: Any) -> str:
-    """The limits of a field in words: ``greater than 0``, ``from 0 to 1``, ``of at least 1``."""
-    if info is None:
-        return ""
-    got: dict[str, Any] = {}
-    for item in info.metadata:
-        for name in ("gt", "ge", "lt", "le", "min_length"):
-            if getattr(item, name, None) is not None:
-                got[name] = getattr(item, name)
-    low = f"greater than {got['gt']:g}" if "gt" in got else (f"at least {got['ge']:g}" if "ge" in got else "")
-    high = f"less than {got['lt']:g}" if "lt" in got else (f"at most {got['le']:g}" if "le" in got else "")
-    if "ge" in got and "le" in got:
-        words = f"from {got['ge']:g} to {got['le']:g}"
-    elif low and high:
-        words = f"{low} and {high}"
-    else:
-        words = low or high
-    if words.startswith("at "):
-        words = "of " + words
-    return words
-
-
-def _expected(loc: tuple[Any, ...], ann: Any, info: Any, finite: bool = False) -> str:
-    """What the value at ``loc`` must be, in words: ``a number greater than 0``, ``a list of numbers``, ..."""
-    for (model, field), words in _CHOICE_OF.items():
-        if loc and loc[-1] == field and _model_name(loc[:-1]) == model:
-            return words
-    base = _strip_none(ann)
-    if isinstance(base, type) and issubclass(base, BaseModel):
-        return f"a table ({_header(loc)})"
-    if get_origin(base) is dict:
-        return f"a table ({_header(loc)}) whose keys are {_kind(get_args(base)[0], plural=True)}"
-    if get_origin(base) is list and isinstance(get_args(base)[0], type) and issubclass(get_args(base)[0], BaseModel):
-        return f"one or more {_header((*loc, 0))} tables"
-    words = _kind(ann)
-    min_length = next((getattr(m, "min_length", None) for m in (info.metadata if info is not None else ())
-                       if getattr(m, "min_length", None) is not None), None)
-    if min_length and get_origin(base) is list:
-        many = "one or more" if min_length == 1 else f"{min_length} or more"
-        words = words.replace("a list of ", f"a list of {many} ", 1)
-    elif min_length and base is str:
-        words = "text (in quotes) that is not empty"
-    if finite and base is float:
-        words = words.replace("a number", "a finite number", 1)
-    bounds = _bounds(info) if base in (int, float) else ""
-    return f"{words} {bounds}".strip()
-
-
-def _model_name(loc: tuple[Any, ...]) -> str | None:
-    ann = _field_at(loc)[1] if loc else Scenario
-    ann = _strip_none(ann)
-    return ann.__name__ if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-
-
-def _header(loc: tuple[Any, ...]) -> str:
-    """The TOML table header of ``loc``: ``[center]``, ``[[segments]]``, ``[targets.chat]``."""
-    names = [str(p) for p in loc if not isinstance(p, int)]
-    return f"[[{'.'.join(names)}]]" if loc and isinstance(loc[-1], int) else f"[{'.'.join(names)}]"
-
-
-def _shown(value: Any) -> str:
-    """A value as the scenario file writes it: ``-2``, ``'abc'``, ``true``, ``nan``, ``[1, 'x']``, ``a table``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value == math.inf else "-inf" if value == -math.inf
-                                                 else repr(value))
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        text = "[" + ", ".join(_shown(v) for v in value) + "]"
-        return text if len(text) <= 60 else text[:56] + " ...]"
-    return str(value)
-
-
-def _unknown_key(loc: tuple[Any, ...], key: str) -> str:
-    """``'agnts' is not a key of [center]: did you mean 'agents'?``, else the keys it takes (or where they are
-    listed, for a table of many keys)."""
-    import difflib
-
-    model = _field_at(loc[:-1])[1] if len(loc) > 1 else Scenario
-    model = _strip_none(model)
-    where = _header(loc[:-1]) if len(loc) > 1 else "a scenario"
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return f"{key!r} is not a key of {where}"
-    keys = list(model.model_fields)
-    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.7)
-    if close:
-        return f"{key!r} is not a key of {where}: did you mean {close[0]!r}?"
-    if len(keys) <= 8:
-        return f"{key!r} is not a key of {where}, which takes {', '.join(keys[:-1])} and {keys[-1]}"
-    return f"{key!r} is not a key of {where} (its keys are listed in docs/scenario.md)"
-
-
-def _plain(error: Any) -> tuple[str, str]:
-    """One pydantic error of a scenario as ``(TOML path, what is wrong in plain words)``."""
-    kind, loc, value = error["type"], tuple(error["loc"]), error.get("input")
-    if kind == "extra_forbidden":
-        return _where(loc), _unknown_key(loc, str(loc[-1]))
-    if kind in ("value_error", "assertion_error"):
-        return _where(loc), re.sub(r"^(Value|Assertion) error, ", "", error["msg"])
-    field, ann, info, is_key = _field_at(loc)
-    if ann is None:
-        return _where(loc), f"{error['msg']} (not {_shown(value)})"
-    expected = _expected(field, ann, info, finite=kind == "finite_number")
-    if is_key:
-        return _where(field), f"the key must be {expected}, not {_shown(value)}"
-    if kind == "missing":
-        base = _strip_none(ann)
-        if isinstance(base, type) and issubclass(base, BaseModel):
-            return _where(field), f"missing: the scenario needs a {_header(field)} table"
-        if expected.startswith("one or more ["):
-            return _where(field), f"missing: the scenario needs {expected}"
-        return _where(field), f"missing: it must be {expected}"
-    return _where(field), f"must be {expected}, not {_shown(value)}"
+_WORDING = Wording(Scenario, "scenario", "docs/scenario.md", choices={("Target", "within"): _WITHIN})
+"""How a scenario's errors are worded (:mod:`fairserve.validation_words`); a duration's type, a number or a
+text, says too little, so its words are given."""
 
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
@@ -582,7 +379,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = list(dict.fromkeys(_plain(e) for e in exc.errors()))  # a union's two errors are one
+        problems = plain_errors(exc.errors(), _WORDING)
         lines = [f"  {where or '(top level)'}: {what}" for where, what in problems]
         raise ScenarioError(f"{source}: invalid scenario:\n" + "\n".join(lines)) from None
 
