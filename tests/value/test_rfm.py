@@ -339,10 +339,11 @@ def test_bad_rows_of_a_staged_csv_keep_their_file_row_numbers(tmp_path: Path) ->
 
 def test_a_line_of_spaces_that_hides_the_columns_is_named(tmp_path: Path) -> None:
     """DuckDB's sniffer read this header as one column and the message listed it as the columns present while
-    saying 'customer_id' was missing (a new user's review): the line that caused it is named instead."""
+    saying 'customer_id' was missing (a new user's review); read on commas, DuckDB cannot split its rows at all:
+    the line that caused it is named instead."""
     path = _write(tmp_path, "customer_id,date,quantity,amount\nA,2020-01-01,1,5\n   \nB,2020-01-02,1,6\n")
     with pytest.raises(InputError) as refused:
         summarise(path, native=False)
     message = str(refused.value)
-    assert "read as one column" in message and "line 3 holds only spaces" in message
+    assert "could not be split into columns on commas" in message and "line 3 holds only spaces" in message
     assert "no customer column" not in message

@@ -40,7 +40,7 @@ import pandas as pd
 
 from fairserve.errors import InputError, Problem
 from fairserve.io_validate import MAX_AMOUNT, separator_hint
-from fairserve.value.rfm_engine import Runner, spark_session
+from fairserve.value.rfm_engine import Runner, blank_line, spark_session
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, bad_rows_sql, check_sql, summary_sql
 from fairserve.value.units import Period
 
@@ -115,7 +115,7 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
             raise InputError([Problem(
                 run.label, None, None,
                 f"the header was read as one column ('{run.columns[0]}'): the rows could not be split into "
-                f"columns on commas ({_blank_line(run.label)}); remove that line, or write the file with commas",
+                f"columns on commas ({blank_line(run.label)}); remove that line, or write the file with commas",
             )])
         raise InputError([
             Problem(run.label, None, col, f"no {role} column '{col}' (columns are: {have})")
@@ -158,18 +158,6 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
             f"(dates run {min_date} to {max_date}); choose a later --calibration-end",
         )], total_rows=int(n_rows))
     return info
-
-
-def _blank_line(label: str) -> str:
-    """Where a CSV has a line of spaces only (which stops DuckDB telling its columns apart), in words."""
-    try:
-        with open(label, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if number > 1 and line.strip() == "" and line not in ("\n", "\r\n"):
-                    return f"line {number} holds only spaces"
-    except OSError:
-        pass
-    return "a line of spaces only, or lines with another separator"
 
 
 def _why(value: object, what: str) -> str:

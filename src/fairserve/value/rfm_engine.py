@@ -16,16 +16,16 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
-from fairserve.errors import FairserveError
+from fairserve.errors import FairserveError, InputError, Problem
 from fairserve.value.progress import poll_duckdb
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, staged_sql
 from fairserve.value.spark import spark_session
 
-__all__ = ["Runner", "spark_session"]
+__all__ = ["Runner", "blank_line", "spark_session"]
 
 _VIEW = "fairserve_source"
 _STAGED = "fairserve_staged"
@@ -55,6 +55,18 @@ def duckdb_memory_mib(rows: int, machine: int | None = None) -> int:
     if machine > 0:
         need = min(need, max(_MIN_MEMORY_MIB, int(machine * _MAX_MEMORY_SHARE) // 2**20))
     return need
+
+
+def blank_line(label: str) -> str:
+    """Where a CSV has a line of spaces only (which stops DuckDB telling its columns apart), in words."""
+    try:
+        with open(label, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number > 1 and line.strip() == "" and line not in ("\n", "\r\n"):
+                    return f"line {number} holds only spaces"
+    except OSError:
+        pass
+    return "a line of spaces only, or lines with another separator"
 
 
 class Runner:
@@ -93,12 +105,15 @@ class Runner:
                 if path.suffix.lower() in (".parquet", ".pq"):
                     self.source = f"read_parquet({lit})"
                 else:
-                    self.source = f"read_csv({lit}, header = true, all_varchar = true)"
+                    # read as docs/input.md says a CSV is, not as DuckDB's sniffer guesses: it took a file whose
+                    # only quote opens a field and never closes it for one without quoting, and read '"77' as an id
+                    self.source = (f"read_csv({lit}, header = true, all_varchar = true, delim = ',', "
+                                   "quote = '\"', escape = '\"')")
                     self.text = True
             try:
                 described = self.con.execute(f"DESCRIBE SELECT * FROM {self.source}").fetchall()
             except duckdb.Error as exc:
-                raise FairserveError(f"{self.label}: cannot be read as CSV or Parquet: {exc}") from exc
+                self.refuse_unreadable(exc)
             self.columns = [str(r[0]) for r in described]
             self.types = {str(r[0]): str(r[1]) for r in described}
         elif engine == "spark":
@@ -130,10 +145,41 @@ class Runner:
             return
         select, types = staged_sql(spec, self.source, self.engine, self.types)
         self.con.execute("SET preserve_insertion_order = false")
-        with poll_duckdb(self.con, f"Reading {self.label}"):
-            self.con.execute(f"CREATE TEMP TABLE {_STAGED} AS {select}")
+        import duckdb
+
+        try:
+            with poll_duckdb(self.con, f"Reading {self.label}"):
+                self.con.execute(f"CREATE TEMP TABLE {_STAGED} AS {select}")
+        except duckdb.Error as exc:
+            self.refuse_unreadable(exc)
         self.source = _STAGED
         self.types = {**self.types, **types}
+
+    def refuse_unreadable(self, exc: Exception) -> NoReturn:
+        """Refuse a file DuckDB cannot read, naming the row, field and line where fairserve's reader can.
+
+        DuckDB stops at the first line it cannot parse (an unclosed quote, a row of too many fields) with its own
+        message; fairserve's own reader (:func:`fairserve.io.read_raw_table`, the one ``fairserve check`` uses)
+        says where, as every other command does. Its message is raised when it finds the problem, DuckDB's otherwise.
+
+        Raises
+        ------
+        InputError
+            From the reader's check of the file.
+        FairserveError
+            With DuckDB's message, when the reader finds nothing wrong (or the file is Parquet).
+        """
+        if self.text:
+            from fairserve import io
+
+            io.read_raw_table(self.label)  # raises InputError naming the row, field and line
+            where = blank_line(self.label)
+            if where.startswith("line "):  # fairserve's reader skips it; DuckDB's cannot split its rows
+                raise InputError([Problem(
+                    self.label, None, None,
+                    f"the rows could not be split into columns on commas ({where}); remove that line",
+                )])
+        raise FairserveError(f"{self.label}: cannot be read as CSV or Parquet: {exc}") from exc
 
     def frame(self, sql: str, task: str = "Querying") -> pd.DataFrame:
         if self.engine == "duckdb":  # through Arrow: a few times faster than .df() for a million rows
