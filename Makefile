@@ -69,4 +69,4 @@ test-fast:
 	$(MAKE) test PYTEST_ARGS="-m 'not slow'"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info fairserve-demo
