@@ -277,7 +277,7 @@ def fit(
         import_optimizer_meanwhile()  # overlaps the summary, whose reader and loops release Python's lock
         summary = _summarise(Path(transactions), engine, skip_bad_rows, **options)
     customers = int(summary.info.get("customers", len(summary.customers)))
-    with err_console.status(f"Fitting {model.value} and Gamma-Gamma on {customers} customers ..."):
+    with err_console.status(f"Fitting {model.value} and Gamma-Gamma on {customers:,} customers ..."):
         vm = fit_value_model(summary, model.value)
     record = vm.to_dict()
     if out is not None:
@@ -506,7 +506,7 @@ def _score(summary: Any, vm: Any, out: Path, *, horizon_months: int, discount_ra
     from fairserve import io
     from fairserve.value import account_scores, score_customers
 
-    with err_console.status(f"Scoring {len(summary.customers)} customers ..."):
+    with err_console.status(f"Scoring {len(summary.customers):,} customers ..."):
         scores = score_customers(summary.customers, vm, horizon_months=horizon_months, discount_rate=discount_rate,
                                  margin=margin, **options)
     if followers is not None:
