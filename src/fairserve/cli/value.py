@@ -48,7 +48,8 @@ class EngineName(StrEnum):
     spark = "spark"
 
 
-Transactions = Annotated[str, typer.Argument(help="Transaction log, CSV or Parquet (with --engine spark also a "
+Transactions = Annotated[str, typer.Argument(help="Transaction log: CSV (.csv, .csv.gz, .txt; .tsv tab "
+                                              "separated), Parquet or JSON lines (with --engine spark also a "
                                               "folder of part files or a URI Spark reads, e.g. s3a://...).",
                                               show_default=False)]
 CustomerCol = Annotated[str | None, typer.Option("--customer-col", help="Customer id column (default: customer_id).")]
