@@ -242,5 +242,5 @@ def test_a_condition_written_as_text_is_told_it_must_be_a_table(tmp_path: Path) 
     with pytest.raises(PolicyError) as info:
         load_policy(path)
     assert info.value.field == "tiers[0].when"
-    assert "must be a table of keys" in str(info.value) and "not a text 'clv >>> 3'" in str(info.value)
+    assert "tiers[0].when: must be a table ([tiers.when]), not 'clv >>> 3'" in str(info.value)
     assert "Conditions" not in str(info.value) and "dictionary" not in str(info.value)

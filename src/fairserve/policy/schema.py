@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fairserve.errors import FairserveError
 from fairserve.model import Channel
+from fairserve.validation_words import Wording, plain_errors
 
 __all__ = [
     "CHANNELS",
@@ -52,14 +54,24 @@ NUMERIC_SIGNALS = ("clv", "profit", "loyalty", "value_percentile", "influence", 
 
 
 class PolicyError(FairserveError):
-    """A policy file was refused: ``file``, the dotted ``field`` path (or None) and ``message`` say why."""
+    """A policy file was refused: ``file``, the dotted ``field`` path (or None) and ``message`` say why.
 
-    def __init__(self, file: str, field: str | None, message: str) -> None:
+    ``more`` holds the other problems of the same file as ``(field, message)`` pairs; ``problems`` is all of
+    them, the first being ``(field, message)``. One problem reads ``file: field: message``; several, a line
+    ``file: N problems:`` and then one indented ``field: message`` line each.
+    """
+
+    def __init__(self, file: str, field: str | None, message: str,
+                 more: Sequence[tuple[str | None, str]] = ()) -> None:
         self.file = file
         self.field = field
         self.message = message
-        where = file if field is None else f"{file}: field '{field}'"
-        super().__init__(f"{where}: {message}")
+        self.problems = [(field, message), *more]
+        if len(self.problems) == 1:
+            super().__init__(f"{file}: {message}" if field is None else f"{file}: {field}: {message}")
+        else:
+            lines = [f"  {f or '(top level)'}: {m}" for f, m in self.problems]
+            super().__init__(f"{file}: {len(self.problems)} problems:\n" + "\n".join(lines))
 
 
 class _Strict(BaseModel):
@@ -261,61 +273,15 @@ class PolicySpec(_Strict):
     allocation: Allocation | None = None
 
 
-_UNION_TAGS = ("float", "constrained-float", "PerChannel", "Points", "function-after")
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, str) and part.startswith(_UNION_TAGS):  # pydantic's name of a union member
-            continue
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
 _RENAMED = {"head_start_min": "head_start", "slope_min": "slope", "cap_min": "cap"}
 """Keys of the first policy format and their names now (head starts are no longer always minutes)."""
 
-
-def _message(err: Any) -> str:
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        loc = err.get("loc", ())
-        old = str(loc[-1]) if loc else ""
-        if old in _RENAMED:
-            return (
-                f"unknown key: '{old}' is now '{_RENAMED[old]}' (a head start is in the policy's "
-                "head_start_unit, minutes by default; see docs/policy-file.md)"
-            )
-        return "unknown key (not part of the policy file; see docs/policy-file.md)"
-    if kind == "missing":
-        loc = err.get("loc", ())
-        if loc and isinstance(loc[-1], int):
-            return f"too few items: item [{loc[-1]}] is missing"
-        return "required key is missing"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):  # pydantic's words for "not a table"
-        given = type(err.get("input")).__name__
-        shown = {"str": "a text", "int": "a number", "float": "a number", "bool": "true/false",
-                 "list": "a list"}.get(given, given)
-        return (f"must be a table of keys (in TOML, a [section] or {{ key = value, ... }}), not {shown} "
-                f"{err.get('input')!r}; see docs/policy-file.md")
-    return str(err.get("msg", "invalid value"))
-
-
-def _first_error(errors: list[Any]) -> Any:
-    """The error to report: for a head start given as a table, the table's error rather than "not a number"."""
-    err = errors[0]
-    loc = tuple(err.get("loc", ()))
-    if isinstance(err.get("input"), dict) and any(isinstance(p, str) and p.startswith(_UNION_TAGS) for p in loc):
-        prefix = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(_UNION_TAGS)))
-        for other in errors:
-            oloc = tuple(other.get("loc", ()))
-            if ("PerChannel" in oloc or "Points" in oloc) and oloc[: len(prefix)] == prefix:
-                return other
-    return err
+_WORDING = Wording(
+    PolicySpec, "policy file", "docs/policy-file.md",
+    renamed={old: f"{new!r} (a head start is in the policy's head_start_unit, minutes by default; see "
+             "docs/policy-file.md)" for old, new in _RENAMED.items()},
+)
+"""How a policy file's errors are worded (:mod:`fairserve.validation_words`, as a scenario's are)."""
 
 
 def _check(spec: PolicySpec, file: str) -> None:
@@ -409,7 +375,9 @@ def parse_policy(data: dict[str, Any], file: str = "<policy>") -> PolicySpec:
     Raises
     ------
     PolicyError
-        Naming ``file``, the dotted path of the first bad field and why; or saying the file is empty.
+        Naming ``file`` and, for every bad field pydantic finds, its dotted path, what it must be and the value
+        the file has (``tiers[2].sla.phone: must be a number greater than 0, not -1``); or, once the fields are
+        valid, the first check across fields that fails; or saying the file is empty.
     """
     if not data:  # 0 bytes, blank lines or comments: not a policy missing one key
         raise PolicyError(file, None, "the policy file is empty (nothing but blank lines or comments); a policy "
@@ -417,8 +385,8 @@ def parse_policy(data: dict[str, Any], file: str = "<policy>") -> PolicySpec:
     try:
         spec = PolicySpec.model_validate(data)
     except ValidationError as exc:
-        err = _first_error(exc.errors())
-        raise PolicyError(file, _dotted(tuple(err["loc"])) or None, _message(err)) from None
+        problems = [(where or None, what) for where, what in plain_errors(exc.errors(), _WORDING)]
+        raise PolicyError(file, *problems[0], more=problems[1:]) from None
     _check(spec, file)
     return spec
 
