@@ -131,3 +131,20 @@ def test_check_reports_exactly_the_corrupted_rows(
     assert report["valid"] is not bad
     for row in bad:
         assert f"row {row}, field" in err
+
+
+@pytest.mark.parametrize("name", ["h.csv", "h.parquet"])
+def test_check_refuses_a_file_without_rows_as_the_commands_do(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             name: str) -> None:
+    """A header-only CSV (or a Parquet file of no rows) is refused by every command that reads it; its check said
+    '0 rows read, 0 problem(s)' and exit 0 (a fresh-clone review)."""
+    path = tmp_path / name
+    empty = pd.DataFrame({"customer_id": pd.Series([], dtype=str), "date": pd.Series([], dtype=str),
+                          "amount": pd.Series([], dtype=float)})
+    empty.to_csv(path, index=False) if name.endswith(".csv") else empty.to_parquet(path)
+    code, _, err = run(["check", str(path), "--kind", "transactions"], capsys)
+    assert code == 2 and f"{path}: the file has no rows" in err
+    code, out, _ = run(["check", str(path), "--kind", "transactions", "--json"], capsys)
+    assert code == 2 and json.loads(out)["valid"] is False
+    value_code, _, value_err = run(["value", "fit", str(path), "--out", str(tmp_path / "m.json")], capsys)
+    assert value_code == 2 and "no rows" in value_err

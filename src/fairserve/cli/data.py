@@ -34,7 +34,7 @@ def _problem_json(problem: Problem) -> dict[str, object]:
 
 
 def check(
-    file: Annotated[Path, typer.Argument(help="A .csv, .csv.gz, .parquet, .pq, .jsonl or .ndjson file.")],
+    file: Annotated[Path, typer.Argument(help="A .csv, .csv.gz, .txt, .tsv, .parquet, .pq, .jsonl or .ndjson file.")],
     kind: Annotated[str, typer.Option("--kind", "-k", help="transactions, customers, profiles, contacts, claimants, "
                                       "contact_history, scores (tables); scenario, policy, model (documents).")],
     customer_col: Annotated[str | None, typer.Option(help="Column holding the customer id.")] = None,
@@ -62,6 +62,8 @@ def check(
     columns = _mapping(customer_col, date_col, amount_col, column)
     try:
         loaded = io.read_table(file, kind, columns=columns, skip_bad_rows=skip_bad_rows, rejects_path=rejects)
+        if loaded.rows_read == 0:  # every command that reads such a file refuses it: so does its check
+            raise InputError([Problem(str(file), None, None, "the file has no rows")], total_rows=0)
     except InputError as exc:
         if as_json:
             print_json({"file": str(file), "kind": kind, "valid": False, "rows_read": exc.total_rows,
