@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pandas as pd
 
-from fairserve.errors import FairserveError, InputError, Problem
+from fairserve.errors import FairserveError
 from fairserve.value.progress import poll_duckdb
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, staged_sql
 from fairserve.value.spark import spark_session
@@ -58,13 +58,16 @@ def duckdb_memory_mib(rows: int, machine: int | None = None) -> int:
 
 
 def blank_line(label: str) -> str:
-    """Where a CSV has a line of spaces only (which stops DuckDB telling its columns apart), in words."""
+    """Where a CSV has a line of blanks only (which stops an engine telling its columns apart), in words."""
+    import gzip
+
     try:
-        with open(label, encoding="utf-8", errors="replace") as handle:
+        opener: Any = gzip.open if label.lower().endswith(".gz") else open
+        with opener(label, "rt", encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, start=1):
                 if number > 1 and line.strip() == "" and line not in ("\n", "\r\n"):
-                    return f"line {number} holds only spaces"
-    except OSError:
+                    return f"line {number} holds only spaces or tabs"
+    except (OSError, EOFError):
         pass
     return "a line of spaces only, or lines with another separator"
 
@@ -111,11 +114,9 @@ class Runner:
                                    "quote = '\"', escape = '\"')")
                     self.text = True
             try:
-                described = self.con.execute(f"DESCRIBE SELECT * FROM {self.source}").fetchall()
+                self._describe()
             except duckdb.Error as exc:
-                self.refuse_unreadable(exc)
-            self.columns = [str(r[0]) for r in described]
-            self.types = {str(r[0]): str(r[1]) for r in described}
+                self._read_ourselves(exc)
         elif engine == "spark":
             from fairserve.value.spark import read_source
 
@@ -151,35 +152,43 @@ class Runner:
             with poll_duckdb(self.con, f"Reading {self.label}"):
                 self.con.execute(f"CREATE TEMP TABLE {_STAGED} AS {select}")
         except duckdb.Error as exc:
-            self.refuse_unreadable(exc)
+            self._read_ourselves(exc)
+            self.raw_source, self.raw_types = self.source, self.types
+            return
         self.source = _STAGED
         self.types = {**self.types, **types}
 
-    def refuse_unreadable(self, exc: Exception) -> NoReturn:
-        """Refuse a file DuckDB cannot read, naming the row, field and line where fairserve's reader can.
+    def _describe(self) -> None:
+        described = self.con.execute(f"DESCRIBE SELECT * FROM {self.source}").fetchall()
+        self.columns = [str(r[0]) for r in described]
+        self.types = {str(r[0]): str(r[1]) for r in described}
 
-        DuckDB stops at the first line it cannot parse (an unclosed quote, a row of too many fields) with its own
-        message; fairserve's own reader (:func:`fairserve.io.read_raw_table`, the one ``fairserve check`` uses)
-        says where, as every other command does. Its message is raised when it finds the problem, DuckDB's otherwise.
+    def _read_ourselves(self, exc: Exception) -> None:
+        """Go on with fairserve's own reading of a CSV that DuckDB's reader cannot parse, or refuse it.
+
+        DuckDB stops at the first line it cannot parse with its own message: an unclosed quote, a row of too many
+        fields, a line of only spaces (which ``fairserve check`` skips, as docs/input.md says). fairserve's reader
+        (:func:`fairserve.io.read_raw_table`, the one ``check`` uses) then reads the file: it refuses the first two
+        naming the row, field and line, as every other command does, and otherwise its table (values as text, in
+        file order) is the source, as a JSON-lines log's is. A Parquet file DuckDB cannot read is refused with
+        the first line of DuckDB's message.
 
         Raises
         ------
         InputError
             From the reader's check of the file.
         FairserveError
-            With DuckDB's message, when the reader finds nothing wrong (or the file is Parquet).
+            For a Parquet file DuckDB cannot read.
         """
-        if self.text:
-            from fairserve import io
+        if not self.text:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise FairserveError(f"{self.label}: cannot be read: {first}") from exc
+        from fairserve import io
 
-            io.read_raw_table(self.label)  # raises InputError naming the row, field and line
-            where = blank_line(self.label)
-            if where.startswith("line "):  # fairserve's reader skips it; DuckDB's cannot split its rows
-                raise InputError([Problem(
-                    self.label, None, None,
-                    f"the rows could not be split into columns on commas ({where}); remove that line",
-                )])
-        raise FairserveError(f"{self.label}: cannot be read as CSV or Parquet: {exc}") from exc
+        frame = io.read_raw_table(self.label)  # raises InputError naming the row, field and line
+        self.con.register(_VIEW, frame)
+        self.source, self.text = _VIEW, False
+        self._describe()
 
     def frame(self, sql: str, task: str = "Querying") -> pd.DataFrame:
         if self.engine == "duckdb":  # through Arrow: a few times faster than .df() for a million rows
