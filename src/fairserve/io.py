@@ -373,7 +373,7 @@ def _load_raw(path: Path, source: str) -> tuple[pd.DataFrame, list[Problem]]:
         return frame, []
     if ext not in _CSV and ext not in _JSONL:
         raise InputError([Problem(source, None, None, f"unsupported file type '{ext}': use .csv, .csv.gz, "
-                                  ".txt, .tsv, .parquet, .pq, .jsonl or .ndjson")])
+                                  ".txt, .tsv, .parquet, .pq, .jsonl or .ndjson (JSON lines also .gz)")])
     data = read_bytes(path)
     text, undecodable = decode_text(data)
     if ext in _JSONL:

@@ -316,7 +316,7 @@ def fit(
     spend = ", ".join(f"{k}={v:.4g}" for k, v in vm.spend.params_.items())
     console.print(f"{vm.model}: {params} (log-likelihood {vm.transaction.log_likelihood_:.2f})")
     console.print(f"gamma-gamma: {spend} (log-likelihood {vm.spend.log_likelihood_:.2f})")
-    console.print(f"{payload['customers']} customers, {payload['repeat_buyers']} repeat buyers, "
+    console.print(f"{payload['customers']:,} customers, {payload['repeat_buyers']:,} repeat buyers, "
                   f"period {vm.period}, calibration end {payload['calibration_end']}")
     if out is not None:
         console.print(f"saved {out}")
@@ -554,7 +554,7 @@ def _score_spark(summary: Any, vm: Any, out: str, *, horizon_months: int, **opti
 
 def _print_scored(payload: dict[str, Any]) -> None:
     console.print(f"scored {payload['customers']:,} customers -> {payload['out']} "
-                  f"(total CLV {payload['clv_total']:.2f}, total profit {payload['profit_total']:.2f})")
+                  f"(total CLV {payload['clv_total']:,.2f}, total profit {payload['profit_total']:,.2f})")
     if payload.get("followers_source"):
         console.print(f"followers and influence: {payload['followers_source']} "
                       f"({payload['customers_with_followers']:,} customers with followers)", markup=False)
