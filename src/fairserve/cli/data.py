@@ -34,7 +34,8 @@ def _problem_json(problem: Problem) -> dict[str, object]:
 
 
 def check(
-    file: Annotated[Path, typer.Argument(help="A .csv, .csv.gz, .txt, .tsv, .parquet, .pq, .jsonl or .ndjson (JSON lines also .gz) file.")],
+    file: Annotated[Path, typer.Argument(help="A .csv, .csv.gz, .txt, .tsv, .parquet, .pq, .jsonl or .ndjson "
+                                         "(JSON lines also .gz) file.")],
     kind: Annotated[str, typer.Option("--kind", "-k", help="transactions, customers, profiles, contacts, claimants, "
                                       "contact_history, scores (tables); scenario, policy, model (documents).")],
     customer_col: Annotated[str | None, typer.Option(help="Column holding the customer id.")] = None,
