@@ -14,6 +14,11 @@ worded the same way and a new field needs no new message. What differs between f
 :class:`Wording`: the root model, how the file is named, where its keys are documented, fields whose type says
 too little (a duration written as a number or a text), and keys renamed since an older format. Messages written
 by a model's own validators (``ValueError``) are already sentences and pass through whole.
+
+Numbers and yes/no values of both kinds of file are strict (pydantic's ``StrictFloat``, ``StrictInt``,
+``StrictBool``): TOML has typed values, so ``agents = true`` or ``clv_min = "100"`` is refused as ``must be a
+number ..., not true`` rather than taken as 1 or 100. :func:`file_problems` lays the problems of one file out the
+same way for both: one problem on one line, several under a header.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from pydantic import BaseModel
 
 from fairserve.model import Channel
 
-__all__ = ["Wording", "plain_errors", "shown", "toml_path"]
+__all__ = ["Wording", "file_problems", "plain_errors", "shown", "toml_path"]
 
 
 @dataclass(frozen=True)
@@ -284,7 +289,7 @@ def _expected(spot: _Spot, wording: Wording, finite: bool = False) -> str:
     for (model, name), words in wording.choices.items():
         if loc and loc[-1] == name and _model_name(loc[:-1], wording.root) == model:
             return words
-    base = _strip_none(ann)
+    base = _unwrap(_strip_none(ann))[0]  # a StrictFloat is a float: its bounds are the field's
     if _is_model(base):
         return f"a table ({_header(loc)})"
     if get_origin(base) is dict:
@@ -398,3 +403,27 @@ def plain_errors(errors: Sequence[Mapping[str, Any]], wording: Wording) -> list[
         if not (u and isinstance(e.get("input"), dict) and s.loc in deeper) and not _after_items(e)
     ]
     return list(dict.fromkeys(out))
+
+
+def file_problems(file: str, problems: Sequence[tuple[str | None, str]]) -> str:
+    """The problems of one file as the message of its error, laid out alike for scenarios and policies.
+
+    Parameters
+    ----------
+    file
+        The file as the user named it (or e.g. ``<built-in balanced>``).
+    problems
+        ``(TOML path or None for the whole file, what is wrong)`` pairs, at least one, in the file's order.
+
+    Returns
+    -------
+    str
+        One problem: ``FILE: path: words`` (``FILE: words`` for the whole file). Several: a line
+        ``FILE: N problems:`` and then one indented ``path: words`` line each (``(top level)`` for the whole
+        file).
+    """
+    if len(problems) == 1:
+        where, what = problems[0]
+        return f"{file}: {where}: {what}" if where else f"{file}: {what}"
+    lines = [f"  {where or '(top level)'}: {what}" for where, what in problems]
+    return f"{file}: {len(problems)} problems:\n" + "\n".join(lines)

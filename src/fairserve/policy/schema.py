@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, ValidationError
 
 from fairserve.errors import FairserveError
 from fairserve.model import Channel
-from fairserve.validation_words import Wording, plain_errors
+from fairserve.validation_words import Wording, file_problems, plain_errors
 
 __all__ = [
     "CHANNELS",
@@ -58,7 +58,8 @@ class PolicyError(FairserveError):
 
     ``more`` holds the other problems of the same file as ``(field, message)`` pairs; ``problems`` is all of
     them, the first being ``(field, message)``. One problem reads ``file: field: message``; several, a line
-    ``file: N problems:`` and then one indented ``field: message`` line each.
+    ``file: N problems:`` and then one indented ``field: message`` line each, as a scenario's
+    (:func:`fairserve.validation_words.file_problems`).
     """
 
     def __init__(self, file: str, field: str | None, message: str,
@@ -67,11 +68,7 @@ class PolicyError(FairserveError):
         self.field = field
         self.message = message
         self.problems = [(field, message), *more]
-        if len(self.problems) == 1:
-            super().__init__(f"{file}: {message}" if field is None else f"{file}: {field}: {message}")
-        else:
-            lines = [f"  {f or '(top level)'}: {m}" for f, m in self.problems]
-            super().__init__(f"{file}: {len(self.problems)} problems:\n" + "\n".join(lines))
+        super().__init__(file_problems(file, self.problems))
 
 
 class _Strict(BaseModel):
@@ -81,10 +78,10 @@ class _Strict(BaseModel):
 class ChannelSLA(_Strict):
     """A service-level promise per channel, in minutes: the contact should be answered within this time."""
 
-    phone: float = Field(gt=0)
-    email: float = Field(gt=0)
-    chat: float = Field(gt=0)
-    social: float = Field(gt=0)
+    phone: StrictFloat = Field(gt=0)
+    email: StrictFloat = Field(gt=0)
+    chat: StrictFloat = Field(gt=0)
+    social: StrictFloat = Field(gt=0)
 
     def minutes(self, channel: Channel | str) -> float:
         """Return the target of ``channel`` in minutes."""
@@ -94,13 +91,13 @@ class ChannelSLA(_Strict):
 class PerChannel(_Strict):
     """A head start stated per channel, in the policy's head-start unit; a channel left out gets 0."""
 
-    phone: float = Field(default=0.0, ge=0)
-    email: float = Field(default=0.0, ge=0)
-    chat: float = Field(default=0.0, ge=0)
-    social: float = Field(default=0.0, ge=0)
+    phone: StrictFloat = Field(default=0.0, ge=0)
+    email: StrictFloat = Field(default=0.0, ge=0)
+    chat: StrictFloat = Field(default=0.0, ge=0)
+    social: StrictFloat = Field(default=0.0, ge=0)
 
 
-HeadStart = Annotated[float, Field(ge=0)] | PerChannel
+HeadStart = Annotated[StrictFloat, Field(ge=0)] | PerChannel
 """A head start: one number for every channel, or a table per channel (``{ phone = 0.5, email = 120 }``)."""
 
 
@@ -119,8 +116,8 @@ class ChannelRule(_Strict):
     wait guarantee: a contact that has waited longer is served before every contact still within its own.
     """
 
-    target: float | None = Field(default=None, gt=0)
-    guarantee: float | None = Field(default=None, gt=0)
+    target: StrictFloat | None = Field(default=None, gt=0)
+    guarantee: StrictFloat | None = Field(default=None, gt=0)
 
 
 class Channels(_Strict):
@@ -143,12 +140,12 @@ class Conditions(_Strict):
     An unknown value (the customer has no score, or the contact no customer) never meets a condition.
     """
 
-    clv_min: float | None = None
-    profit_min: float | None = None
-    loyalty_min: float | None = Field(default=None, ge=0, le=1)
-    value_percentile_min: float | None = Field(default=None, ge=0, le=1)
-    influence_min: float | None = Field(default=None, ge=0, le=1)
-    followers_min: float | None = Field(default=None, ge=0)
+    clv_min: StrictFloat | None = None
+    profit_min: StrictFloat | None = None
+    loyalty_min: StrictFloat | None = Field(default=None, ge=0, le=1)
+    value_percentile_min: StrictFloat | None = Field(default=None, ge=0, le=1)
+    influence_min: StrictFloat | None = Field(default=None, ge=0, le=1)
+    followers_min: StrictFloat | None = Field(default=None, ge=0)
     status_in: tuple[str, ...] | None = Field(default=None, min_length=1)
     account_in: tuple[str, ...] | None = Field(default=None, min_length=1)
 
@@ -172,7 +169,7 @@ class Need(_Strict):
 
     severity: tuple[HeadStart, HeadStart, HeadStart, HeadStart] = (0.0, 0.0, 0.0, 0.0)
     negative_sentiment: HeadStart = 0.0
-    negative_below: float = Field(default=-0.3, ge=-1, le=1)
+    negative_below: StrictFloat = Field(default=-0.3, ge=-1, le=1)
     complaint: HeadStart = 0.0
     repeat_each: HeadStart = 0.0
     repeat_max: HeadStart = 0.0
@@ -183,7 +180,7 @@ class InfluenceRule(_Strict):
 
     slope: HeadStart = 0.0
     cap: HeadStart | None = None
-    may_change_tier: bool = False
+    may_change_tier: StrictBool = False
 
 
 class Risk(_Strict):
@@ -192,7 +189,7 @@ class Risk(_Strict):
     Only public contacts (a social post, or a contact that says it is public) on the listed channels are scored.
     """
 
-    threshold: float = Field(default=3.0, gt=0)
+    threshold: StrictFloat = Field(default=3.0, gt=0)
     channels: tuple[Channel, ...] = (Channel.SOCIAL,)
     route: Literal["service", "social-care"] = "service"
     head_start: HeadStart = 0.0
@@ -202,8 +199,8 @@ class Risk(_Strict):
 class InfluenceAmount(_Strict):
     """How much follower reach may add to an entitlement's amount: ``min(cap, slope x influence percentile)``."""
 
-    slope: float = Field(default=0.0, ge=0)
-    cap: float = Field(ge=0)
+    slope: StrictFloat = Field(default=0.0, ge=0)
+    cap: StrictFloat = Field(ge=0)
 
 
 class Entitlement(_Strict):
@@ -218,8 +215,8 @@ class Entitlement(_Strict):
     description: str = ""
     tiers: tuple[str, ...] | None = Field(default=None, min_length=1)
     when: Conditions = Conditions()
-    amount: float | None = Field(default=None, ge=0)
-    by_influence: bool = False
+    amount: StrictFloat | None = Field(default=None, ge=0)
+    by_influence: StrictBool = False
     influence_amount: InfluenceAmount | None = None
 
 
@@ -232,8 +229,8 @@ CLAIM_FLAGS = ("medical", "reduced_mobility", "unaccompanied_minor", "children")
 class Points(_Strict):
     """Points per unit of a numeric signal, at most ``max`` (unknown values earn none)."""
 
-    per: float
-    max: float | None = Field(default=None, ge=0)
+    per: StrictFloat
+    max: StrictFloat | None = Field(default=None, ge=0)
 
 
 class Allocation(_Strict):
@@ -249,10 +246,10 @@ class Allocation(_Strict):
     good: str = Field(default="good", min_length=1, max_length=60)
     description: str = ""
     direction: Literal["highest", "lowest"] = "highest"
-    points: dict[str, Points | float] = Field(default_factory=dict)
-    status: dict[str, float] = Field(default_factory=dict)
-    tiers: dict[str, float] = Field(default_factory=dict)
-    flags: dict[str, float] = Field(default_factory=dict)
+    points: dict[str, Points | StrictFloat] = Field(default_factory=dict)
+    status: dict[str, StrictFloat] = Field(default_factory=dict)
+    tiers: dict[str, StrictFloat] = Field(default_factory=dict)
+    flags: dict[str, StrictFloat] = Field(default_factory=dict)
     influence: InfluenceAmount | None = None
 
 
@@ -262,7 +259,7 @@ class PolicySpec(_Strict):
     name: str = Field(min_length=1, max_length=60)
     version: str = Field(min_length=1, max_length=40)
     description: str = ""
-    strict: bool = False
+    strict: StrictBool = False
     head_start_unit: Literal["minute", "target"] = "minute"
     channels: Channels = Channels()
     tiers: tuple[Tier, ...] = Field(min_length=1, max_length=32)
@@ -273,14 +270,18 @@ class PolicySpec(_Strict):
     allocation: Allocation | None = None
 
 
-_RENAMED = {"head_start_min": "head_start", "slope_min": "slope", "cap_min": "cap"}
-"""Keys of the first policy format and their names now (head starts are no longer always minutes)."""
+_RENAMED = {
+    "head_start_min": "'head_start' (a head start is in the policy's head_start_unit, minutes by default: one "
+                      "number, or a table per channel; see docs/policy-file.md)",
+    "slope_min": "'slope' (influence adds min(cap, slope x influence percentile), the percentile from 0 to 1: "
+                 "slope is a head start in the policy's head_start_unit, minutes by default; see "
+                 "docs/policy-file.md)",
+    "cap_min": "'cap' (the most influence may add to min(cap, slope x influence percentile): a head start in the "
+               "policy's head_start_unit, minutes by default, required when slope > 0; see docs/policy-file.md)",
+}
+"""Keys of the first policy format (always minutes) and what each is now, with its own reason."""
 
-_WORDING = Wording(
-    PolicySpec, "policy file", "docs/policy-file.md",
-    renamed={old: f"{new!r} (a head start is in the policy's head_start_unit, minutes by default; see "
-             "docs/policy-file.md)" for old, new in _RENAMED.items()},
-)
+_WORDING = Wording(PolicySpec, "policy file", "docs/policy-file.md", renamed=_RENAMED)
 """How a policy file's errors are worded (:mod:`fairserve.validation_words`, as a scenario's are)."""
 
 

@@ -25,12 +25,23 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fairserve.errors import FairserveError
 from fairserve.io_toml import TomlFileError, read_toml
 from fairserve.model import Channel
-from fairserve.validation_words import Wording, plain_errors, shown
+from fairserve.validation_words import Wording, file_problems, plain_errors, shown
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -110,12 +121,12 @@ class _Model(BaseModel):
 class Center(_Model):
     """The contact centre: agents, how long to simulate, and in which time unit."""
 
-    agents: int = Field(ge=1, description="number of agents on the service queue")
-    duration: float = Field(gt=0, allow_inf_nan=False, description="simulated time after warm-up, in time_unit")
-    warmup: float = Field(default=0.0, ge=0, allow_inf_nan=False,
+    agents: StrictInt = Field(ge=1, description="number of agents on the service queue")
+    duration: StrictFloat = Field(gt=0, allow_inf_nan=False, description="simulated time after warm-up, in time_unit")
+    warmup: StrictFloat = Field(default=0.0, ge=0, allow_inf_nan=False,
                           description="time simulated and discarded before measuring")
     time_unit: Literal["second", "minute", "hour"] = "minute"
-    social_care_agents: int = Field(
+    social_care_agents: StrictInt = Field(
         default=0, ge=0, description="agents of the social-care queue; 0 = the service agents take it too"
     )
 
@@ -134,7 +145,7 @@ class Pool(_Model):
     """A group of agents with its own queue, answering some channels (skills-based routing, one skill each)."""
 
     name: str
-    agents: int = Field(ge=1)
+    agents: StrictInt = Field(ge=1)
     channels: list[Channel] = Field(min_length=1)
 
 
@@ -145,10 +156,10 @@ class Churn(_Model):
     capped at 1. The defaults are assumptions to calibrate on your own retention data (see docs/scenario.md).
     """
 
-    base: float = Field(default=0.0, ge=0, le=1)
-    abandon: float = Field(default=0.10, ge=0, le=1)
-    sla_miss: float = Field(default=0.03, ge=0, le=1)
-    per_unit_late: float = Field(default=0.0, ge=0, description="extra churn probability per time unit past SLA")
+    base: StrictFloat = Field(default=0.0, ge=0, le=1)
+    abandon: StrictFloat = Field(default=0.10, ge=0, le=1)
+    sla_miss: StrictFloat = Field(default=0.03, ge=0, le=1)
+    per_unit_late: StrictFloat = Field(default=0.0, ge=0, description="extra churn probability per time unit past SLA")
 
 
 _WITHIN = ("a duration greater than 0 (a number in the scenario's time unit, or text such as '20s', '1.5m' "
@@ -161,8 +172,8 @@ class Target(_Model):
     ``within`` is a number in the scenario's ``time_unit`` or a duration text (``"20s"``, ``"4h"``).
     """
 
-    within: float | str
-    share: float = Field(default=0.8, gt=0, le=1, description="the share to answer within `within`")
+    within: StrictFloat | str
+    share: StrictFloat = Field(default=0.8, gt=0, le=1, description="the share to answer within `within`")
 
     @field_validator("within", mode="before")
     @classmethod
@@ -191,39 +202,40 @@ class Segment(_Model):
     """One stream of contacts: a Poisson arrival rate, handling and patience laws, and who the customers are."""
 
     name: str
-    arrival_rate: float = Field(gt=0, allow_inf_nan=False, description="contacts per time unit (Poisson)")
-    rate_profile: list[float] | None = Field(
+    arrival_rate: StrictFloat = Field(gt=0, allow_inf_nan=False, description="contacts per time unit (Poisson)")
+    rate_profile: list[StrictFloat] | None = Field(
         default=None, description="multipliers of arrival_rate over equal slices of warm-up + duration (thinning)"
     )
-    handle_mean: float = Field(gt=0)
+    handle_mean: StrictFloat = Field(gt=0)
     handle: Literal["exponential", "lognormal", "empirical"] = "exponential"
-    handle_cv: float = Field(default=1.0, gt=0, description="coefficient of variation (lognormal)")
-    handle_samples: list[float] | None = None
-    patience_mean: float | None = Field(default=None, gt=0, description="left out: infinitely patient")
+    handle_cv: StrictFloat = Field(default=1.0, gt=0, description="coefficient of variation (lognormal)")
+    handle_samples: list[StrictFloat] | None = None
+    patience_mean: StrictFloat | None = Field(default=None, gt=0, description="left out: infinitely patient")
     patience: Literal["exponential", "empirical"] = "exponential"
-    patience_samples: list[float] | None = None
-    retrial_prob: float = Field(default=0.0, ge=0, le=1, description="P(an abandoning customer calls again)")
-    retrial_delay_mean: float = Field(default=5.0, gt=0, description="mean time before calling again (exponential)")
-    max_retrials: int = Field(default=1, ge=0, description="how many times one customer may call again")
+    patience_samples: list[StrictFloat] | None = None
+    retrial_prob: StrictFloat = Field(default=0.0, ge=0, le=1, description="P(an abandoning customer calls again)")
+    retrial_delay_mean: StrictFloat = Field(default=5.0, gt=0,
+                                            description="mean time before calling again (exponential)")
+    max_retrials: StrictInt = Field(default=1, ge=0, description="how many times one customer may call again")
     channel: Channel = Channel.PHONE
     tier: str | None = None
-    sla: float | None = Field(
+    sla: StrictFloat | None = Field(
         default=None, gt=0, description="answer-within target in time_unit; default: the scenario's for the channel"
     )
-    public: bool | None = Field(
+    public: StrictBool | None = Field(
         default=None, description="contacts are public posts (reputational exposure); default: social only"
     )
     account: str | None = Field(default=None, description="the organisation of every contact (policy `account`)")
-    severity: int = Field(default=0, ge=0, le=3)
-    sentiment: float | None = Field(default=None, ge=-1, le=1)
-    complaint: bool = False
-    reach: float | None = Field(default=None, ge=0)
-    clv: float | None = None
-    profit: float | None = None
-    loyalty: float | None = Field(default=None, ge=0, le=1)
-    influence: float | None = Field(default=None, ge=0, le=1)
-    followers: int | None = Field(default=None, ge=0)
-    value_percentile: float | None = Field(default=None, ge=0, le=1)
+    severity: StrictInt = Field(default=0, ge=0, le=3)
+    sentiment: StrictFloat | None = Field(default=None, ge=-1, le=1)
+    complaint: StrictBool = False
+    reach: StrictFloat | None = Field(default=None, ge=0)
+    clv: StrictFloat | None = None
+    profit: StrictFloat | None = None
+    loyalty: StrictFloat | None = Field(default=None, ge=0, le=1)
+    influence: StrictFloat | None = Field(default=None, ge=0, le=1)
+    followers: StrictInt | None = Field(default=None, ge=0)
+    value_percentile: StrictFloat | None = Field(default=None, ge=0, le=1)
     customers: Literal["none", "base"] = Field(
         default="none", description="'base': each contact is a customer drawn from the scored customer base"
     )
@@ -373,15 +385,16 @@ text, says too little, so its words are given."""
 def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as a dict (the parsed TOML); :class:`ScenarioError` names the bad field.
 
-    Each problem is one line, ``  <TOML path>: <what is wrong>``, in plain words that name the bad value and
-    what is expected (``segments[1].arrival_rate: must be a number greater than 0, not -2``), not pydantic's.
+    The problems are in plain words that name the bad value and what is expected, not pydantic's, laid out as a
+    policy file's are (:func:`fairserve.validation_words.file_problems`): one problem is one line,
+    ``two-tiers.toml: segments[1].arrival_rate: must be a number greater than 0, not -2``; several are a line
+    ``two-tiers.toml: 2 problems:`` and one indented ``<TOML path>: <what is wrong>`` line each.
     """
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = plain_errors(exc.errors(), _WORDING)
-        lines = [f"  {where or '(top level)'}: {what}" for where, what in problems]
-        raise ScenarioError(f"{source}: invalid scenario:\n" + "\n".join(lines)) from None
+        problems = [(where or None, what) for where, what in plain_errors(exc.errors(), _WORDING)]
+        raise ScenarioError(file_problems(source, problems)) from None
 
 
 def builtin_scenarios() -> list[str]:
