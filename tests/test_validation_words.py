@@ -5,6 +5,7 @@ example message is what ``policy check`` prints. The scenario messages are held 
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,148 @@ def test_the_words_are_read_from_any_model() -> None:
         Order.model_validate({"rush": True})
     assert plain_errors(caught.value.errors(), wording) == [
         ("parts", "missing: the order file needs one or more [[parts]] tables")]
+
+
+# ---------------------------------------------------------------- numbers and true/false are TOML's own
+
+SHIPPED = {"scenario": ("fairserve.sim", "scenarios", "two-tiers.toml"),
+           "policy": ("fairserve.policy", "policies", "balanced.toml")}
+
+
+def _shipped_copy(tmp_path: Path, kind: str, old: str, new: str) -> Path:
+    """A copy of a built-in file (two-tiers.toml, balanced.toml) with its one line ``old`` made ``new``."""
+    package, folder, name = SHIPPED[kind]
+    text = (files(package) / folder / name).read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = (tmp_path / f"my-{name}").resolve()
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def _refused(kind: str, path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """``simulate`` a scenario or ``policy check`` a policy; assert exit 2, nothing printed, no pydantic words."""
+    argv = ["simulate", str(path), "-r", "1", "-j", "1"] if kind == "scenario" else ["policy", "check", str(path)]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2 and out == "", err
+    assert "Traceback" not in err and "internal error" not in err
+    for pydantic_words in ("Input should", "valid number", "valid boolean", "Field required", "Strict",
+                           "float_type", "bool_type", "int_type"):
+        assert pydantic_words not in err, err
+    return err
+
+
+@pytest.mark.parametrize(("kind", "old", "new", "message"), [
+    # true where a number belongs was taken as 1; text holding a number as the number
+    ("scenario", "agents = 50", "agents = true", "center.agents: must be a whole number of at least 1, not true"),
+    ("scenario", "arrival_rate = 33.0", 'arrival_rate = "33"',
+     "segments[1].arrival_rate: must be a number greater than 0, not '33'"),
+    ("scenario", "clv = 2000.0", 'clv = "2000"', "segments[0].clv: must be a number, not '2000'"),
+    ("scenario", "agents = 50", "agents = 50.0", "center.agents: must be a whole number of at least 1, not 50.0"),
+    ("scenario", 'tier = "gold"', 'tier = "gold"\ncomplaint = "no"', "segments[0].complaint: must be true or "
+                                                                       "false, not 'no'"),
+    ("scenario", 'tier = "gold"', 'tier = "gold"\npublic = 0', "segments[0].public: must be true or false, not 0"),
+    ("policy", "negative_below = -0.3", "negative_below = true",
+     "need.negative_below: must be a number from -1 to 1, not true"),
+    ("policy", "when = { clv_min = 100 }", 'when = { clv_min = "100" }',
+     "tiers[0].when.clv_min: must be a number, not '100'"),
+    ("policy", "threshold = 3.0", 'threshold = "3"', "risk.threshold: must be a number greater than 0, not '3'"),
+    ("policy", "may_change_tier = false", 'may_change_tier = "no"',
+     "influence.may_change_tier: must be true or false, not 'no'"),
+    ("policy", "may_change_tier = false", "may_change_tier = 0",
+     "influence.may_change_tier: must be true or false, not 0"),
+    ("policy", 'else"\nhead_start = 0', 'else"\nhead_start = true',
+     "tiers[2].head_start: must be a number of at least 0 or a table ([tiers.head_start]), not true"),
+])
+def test_a_number_or_true_false_must_be_the_toml_value_itself(kind: str, old: str, new: str, message: str,
+                                                              tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``agents = true`` simulated 1 agent and ``negative_below = true`` passed ``policy check``; text such as
+    ``"100"`` was read as the number, ``"no"`` or ``0`` as false. Each is now refused by name, exit 2."""
+    path = _shipped_copy(tmp_path, kind, old, new)
+    assert _refused(kind, path, capsys) == f"error: {path}: {message}"
+
+
+def test_text_is_still_taken_where_the_key_is_text_or_a_choice(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Strict numbers leave text alone where text is meant: a duration as a number or a text, a channel, a
+    choice, a tier name, a policy's route and risk channels (balanced.toml's own)."""
+    from fairserve.sim.scenario import load_scenario
+
+    scenario = load_scenario(_shipped_copy(tmp_path, "scenario", "sla = 1.0", 'sla = 1.0\nchannel = "chat"\n'
+                                           'handle = "lognormal"\n[targets.phone]\nwithin = "30s"\n'
+                                           "[targets.chat]\nwithin = 2"))
+    assert scenario.segments[1].channel == "chat" and scenario.segments[1].handle == "lognormal"
+    assert scenario.target_within("phone") == 0.5 and scenario.target_within("chat") == 2.0
+    policy = _shipped_copy(tmp_path, "policy", 'route = "social-care"', 'route = "social-care"')
+    code, out, err = run_cli(["policy", "check", str(policy)], capsys)
+    assert code == 0 and "valid" in out, err
+
+
+def test_every_built_in_scenario_and_policy_still_loads() -> None:
+    """The built-ins are files like a user's: none of them writes a number as text or true as 1."""
+    from fairserve.policy import builtin_names
+    from fairserve.sim.scenario import builtin_scenarios, load_scenario
+
+    assert len(builtin_scenarios()) >= 3 and len(builtin_names()) >= 5
+    for name in builtin_scenarios():
+        assert load_scenario(name).segments
+    for name in builtin_names():
+        assert load_policy(name).spec.tiers
+
+
+# ---------------------------------------------------------------- keys of the first format: each its own reason
+
+
+@pytest.mark.parametrize(("old", "new", "says"), [
+    ("head_start = 0.3", "head_start_min = 0.3", ("'head_start_min' is now 'head_start' (a head start is in the "
+                                                  "policy's head_start_unit", "a table per channel")),
+    ("slope = 0.1", "slope_min = 0.1", ("'slope_min' is now 'slope' (influence adds min(cap, slope x influence "
+                                        "percentile)", "slope is a head start in the policy's head_start_unit")),
+    ("cap = 0.1", "cap_min = 0.1", ("'cap_min' is now 'cap' (the most influence may add", "required when slope > "
+                                                                                          "0")),
+])
+def test_each_renamed_key_is_told_its_own_new_name_and_reason(old: str, new: str, says: tuple[str, str],
+                                                              tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``slope_min`` was told the reason written for ``head_start_min`` ("a head start is in ..."): each old key
+    now says what its new key is (docs/policy-file.md: head_start, slope, cap)."""
+    assert _example().count(old) == 1
+    _, err = _checked(tmp_path, _example().replace(old, new), capsys)
+    assert all(words in err for words in says), err
+    if new.startswith(("slope_min", "cap_min")):
+        assert "a head start is in the policy's" not in err
+    assert err.count(" is now ") == 1
+
+
+# ---------------------------------------------------------------- scenarios and policies: one layout
+
+
+def test_scenario_and_policy_errors_are_laid_out_alike(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One problem is one line ``FILE: path: words`` in both kinds of file (the scenario's was a header
+    ``FILE: invalid scenario:`` and an indented line); several are ``FILE: N problems:`` and a line each."""
+    from fairserve.sim.scenario import ScenarioError, load_scenario
+
+    one = {kind: _shipped_copy(tmp_path, kind, old, new) for kind, old, new in (
+        ("scenario", "agents = 50", "agents = 0"), ("policy", "threshold = 3.0", "threshold = -1"))}
+    assert _refused("scenario", one["scenario"], capsys) == (
+        f"error: {one['scenario']}: center.agents: must be a whole number of at least 1, not 0")
+    assert _refused("policy", one["policy"], capsys) == (
+        f"error: {one['policy']}: risk.threshold: must be a number greater than 0, not -1")
+    scenario = _shipped_copy(tmp_path, "scenario", "warmup = 500.0", "warmup = true")
+    scenario.write_text(scenario.read_text(encoding="utf-8").replace("agents = 50", "agents = 0"), encoding="utf-8")
+    policy = _shipped_copy(tmp_path, "policy", "threshold = 3.0", "threshold = -1\nroute = 'pr'")
+    policy.write_text(policy.read_text(encoding="utf-8").replace('route = "social-care"\n', ""), encoding="utf-8")
+    with pytest.raises(ScenarioError) as scen_error:
+        load_scenario(scenario)
+    with pytest.raises(PolicyError) as pol_error:
+        load_policy(policy)
+    assert str(scen_error.value).splitlines() == [
+        f"{scenario}: 2 problems:",
+        "  center.agents: must be a whole number of at least 1, not 0",
+        "  center.warmup: must be a number of at least 0, not true",
+    ]
+    assert str(pol_error.value).splitlines() == [
+        f"{policy}: 2 problems:",
+        "  risk.threshold: must be a number greater than 0, not -1",
+        "  risk.route: must be 'service' or 'social-care', not 'pr'",
+    ]
