@@ -9,7 +9,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, ValidationError
 
 from cli_helpers import run_cli
 from fairserve.policy import PolicyError, load_policy
@@ -142,19 +142,21 @@ def test_the_words_are_read_from_any_model() -> None:
         model_config = ConfigDict(extra="forbid")
         size: int = Field(ge=1, le=9)
         kind: float | str = 1.0
+        weight: StrictFloat | None = Field(default=None, gt=0)  # an optional strict number keeps its bounds
 
     class Order(BaseModel):
         model_config = ConfigDict(extra="forbid")
         parts: list[Part] = Field(min_length=1)
         rush: bool = False
 
-    data = {"parts": [{"size": 12, "colour": 1, "kind": [1]}], "rush": "maybe"}
+    data = {"parts": [{"size": 12, "colour": 1, "kind": [1], "weight": True}], "rush": "maybe"}
     with pytest.raises(ValidationError) as caught:
         Order.model_validate(data)
     wording = Wording(Order, "order file", "docs/orders.md", renamed={"colour": "'kind'"})
     assert plain_errors(caught.value.errors(), wording) == [
         ("parts[0].size", "must be a whole number from 1 to 9, not 12"),
         ("parts[0].kind", "must be a number or text (in quotes), not [1]"),
+        ("parts[0].weight", "must be a number greater than 0, not true"),
         ("parts[0].colour", "'colour' is now 'kind'"),
         ("rush", "must be true or false, not 'maybe'"),
     ]
