@@ -136,7 +136,7 @@ def test_the_longest_warmup_follows_the_time_unit_and_a_scenario_file_has_the_sa
         path = _scenario(tmp_path, **args)
         code, out, err = run_cli(["simulate", str(path), "-r", "1", "-j", "1"], capsys)
         assert code == 2, err
-        assert f"{path}: invalid scenario" in err and (f"{field} = " in err or f"center.{field}:" in err)
+        assert f"error: {path}: center" in err and (f"{field} = " in err or f"center.{field}:" in err)
         assert out == "" and "internal error" not in err
     code, out, err = run_cli(["simulate", str(hours), "-r", "1", "-j", "1", "--warmup", "87000", "--json"], capsys)
     assert code == 0, err

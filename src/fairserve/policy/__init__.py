@@ -72,4 +72,7 @@ def load_policy(name_or_path: str | Path) -> Policy:
         raise PolicyError(
             text, None, f"no such policy file, and not a built-in policy ({', '.join(builtin_names())})"
         )
-    return _from_file(*version)
+    try:
+        return _from_file(*version)
+    except PolicyError as exc:  # name the file as it was given, as a scenario's errors do
+        raise PolicyError(text, *exc.problems[0], more=exc.problems[1:]) from None
