@@ -163,13 +163,13 @@ def _no_collection_at_exit() -> None:
     """Have the interpreter's shutdown skip the cycle collections over the objects the command leaves behind.
 
     At exit CPython runs full collections of the heap while it tears the modules down. After a command that
-    loaded pandas, SciPy and numba (a few hundred thousand objects) they took 0.45-0.5 s of
-    ``fairserve value fit`` on 10 million rows, a seventh of the whole process (perf: ``gc_collect_main`` and
-    its visits were most of the samples after the command returned). ``gc.freeze()`` as the last exit handler
-    moves every object to the permanent generation, which those collections do not visit; the process ends and
-    the operating system takes the memory back anyway. Nothing is lost: handlers registered after this one (the
-    thread pools', temporary folders', Spark's) run before it, as exit handlers run last-in first-out, and the
-    commands close every file they write before they return.
+    loaded pandas, SciPy and numba (a few hundred thousand objects) they took most of half a second of
+    ``fairserve value fit`` on 10 million rows (``benchmarks/value_stages.py`` prints the interpreter's start and
+    exit; ``perf record``: ``gc_collect_main`` and its visits were most of the samples after the command).
+    ``gc.freeze()`` as the last exit handler moves every object to the permanent generation, which those
+    collections do not visit; the process ends and the operating system takes the memory back anyway. Nothing
+    is lost: handlers registered after this one (the thread pools', temporary folders', Spark's) run before it,
+    as exit handlers run last-in first-out, and the commands close every file they write before they return.
     """
     global _EXIT_FREEZE
     if not _EXIT_FREEZE:

@@ -132,8 +132,8 @@ def merge_rows(columns: list[FloatArray], weights: ArrayLike | None) -> tuple[li
 def import_optimizer_meanwhile() -> threading.Thread:
     """Start importing ``scipy.optimize`` (which :func:`maximise` needs) on a thread, and return the thread.
 
-    A command that summarises a big log before it fits calls this first: the import (0.2-0.3 s of
-    ``fairserve value fit`` on 10 million rows, ``benchmarks/value_stages.py``) then runs while the summary's
+    A command that summarises a big log before it fits calls this first: the import (a few tenths of a second,
+    the fit stage of ``benchmarks/value_stages.py`` before this) then runs while the summary's
     reader and compiled loops work with Python's lock released, instead of after them. A later ``import`` of the
     module waits for this one to finish, and so does the summary's loading of numba's kernels where both need one
     module (``scipy.linalg``): Python's import locks are per module. The thread is not a daemon: a command that

@@ -276,9 +276,10 @@ def _collector_paused() -> Iterator[None]:
     While Arrow parses the log, numba's import and the kernels' cache loads (and ``scipy.optimize``'s, when a
     command imports it meanwhile) create a few hundred thousand objects that live as long as the process. Each
     of them counts towards a collection, and the full collections they set off rescan the whole heap with
-    Python's lock held: on 10 million rows three of them took 0.22 s (timed with ``gc.callbacks``), on the
-    loading thread that the summary waits for once the file is parsed. Nothing the block creates is cyclic
-    garbage worth collecting early; the collector runs again as soon as it is back on.
+    Python's lock held, on the loading thread that the summary waits for once the file is parsed
+    (``benchmarks/value_stages.py`` prints the collections' time: on 10 million rows most of it was here).
+    Nothing the block creates is cyclic garbage worth collecting early; the collector runs again as soon as it
+    is back on.
     """
     was_on = gc.isenabled()
     gc.disable()
@@ -386,8 +387,7 @@ def _by_id(k1: np.ndarray, k2: np.ndarray, length: np.ndarray) -> np.ndarray:
 
     ``lexsort`` on (first word, second word, length) gives it. When every id fits the first word and no two
     share it (two can only if they differ by trailing zero bytes), one ``argsort`` of that word gives the same
-    order, the only one there is, in a fifth of the time (NumPy's vectorised sort; 14 against 79 ms on a
-    million customers).
+    order, the only one there is, in a fraction of the time (NumPy's vectorised sort).
     """
     if not k2.any():
         order = np.argsort(k1)

@@ -295,8 +295,9 @@ def value_percentile(clv: pd.Series) -> pd.Series:
     (:func:`fairserve.value.spark.exact_percentile`).
 
     Computed from one ``argsort`` (NumPy's vectorised sort) and the ends of the runs of equal values: the same
-    numbers as pandas' ``rank``, which a test holds it to, in a fifth of the time on a million customers
-    (0.03 against 0.14 s). A column with a missing value is ranked by pandas (which leaves it missing).
+    numbers as pandas' ``rank``, which a test holds it to, in a fraction of its time on a million customers
+    (the score stage of ``benchmarks/value_stages.py``). A column with a missing value is ranked by pandas (which
+    leaves it missing).
     """
     values = clv.to_numpy(dtype=np.float64)
     if np.isnan(values).any():
