@@ -40,7 +40,7 @@ import pandas as pd
 
 from fairserve.errors import InputError, Problem
 from fairserve.io_validate import MAX_AMOUNT, separator_hint
-from fairserve.value.rfm_engine import Runner, blank_line, spark_session
+from fairserve.value.rfm_engine import Runner, spark_session
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, bad_rows_sql, check_sql, summary_sql
 from fairserve.value.units import Period
 
@@ -78,28 +78,15 @@ class Summary:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _comma_header(run: Runner) -> list[str]:
-    """The source's header as docs/input.md reads a CSV: on commas.
-
-    DuckDB's CSV reader guesses the separator, so a text log's first line is read here on commas (gunzipped for a
-    ``.gz`` name); Spark reads a CSV on commas already, and a Parquet file or a DataFrame has its own columns.
-    """
-    if run.engine == "duckdb" and run.text:
-        from fairserve.io import columns_in_file
-
-        return [name.removeprefix("\ufeff") for name in columns_in_file(run.label)]
-    return list(run.columns)
-
-
 def _refuse_other_separator(run: Runner, spec: RFMSpec) -> None:
     """Refuse a CSV whose header, read on commas, is one column holding semicolons, tabs or '|'.
 
     ``fairserve check`` and every other reader refuse such a file (comma separated is the documented rule), with
-    :func:`fairserve.io_validate.separator_hint`; the value commands say the same, instead of summarising what
-    DuckDB's separator guess made of it. A comma CSV with a semicolon inside a value has a header of several
+    :func:`fairserve.io_validate.separator_hint`; the value commands say the same, rather than that the one
+    column found is not the customer's. A comma CSV with a semicolon inside a value has a header of several
     columns and is read.
     """
-    header = _comma_header(run)
+    header = list(run.columns)  # every engine reads a CSV on commas (DuckDB is told to), so this is its header
     hint = separator_hint(header)
     if hint and not set(spec.columns.values()) <= set(header):
         raise InputError([Problem(run.label, None, None, f"the header {header[0]!r} is one column: {hint}")])
@@ -110,13 +97,6 @@ def _validate(run: Runner, spec: RFMSpec) -> dict[str, Any]:
     missing = [(role, col) for role, col in spec.columns.items() if col not in run.columns]
     if missing:
         have = ", ".join(run.columns)
-        if len(run.columns) == 1 and any(sep in run.columns[0] for sep in ",;|\t"):
-            # the engine could not split the rows into columns: say so, not that a column it lists is missing
-            raise InputError([Problem(
-                run.label, None, None,
-                f"the header was read as one column ('{run.columns[0]}'): the rows could not be split into "
-                f"columns on commas ({blank_line(run.label)}); remove that line, or write the file with commas",
-            )])
         raise InputError([
             Problem(run.label, None, col, f"no {role} column '{col}' (columns are: {have})")
             for role, col in missing

@@ -25,7 +25,7 @@ from fairserve.value.progress import poll_duckdb
 from fairserve.value.rfm_sql import Engine, RFMSpec, Types, staged_sql
 from fairserve.value.spark import spark_session
 
-__all__ = ["Runner", "blank_line", "spark_session"]
+__all__ = ["Runner", "spark_session"]
 
 _VIEW = "fairserve_source"
 _STAGED = "fairserve_staged"
@@ -55,21 +55,6 @@ def duckdb_memory_mib(rows: int, machine: int | None = None) -> int:
     if machine > 0:
         need = min(need, max(_MIN_MEMORY_MIB, int(machine * _MAX_MEMORY_SHARE) // 2**20))
     return need
-
-
-def blank_line(label: str) -> str:
-    """Where a CSV has a line of blanks only (which stops an engine telling its columns apart), in words."""
-    import gzip
-
-    try:
-        opener: Any = gzip.open if label.lower().endswith(".gz") else open
-        with opener(label, "rt", encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if number > 1 and line.strip() == "" and line not in ("\n", "\r\n"):
-                    return f"line {number} holds only spaces or tabs"
-    except (OSError, EOFError):
-        pass
-    return "a line of spaces only, or lines with another separator"
 
 
 class Runner:
