@@ -70,14 +70,22 @@ def test_importing_fairserve_changes_no_environment_variable():
 
 def test_the_optimizer_imported_meanwhile_is_the_one_the_fit_uses() -> None:
     """``import_optimizer_meanwhile`` imports ``scipy.optimize`` on a thread that a command does not have to wait
-    for; once it is done the module is loaded, and a fit after it works as before."""
+    for; once it is done the module is loaded, and a fit after it works as before. In a fresh interpreter, so
+    that the module is not loaded already."""
+    import subprocess
     import sys
 
-    from fairserve.value import BetaGeoModel, import_optimizer_meanwhile
-
-    thread = import_optimizer_meanwhile()
-    assert not thread.daemon
-    thread.join(timeout=60)
-    assert not thread.is_alive() and "scipy.optimize" in sys.modules
-    model = BetaGeoModel().fit([0, 1, 2, 5, 0, 3], [0.0, 10.0, 20.0, 30.0, 0.0, 25.0], [40.0] * 6)
-    assert set(model.params_) == {"r", "alpha", "a", "b"}
+    probe = (
+        "import sys\n"
+        "from fairserve.value import BetaGeoModel, import_optimizer_meanwhile\n"
+        "assert 'scipy.optimize' not in sys.modules\n"
+        "thread = import_optimizer_meanwhile()\n"
+        "assert not thread.daemon\n"
+        "thread.join(timeout=60)\n"
+        "assert not thread.is_alive() and 'scipy.optimize' in sys.modules\n"
+        "model = BetaGeoModel().fit([0, 1, 2, 5, 0, 3], [0.0, 10.0, 20.0, 30.0, 0.0, 25.0], [40.0] * 6)\n"
+        "print(sorted(model.params_))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['a', 'alpha', 'b', 'r']"

@@ -58,8 +58,8 @@ from fairserve.value.rfm_sql import _EPOCH, RFMSpec
 __all__ = ["HAVE_NUMBA", "native_summary"]
 
 _PARTITION_ROWS = 65536
-# smaller logs go to the query: it is as fast there (1M rows: 0.30 s against 0.42 s; 3M: 0.73 s against 0.65 s,
-# whole summarise calls on 2 cores, 2026-11-30), without loading numba
+# smaller logs go to the query: it is as fast there, without loading numba (the two crossed at about 2.5M rows
+# in one-off timings of summarise(native=True) and summarise(native=False) on 2 cores; no script repeats them)
 _MIN_CSV_BYTES = 64 * 2**20
 _MIN_PARQUET_ROWS = 2_500_000
 # a log is taken here only when what it needs is at most this share of the machine's memory (the rest is for the
